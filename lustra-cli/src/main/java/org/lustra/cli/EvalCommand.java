@@ -1,0 +1,79 @@
+package org.lustra.cli;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.lustra.data.FashionMnist;
+import org.lustra.data.ImageSet;
+import org.lustra.data.Subsets;
+import org.lustra.model.ModelCard;
+import org.lustra.model.ModelStore;
+import org.lustra.model.NetClassifier;
+import org.lustra.model.Predictions;
+import org.lustra.util.Json;
+import org.lustra.util.Progress;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "eval", description = "Evaluate models and defences.", mixinStandardHelpOptions = true,
+        subcommands = {EvalCommand.ClassifierEval.class})
+final class EvalCommand implements Runnable {
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    @Command(name = "classifier", mixinStandardHelpOptions = true,
+            description = {"Measure a classifier's clean accuracy. Splits: test (full Fashion-MNIST test set, needs the",
+                "Debian data), validation, eval512, fewshot8, digits-holdout. Default: test for Fashion-MNIST models,",
+                "digits-holdout for classifier-digits. --record writes the result into the model card."})
+    static final class ClassifierEval implements Callable<Integer> {
+        @Option(names = "--model", required = true, description = "Model name or directory.")
+        String model;
+
+        @Option(names = "--split", description = "Split to measure on.")
+        String split;
+
+        @Option(names = "--data-dir", description = "Fashion-MNIST IDX directory (for --split test).")
+        Path dataDir;
+
+        @Option(names = "--record", description = "Write the metric into the model card.")
+        boolean record;
+
+        @Override
+        public Integer call() {
+            return evaluate(model, split, dataDir, record);
+        }
+
+        static int evaluate(String model, String split, Path dataDir, boolean record) {
+            Path dir = ModelStore.resolve(model);
+            ModelCard card = ModelStore.readCard(dir);
+            boolean digits = card.data() != null && card.data().startsWith("digits");
+            String s = split != null ? split : digits ? "digits-holdout" : "test";
+            ImageSet set = s.equals("test")
+                    ? FashionMnist.load(FashionMnist.resolveDir(dataDir), FashionMnist.Split.TEST)
+                    : Subsets.load(s);
+            String key = (s.equals("digits-holdout") ? "holdout" : s) + "_accuracy";
+            try (NetClassifier c = ModelStore.loadClassifier(dir.toString())) {
+                Progress progress = new Progress("eval " + card.name() + " on " + s, set.size(), "images");
+                int[] pred = Predictions.predict(c, set, 250, progress);
+                double acc = Predictions.accuracy(pred, set);
+                int correct = (int) Math.round(acc * set.size());
+                System.out.printf(Locale.ROOT, "%s on %s: accuracy %.2f%% (%d/%d)%n", card.name(), s, 100 * acc,
+                        correct, set.size());
+                Double before = card.metrics().get(key);
+                if (before != null && !record) {
+                    System.out.printf(Locale.ROOT, "model card records %s = %.2f%%: %s%n", key, 100 * before,
+                            Math.abs(before - acc) < 1e-9 ? "reproduced exactly" : "DIFFERENT");
+                }
+                if (record) {
+                    String how = String.format(Locale.ROOT, "lustra eval classifier --model %s --split %s (%d images)",
+                            card.name(), s, set.size());
+                    Json.writeAtomically(dir.resolve(ModelStore.CARD), card.withMetric(key, acc, how));
+                    System.out.println("Recorded " + key + " in " + dir.resolve(ModelStore.CARD));
+                }
+                return 0;
+            }
+        }
+    }
+}

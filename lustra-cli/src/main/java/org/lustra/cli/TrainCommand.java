@@ -1,0 +1,125 @@
+package org.lustra.cli;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.lustra.data.DigitsSheet;
+import org.lustra.data.FashionMnist;
+import org.lustra.data.ImageSet;
+import org.lustra.data.Subsets;
+import org.lustra.model.ClassifierPresets;
+import org.lustra.model.ClassifierTraining;
+import org.lustra.model.ModelCard;
+import org.lustra.model.ModelStore;
+import org.lustra.util.LustraHome;
+import org.lustra.util.Versions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "train", description = "Train the shipped models.", mixinStandardHelpOptions = true,
+        subcommands = {TrainCommand.ClassifierCommand.class})
+final class TrainCommand implements Runnable {
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    @Command(name = "classifier", mixinStandardHelpOptions = true,
+            description = {"Train a classifier (resnet, vit, cnn2 on Fashion-MNIST; digits on the OpenCV digits),",
+                "checkpointing every few minutes; rerun the same command to resume. On completion the weights and",
+                "model card go to models/<name>/ and the test (or hold-out) accuracy is measured and recorded."})
+    static final class ClassifierCommand implements Callable<Integer> {
+        @Option(names = "--arch", required = true, description = "resnet | vit | cnn2 | digits")
+        String arch;
+
+        @Option(names = "--epochs", description = "Epochs (default: the preset's).")
+        Integer epochs;
+
+        @Option(names = "--batch-size", description = "Batch size (default: the preset's).")
+        Integer batchSize;
+
+        @Option(names = "--lr", description = "Peak learning rate (default: the preset's).")
+        Float lr;
+
+        @Option(names = "--seed", description = "Seed (default: the preset's).")
+        Long seed;
+
+        @Option(names = "--data-dir", description = "Fashion-MNIST IDX directory.")
+        Path dataDir;
+
+        @Option(names = "--digits", description = "digits.png path.")
+        Path digits;
+
+        @Option(names = "--checkpoint-dir", description = "Checkpoint directory (default: work/train-<name>).")
+        Path checkpointDir;
+
+        @Option(names = "--out", description = "Model directory (default: models/<name>).")
+        Path out;
+
+        @Override
+        public Integer call() {
+            ClassifierPresets.Preset p = ClassifierPresets.get(arch);
+            ClassifierTraining.Options d = p.options();
+            ClassifierTraining.Options opt = new ClassifierTraining.Options(epochs != null ? epochs : d.epochs(),
+                    batchSize != null ? batchSize : d.batchSize(), lr != null ? lr : d.learningRate(), d.weightDecay(),
+                    d.warmupSteps(), d.flip(), d.maxShift(), seed != null ? seed : d.seed(), d.checkpointSeconds());
+            Subsets.Manifest manifest = Subsets.manifest(LustraHome.data());
+            ImageSet train;
+            ImageSet val;
+            String data;
+            String split;
+            if (p.dataset().equals("digits")) {
+                ImageSet all = DigitsSheet.load(DigitsSheet.resolvePath(digits));
+                int[] idx = Subsets.digitsTrainingIndices(manifest, all.size());
+                train = all.subset(idx);
+                val = Subsets.load("digits-holdout");
+                data = "digits: OpenCV digits.png (Debian opencv-doc), 5000 images 20x20 padded to 28x28";
+                split = "trained on the " + idx.length + " digits outside data/digits-holdout (seed " + manifest.seed()
+                        + "); measured on the 1000-image hold-out";
+            } else {
+                ImageSet all = FashionMnist.load(FashionMnist.resolveDir(dataDir), FashionMnist.Split.TRAIN);
+                int[] idx = Subsets.trainingIndices(manifest, all.size());
+                train = all.subset(idx);
+                val = Subsets.load("validation");
+                data = "fashion-mnist: Debian dataset-fashion-mnist IDX files";
+                split = "trained on the " + idx.length + " training images outside data/validation (seed "
+                        + manifest.seed() + "); validation = data/validation (5000); test = the full 10k test split";
+            }
+            Path ckpt = checkpointDir != null ? checkpointDir : LustraHome.root().resolve("work").resolve("train-" + p.modelName());
+            Path modelDir = out != null ? out : LustraHome.models().resolve(p.modelName());
+            System.out.printf(Locale.ROOT, "Training %s (%s) on %d images, validating on %d; checkpoints in %s%n",
+                    p.modelName(), p.architecture(), train.size(), val.size(), ckpt);
+            ClassifierTraining.Result r = ClassifierTraining.train(p.architecture(), train, val, opt, ckpt,
+                    System.out::println);
+            try {
+                StringBuilder cmd = new StringBuilder("lustra train classifier --arch " + arch);
+                if (epochs != null) {
+                    cmd.append(" --epochs ").append(epochs);
+                }
+                if (batchSize != null) {
+                    cmd.append(" --batch-size ").append(batchSize);
+                }
+                if (lr != null) {
+                    cmd.append(" --lr ").append(lr);
+                }
+                if (seed != null) {
+                    cmd.append(" --seed ").append(seed);
+                }
+                var training = new java.util.LinkedHashMap<String, Object>(opt.describe());
+                training.put("steps", r.steps());
+                training.put("history", r.history());
+                ModelCard card = new ModelCard(p.modelName(), p.role(), p.architecture(), ModelStore.parameterCount(r.net()),
+                        ClassifierPresets.classNames(p.dataset()), data, split, cmd.toString(), opt.seed(), training,
+                        Math.round(r.wallSeconds() * 10) / 10.0, null, null, Versions.describe(), null, null, null)
+                        .withMetric("validation_accuracy", r.validationAccuracy(),
+                                "end of training, " + val.size() + " images");
+                ModelStore.save(r.net(), card, modelDir);
+                System.out.println("Wrote " + modelDir + "; measuring accuracy with 'lustra eval classifier --model "
+                        + modelDir + " --record'");
+            } finally {
+                r.manager().close();
+            }
+            return EvalCommand.ClassifierEval.evaluate(modelDir.toString(), null, dataDir, true);
+        }
+    }
+}

@@ -1,0 +1,208 @@
+package org.lustra.data;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+import org.lustra.util.Files2;
+import org.lustra.util.Json;
+import org.lustra.util.LustraException;
+import org.lustra.util.LustraHome;
+
+/**
+ * The data subsets shipped under {@code data/}, written by {@code lustra data subsets} with a recorded seed:
+ * <ul>
+ *   <li>{@code validation}: 5000 Fashion-MNIST training images held out from classifier training, for every
+ *       tuning choice;</li>
+ *   <li>{@code fewshot8}: 8 training images (8 distinct classes, disjoint from validation) for prompt tuning;</li>
+ *   <li>{@code eval512}: the fixed evaluation subset, 512 test images that {@code classifier-resnet} classifies
+ *       correctly (SPEC §7), taken in a seeded random order;</li>
+ *   <li>{@code digits-holdout}: 20 % of the OpenCV digits, held out from {@code classifier-digits}.</li>
+ * </ul>
+ * Each subset comes from its own split of the seed's generator, so remaking one never moves another.
+ */
+public final class Subsets {
+    public static final long DEFAULT_SEED = 20261122L;
+    public static final String MANIFEST = "subsets.json";
+    public static final int VALIDATION_SIZE = 5000;
+    public static final int FEWSHOT_SIZE = 8;
+    public static final int EVAL_SIZE = 512;
+    public static final double DIGITS_HOLDOUT = 0.2;
+
+    /** One shipped subset: where it came from, its files and their hashes, and the source indices. */
+    public record Entry(String source, String description, int count, String images, String labels,
+            String imagesSha256, String labelsSha256, int[] indices) {}
+
+    /** The manifest written next to the files. */
+    public record Manifest(long seed, String command, String created, Map<String, String> sources,
+            Map<String, Entry> subsets) {}
+
+    private Subsets() {}
+
+    public static Path dir() {
+        return LustraHome.data();
+    }
+
+    public static Manifest manifest(Path dataDir) {
+        Path file = dataDir.resolve(MANIFEST);
+        if (!Files.isRegularFile(file)) {
+            throw new LustraException("Shipped data manifest " + file + " is missing; run 'lustra data subsets' or "
+                    + "restore data/ from the repository.");
+        }
+        return Json.read(file, Manifest.class);
+    }
+
+    /** Loads a shipped subset by name, verifying both files against the manifest's hashes. */
+    public static ImageSet load(Path dataDir, String name) {
+        Entry e = manifest(dataDir).subsets().get(name);
+        if (e == null) {
+            throw new LustraException("Shipped subset '" + name + "' is not in " + dataDir.resolve(MANIFEST)
+                    + " (it has " + manifest(dataDir).subsets().keySet() + "); run 'lustra data subsets'.");
+        }
+        Path img = dataDir.resolve(e.images());
+        Path lab = dataDir.resolve(e.labels());
+        for (Path[] pair : new Path[][] {{img}, {lab}}) {
+            if (!Files.isRegularFile(pair[0])) {
+                throw new LustraException("Shipped data file " + pair[0] + " is missing; restore data/ or run "
+                        + "'lustra data subsets'.");
+            }
+        }
+        if (!Files2.sha256(img).equals(e.imagesSha256()) || !Files2.sha256(lab).equals(e.labelsSha256())) {
+            throw new LustraException("Shipped subset '" + name + "' does not match the hashes in its manifest; "
+                    + "restore data/ from the repository or rerun 'lustra data subsets'.");
+        }
+        return Idx.readImageSet(img, lab);
+    }
+
+    public static ImageSet load(String name) {
+        return load(dir(), name);
+    }
+
+    /** The Fashion-MNIST training images not in the validation split (what classifiers train on). */
+    public static int[] trainingIndices(Manifest m, int trainSize) {
+        return complement(m.subsets().get("validation").indices(), trainSize);
+    }
+
+    /** The digit images not in the hold-out. */
+    public static int[] digitsTrainingIndices(Manifest m, int total) {
+        return complement(m.subsets().get("digits-holdout").indices(), total);
+    }
+
+    static int[] complement(int[] excluded, int n) {
+        boolean[] out = new boolean[n];
+        for (int i : excluded) {
+            out[i] = true;
+        }
+        return java.util.stream.IntStream.range(0, n).filter(i -> !out[i]).toArray();
+    }
+
+    /**
+     * Writes every subset it can into {@code dataDir}. {@code evalFilter}, when present, returns for a batch of
+     * test images whether the protected classifier gets each one right; without it {@code eval512} is kept from a
+     * previous manifest (if any) or left out.
+     */
+    public static Manifest make(Path dataDir, long seed, ImageSet fmTrain, ImageSet fmTest, Path fmSource,
+            ImageSet digits, Path digitsSource, Function<ImageSet, boolean[]> evalFilter, String command,
+            java.util.function.Consumer<String> log) {
+        SplittableRandom root = new SplittableRandom(seed);
+        SplittableRandom valRng = root.split();
+        SplittableRandom fewRng = root.split();
+        SplittableRandom evalRng = root.split();
+        SplittableRandom digitsRng = root.split();
+        Map<String, Entry> out = new LinkedHashMap<>();
+
+        int[] val = Arrays.copyOf(permutation(fmTrain.size(), valRng), VALIDATION_SIZE);
+        Arrays.sort(val);
+        out.put("validation", write(dataDir, "validation", fmTrain, val, "fashion-mnist train",
+                VALIDATION_SIZE + " training images held out from classifier training; use for every tuning choice"));
+
+        boolean[] inVal = new boolean[fmTrain.size()];
+        for (int i : val) {
+            inVal[i] = true;
+        }
+        List<Integer> few = new ArrayList<>();
+        boolean[] classTaken = new boolean[256];
+        for (int i : permutation(fmTrain.size(), fewRng)) {
+            if (!inVal[i] && !classTaken[fmTrain.label(i)]) {
+                classTaken[fmTrain.label(i)] = true;
+                few.add(i);
+                if (few.size() == FEWSHOT_SIZE) {
+                    break;
+                }
+            }
+        }
+        out.put("fewshot8", write(dataDir, "fewshot8", fmTrain, few.stream().mapToInt(Integer::intValue).toArray(),
+                "fashion-mnist train", "8 training images of 8 distinct classes, outside the validation split, "
+                        + "for few-shot prompt tuning"));
+
+        int[] testOrder = permutation(fmTest.size(), evalRng);
+        Manifest previous = Files.isRegularFile(dataDir.resolve(MANIFEST)) ? manifest(dataDir) : null;
+        if (evalFilter != null) {
+            List<Integer> chosen = new ArrayList<>();
+            int examined = 0;
+            for (int from = 0; from < testOrder.length && chosen.size() < EVAL_SIZE; from += 256) {
+                int[] chunk = Arrays.copyOfRange(testOrder, from, Math.min(testOrder.length, from + 256));
+                boolean[] ok = evalFilter.apply(fmTest.subset(chunk));
+                for (int k = 0; k < chunk.length && chosen.size() < EVAL_SIZE; k++) {
+                    examined++;
+                    if (ok[k]) {
+                        chosen.add(chunk[k]);
+                    }
+                }
+            }
+            int[] idx = chosen.stream().mapToInt(Integer::intValue).toArray();
+            out.put("eval512", write(dataDir, "eval512", fmTest, idx, "fashion-mnist test",
+                    EVAL_SIZE + " test images correctly classified by classifier-resnet, the first in a seeded random "
+                            + "order (" + examined + " examined, " + (examined - idx.length) + " skipped as wrong)"));
+        } else if (previous != null && previous.subsets().containsKey("eval512")) {
+            out.put("eval512", previous.subsets().get("eval512"));
+            log.accept("eval512: kept from the previous manifest (no classifier-resnet given)");
+        } else {
+            log.accept("eval512: skipped until classifier-resnet exists");
+        }
+
+        Map<String, String> sources = new LinkedHashMap<>();
+        sources.put("fashion-mnist", fmSource.toString() + " (Debian package dataset-fashion-mnist)");
+        if (digits != null) {
+            int holdout = (int) Math.round(digits.size() * DIGITS_HOLDOUT);
+            int[] hold = Arrays.copyOf(permutation(digits.size(), digitsRng), holdout);
+            Arrays.sort(hold);
+            out.put("digits-holdout", write(dataDir, "digits-holdout", digits, hold, "opencv digits.png",
+                    "20% of the 5000 OpenCV digits (padded to 28x28), held out from classifier-digits training"));
+            sources.put("digits", digitsSource.toString() + " (Debian package opencv-doc)");
+        }
+        Manifest m = new Manifest(seed, command, Instant.now().toString(), sources, out);
+        Json.writeAtomically(dataDir.resolve(MANIFEST), m);
+        return m;
+    }
+
+    private static Entry write(Path dataDir, String name, ImageSet source, int[] indices, String sourceName,
+            String description) {
+        ImageSet subset = source.subset(indices);
+        Path img = dataDir.resolve(name + "-images-idx3-ubyte.gz");
+        Path lab = dataDir.resolve(name + "-labels-idx1-ubyte.gz");
+        Idx.writeImageSet(subset, img, lab);
+        return new Entry(sourceName, description, indices.length, img.getFileName().toString(),
+                lab.getFileName().toString(), Files2.sha256(img), Files2.sha256(lab), indices);
+    }
+
+    static int[] permutation(int n, SplittableRandom rng) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+}

@@ -1,0 +1,283 @@
+package org.lustra.model;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import org.lustra.data.ImageSet;
+import org.lustra.nn.AdamW;
+import org.lustra.nn.ClassifierNet;
+import org.lustra.util.Files2;
+import org.lustra.util.Json;
+import org.lustra.util.LustraException;
+import org.lustra.util.Progress;
+
+/**
+ * Supervised training of a classifier network: AdamW, linear warm-up then cosine decay, random shifts and
+ * (optionally) horizontal flips drawn from a seeded Java generator. Checkpoints (weights, optimiser moments,
+ * position) are written atomically every {@code checkpointSeconds}; a restarted run resumes at the exact step, with
+ * the same data order and augmentation. (Dropout draws from the engine's generator and is not replayed.)
+ */
+public final class ClassifierTraining {
+
+    /** Hyper-parameters; validated on construction. */
+    public record Options(int epochs, int batchSize, float learningRate, float weightDecay, int warmupSteps,
+            boolean flip, int maxShift, long seed, int checkpointSeconds) {
+        public Options {
+            if (epochs < 1 || epochs > 1000) {
+                throw new IllegalArgumentException("Invalid number of epochs: " + epochs + " (1..1000)");
+            }
+            if (batchSize < 1 || batchSize > 4096) {
+                throw new IllegalArgumentException("Invalid batch size: " + batchSize + " (1..4096)");
+            }
+            if (!(learningRate > 0 && learningRate < 1)) {
+                throw new IllegalArgumentException("Invalid learning rate: " + learningRate + " (0..1)");
+            }
+            if (weightDecay < 0 || warmupSteps < 0 || maxShift < 0 || maxShift > 8 || checkpointSeconds < 1) {
+                throw new IllegalArgumentException("Invalid options: weightDecay=" + weightDecay + " warmupSteps="
+                        + warmupSteps + " maxShift=" + maxShift + " checkpointSeconds=" + checkpointSeconds);
+            }
+        }
+
+        public Map<String, Object> describe() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("optimizer", "AdamW");
+            m.put("epochs", epochs);
+            m.put("batch_size", batchSize);
+            m.put("learning_rate", learningRate);
+            m.put("weight_decay", weightDecay);
+            m.put("schedule", "linear warm-up " + warmupSteps + " steps, then cosine to 0");
+            m.put("augmentation", "random shift up to " + maxShift + " px" + (flip ? " + horizontal flip" : ""));
+            m.put("seed", seed);
+            return m;
+        }
+    }
+
+    /** The trained network (owned by {@code manager}) and what the run measured. */
+    public record Result(ClassifierNet net, NDManager manager, List<Map<String, Object>> history, double wallSeconds,
+            long steps, double validationAccuracy) {}
+
+    /** Position of a checkpoint, stored as JSON beside the arrays. */
+    record State(int epoch, int stepInEpoch, long globalStep, double wallSeconds, String optionsKey,
+            List<Map<String, Object>> history) {}
+
+    private ClassifierTraining() {}
+
+    public static Result train(Architecture arch, ImageSet train, ImageSet val, Options opt, Path checkpointDir,
+            Consumer<String> log) {
+        if (train.channels() != arch.channels() || train.height() != arch.size() || train.width() != arch.size()) {
+            throw new LustraException("Training images are " + train.channels() + "x" + train.height() + "x"
+                    + train.width() + " but the architecture expects " + arch.channels() + "x" + arch.size() + "x"
+                    + arch.size() + ".");
+        }
+        NDManager manager = NDManager.newBaseManager();
+        Engine.getInstance().setRandomSeed((int) opt.seed());
+        ClassifierNet net = arch.build();
+        net.setInitializer(net.weightInitializer(),
+                p -> p.getType() == Parameter.Type.WEIGHT && p.getInitializer() == null);
+        net.initialize(manager, DataType.FLOAT32, net.inputShape(opt.batchSize()));
+        AdamW adam = new AdamW(net, manager, opt.weightDecay());
+
+        int stepsPerEpoch = train.size() / opt.batchSize();
+        long totalSteps = (long) stepsPerEpoch * opt.epochs();
+        String optionsKey = arch + " | " + opt;
+        State state = new State(0, 0, 0, 0, optionsKey, new ArrayList<>());
+        Path ckpt = checkpointDir.resolve("checkpoint");
+        if (Files.isDirectory(checkpointDir.resolve("checkpoint.old")) && !Files.isDirectory(ckpt)) {
+            ckpt = checkpointDir.resolve("checkpoint.old");
+        }
+        if (Files.isRegularFile(ckpt.resolve("state.json"))) {
+            State saved = Json.read(ckpt.resolve("state.json"), State.class);
+            if (!optionsKey.equals(saved.optionsKey())) {
+                throw new LustraException("Checkpoint in " + checkpointDir + " was made with different settings ("
+                        + saved.optionsKey() + "); delete it or pass another --checkpoint-dir.");
+            }
+            try (InputStream w = Files.newInputStream(ckpt.resolve("weights.safetensors"));
+                    InputStream o = Files.newInputStream(ckpt.resolve("optimizer.safetensors"))) {
+                ModelStore.decodeInto(net, w, manager, ckpt.toString());
+                adam.restoreState(o, manager);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            state = new State(saved.epoch(), saved.stepInEpoch(), saved.globalStep(), saved.wallSeconds(), optionsKey,
+                    new ArrayList<>(saved.history()));
+            log.accept(String.format(Locale.ROOT, "Resuming from %s at epoch %d step %d (%.0f s already spent)",
+                    ckpt, state.epoch() + 1, state.stepInEpoch(), state.wallSeconds()));
+        }
+
+        ParameterStore ps = new ParameterStore(manager, false);
+        Progress progress = new Progress("train " + arch.type(), totalSteps, "steps");
+        progress.startAt(state.globalStep());
+        long runStart = System.nanoTime();
+        long lastCheckpoint = System.nanoTime();
+        int imageSize = train.imageSize();
+        int classes = arch.classes();
+        double lossSum = 0;
+        int correct = 0;
+        int seen = 0;
+        for (int epoch = state.epoch(); epoch < opt.epochs(); epoch++) {
+            int[] order = permutation(train.size(), new SplittableRandom(opt.seed() * 1_000_003L + epoch));
+            int startStep = epoch == state.epoch() ? state.stepInEpoch() : 0;
+            for (int s = startStep; s < stepsPerEpoch; s++) {
+                long global = (long) epoch * stepsPerEpoch + s;
+                float lr = learningRate(opt, global, totalSteps);
+                SplittableRandom aug = new SplittableRandom(opt.seed() ^ (global * 0x9E3779B97F4A7C15L));
+                float[] x = new float[opt.batchSize() * imageSize];
+                float[] onehot = new float[opt.batchSize() * classes];
+                int[] labels = new int[opt.batchSize()];
+                for (int b = 0; b < opt.batchSize(); b++) {
+                    int idx = order[s * opt.batchSize() + b];
+                    augment(train.imageBytes(idx), x, b * imageSize, train.channels(), train.height(), train.width(),
+                            opt, aug);
+                    labels[b] = train.label(idx);
+                    onehot[b * classes + labels[b]] = 1f;
+                }
+                try (NDManager step = manager.newSubManager()) {
+                    NDArray xs = step.create(x, new Shape(opt.batchSize(), train.channels(), train.height(),
+                            train.width()));
+                    NDArray ys = step.create(onehot, new Shape(opt.batchSize(), classes));
+                    NDArray loss;
+                    NDArray logits;
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        NDList out = net.forward(ps, new NDList(xs), true);
+                        logits = out.get(0);
+                        loss = logits.logSoftmax(1).mul(ys).sum(new int[] {1}).mean().neg();
+                        gc.backward(loss);
+                    }
+                    adam.step(step, lr);
+                    lossSum += loss.getFloat();
+                    long[] pred = logits.argMax(1).toLongArray();
+                    for (int b = 0; b < pred.length; b++) {
+                        correct += pred[b] == labels[b] ? 1 : 0;
+                    }
+                    seen += pred.length;
+                }
+                double wall = state.wallSeconds() + (System.nanoTime() - runStart) / 1e9;
+                progress.update(global + 1, String.format(Locale.ROOT, "epoch %d/%d  loss %.4f  train-acc %.2f%%  lr %.2e",
+                        epoch + 1, opt.epochs(), lossSum / Math.max(1, seen / (double) opt.batchSize()),
+                        100.0 * correct / Math.max(1, seen), lr));
+                boolean endOfEpoch = s + 1 == stepsPerEpoch;
+                if (endOfEpoch) {
+                    double valAcc = Predictions.accuracy(Predictions.predict(
+                            xb -> net.forward(new ParameterStore(xb.getManager(), false), new NDList(xb), false).get(0),
+                            val, 250, manager, null), val);
+                    Map<String, Object> h = new LinkedHashMap<>();
+                    h.put("epoch", epoch + 1);
+                    h.put("train_loss", lossSum / Math.max(1, seen / (double) opt.batchSize()));
+                    h.put("train_accuracy", (double) correct / Math.max(1, seen));
+                    h.put("validation_accuracy", valAcc);
+                    h.put("wall_seconds", wall);
+                    state.history().add(h);
+                    log.accept(String.format(Locale.ROOT, "epoch %d/%d: train loss %.4f, train acc %.2f%%, "
+                            + "validation acc %.2f%% (%d images), %s elapsed", epoch + 1, opt.epochs(),
+                            (double) h.get("train_loss"), 100.0 * correct / Math.max(1, seen), 100 * valAcc,
+                            val.size(), Progress.formatDuration(wall)));
+                    lossSum = 0;
+                    correct = 0;
+                    seen = 0;
+                }
+                if (endOfEpoch || (System.nanoTime() - lastCheckpoint) / 1e9 >= opt.checkpointSeconds()) {
+                    int nextEpoch = endOfEpoch ? epoch + 1 : epoch;
+                    int nextStep = endOfEpoch ? 0 : s + 1;
+                    writeCheckpoint(checkpointDir, net, adam, manager,
+                            new State(nextEpoch, nextStep, global + 1, wall, optionsKey, state.history()));
+                    lastCheckpoint = System.nanoTime();
+                }
+            }
+        }
+        double wall = state.wallSeconds() + (System.nanoTime() - runStart) / 1e9;
+        progress.finish(totalSteps, "done");
+        List<Map<String, Object>> history = state.history();
+        double valAcc = history.isEmpty() ? Double.NaN
+                : (double) history.get(history.size() - 1).get("validation_accuracy");
+        return new Result(net, manager, history, wall, totalSteps, valAcc);
+    }
+
+    static float learningRate(Options opt, long step, long total) {
+        if (step < opt.warmupSteps()) {
+            return opt.learningRate() * (step + 1) / opt.warmupSteps();
+        }
+        double t = (double) (step - opt.warmupSteps()) / Math.max(1, total - opt.warmupSteps());
+        return (float) (opt.learningRate() * 0.5 * (1 + Math.cos(Math.PI * t)));
+    }
+
+    static int[] permutation(int n, SplittableRandom rng) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+
+    /** Random shift (zero fill) and optional horizontal flip of one CHW image into {@code out} at {@code off}. */
+    static void augment(byte[] img, float[] out, int off, int c, int h, int w, Options opt, SplittableRandom rng) {
+        int dy = opt.maxShift() > 0 ? rng.nextInt(2 * opt.maxShift() + 1) - opt.maxShift() : 0;
+        int dx = opt.maxShift() > 0 ? rng.nextInt(2 * opt.maxShift() + 1) - opt.maxShift() : 0;
+        boolean flip = opt.flip() && rng.nextBoolean();
+        for (int ch = 0; ch < c; ch++) {
+            for (int y = 0; y < h; y++) {
+                int sy = y - dy;
+                for (int x = 0; x < w; x++) {
+                    int sx = (flip ? w - 1 - x : x) - dx;
+                    float v = sy >= 0 && sy < h && sx >= 0 && sx < w ? (img[(ch * h + sy) * w + sx] & 0xff) / 255f : 0f;
+                    out[off + (ch * h + y) * w + x] = v;
+                }
+            }
+        }
+    }
+
+    private static void writeCheckpoint(Path dir, ClassifierNet net, AdamW adam, NDManager manager, State state) {
+        try {
+            Path fresh = dir.resolve("checkpoint.new");
+            Path current = dir.resolve("checkpoint");
+            Path old = dir.resolve("checkpoint.old");
+            deleteTree(fresh);
+            Files.createDirectories(fresh);
+            Files.write(fresh.resolve("weights.safetensors"), ModelStore.encode(net));
+            Files.write(fresh.resolve("optimizer.safetensors"), adam.encodeState(manager));
+            Json.writeAtomically(fresh.resolve("state.json"), state);
+            deleteTree(old);
+            if (Files.isDirectory(current)) {
+                Files2.moveAtomically(current, old);
+            }
+            Files2.moveAtomically(fresh, current);
+            deleteTree(old);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Could not write checkpoint in " + dir, e);
+        }
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (var walk = Files.walk(p)) {
+            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(q);
+            }
+        }
+    }
+}

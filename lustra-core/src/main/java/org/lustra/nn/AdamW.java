@@ -1,0 +1,138 @@
+package org.lustra.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.util.Pair;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * AdamW (Loshchilov and Hutter, 2019) over a block's trainable parameters, with state that can be saved and
+ * restored exactly (DJL's built-in optimisers keep theirs private, which makes exact resume impossible).
+ * Weight decay is decoupled and applied only to tensors of rank ≥ 2 (not to norms, biases or embeddings of rank 1).
+ */
+public final class AdamW {
+    private final float beta1;
+    private final float beta2;
+    private final float eps;
+    private final float weightDecay;
+    private final List<String> names = new ArrayList<>();
+    private final List<NDArray> weights = new ArrayList<>();
+    private final List<NDArray> firstMoments = new ArrayList<>();
+    private final List<NDArray> secondMoments = new ArrayList<>();
+    private long step;
+
+    /** State arrays are created in {@code manager}. */
+    public AdamW(Block block, NDManager manager, float weightDecay) {
+        this(block, manager, 0.9f, 0.999f, 1e-8f, weightDecay);
+    }
+
+    public AdamW(Block block, NDManager manager, float beta1, float beta2, float eps, float weightDecay) {
+        if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps > 0 && weightDecay >= 0)) {
+            throw new IllegalArgumentException("Invalid AdamW settings: beta1=" + beta1 + " beta2=" + beta2 + " eps="
+                    + eps + " weightDecay=" + weightDecay);
+        }
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            Parameter param = p.getValue();
+            if (!param.requiresGradient()) {
+                continue;
+            }
+            NDArray w = param.getArray();
+            names.add(p.getKey());
+            weights.add(w);
+            firstMoments.add(manager.zeros(w.getShape()));
+            secondMoments.add(manager.zeros(w.getShape()));
+        }
+    }
+
+    public long stepCount() {
+        return step;
+    }
+
+    /**
+     * One update with learning rate {@code lr} from the gradients currently stored on the weights, then zeroes the
+     * gradients. Temporaries live in a sub-manager of {@code scratch} and die before returning.
+     */
+    public void step(NDManager scratch, float lr) {
+        step++;
+        float c1 = (float) (1 - Math.pow(beta1, step));
+        float c2 = (float) (1 - Math.pow(beta2, step));
+        for (int i = 0; i < weights.size(); i++) {
+            NDArray w = weights.get(i);
+            NDArray m = firstMoments.get(i);
+            NDArray v = secondMoments.get(i);
+            try (NDManager s = scratch.newSubManager()) {
+                s.tempAttachAll(w, m, v);
+                NDArray g = w.getGradient();
+                g.attach(s);
+                m.muli(beta1).addi(g.mul(1 - beta1));
+                v.muli(beta2).addi(g.square().muli(1 - beta2));
+                if (weightDecay > 0 && w.getShape().dimension() >= 2) {
+                    w.muli(1 - lr * weightDecay);
+                }
+                NDArray update = m.div(c1).divi(v.div(c2).sqrt().addi(eps)).muli(lr);
+                w.subi(update);
+                g.muli(0f);
+            }
+        }
+    }
+
+    /** Moments and step count as safetensors bytes. */
+    public byte[] encodeState(NDManager scratch) {
+        try (NDManager s = scratch.newSubManager()) {
+            NDList list = new NDList();
+            for (int i = 0; i < names.size(); i++) {
+                NDArray m = firstMoments.get(i).duplicate();
+                m.attach(s);
+                m.setName("m/" + names.get(i));
+                NDArray v = secondMoments.get(i).duplicate();
+                v.attach(s);
+                v.setName("v/" + names.get(i));
+                list.add(m);
+                list.add(v);
+            }
+            NDArray t = s.create(new long[] {step});
+            t.setName("step");
+            list.add(t);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            list.encode(out, NDList.Encoding.SAFETENSORS);
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Restores state written by {@link #encodeState}; names must match this block's parameters. */
+    public void restoreState(InputStream in, NDManager scratch) {
+        try (NDManager s = scratch.newSubManager()) {
+            NDList list = NDList.decode(s, in);
+            Map<String, NDArray> byName = new HashMap<>();
+            for (NDArray a : list) {
+                byName.put(a.getName(), a);
+            }
+            for (int i = 0; i < names.size(); i++) {
+                NDArray m = byName.get("m/" + names.get(i));
+                NDArray v = byName.get("v/" + names.get(i));
+                if (m == null || v == null) {
+                    throw new IllegalStateException("Optimiser checkpoint lacks state for " + names.get(i));
+                }
+                m.copyTo(firstMoments.get(i));
+                v.copyTo(secondMoments.get(i));
+            }
+            step = byName.get("step").toLongArray()[0];
+        }
+    }
+}

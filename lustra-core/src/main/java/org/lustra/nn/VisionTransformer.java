@@ -1,0 +1,165 @@
+package org.lustra.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Activation;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.NormalInitializer;
+import ai.djl.util.PairList;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A small vision transformer (Dosovitskiy et al., 2021): non-overlapping patch embedding, learned position
+ * embedding, pre-norm transformer blocks, mean-pooled tokens into a linear head (no class token). Each block's
+ * tokens, folded back onto the patch grid as (N, D, H/p, W/p), are the stage activations.
+ */
+public final class VisionTransformer extends ClassifierNet {
+    private final int patch;
+    private final int dim;
+    private final int grid;
+    private final Block embed;
+    private final Parameter position;
+    private final List<TransformerBlock> blocks = new ArrayList<>();
+    private final LayerNorm norm;
+    private final Linear head;
+
+    public VisionTransformer(int channels, int size, int classes, int patch, int dim, int depth, int heads, int mlp) {
+        super(channels, size, classes);
+        if (size % patch != 0 || dim % heads != 0 || depth < 1) {
+            throw new IllegalArgumentException("Invalid ViT: size " + size + " patch " + patch + " dim " + dim
+                    + " heads " + heads + " depth " + depth + " (size must divide by patch, dim by heads)");
+        }
+        this.patch = patch;
+        this.dim = dim;
+        this.grid = size / patch;
+        embed = addChildBlock("embed", ai.djl.nn.convolutional.Conv2d.builder()
+                .setKernelShape(new Shape(patch, patch))
+                .optStride(new Shape(patch, patch))
+                .setFilters(dim)
+                .build());
+        position = addParameter(Parameter.builder()
+                .setName("position")
+                .setType(Parameter.Type.WEIGHT)
+                .optShape(new Shape(1, grid * grid, dim))
+                .optInitializer(new NormalInitializer(0.02f))
+                .build());
+        for (int i = 0; i < depth; i++) {
+            blocks.add(addChildBlock("block" + i, new TransformerBlock(dim, heads, mlp)));
+        }
+        norm = addChildBlock("norm", LayerNorm.builder().axis(2).build());
+        head = addChildBlock("head", Linear.builder().setUnits(classes).build());
+    }
+
+    /** Transformers train stably from small weights (the usual ViT recipe: normal, std 0.02). */
+    @Override
+    public ai.djl.training.initializer.Initializer weightInitializer() {
+        return new NormalInitializer(0.02f);
+    }
+
+    @Override
+    public int stageCount() {
+        return blocks.size();
+    }
+
+    @Override
+    protected NDList forwardNet(ParameterStore ps, NDArray x, boolean training) {
+        long n = x.getShape().get(0);
+        NDArray e = Layers.call(embed, ps, x, training); // (N, D, g, g)
+        NDArray tokens = e.reshape(n, dim, grid * grid).transpose(0, 2, 1);
+        tokens = tokens.add(ps.getValue(position, tokens.getDevice(), training));
+        NDList out = new NDList();
+        out.add(null);
+        for (TransformerBlock b : blocks) {
+            tokens = Layers.call(b, ps, tokens, training);
+            out.add(tokens.transpose(0, 2, 1).reshape(n, dim, grid, grid));
+        }
+        NDArray pooled = Layers.call(norm, ps, tokens, training).mean(new int[] {1});
+        out.set(0, Layers.call(head, ps, pooled, training));
+        return out;
+    }
+
+    @Override
+    protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+        long n = inputShapes[0].get(0);
+        embed.initialize(manager, dataType, inputShapes[0]);
+        Shape tokens = new Shape(n, (long) grid * grid, dim);
+        for (TransformerBlock b : blocks) {
+            b.initialize(manager, dataType, tokens);
+        }
+        norm.initialize(manager, dataType, tokens);
+        head.initialize(manager, dataType, new Shape(n, dim));
+    }
+
+    /** Pre-norm block: x + MHSA(LN(x)), then x + MLP(LN(x)) with GELU. */
+    static final class TransformerBlock extends AbstractBlock {
+        private final int dim;
+        private final int heads;
+        private final LayerNorm ln1;
+        private final Linear qkv;
+        private final Linear proj;
+        private final LayerNorm ln2;
+        private final Linear fc1;
+        private final Linear fc2;
+
+        TransformerBlock(int dim, int heads, int mlp) {
+            this.dim = dim;
+            this.heads = heads;
+            ln1 = addChildBlock("ln1", LayerNorm.builder().axis(2).build());
+            qkv = addChildBlock("qkv", Linear.builder().setUnits(3L * dim).build());
+            proj = addChildBlock("proj", Linear.builder().setUnits(dim).build());
+            ln2 = addChildBlock("ln2", LayerNorm.builder().axis(2).build());
+            fc1 = addChildBlock("fc1", Linear.builder().setUnits(mlp).build());
+            fc2 = addChildBlock("fc2", Linear.builder().setUnits(dim).build());
+        }
+
+        @Override
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+            NDArray x = inputs.singletonOrThrow();
+            long n = x.getShape().get(0);
+            long l = x.getShape().get(1);
+            int dh = dim / heads;
+            NDArray q3 = Layers.call(qkv, ps, Layers.call(ln1, ps, x, training), training)
+                    .reshape(n, l, 3, heads, dh)
+                    .transpose(2, 0, 3, 1, 4); // (3, N, H, L, dh)
+            NDArray q = q3.get(0);
+            NDArray k = q3.get(1);
+            NDArray v = q3.get(2);
+            NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).mul((float) (1.0 / Math.sqrt(dh))).softmax(-1);
+            NDArray a = att.matMul(v).transpose(0, 2, 1, 3).reshape(n, l, dim);
+            x = x.add(Layers.call(proj, ps, a, training));
+            NDArray m = Activation.gelu(Layers.call(fc1, ps, Layers.call(ln2, ps, x, training), training));
+            return new NDList(x.add(Layers.call(fc2, ps, m, training)));
+        }
+
+        @Override
+        public Shape[] getOutputShapes(Shape[] inputShapes) {
+            return new Shape[] {inputShapes[0]};
+        }
+
+        @Override
+        protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+            Shape t = inputShapes[0];
+            Shape hidden = new Shape(t.get(0), t.get(1), fc1Units());
+            ln1.initialize(manager, dataType, t);
+            qkv.initialize(manager, dataType, t);
+            proj.initialize(manager, dataType, t);
+            ln2.initialize(manager, dataType, t);
+            fc1.initialize(manager, dataType, t);
+            fc2.initialize(manager, dataType, hidden);
+        }
+
+        private long fc1Units() {
+            return fc1.getOutputShapes(new Shape[] {new Shape(1, dim)})[0].get(1);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package org.lustra.util;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonParseException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** The one JSON configuration the project uses (pretty, stable field order, NaN allowed for metrics). */
+public final class Json {
+    public static final Gson GSON =
+            new GsonBuilder().setObjectToNumberStrategy(com.google.gson.ToNumberPolicy.LONG_OR_DOUBLE).setPrettyPrinting().disableHtmlEscaping().serializeSpecialFloatingPointValues().create();
+
+    private Json() {}
+
+    public static <T> T read(Path file, Class<T> type) {
+        try {
+            T value = GSON.fromJson(Files.readString(file, StandardCharsets.UTF_8), type);
+            if (value == null) {
+                throw new LustraException(file + " is empty; expected a JSON " + type.getSimpleName() + ".");
+            }
+            return value;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Could not read " + file, e);
+        } catch (JsonParseException e) {
+            throw new LustraException(file + " is not valid JSON (" + e.getMessage() + "); restore it or regenerate it.", e);
+        }
+    }
+
+    public static void writeAtomically(Path file, Object value) {
+        Files2.writeAtomically(file, (GSON.toJson(value) + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+}
