@@ -9,12 +9,12 @@ import org.lustra.model.ModelCard;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 import org.lustra.model.Predictions;
-import org.lustra.util.Progress;
 import picocli.CommandLine.Command;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Run the main job on the shipped models and data. For now: classify the shipped evaluation",
-            "subset with every shipped classifier and compare with the accuracies in their model cards."})
+        description = {"Run the main job on the shipped models and data.",
+            "For now: classify the shipped evaluation subset and validation split with every shipped classifier and",
+            "compare with the accuracies recorded in their model cards."})
 final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
@@ -45,9 +45,5 @@ final class DemoCommand implements Callable<Integer> {
 
     private static String pct(double v) {
         return String.format(Locale.ROOT, "%.2f%%", 100 * v);
-    }
-
-    static String eta(Progress p) {
-        return p.toString();
     }
 }

@@ -59,6 +59,19 @@ public record Architecture(String type, int channels, int size, int classes, int
         };
     }
 
+    /**
+     * Builds the network and initialises its parameters in {@code manager} from {@code seed} (the engine's generator
+     * is seeded first, so the same seed gives the same bytes). Input batch size for shape inference: 1.
+     */
+    public ClassifierNet initialize(ai.djl.ndarray.NDManager manager, long seed) {
+        ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed);
+        ClassifierNet net = build();
+        net.setInitializer(net.weightInitializer(),
+                p -> p.getType() == ai.djl.nn.Parameter.Type.WEIGHT && p.getInitializer() == null);
+        net.initialize(manager, ai.djl.ndarray.types.DataType.FLOAT32, net.inputShape(1));
+        return net;
+    }
+
     public String describe() {
         return switch (type) {
             case "resnet" -> String.format(Locale.ROOT, "ResNet widths %s, %d block(s)/stage", Arrays.toString(widths),

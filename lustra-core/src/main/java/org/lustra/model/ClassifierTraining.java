@@ -4,9 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import java.io.IOException;
@@ -82,17 +80,22 @@ public final class ClassifierTraining {
 
     public static Result train(Architecture arch, ImageSet train, ImageSet val, Options opt, Path checkpointDir,
             Consumer<String> log) {
+        return train(arch, train, val, opt, checkpointDir, log, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #train(Architecture, ImageSet, ImageSet, Options, Path, Consumer)}, but stops (after writing a
+     * checkpoint) once {@code stopAfterStep} global steps are done — how tests simulate a killed run.
+     */
+    static Result train(Architecture arch, ImageSet train, ImageSet val, Options opt, Path checkpointDir,
+            Consumer<String> log, long stopAfterStep) {
         if (train.channels() != arch.channels() || train.height() != arch.size() || train.width() != arch.size()) {
             throw new LustraException("Training images are " + train.channels() + "x" + train.height() + "x"
                     + train.width() + " but the architecture expects " + arch.channels() + "x" + arch.size() + "x"
                     + arch.size() + ".");
         }
         NDManager manager = NDManager.newBaseManager();
-        Engine.getInstance().setRandomSeed((int) opt.seed());
-        ClassifierNet net = arch.build();
-        net.setInitializer(net.weightInitializer(),
-                p -> p.getType() == Parameter.Type.WEIGHT && p.getInitializer() == null);
-        net.initialize(manager, DataType.FLOAT32, net.inputShape(opt.batchSize()));
+        ClassifierNet net = arch.initialize(manager, opt.seed());
         AdamW adam = new AdamW(net, manager, opt.weightDecay());
 
         int stepsPerEpoch = train.size() / opt.batchSize();
@@ -193,12 +196,17 @@ public final class ClassifierTraining {
                     correct = 0;
                     seen = 0;
                 }
-                if (endOfEpoch || (System.nanoTime() - lastCheckpoint) / 1e9 >= opt.checkpointSeconds()) {
+                boolean stop = global + 1 >= stopAfterStep;
+                if (stop || endOfEpoch || (System.nanoTime() - lastCheckpoint) / 1e9 >= opt.checkpointSeconds()) {
                     int nextEpoch = endOfEpoch ? epoch + 1 : epoch;
                     int nextStep = endOfEpoch ? 0 : s + 1;
                     writeCheckpoint(checkpointDir, net, adam, manager,
                             new State(nextEpoch, nextStep, global + 1, wall, optionsKey, state.history()));
                     lastCheckpoint = System.nanoTime();
+                }
+                if (stop && global + 1 < totalSteps) {
+                    return new Result(net, manager, state.history(), state.wallSeconds()
+                            + (System.nanoTime() - runStart) / 1e9, global + 1, Double.NaN);
                 }
             }
         }
