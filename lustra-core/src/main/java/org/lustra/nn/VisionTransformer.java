@@ -100,7 +100,7 @@ public final class VisionTransformer extends ClassifierNet {
     }
 
     /** Pre-norm block: x + MHSA(LN(x)), then x + MLP(LN(x)) with GELU. */
-    static final class TransformerBlock extends AbstractBlock {
+    public static final class TransformerBlock extends AbstractBlock {
         private final int dim;
         private final int heads;
         private final LayerNorm ln1;
@@ -110,7 +110,7 @@ public final class VisionTransformer extends ClassifierNet {
         private final Linear fc1;
         private final Linear fc2;
 
-        TransformerBlock(int dim, int heads, int mlp) {
+        public TransformerBlock(int dim, int heads, int mlp) {
             this.dim = dim;
             this.heads = heads;
             ln1 = addChildBlock("ln1", LayerNorm.builder().axis(2).build());
