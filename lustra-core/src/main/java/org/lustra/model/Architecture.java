@@ -21,9 +21,10 @@ import org.lustra.nn.VisionTransformer;
  * @param depth transformer blocks (vit)
  * @param heads attention heads (vit)
  * @param hidden MLP width (vit: per block; vgg: head)
+ * @param stem channels of the ViT's 3×3 convolutional stem before patchifying (0: plain linear patch embedding)
  */
 public record Architecture(String type, int channels, int size, int classes, int[] widths, int blocks, int patch,
-        int dim, int depth, int heads, int hidden) {
+        int dim, int depth, int heads, int hidden, int stem) {
 
     public Architecture {
         if (type == null || !(type.equals("resnet") || type.equals("vit") || type.equals("vgg"))) {
@@ -37,23 +38,23 @@ public record Architecture(String type, int channels, int size, int classes, int
     }
 
     public static Architecture resnet(int channels, int size, int classes, int[] widths, int blocks) {
-        return new Architecture("resnet", channels, size, classes, widths, blocks, 0, 0, 0, 0, 0);
+        return new Architecture("resnet", channels, size, classes, widths, blocks, 0, 0, 0, 0, 0, 0);
     }
 
     public static Architecture vit(int channels, int size, int classes, int patch, int dim, int depth, int heads,
-            int mlp) {
-        return new Architecture("vit", channels, size, classes, null, 0, patch, dim, depth, heads, mlp);
+            int mlp, int stem) {
+        return new Architecture("vit", channels, size, classes, null, 0, patch, dim, depth, heads, mlp, stem);
     }
 
     public static Architecture vgg(int channels, int size, int classes, int[] widths, int hidden) {
-        return new Architecture("vgg", channels, size, classes, widths, 0, 0, 0, 0, 0, hidden);
+        return new Architecture("vgg", channels, size, classes, widths, 0, 0, 0, 0, 0, hidden, 0);
     }
 
     /** Builds the (uninitialised) network. */
     public ClassifierNet build() {
         return switch (type) {
             case "resnet" -> new ResNet(channels, size, classes, widths, blocks);
-            case "vit" -> new VisionTransformer(channels, size, classes, patch, dim, depth, heads, hidden);
+            case "vit" -> new VisionTransformer(channels, size, classes, patch, dim, depth, heads, hidden, stem);
             case "vgg" -> new VggNet(channels, size, classes, widths, hidden);
             default -> throw new IllegalStateException(type);
         };
@@ -76,8 +77,8 @@ public record Architecture(String type, int channels, int size, int classes, int
         return switch (type) {
             case "resnet" -> String.format(Locale.ROOT, "ResNet widths %s, %d block(s)/stage", Arrays.toString(widths),
                     blocks);
-            case "vit" -> String.format(Locale.ROOT, "ViT patch %d, dim %d, depth %d, %d heads, MLP %d", patch, dim,
-                    depth, heads, hidden);
+            case "vit" -> String.format(Locale.ROOT, "ViT patch %d, dim %d, depth %d, %d heads, MLP %d%s", patch, dim,
+                    depth, heads, hidden, stem > 0 ? ", conv stem " + stem : "");
             default -> String.format(Locale.ROOT, "VGG-style CNN widths %s, head %d", Arrays.toString(widths), hidden);
         };
     }
@@ -86,13 +87,13 @@ public record Architecture(String type, int channels, int size, int classes, int
     public boolean equals(Object o) {
         return o instanceof Architecture a && type.equals(a.type) && channels == a.channels && size == a.size
                 && classes == a.classes && Arrays.equals(widths, a.widths) && blocks == a.blocks && patch == a.patch
-                && dim == a.dim && depth == a.depth && heads == a.heads && hidden == a.hidden;
+                && dim == a.dim && depth == a.depth && heads == a.heads && hidden == a.hidden && stem == a.stem;
     }
 
     @Override
     public int hashCode() {
         return type.hashCode() * 31 + Arrays.hashCode(widths) + 7 * (channels + size * 13 + classes * 17 + blocks
-                + patch * 19 + dim * 23 + depth * 29 + heads * 37 + hidden * 41);
+                + patch * 19 + dim * 23 + depth * 29 + heads * 37 + hidden * 41 + stem * 43);
     }
 
     @Override

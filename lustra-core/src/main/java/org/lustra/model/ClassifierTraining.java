@@ -22,7 +22,7 @@ import java.util.function.Consumer;
 import org.lustra.data.ImageSet;
 import org.lustra.nn.AdamW;
 import org.lustra.nn.ClassifierNet;
-import org.lustra.util.Files2;
+import org.lustra.util.CheckpointDir;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 import org.lustra.util.Progress;
@@ -102,11 +102,9 @@ public final class ClassifierTraining {
         long totalSteps = (long) stepsPerEpoch * opt.epochs();
         String optionsKey = arch + " | " + opt;
         State state = new State(0, 0, 0, 0, optionsKey, new ArrayList<>());
-        Path ckpt = checkpointDir.resolve("checkpoint");
-        if (Files.isDirectory(checkpointDir.resolve("checkpoint.old")) && !Files.isDirectory(ckpt)) {
-            ckpt = checkpointDir.resolve("checkpoint.old");
-        }
-        if (Files.isRegularFile(ckpt.resolve("state.json"))) {
+        CheckpointDir checkpoints = new CheckpointDir(checkpointDir);
+        Path ckpt = checkpoints.latest();
+        if (ckpt != null && Files.isRegularFile(ckpt.resolve("state.json"))) {
             State saved = Json.read(ckpt.resolve("state.json"), State.class);
             if (!optionsKey.equals(saved.optionsKey())) {
                 throw new LustraException("Checkpoint in " + checkpointDir + " was made with different settings ("
@@ -200,7 +198,7 @@ public final class ClassifierTraining {
                 if (stop || endOfEpoch || (System.nanoTime() - lastCheckpoint) / 1e9 >= opt.checkpointSeconds()) {
                     int nextEpoch = endOfEpoch ? epoch + 1 : epoch;
                     int nextStep = endOfEpoch ? 0 : s + 1;
-                    writeCheckpoint(checkpointDir, net, adam, manager,
+                    writeCheckpoint(checkpoints, net, adam, manager,
                             new State(nextEpoch, nextStep, global + 1, wall, optionsKey, state.history()));
                     lastCheckpoint = System.nanoTime();
                 }
@@ -257,35 +255,12 @@ public final class ClassifierTraining {
         }
     }
 
-    private static void writeCheckpoint(Path dir, ClassifierNet net, AdamW adam, NDManager manager, State state) {
-        try {
-            Path fresh = dir.resolve("checkpoint.new");
-            Path current = dir.resolve("checkpoint");
-            Path old = dir.resolve("checkpoint.old");
-            deleteTree(fresh);
-            Files.createDirectories(fresh);
-            Files.write(fresh.resolve("weights.safetensors"), ModelStore.encode(net));
-            Files.write(fresh.resolve("optimizer.safetensors"), adam.encodeState(manager));
-            Json.writeAtomically(fresh.resolve("state.json"), state);
-            deleteTree(old);
-            if (Files.isDirectory(current)) {
-                Files2.moveAtomically(current, old);
-            }
-            Files2.moveAtomically(fresh, current);
-            deleteTree(old);
-        } catch (IOException e) {
-            throw new UncheckedIOException("Could not write checkpoint in " + dir, e);
-        }
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (var walk = Files.walk(p)) {
-            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(q);
-            }
-        }
+    private static void writeCheckpoint(CheckpointDir dir, ClassifierNet net, AdamW adam, NDManager manager,
+            State state) {
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put("weights.safetensors", ModelStore.encode(net));
+        files.put("optimizer.safetensors", adam.encodeState(manager));
+        files.put("state.json", Json.GSON.toJson(state).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        dir.write(files);
     }
 }

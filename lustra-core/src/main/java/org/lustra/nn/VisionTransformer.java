@@ -21,18 +21,24 @@ import java.util.List;
  * A small vision transformer (Dosovitskiy et al., 2021): non-overlapping patch embedding, learned position
  * embedding, pre-norm transformer blocks, mean-pooled tokens into a linear head (no class token). Each block's
  * tokens, folded back onto the patch grid as (N, D, H/p, W/p), are the stage activations.
+ *
+ * <p>Optionally a 3×3 convolutional stem (conv + GELU) precedes the patch embedding — "early convolutions help
+ * transformers see better" (Xiao et al., 2021): measured here, the plain patch-4 ViT reached only 79 % validation
+ * accuracy after 5 of 14 epochs on Fashion-MNIST, train accuracy no higher, i.e. it under-fitted.
  */
 public final class VisionTransformer extends ClassifierNet {
     private final int patch;
     private final int dim;
     private final int grid;
+    private final Block stem;
     private final Block embed;
     private final Parameter position;
     private final List<TransformerBlock> blocks = new ArrayList<>();
     private final LayerNorm norm;
     private final Linear head;
 
-    public VisionTransformer(int channels, int size, int classes, int patch, int dim, int depth, int heads, int mlp) {
+    public VisionTransformer(int channels, int size, int classes, int patch, int dim, int depth, int heads, int mlp,
+            int stemChannels) {
         super(channels, size, classes);
         if (size % patch != 0 || dim % heads != 0 || depth < 1) {
             throw new IllegalArgumentException("Invalid ViT: size " + size + " patch " + patch + " dim " + dim
@@ -41,6 +47,7 @@ public final class VisionTransformer extends ClassifierNet {
         this.patch = patch;
         this.dim = dim;
         this.grid = size / patch;
+        stem = stemChannels > 0 ? addChildBlock("stem", Layers.conv(stemChannels, 3, 1, true)) : null;
         embed = addChildBlock("embed", ai.djl.nn.convolutional.Conv2d.builder()
                 .setKernelShape(new Shape(patch, patch))
                 .optStride(new Shape(patch, patch))
@@ -73,7 +80,8 @@ public final class VisionTransformer extends ClassifierNet {
     @Override
     protected NDList forwardNet(ParameterStore ps, NDArray x, boolean training) {
         long n = x.getShape().get(0);
-        NDArray e = Layers.call(embed, ps, x, training); // (N, D, g, g)
+        NDArray in = stem == null ? x : Activation.gelu(Layers.call(stem, ps, x, training));
+        NDArray e = Layers.call(embed, ps, in, training); // (N, D, g, g)
         NDArray tokens = e.reshape(n, dim, grid * grid).transpose(0, 2, 1);
         tokens = tokens.add(ps.getValue(position, tokens.getDevice(), training));
         NDList out = new NDList();
@@ -90,7 +98,12 @@ public final class VisionTransformer extends ClassifierNet {
     @Override
     protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
         long n = inputShapes[0].get(0);
-        embed.initialize(manager, dataType, inputShapes[0]);
+        Shape in = inputShapes[0];
+        if (stem != null) {
+            stem.initialize(manager, dataType, in);
+            in = stem.getOutputShapes(new Shape[] {in})[0];
+        }
+        embed.initialize(manager, dataType, in);
         Shape tokens = new Shape(n, (long) grid * grid, dim);
         for (TransformerBlock b : blocks) {
             b.initialize(manager, dataType, tokens);

@@ -10,7 +10,7 @@ final class TinyModels {
     static final List<String> CLASSES = List.of("a", "b", "c");
 
     static final Architecture RESNET = Architecture.resnet(1, 8, 3, new int[] {4, 8}, 1);
-    static final Architecture VIT = Architecture.vit(1, 8, 3, 4, 8, 2, 2, 16);
+    static final Architecture VIT = Architecture.vit(1, 8, 3, 4, 8, 2, 2, 16, 4);
     static final Architecture VGG = Architecture.vgg(1, 8, 3, new int[] {4, 8}, 16);
 
     private TinyModels() {}

@@ -1,0 +1,150 @@
+package org.lustra.diffusion;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.XavierInitializer;
+import ai.djl.util.PairList;
+import java.util.List;
+import org.lustra.nn.PromptEncoder;
+import org.lustra.nn.UNet;
+
+/**
+ * The unified text-conditioned, inpainting-capable diffusion model every diffusion purifier in Lustra shares: a
+ * {@link PromptEncoder}, a {@link UNet} and the {@link NoiseSchedule}. Images passed in are in [-1, 1]. Arrays
+ * returned belong to the manager of the first array argument.
+ */
+public final class DiffusionModel implements AutoCloseable {
+    private final DiffusionConfig config;
+    private final Net net;
+    private final NoiseSchedule schedule;
+    private final NDManager manager;
+
+    /** Both networks in one block, so one weight file (and one hash) holds the whole model. */
+    public static final class Net extends AbstractBlock {
+        final PromptEncoder encoder;
+        final UNet unet;
+
+        Net(DiffusionConfig c) {
+            encoder = addChildBlock("prompt", new PromptEncoder(c.vocabulary(), c.contextLength(), c.contextDim(),
+                    c.encoderDepth(), 4));
+            unet = addChildBlock("unet", new UNet(c.channels(), c.widths(), c.heads(), c.contextDim(), c.groups()));
+        }
+
+        @Override
+        protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
+                PairList<String, Object> params) {
+            throw new UnsupportedOperationException("Call the prompt encoder and the UNet separately");
+        }
+
+        @Override
+        public Shape[] getOutputShapes(Shape[] inputShapes) {
+            return new Shape[] {inputShapes[0]};
+        }
+
+        @Override
+        protected void initializeChildBlocks(NDManager m, DataType t, Shape... shapes) {
+            encoder.initialize(m, t, shapes[1]);
+            unet.initialize(m, t, shapes);
+        }
+    }
+
+    private DiffusionModel(DiffusionConfig config, Net net, NDManager manager) {
+        this.config = config;
+        this.net = net;
+        this.schedule = config.schedule();
+        this.manager = manager;
+    }
+
+    /** A freshly initialised model whose parameters live in {@code manager} (which the model then owns). */
+    public static DiffusionModel create(DiffusionConfig config, NDManager manager, long seed) {
+        ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed);
+        Net net = new Net(config);
+        net.setInitializer(new XavierInitializer(), p -> p.getType() == Parameter.Type.WEIGHT
+                && p.getInitializer() == null);
+        int c = config.channels();
+        net.initialize(manager, DataType.FLOAT32, new Shape(1, 2L * c + 1, config.size(), config.size()), new Shape(1),
+                new Shape(1, config.contextLength(), config.contextDim()));
+        return new DiffusionModel(config, net, manager);
+    }
+
+    public DiffusionConfig config() {
+        return config;
+    }
+
+    public NoiseSchedule schedule() {
+        return schedule;
+    }
+
+    public Net net() {
+        return net;
+    }
+
+    public PromptEncoder encoder() {
+        return net.encoder;
+    }
+
+    /** Prompt contexts (N, L, D) for text prompts, in {@code m}. */
+    public NDArray context(NDManager m, List<String> prompts, boolean training) {
+        int[][] ids = new int[prompts.size()][];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = net.encoder.tokenize(prompts.get(i));
+        }
+        ParameterStore ps = new ParameterStore(m, false);
+        return contextFromEmbeddings(net.encoder.embed(ps, m, ids, training), training);
+    }
+
+    /** Prompt contexts from token embeddings (N, L, D) — the prompt-tuning entry point. */
+    public NDArray contextFromEmbeddings(NDArray tokenEmbeddings, boolean training) {
+        return net.encoder.forward(new ParameterStore(tokenEmbeddings.getManager(), false),
+                new NDList(tokenEmbeddings), training).singletonOrThrow();
+    }
+
+    /**
+     * ε̂(x_t, t, mask, masked image, context). {@code mask} is (N, 1, H, W) with 1 = regenerate; for plain denoising
+     * pass {@link #fullMask} and a zero masked image.
+     */
+    public NDArray predictNoise(NDArray xt, int[] t, NDArray mask, NDArray masked, NDArray ctx, boolean training) {
+        NDArray input = NDArrays.concat(new NDList(xt, mask, masked), 1);
+        float[] tf = new float[t.length];
+        for (int i = 0; i < t.length; i++) {
+            tf[i] = t[i];
+        }
+        NDArray ts = xt.getManager().create(tf);
+        return net.unet.forward(new ParameterStore(xt.getManager(), false), new NDList(input, ts, ctx), training)
+                .singletonOrThrow();
+    }
+
+    /**
+     * Classifier-free guidance with the conditional and unconditional rows stacked into <em>one</em> UNet call:
+     * ε̂ = ε_u + g (ε_c − ε_u).
+     */
+    public NDArray predictNoiseGuided(NDArray xt, int[] t, NDArray mask, NDArray masked, NDArray ctxCond,
+            NDArray ctxUncond, double guidance) {
+        int n = t.length;
+        int[] t2 = new int[2 * n];
+        System.arraycopy(t, 0, t2, 0, n);
+        System.arraycopy(t, 0, t2, n, n);
+        NDArray eps = predictNoise(xt.concat(xt, 0), t2, mask.concat(mask, 0), masked.concat(masked, 0),
+                ctxCond.concat(ctxUncond, 0), false);
+        NDList parts = eps.split(2, 0);
+        return NoiseSchedule.guide(parts.get(0), parts.get(1), guidance);
+    }
+
+    /** All-ones mask (N, 1, H, W) for plain denoising, in {@code like}'s manager. */
+    public static NDArray fullMask(NDArray like) {
+        Shape s = like.getShape();
+        return like.getManager().ones(new Shape(s.get(0), 1, s.get(2), s.get(3)));
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

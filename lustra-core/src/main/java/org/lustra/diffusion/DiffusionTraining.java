@@ -1,0 +1,305 @@
+package org.lustra.diffusion;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.util.Pair;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import org.lustra.data.ImageSet;
+import org.lustra.model.ModelStore;
+import org.lustra.nn.AdamW;
+import org.lustra.util.CheckpointDir;
+import org.lustra.util.Json;
+import org.lustra.util.LustraException;
+import org.lustra.util.Progress;
+
+/**
+ * Trains the unified diffusion model (SPEC §3): ε-prediction MSE at uniformly drawn timesteps; captions from
+ * {@link Captions} (empty ~15 %); natural occluders with "with a patch" captions; even steps are full-mask (plain
+ * denoising) batches, odd steps inpainting batches with random rectangles and blobs covering 2–40 %; AdamW with
+ * warm-up then cosine; an exponential moving average of the weights, which is what ships. Every random draw of step
+ * k comes from a generator seeded by (seed, k), so a run resumed from a checkpoint continues exactly.
+ */
+public final class DiffusionTraining {
+
+    /** Hyper-parameters, validated on construction. */
+    public record Options(int steps, int batchSize, float learningRate, int warmupSteps, float emaDecay,
+            double occluderProbability, boolean flip, long seed, int checkpointSeconds) {
+        public Options {
+            if (steps < 1 || batchSize < 1 || !(learningRate > 0 && learningRate < 1) || warmupSteps < 0
+                    || !(emaDecay >= 0 && emaDecay < 1) || !(occluderProbability >= 0 && occluderProbability <= 1)
+                    || checkpointSeconds < 1) {
+                throw new IllegalArgumentException("Invalid diffusion training options: steps=" + steps + " batch="
+                        + batchSize + " lr=" + learningRate + " warmup=" + warmupSteps + " ema=" + emaDecay
+                        + " occluders=" + occluderProbability + " checkpointSeconds=" + checkpointSeconds);
+            }
+        }
+
+        public Map<String, Object> describe() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("objective", "epsilon-prediction MSE, t uniform in [0, T)");
+            m.put("optimizer", "AdamW (no weight decay)");
+            m.put("steps", steps);
+            m.put("batch_size", batchSize);
+            m.put("learning_rate", learningRate);
+            m.put("schedule", "linear warm-up " + warmupSteps + " steps, then cosine to 0");
+            m.put("ema_decay", emaDecay);
+            m.put("batches", "even steps full-mask (plain denoising), odd steps inpainting masks 2-40%");
+            m.put("captions", "class templates, clean captions, 'with a patch' for occluded, empty 15%");
+            m.put("occluder_probability", occluderProbability);
+            m.put("augmentation", flip ? "horizontal flip" : "none");
+            m.put("seed", seed);
+            return m;
+        }
+    }
+
+    /** What a run produced: the model (EMA weights loaded) and its measurements. */
+    public record Result(DiffusionModel model, double wallSeconds, long steps, List<Map<String, Object>> history) {}
+
+    record State(long step, double wallSeconds, String optionsKey, List<Map<String, Object>> history) {}
+
+    private DiffusionTraining() {}
+
+    public static Result train(DiffusionConfig config, ImageSet train, List<String> classNames, Options opt,
+            Path checkpointDir, Consumer<String> log) {
+        return train(config, train, classNames, opt, checkpointDir, log, Long.MAX_VALUE);
+    }
+
+    /** As above, stopping after {@code stopAfterStep} steps (with a checkpoint), as a killed run would. */
+    static Result train(DiffusionConfig config, ImageSet train, List<String> classNames, Options opt,
+            Path checkpointDir, Consumer<String> log, long stopAfterStep) {
+        if (train.channels() != config.channels() || train.height() != config.size()
+                || train.width() != config.size()) {
+            throw new LustraException("Training images are " + train.channels() + "x" + train.height() + "x"
+                    + train.width() + " but the diffusion model expects " + config.channels() + "x" + config.size()
+                    + "x" + config.size() + ".");
+        }
+        NDManager manager = NDManager.newBaseManager();
+        DiffusionModel model = DiffusionModel.create(config, manager, opt.seed());
+        AdamW adam = new AdamW(model.net(), manager, 0.9f, 0.999f, 1e-8f, 0f);
+        List<NDArray> weights = new ArrayList<>();
+        List<NDArray> ema = new ArrayList<>();
+        for (Pair<String, Parameter> p : model.net().getParameters()) {
+            weights.add(p.getValue().getArray());
+            ema.add(p.getValue().getArray().duplicate());
+        }
+        Captions captions = new Captions(classNames);
+        String optionsKey = Json.GSON.toJson(config) + " | " + opt;
+        CheckpointDir checkpoints = new CheckpointDir(checkpointDir);
+        State state = new State(0, 0, optionsKey, new ArrayList<>());
+        Path ckpt = checkpoints.latest();
+        if (ckpt != null && Files.isRegularFile(ckpt.resolve("state.json"))) {
+            State saved = Json.read(ckpt.resolve("state.json"), State.class);
+            if (!optionsKey.equals(saved.optionsKey())) {
+                manager.close();
+                throw new LustraException("Checkpoint in " + checkpointDir + " was made with different settings; "
+                        + "delete it or pass another --checkpoint-dir.");
+            }
+            try (InputStream w = Files.newInputStream(ckpt.resolve("weights.safetensors"));
+                    InputStream e = Files.newInputStream(ckpt.resolve("ema.safetensors"));
+                    InputStream o = Files.newInputStream(ckpt.resolve("optimizer.safetensors"))) {
+                ModelStore.decodeInto(model.net(), w, manager, ckpt.toString());
+                restoreArrays(ema, e, manager);
+                adam.restoreState(o, manager);
+            } catch (IOException ex) {
+                throw new UncheckedIOException(ex);
+            }
+            state = new State(saved.step(), saved.wallSeconds(), optionsKey, new ArrayList<>(saved.history()));
+            log.accept(String.format(Locale.ROOT, "Resuming from %s at step %d (%.0f s already spent)", ckpt,
+                    state.step(), state.wallSeconds()));
+        }
+
+        int c = config.channels();
+        int h = config.size();
+        int plane = h * h;
+        int imageSize = c * plane;
+        int steps = model.schedule().steps();
+        Progress progress = new Progress("train diffusion", opt.steps(), "steps");
+        progress.startAt(state.step());
+        long runStart = System.nanoTime();
+        long lastCheckpoint = System.nanoTime();
+        double lossAvg = Double.NaN;
+        double lossWindow = 0;
+        int windowCount = 0;
+        for (long step = state.step(); step < opt.steps(); step++) {
+            SplittableRandom rng = new SplittableRandom(opt.seed() * 0x9E3779B97F4A7C15L + step);
+            boolean inpaint = step % 2 == 1;
+            int n = opt.batchSize();
+            float[] x0 = new float[n * imageSize];
+            float[] mask = new float[n * plane];
+            float[] noise = new float[n * imageSize];
+            int[] t = new int[n];
+            List<String> prompts = new ArrayList<>(n);
+            for (int b = 0; b < n; b++) {
+                int index = rng.nextInt(train.size());
+                float[] img = toFloats(train.imageBytes(index));
+                if (opt.flip() && rng.nextBoolean()) {
+                    flip(img, c, h);
+                }
+                int label = train.label(index);
+                boolean occluded = rng.nextDouble() < opt.occluderProbability();
+                if (occluded) {
+                    Masks.occlude(img, toFloats(train.imageBytes(rng.nextInt(train.size()))), c, h, h, rng);
+                }
+                prompts.add(captions.sample(label, occluded, rng));
+                for (int i = 0; i < imageSize; i++) {
+                    x0[b * imageSize + i] = img[i] * 2f - 1f;
+                    noise[b * imageSize + i] = (float) rng.nextGaussian();
+                }
+                float[] m = inpaint ? Masks.random(h, h, Masks.fraction(rng), rng) : ones(plane);
+                System.arraycopy(m, 0, mask, b * plane, plane);
+                t[b] = rng.nextInt(steps);
+            }
+            float lr = learningRate(opt, step);
+            float loss;
+            try (NDManager s = manager.newSubManager()) {
+                NDArray x0a = s.create(x0, new Shape(n, c, h, h));
+                NDArray ma = s.create(mask, new Shape(n, 1, h, h));
+                NDArray eps = s.create(noise, new Shape(n, c, h, h));
+                NDArray masked = x0a.mul(ma.sub(1f).neg());
+                NDArray xt = model.schedule().addNoise(x0a, t, eps);
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray ctx = model.context(s, prompts, true);
+                    NDArray pred = model.predictNoise(xt, t, ma, masked, ctx, true);
+                    NDArray l = pred.sub(eps).square().mean();
+                    gc.backward(l);
+                    loss = l.getFloat();
+                }
+                if (!Float.isFinite(loss)) {
+                    throw new LustraException("Diffusion training diverged at step " + step + " (loss " + loss
+                            + "); lower --lr and resume from the last checkpoint.");
+                }
+                adam.step(s, lr);
+                updateEma(ema, weights, opt.emaDecay(), s);
+            }
+            lossWindow += loss;
+            windowCount++;
+            lossAvg = Double.isNaN(lossAvg) ? loss : 0.98 * lossAvg + 0.02 * loss;
+            double wall = state.wallSeconds() + (System.nanoTime() - runStart) / 1e9;
+            progress.update(step + 1, String.format(Locale.ROOT, "loss %.4f  lr %.2e", lossAvg, lr));
+            boolean last = step + 1 == opt.steps();
+            boolean stop = step + 1 >= stopAfterStep;
+            if ((step + 1) % 500 == 0 || last) {
+                Map<String, Object> rec = new LinkedHashMap<>();
+                rec.put("step", step + 1);
+                rec.put("loss", lossWindow / windowCount);
+                rec.put("wall_seconds", wall);
+                state.history().add(rec);
+                lossWindow = 0;
+                windowCount = 0;
+            }
+            if (last || stop || (System.nanoTime() - lastCheckpoint) / 1e9 >= opt.checkpointSeconds()) {
+                Map<String, byte[]> files = new LinkedHashMap<>();
+                files.put("weights.safetensors", ModelStore.encode(model.net()));
+                files.put("ema.safetensors", encodeArrays(ema, manager));
+                files.put("optimizer.safetensors", adam.encodeState(manager));
+                files.put("state.json", Json.GSON.toJson(new State(step + 1, wall, optionsKey, state.history()))
+                        .getBytes(StandardCharsets.UTF_8));
+                checkpoints.write(files);
+                lastCheckpoint = System.nanoTime();
+            }
+            if (stop && !last) {
+                return new Result(model, wall, step + 1, state.history());
+            }
+        }
+        progress.finish(opt.steps(), "done");
+        for (int i = 0; i < weights.size(); i++) {
+            ema.get(i).copyTo(weights.get(i));
+        }
+        return new Result(model, state.wallSeconds() + (System.nanoTime() - runStart) / 1e9, opt.steps(),
+                state.history());
+    }
+
+    static float learningRate(Options opt, long step) {
+        if (step < opt.warmupSteps()) {
+            return opt.learningRate() * (step + 1) / opt.warmupSteps();
+        }
+        double p = (double) (step - opt.warmupSteps()) / Math.max(1, opt.steps() - opt.warmupSteps());
+        return (float) (opt.learningRate() * 0.5 * (1 + Math.cos(Math.PI * p)));
+    }
+
+    private static void updateEma(List<NDArray> ema, List<NDArray> weights, float decay, NDManager scratch) {
+        for (int i = 0; i < ema.size(); i++) {
+            try (NDManager s = scratch.newSubManager()) {
+                NDArray e = ema.get(i);
+                NDArray w = weights.get(i);
+                s.tempAttachAll(e, w);
+                e.muli(decay).addi(w.mul(1 - decay));
+            }
+        }
+    }
+
+    private static byte[] encodeArrays(List<NDArray> arrays, NDManager scratch) {
+        try (NDManager s = scratch.newSubManager()) {
+            NDList list = new NDList();
+            for (int i = 0; i < arrays.size(); i++) {
+                NDArray a = arrays.get(i).duplicate();
+                a.attach(s);
+                a.setName("ema/" + i);
+                list.add(a);
+            }
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            list.encode(out, NDList.Encoding.SAFETENSORS);
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void restoreArrays(List<NDArray> arrays, InputStream in, NDManager scratch) {
+        try (NDManager s = scratch.newSubManager()) {
+            Map<String, NDArray> byName = new HashMap<>();
+            for (NDArray a : NDList.decode(s, in)) {
+                byName.put(a.getName(), a);
+            }
+            for (int i = 0; i < arrays.size(); i++) {
+                byName.get("ema/" + i).copyTo(arrays.get(i));
+            }
+        }
+    }
+
+    private static float[] toFloats(byte[] b) {
+        float[] f = new float[b.length];
+        for (int i = 0; i < b.length; i++) {
+            f[i] = (b[i] & 0xff) / 255f;
+        }
+        return f;
+    }
+
+    private static float[] ones(int n) {
+        float[] f = new float[n];
+        java.util.Arrays.fill(f, 1f);
+        return f;
+    }
+
+    private static void flip(float[] img, int c, int h) {
+        for (int ch = 0; ch < c; ch++) {
+            for (int y = 0; y < h; y++) {
+                int row = (ch * h + y) * h;
+                for (int x = 0; x < h / 2; x++) {
+                    float tmp = img[row + x];
+                    img[row + x] = img[row + h - 1 - x];
+                    img[row + h - 1 - x] = tmp;
+                }
+            }
+        }
+    }
+}

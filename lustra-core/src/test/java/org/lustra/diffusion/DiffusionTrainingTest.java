@@ -1,0 +1,116 @@
+package org.lustra.diffusion;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lustra.data.ImageSet;
+import org.lustra.model.ModelStore;
+
+class DiffusionTrainingTest {
+    @TempDir
+    Path tmp;
+
+    static final List<String> CLASSES = List.of("alpha", "beta", "gamma");
+    static final DiffusionConfig TINY = new DiffusionConfig(1, 8, new int[] {8, 16}, 2, 4,
+            new Captions(CLASSES).vocabulary(), 12, 8, 1, 100, 1e-3, 0.05);
+    static final DiffusionTraining.Options OPT = new DiffusionTraining.Options(6, 4, 1e-3f, 2, 0.9f, 0.5, true, 5L,
+            3600);
+
+    static ImageSet images(int n) {
+        SplittableRandom r = new SplittableRandom(1);
+        byte[] px = new byte[n * 64];
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) {
+            y[i] = i % 3;
+            for (int p = 0; p < 64; p++) {
+                px[i * 64 + p] = (byte) (p / 8 == 2 * y[i] + 1 ? 200 : r.nextInt(40));
+            }
+        }
+        return new ImageSet(px, y, 1, 8, 8);
+    }
+
+    @Test
+    void interruptedTrainingResumesToIdenticalWeights() {
+        ImageSet data = images(30);
+        DiffusionTraining.Result whole = DiffusionTraining.train(TINY, data, CLASSES, OPT, tmp.resolve("a"), s -> { });
+        DiffusionTraining.Result part = DiffusionTraining.train(TINY, data, CLASSES, OPT, tmp.resolve("b"), s -> { },
+                3);
+        part.model().close();
+        StringBuilder log = new StringBuilder();
+        DiffusionTraining.Result resumed = DiffusionTraining.train(TINY, data, CLASSES, OPT, tmp.resolve("b"),
+                log::append);
+        try {
+            assertTrue(log.toString().contains("Resuming"), log.toString());
+            assertArrayEquals(ModelStore.encode(whole.model().net()), ModelStore.encode(resumed.model().net()));
+            assertEquals(6, whole.steps());
+            assertTrue(whole.history().size() >= 1);
+        } finally {
+            whole.model().close();
+            resumed.model().close();
+        }
+    }
+
+    @Test
+    void guidedPredictionEqualsTheTwoSeparateCalls() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            DiffusionModel model = DiffusionModel.create(TINY, m.newSubManager(), 3);
+            // give the zero-initialised output layer some weight so the check is not 0 == 0
+            for (var p : model.net().getParameters()) {
+                if (p.getKey().endsWith("out_weight")) {
+                    NDArray w = p.getValue().getArray();
+                    w.set(new NoiseSource(1).normal(m, w.getShape()).mul(0.1f).toFloatArray());
+                }
+            }
+            NDArray xt = new NoiseSource(2).normal(m, new Shape(2, 1, 8, 8));
+            NDArray mask = DiffusionModel.fullMask(xt);
+            NDArray masked = m.zeros(xt.getShape());
+            int[] t = {10, 60};
+            NDArray cond = model.context(m, List.of("a photo of a beta", "a clean gamma"), false);
+            NDArray unc = model.context(m, List.of("", ""), false);
+            NDArray guided = model.predictNoiseGuided(xt, t, mask, masked, cond, unc, 3.0);
+            NDArray ec = model.predictNoise(xt, t, mask, masked, cond, false);
+            NDArray eu = model.predictNoise(xt, t, mask, masked, unc, false);
+            assertArrayEquals(NoiseSchedule.guide(ec, eu, 3.0).toFloatArray(), guided.toFloatArray(), 1e-5f);
+            assertTrue(ec.sub(eu).abs().sum().getFloat() > 0, "the prompt changes the prediction");
+            model.close();
+        }
+    }
+
+    @Test
+    void masksCoverTheirTargetAndCaptionsFollowTheGrammar() {
+        SplittableRandom r = new SplittableRandom(4);
+        for (int i = 0; i < 200; i++) {
+            double f = Masks.fraction(r);
+            assertTrue(f >= 0.02 && f <= 0.40);
+            float[] m = Masks.random(28, 28, f, r);
+            double covered = 0;
+            for (float v : m) {
+                covered += v;
+            }
+            covered /= m.length;
+            assertTrue(Math.abs(covered - f) < 0.08, "mask covers " + covered + " for target " + f);
+        }
+        Captions c = new Captions(CLASSES);
+        int empty = 0;
+        for (int i = 0; i < 2000; i++) {
+            String s = c.sample(1, i % 2 == 0, r);
+            if (s.isEmpty()) {
+                empty++;
+            } else {
+                assertTrue(s.contains("beta"), s);
+                assertEquals(i % 2 == 0, s.contains("with a"), s);
+            }
+        }
+        assertEquals(0.15, empty / 2000.0, 0.03);
+        assertEquals("a photo of a gamma", c.classPrompt(2));
+    }
+}
