@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "train", description = "Train the shipped models.", mixinStandardHelpOptions = true,
-        subcommands = {TrainCommand.ClassifierCommand.class})
+        subcommands = {TrainCommand.ClassifierCommand.class, TrainCommand.DiffusionCommand.class})
 final class TrainCommand implements Runnable {
     @Override
     public void run() {
@@ -50,7 +50,8 @@ final class TrainCommand implements Runnable {
         @Option(names = "--digits", description = "digits.png path.")
         Path digits;
 
-        @Option(names = "--checkpoint-dir", description = "Checkpoint directory (default: work/train-<name>).")
+        @Option(names = "--checkpoint-dir",
+                description = "Checkpoint directory (default: $LUSTRA_CHECKPOINTS or ~/.cache/lustra/checkpoints, /<name>).")
         Path checkpointDir;
 
         @Option(names = "--out", description = "Model directory (default: models/<name>).")
@@ -85,7 +86,7 @@ final class TrainCommand implements Runnable {
                 split = "trained on the " + idx.length + " training images outside data/validation (seed "
                         + manifest.seed() + "); validation = data/validation (5000); test = the full 10k test split";
             }
-            Path ckpt = checkpointDir != null ? checkpointDir : LustraHome.root().resolve("work").resolve("train-" + p.modelName());
+            Path ckpt = checkpointDir != null ? checkpointDir : LustraHome.checkpoints().resolve(p.modelName());
             Path modelDir = out != null ? out : LustraHome.models().resolve(p.modelName());
             System.out.printf(Locale.ROOT, "Training %s (%s) on %d images, validating on %d; checkpoints in %s%n",
                     p.modelName(), p.architecture(), train.size(), val.size(), ckpt);
@@ -120,6 +121,76 @@ final class TrainCommand implements Runnable {
                 r.manager().close();
             }
             return EvalCommand.ClassifierEval.evaluate(modelDir.toString(), null, dataDir, true);
+        }
+    }
+
+    @Command(name = "diffusion", mixinStandardHelpOptions = true,
+            description = {"Train the unified text-conditioned, inpainting-capable diffusion model (SPEC §3) on the",
+                "Fashion-MNIST training images outside data/validation. Checkpoints every few minutes; rerun the same",
+                "command to resume. On completion writes models/diffusion-unified (EMA weights + model card)."})
+    static final class DiffusionCommand implements Callable<Integer> {
+        static final org.lustra.diffusion.DiffusionTraining.Options DEFAULTS =
+                new org.lustra.diffusion.DiffusionTraining.Options(12_000, 64, 2e-4f, 500, 0.999f, 0.25, true, 11L, 180);
+
+        @Option(names = "--steps", description = "Optimiser steps (default ${DEFAULT-VALUE}).", defaultValue = "12000")
+        int steps;
+
+        @Option(names = "--batch-size", description = "Batch size (default ${DEFAULT-VALUE}).", defaultValue = "64")
+        int batchSize;
+
+        @Option(names = "--lr", description = "Peak learning rate (default ${DEFAULT-VALUE}).", defaultValue = "2e-4")
+        float lr;
+
+        @Option(names = "--seed", description = "Seed (default ${DEFAULT-VALUE}).", defaultValue = "11")
+        long seed;
+
+        @Option(names = "--data-dir", description = "Fashion-MNIST IDX directory.")
+        Path dataDir;
+
+        @Option(names = "--checkpoint-dir",
+                description = "Checkpoint directory (default: $LUSTRA_CHECKPOINTS or ~/.cache/lustra/checkpoints, /diffusion-unified).")
+        Path checkpointDir;
+
+        @Option(names = "--out", description = "Model directory (default: models/diffusion-unified).")
+        Path out;
+
+        @Override
+        public Integer call() {
+            var opt = new org.lustra.diffusion.DiffusionTraining.Options(steps, batchSize, lr, DEFAULTS.warmupSteps(),
+                    DEFAULTS.emaDecay(), DEFAULTS.occluderProbability(), DEFAULTS.flip(), seed,
+                    DEFAULTS.checkpointSeconds());
+            Subsets.Manifest manifest = Subsets.manifest(LustraHome.data());
+            ImageSet all = FashionMnist.load(FashionMnist.resolveDir(dataDir), FashionMnist.Split.TRAIN);
+            int[] idx = Subsets.trainingIndices(manifest, all.size());
+            ImageSet train = all.subset(idx);
+            var captions = new org.lustra.diffusion.Captions(FashionMnist.CLASSES);
+            var config = org.lustra.diffusion.DiffusionConfig.fashionMnist(captions.vocabulary());
+            Path ckpt = checkpointDir != null ? checkpointDir : LustraHome.checkpoints().resolve("diffusion-unified");
+            Path modelDir = out != null ? out : LustraHome.models().resolve("diffusion-unified");
+            System.out.printf(Locale.ROOT, "Training diffusion-unified (UNet widths %s) on %d images for %d steps of %d;"
+                    + " checkpoints in %s%n", java.util.Arrays.toString(config.widths()), train.size(), steps, batchSize,
+                    ckpt);
+            var r = org.lustra.diffusion.DiffusionTraining.train(config, train, FashionMnist.CLASSES, opt, ckpt,
+                    System.out::println);
+            try {
+                var training = new java.util.LinkedHashMap<String, Object>(opt.describe());
+                training.put("history", r.history());
+                ModelCard card = new ModelCard("diffusion-unified",
+                        "the one text-conditioned, inpainting-capable diffusion model every diffusion purifier uses",
+                        null, ModelStore.parameterCount(r.model().net()), FashionMnist.CLASSES,
+                        "fashion-mnist: Debian dataset-fashion-mnist IDX files",
+                        "trained on the " + idx.length + " training images outside data/validation (seed "
+                                + manifest.seed() + ")",
+                        String.format(Locale.ROOT, "lustra train diffusion --steps %d --batch-size %d --lr %s --seed %d",
+                                steps, batchSize, lr, seed),
+                        seed, training, Math.round(r.wallSeconds() * 10) / 10.0, null, null, Versions.describe(), null,
+                        null, null, config);
+                ModelStore.save(r.model().net(), card, modelDir);
+                System.out.println("Wrote " + modelDir + " (EMA weights)");
+            } finally {
+                r.model().close();
+            }
+            return 0;
         }
     }
 }

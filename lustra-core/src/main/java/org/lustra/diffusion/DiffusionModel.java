@@ -74,6 +74,30 @@ public final class DiffusionModel implements AutoCloseable {
         return new DiffusionModel(config, net, manager);
     }
 
+    /** Loads a shipped diffusion model (name under models/ or a directory), verifying its hash and configuration. */
+    public static DiffusionModel load(String nameOrDir) {
+        java.nio.file.Path dir = org.lustra.model.ModelStore.resolve(nameOrDir);
+        org.lustra.model.ModelCard card = org.lustra.model.ModelStore.readCard(dir);
+        if (card.diffusion() == null) {
+            throw new org.lustra.util.LustraException("Model card " + dir + " has no diffusion configuration; '"
+                    + nameOrDir + "' is not a diffusion model.");
+        }
+        java.nio.file.Path weights = org.lustra.model.ModelStore.verifiedWeights(dir, card);
+        NDManager m = NDManager.newBaseManager();
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(weights)) {
+            DiffusionModel model = create(card.diffusion(), m, 0);
+            org.lustra.model.ModelStore.decodeInto(model.net, in, m, weights.toString());
+            model.net.freezeParameters(true);
+            return model;
+        } catch (java.io.IOException e) {
+            m.close();
+            throw new java.io.UncheckedIOException(e);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
     public DiffusionConfig config() {
         return config;
     }

@@ -25,11 +25,23 @@ import java.util.Map;
  * @param weightsFile weight file name, relative to the card
  * @param sha256 SHA-256 of the weight file
  * @param created ISO-8601 time the weights were written
+ * @param diffusion configuration of a diffusion model (null for classifiers, whose {@code architecture} is set)
  */
 public record ModelCard(String name, String role, Architecture architecture, long parameterCount,
         List<String> classNames, String data, String split, String command, long seed, Map<String, Object> training,
         double wallTimeSeconds, Map<String, Double> metrics, Map<String, String> evaluations,
-        Map<String, String> versions, String weightsFile, String sha256, String created) {
+        Map<String, String> versions, String weightsFile, String sha256, String created,
+        org.lustra.diffusion.DiffusionConfig diffusion) {
+
+    /** A classifier card (no diffusion configuration). */
+    public ModelCard(String name, String role, Architecture architecture, long parameterCount,
+            List<String> classNames, String data, String split, String command, long seed,
+            Map<String, Object> training, double wallTimeSeconds, Map<String, Double> metrics,
+            Map<String, String> evaluations, Map<String, String> versions, String weightsFile, String sha256,
+            String created) {
+        this(name, role, architecture, parameterCount, classNames, data, split, command, seed, training,
+                wallTimeSeconds, metrics, evaluations, versions, weightsFile, sha256, created, null);
+    }
 
     public ModelCard {
         if (name == null || name.isBlank()) {
@@ -46,12 +58,12 @@ public record ModelCard(String name, String role, Architecture architecture, lon
         Map<String, String> e = new LinkedHashMap<>(evaluations);
         e.put(key, how);
         return new ModelCard(name, role, architecture, parameterCount, classNames, data, split, command, seed,
-                training, wallTimeSeconds, m, e, versions, weightsFile, sha256, created);
+                training, wallTimeSeconds, m, e, versions, weightsFile, sha256, created, diffusion);
     }
 
     /** A copy recording the weight file's name and hash. */
     public ModelCard withWeights(String file, String hash, String createdAt) {
         return new ModelCard(name, role, architecture, parameterCount, classNames, data, split, command, seed,
-                training, wallTimeSeconds, metrics, evaluations, versions, file, hash, createdAt);
+                training, wallTimeSeconds, metrics, evaluations, versions, file, hash, createdAt, diffusion);
     }
 }

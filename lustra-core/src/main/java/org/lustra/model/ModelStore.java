@@ -111,13 +111,11 @@ public final class ModelStore {
         list.close();
     }
 
-    /** Loads a classifier from a model directory or name, verifying hash and architecture. */
-    public static NetClassifier loadClassifier(String nameOrDir) {
-        Path dir = resolve(nameOrDir);
-        ModelCard card = readCard(dir);
-        if (card.architecture() == null || card.weightsFile() == null || card.sha256() == null) {
-            throw new LustraException("Model card " + dir.resolve(CARD) + " lacks architecture, weightsFile or sha256; "
-                    + "it is not a classifier card.");
+    /** The weight file of a model directory after checking it exists and matches the card's SHA-256. */
+    public static Path verifiedWeights(Path dir, ModelCard card) {
+        if (card.weightsFile() == null || card.sha256() == null) {
+            throw new LustraException("Model card " + dir.resolve(CARD) + " lacks weightsFile or sha256; restore it or "
+                    + "retrain the model.");
         }
         Path weights = dir.resolve(card.weightsFile());
         if (!Files.isRegularFile(weights)) {
@@ -129,6 +127,18 @@ public final class ModelStore {
                     .substring(0, 12) + "… instead of " + card.sha256().substring(0, 12) + "…): it was modified or "
                     + "damaged; restore it with 'git checkout -- " + dir + "' or retrain.");
         }
+        return weights;
+    }
+
+    /** Loads a classifier from a model directory or name, verifying hash and architecture. */
+    public static NetClassifier loadClassifier(String nameOrDir) {
+        Path dir = resolve(nameOrDir);
+        ModelCard card = readCard(dir);
+        if (card.architecture() == null) {
+            throw new LustraException("Model card " + dir.resolve(CARD) + " has no classifier architecture; '"
+                    + nameOrDir + "' is not a classifier.");
+        }
+        Path weights = verifiedWeights(dir, card);
         ClassifierNet net = card.architecture().build();
         NDManager manager = NDManager.newBaseManager();
         try {

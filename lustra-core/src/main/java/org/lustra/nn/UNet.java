@@ -27,7 +27,8 @@ import java.util.List;
  * </ol>
  * Levels: one per entry of {@code widths}, each halving the resolution (28 → 14 → 7). Every level has one residual
  * block (GroupNorm + SiLU, timestep added) on the way down and one on the way up; cross-attention to the prompt at all
- * levels but the first, self-attention at the lowest level and in the middle. Output: ε̂ (N, C, H, W).
+ * levels but the first, self-attention at the lowest level and in the middle; up-sampling is a 3×3 convolution at the
+ * lower resolution followed by nearest-neighbour repetition. Output: ε̂ (N, C, H, W).
  */
 public final class UNet extends AbstractBlock {
     private final int imageChannels;
@@ -142,9 +143,11 @@ public final class UNet extends AbstractBlock {
                 h = upAttn.get(k).apply(ps, h, ctx, training);
             }
             if (l > 0) {
+                // Convolve at the low resolution, then repeat pixels: a quarter of the cost of the usual
+                // upsample-then-convolve, and the next residual block smooths the blocks away.
                 NDArray skip = skips.get(l - 1);
-                h = upsampleTo(h, skip.getShape().get(2), skip.getShape().get(3));
                 h = Layers.call(upsample.get(k), ps, h, training);
+                h = upsampleTo(h, skip.getShape().get(2), skip.getShape().get(3));
             }
         }
         h = Activation.swish(Layers.call(outNorm, ps, h, training), 1f);
@@ -205,8 +208,7 @@ public final class UNet extends AbstractBlock {
             }
             prev = widths[l];
             if (l > 0) {
-                long[] next = sizes.get(l - 1);
-                upsample.get(k).initialize(manager, dataType, new Shape(n, widths[l], next[0], next[1]));
+                upsample.get(k).initialize(manager, dataType, new Shape(n, widths[l], hw[0], hw[1]));
                 prev = widths[l - 1];
             }
         }

@@ -35,4 +35,16 @@ public final class LustraHome {
     public static Path data() {
         return root().resolve("data");
     }
+
+    /**
+     * Default home of training checkpoints: {@code $LUSTRA_CHECKPOINTS}, else {@code ~/.cache/lustra/checkpoints} —
+     * outside the checkout, so a fresh work tree on the same machine can still resume a long run.
+     */
+    public static Path checkpoints() {
+        String p = System.getenv("LUSTRA_CHECKPOINTS");
+        if (p != null && !p.isBlank()) {
+            return Path.of(p);
+        }
+        return Path.of(System.getProperty("user.home"), ".cache", "lustra", "checkpoints");
+    }
 }
