@@ -167,6 +167,28 @@ public final class ImageFiles {
         Files2.writeAtomically(file, out.toByteArray());
     }
 
+    /**
+     * Writes a batch (N, C, H, W) in [0, 1] as one PNG grid with {@code cols} columns and a 2-pixel black border
+     * between cells.
+     */
+    public static void writeGrid(Path file, float[] batch, int n, int c, int h, int w, int cols) {
+        int rows = (n + cols - 1) / cols;
+        int pad = 2;
+        int gh = rows * (h + pad) + pad;
+        int gw = cols * (w + pad) + pad;
+        float[] grid = new float[c * gh * gw];
+        for (int k = 0; k < n; k++) {
+            int oy = pad + (k / cols) * (h + pad);
+            int ox = pad + (k % cols) * (w + pad);
+            for (int ch = 0; ch < c; ch++) {
+                for (int y = 0; y < h; y++) {
+                    System.arraycopy(batch, ((k * c + ch) * h + y) * w, grid, (ch * gh + oy + y) * gw + ox, w);
+                }
+            }
+        }
+        write(file, grid, c, gh, gw);
+    }
+
     static int toByte(float v) {
         return Math.round(Math.max(0f, Math.min(1f, v)) * 255f);
     }

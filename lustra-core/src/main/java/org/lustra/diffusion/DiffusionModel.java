@@ -30,11 +30,18 @@ public final class DiffusionModel implements AutoCloseable {
     public static final class Net extends AbstractBlock {
         final PromptEncoder encoder;
         final UNet unet;
+        private final int size;
 
         Net(DiffusionConfig c) {
+            size = c.size();
             encoder = addChildBlock("prompt", new PromptEncoder(c.vocabulary(), c.contextLength(), c.contextDim(),
                     c.encoderDepth(), 4));
             unet = addChildBlock("unet", new UNet(c.channels(), c.widths(), c.heads(), c.contextDim(), c.groups()));
+        }
+
+        /** Forward FLOPs of the UNet per image (see {@link UNet#flopsPerImage}). */
+        public long unetFlopsPerImage() {
+            return unet.flopsPerImage(size, encoder.length(), encoder.dim());
         }
 
         @Override
@@ -114,14 +121,23 @@ public final class DiffusionModel implements AutoCloseable {
         return net.encoder;
     }
 
-    /** Prompt contexts (N, L, D) for text prompts, in {@code m}. */
+    /**
+     * Prompt contexts (N, L, D) for text prompts, in {@code m}. Outside training the encoder's intermediates are
+     * freed at once; in training they stay in {@code m} (the backward pass needs them).
+     */
     public NDArray context(NDManager m, List<String> prompts, boolean training) {
         int[][] ids = new int[prompts.size()][];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = net.encoder.tokenize(prompts.get(i));
         }
-        ParameterStore ps = new ParameterStore(m, false);
-        return contextFromEmbeddings(net.encoder.embed(ps, m, ids, training), training);
+        if (training) {
+            return contextFromEmbeddings(net.encoder.embed(new ParameterStore(m, false), m, ids, true), true);
+        }
+        try (NDManager scope = m.newSubManager()) {
+            NDArray ctx = contextFromEmbeddings(net.encoder.embed(new ParameterStore(scope, false), scope, ids, false),
+                    false);
+            return scope.ret(ctx);
+        }
     }
 
     /** Prompt contexts from token embeddings (N, L, D) — the prompt-tuning entry point. */

@@ -17,7 +17,7 @@ public final class ClassifierPresets {
             "resnet", new Preset("resnet", "classifier-resnet",
                     "the protected classifier; source of attention maps and features",
                     Architecture.resnet(1, 28, 10, new int[] {24, 48, 96}, 1), "fashion-mnist",
-                    new ClassifierTraining.Options(8, 128, 2e-3f, 0.05f, 300, true, 1, 1L, 120)),
+                    new ClassifierTraining.Options(15, 128, 2e-3f, 0.05f, 300, true, 1, 1L, 120)),
             "vit", new Preset("vit", "classifier-vit", "transformer classifier (transfer and hetero experiments)",
                     Architecture.vit(1, 28, 10, 4, 64, 5, 4, 128, 32), "fashion-mnist",
                     new ClassifierTraining.Options(14, 128, 2e-3f, 0.05f, 500, true, 1, 2L, 120)),

@@ -56,8 +56,12 @@ public final class GroupNorm extends AbstractBlock {
         java.util.Arrays.fill(affine, 1);
         affine[1] = channels;
         Shape a = new Shape(affine);
+        // A reshape of a parameter belongs to the parameter's manager: move the views to the input's manager, or
+        // every call would leave two arrays behind in the model's manager (caught by DiffPureTest).
         NDArray g = ps.getValue(gamma, x.getDevice(), training).reshape(a);
         NDArray b = ps.getValue(beta, x.getDevice(), training).reshape(a);
+        g.attach(m);
+        b.attach(m);
         return new NDList(normed.mul(g).add(b));
     }
 

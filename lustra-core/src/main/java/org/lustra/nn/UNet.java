@@ -96,6 +96,63 @@ public final class UNet extends AbstractBlock {
         return imageChannels;
     }
 
+    /**
+     * Floating-point operations of one forward pass per image (multiply-adds × 2 of the convolutions, linear layers
+     * and attention products; normalisation and activations excluded), for benchmarks' achieved GFLOP/s.
+     */
+    public long flopsPerImage(int size, int contextLength, int contextDim) {
+        int levels = widths.length;
+        long[] hw = new long[levels];
+        long h = size;
+        long w = size;
+        for (int l = 0; l < levels; l++) {
+            hw[l] = h * w;
+            h = (h + 1) / 2;
+            w = (w + 1) / 2;
+        }
+        long f = conv(2L * imageChannels + 1, widths[0], 3, hw[0]) + 2L * (widths[0] * (long) timeDim
+                + (long) timeDim * timeDim);
+        int prev = widths[0];
+        for (int l = 0; l < levels; l++) {
+            f += res(prev, widths[l], hw[l]);
+            f += l == 0 ? 0 : attn(widths[l], hw[l], l == levels - 1, contextLength, contextDim);
+            if (l < levels - 1) {
+                f += conv(widths[l], widths[l], 3, hw[l + 1]);
+            }
+            prev = widths[l];
+        }
+        int last = widths[levels - 1];
+        f += 2 * res(last, last, hw[levels - 1]) + attn(last, hw[levels - 1], true, contextLength, contextDim);
+        for (int l = levels - 1; l >= 0; l--) {
+            f += res(prev + widths[l], widths[l], hw[l]);
+            f += l == 0 ? 0 : attn(widths[l], hw[l], l == levels - 1, contextLength, contextDim);
+            prev = widths[l];
+            if (l > 0) {
+                f += conv(widths[l], widths[l - 1], 3, hw[l]);
+                prev = widths[l - 1];
+            }
+        }
+        return f + conv(widths[0], imageChannels, 3, hw[0]);
+    }
+
+    private static long conv(long in, long out, int k, long positions) {
+        return 2L * in * out * k * k * positions;
+    }
+
+    private long res(long in, long out, long positions) {
+        return conv(in, out, 3, positions) + conv(out, out, 3, positions) + (in == out ? 0 : conv(in, out, 1, positions))
+                + 2L * timeDim * out;
+    }
+
+    private static long attn(long c, long positions, boolean self, long ctxLen, long ctxDim) {
+        long f = 0;
+        if (self) {
+            f += 2 * positions * c * 3 * c + 4 * positions * positions * c + 2 * positions * c * c;
+        }
+        return f + 2 * positions * c * c + 2 * ctxLen * ctxDim * 2 * c + 4 * positions * ctxLen * c
+                + 2 * positions * c * c;
+    }
+
     /** Sinusoidal embedding of (N) timesteps into (N, dim), as in the Transformer / DDPM. */
     static NDArray sinusoidal(NDArray t, int dim) {
         int half = dim / 2;
