@@ -73,4 +73,18 @@ class UNetTest {
         assertTrue(e.getMessage().contains("'cat'") && e.getMessage().contains("patch"), e.getMessage());
         assertThrows(LustraException.class, () -> enc.tokenize("a a a a a"));
     }
+
+    @Test
+    void flopCountMatchesAHandTallyOfAOneLevelUNet() {
+        // widths {8}, 1 channel, 4x4 (16 positions), context 3x4, time width 32. By hand, layer by layer:
+        long in = 2L * 3 * 8 * 9 * 16;                          // [x_t, mask, masked] -> 8, 3x3
+        long time = 2L * (8 * 32 + 32 * 32);                    // timestep MLP
+        long res88 = 2 * (2L * 8 * 8 * 9 * 16) + 2L * 32 * 8;   // two 3x3 convs + time projection
+        long selfAttn = 2L * 16 * 8 * 24 + 4L * 16 * 16 * 8 + 2L * 16 * 8 * 8;
+        long crossAttn = 2L * 16 * 8 * 8 + 2L * 3 * 4 * 16 + 4L * 16 * 3 * 8 + 2L * 16 * 8 * 8;
+        long up = 2L * 16 * 8 * 9 * 16 + 2L * 8 * 8 * 9 * 16 + 2L * 16 * 8 * 16 + 2L * 32 * 8; // skip concat -> 8
+        long out = 2L * 8 * 1 * 9 * 16;
+        long expected = in + time + res88 + 2 * res88 + selfAttn + crossAttn + up + out;
+        assertEquals(expected, new UNet(1, new int[] {8}, 2, 4, 4).flopsPerImage(4, 3, 4));
+    }
 }
