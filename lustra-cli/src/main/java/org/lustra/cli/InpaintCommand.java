@@ -29,21 +29,12 @@ final class InpaintCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Output PNG.")
     Path out;
 
-    @Option(names = "--steps", defaultValue = "20", description = "DDIM steps (default ${DEFAULT-VALUE}).")
-    int steps;
-
-    @Option(names = "--guidance", defaultValue = "3", description = "Classifier-free guidance (default ${DEFAULT-VALUE}).")
-    double guidance;
-
-    @Option(names = "--seed", defaultValue = "1", description = "Seed (default ${DEFAULT-VALUE}).")
-    long seed;
-
-    @Option(names = "--model", defaultValue = "diffusion-unified", description = "Model (default ${DEFAULT-VALUE}).")
-    String model;
+    @picocli.CommandLine.Mixin
+    SamplingOptions sampling;
 
     @Override
     public Integer call() {
-        try (DiffusionModel m = DiffusionModel.load(model); NDManager nd = NDManager.newBaseManager()) {
+        try (DiffusionModel m = DiffusionModel.load(sampling.model); NDManager nd = NDManager.newBaseManager()) {
             int c = m.config().channels();
             int s = m.config().size();
             m.encoder().tokenize(prompt);
@@ -54,8 +45,8 @@ final class InpaintCommand implements Callable<Integer> {
             }
             NDArray x = nd.create(img, new Shape(1, c, s, s));
             NDArray mm = nd.create(mk, new Shape(1, 1, s, s));
-            NDArray r = Sampler.inpaint(m, nd, x, mm, List.of(prompt), Sampler.Options.ddim(steps, guidance),
-                    new NoiseSource(seed));
+            NDArray r = Sampler.inpaint(m, nd, x, mm, List.of(prompt), Sampler.Options.ddim(sampling.steps(20), sampling.guidance),
+                    new NoiseSource(sampling.seed));
             ImageFiles.write(out, r.toFloatArray(), c, s, s);
             System.out.println("Wrote " + out);
         }

@@ -24,35 +24,26 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Output PNG grid.")
     Path out;
 
-    @Option(names = "--steps", defaultValue = "50", description = "DDIM steps (default ${DEFAULT-VALUE}).")
-    int steps;
-
     @Option(names = "--eta", defaultValue = "0", description = "DDIM eta (default ${DEFAULT-VALUE}).")
     double eta;
 
-    @Option(names = "--guidance", defaultValue = "3", description = "Classifier-free guidance (default ${DEFAULT-VALUE}).")
-    double guidance;
-
-    @Option(names = "--seed", defaultValue = "1", description = "Seed (default ${DEFAULT-VALUE}).")
-    long seed;
-
-    @Option(names = "--model", defaultValue = "diffusion-unified", description = "Model (default ${DEFAULT-VALUE}).")
-    String model;
+    @picocli.CommandLine.Mixin
+    SamplingOptions sampling;
 
     @Override
     public Integer call() {
         if (count < 1 || count > 1024) {
             throw new IllegalArgumentException("Invalid --count " + count + " (1..1024)");
         }
-        try (DiffusionModel m = DiffusionModel.load(model); NDManager nd = NDManager.newBaseManager()) {
+        try (DiffusionModel m = DiffusionModel.load(sampling.model); NDManager nd = NDManager.newBaseManager()) {
             m.encoder().tokenize(prompt); // unknown words fail here, before any work
             NDArray img = Sampler.generate(m, nd, Collections.nCopies(count, prompt),
-                    new Sampler.Options(steps, false, eta, guidance), new NoiseSource(seed));
+                    new Sampler.Options(sampling.steps(50), false, eta, sampling.guidance), new NoiseSource(sampling.seed));
             int c = m.config().channels();
             int s = m.config().size();
             ImageFiles.writeGrid(out, img.toFloatArray(), count, c, s, s, (int) Math.ceil(Math.sqrt(count)));
-            System.out.println("Wrote " + out + " (" + count + " images, DDIM " + steps + " steps, guidance " + guidance
-                    + ", seed " + seed + ")");
+            System.out.println("Wrote " + out + " (" + count + " images, DDIM " + sampling.steps(50) + " steps, guidance "
+                    + sampling.guidance + ", seed " + sampling.seed + ")");
         }
         return 0;
     }

@@ -2,13 +2,11 @@ package org.lustra.diffusion;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.util.Pair;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -16,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -30,6 +27,7 @@ import org.lustra.util.CheckpointDir;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 import org.lustra.util.Progress;
+import org.lustra.util.SafeTensors;
 
 /**
  * Trains the unified diffusion model (SPEC §3): ε-prediction MSE at uniformly drawn timesteps; captions from
@@ -248,28 +246,16 @@ public final class DiffusionTraining {
     }
 
     private static byte[] encodeArrays(List<NDArray> arrays, NDManager scratch) {
-        try (NDManager s = scratch.newSubManager()) {
-            NDList list = new NDList();
-            for (int i = 0; i < arrays.size(); i++) {
-                NDArray a = arrays.get(i).duplicate();
-                a.attach(s);
-                a.setName("ema/" + i);
-                list.add(a);
-            }
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            list.encode(out, NDList.Encoding.SAFETENSORS);
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        Map<String, NDArray> named = new LinkedHashMap<>();
+        for (int i = 0; i < arrays.size(); i++) {
+            named.put("ema/" + i, arrays.get(i));
         }
+        return SafeTensors.encode(named, scratch);
     }
 
     private static void restoreArrays(List<NDArray> arrays, InputStream in, NDManager scratch) {
         try (NDManager s = scratch.newSubManager()) {
-            Map<String, NDArray> byName = new HashMap<>();
-            for (NDArray a : NDList.decode(s, in)) {
-                byName.put(a.getName(), a);
-            }
+            Map<String, NDArray> byName = SafeTensors.decode(in, s);
             for (int i = 0; i < arrays.size(); i++) {
                 byName.get("ema/" + i).copyTo(arrays.get(i));
             }

@@ -1,13 +1,11 @@
 package org.lustra.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -62,35 +60,25 @@ public final class ModelStore {
 
     /** Parameters as safetensors bytes, named by their DJL parameter path. */
     public static byte[] encode(Block block) {
-        NDList list = new NDList();
+        java.util.Map<String, NDArray> named = new java.util.LinkedHashMap<>();
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            named.put(p.getKey(), p.getValue().getArray());
+        }
         try (NDManager tmp = NDManager.newBaseManager()) {
-            for (Pair<String, Parameter> p : block.getParameters()) {
-                NDArray a = p.getValue().getArray().duplicate();
-                a.attach(tmp);
-                a.setName(p.getKey());
-                list.add(a);
-            }
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            list.encode(out, NDList.Encoding.SAFETENSORS);
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            return org.lustra.util.SafeTensors.encode(named, tmp);
         }
     }
 
     /** Copies named arrays into the block's (initialised) parameters, checking names and shapes. */
     public static void decodeInto(Block block, InputStream in, NDManager manager, String source) {
-        NDList list;
+        Map<String, NDArray> byName;
         try {
-            list = NDList.decode(manager, in);
+            byName = new HashMap<>(org.lustra.util.SafeTensors.decode(in, manager));
         } catch (RuntimeException e) {
             throw new LustraException("Weight file " + source + " cannot be decoded (" + e.getMessage()
                     + "); restore it from the repository or retrain.", e);
         }
-        Map<String, NDArray> byName = new HashMap<>();
-        for (NDArray a : list) {
-            byName.put(a.getName(), a);
-        }
+        java.util.List<NDArray> loaded = new java.util.ArrayList<>(byName.values());
         for (Pair<String, Parameter> p : block.getParameters()) {
             NDArray src = byName.remove(p.getKey());
             NDArray dst = p.getValue().getArray();
@@ -108,7 +96,7 @@ public final class ModelStore {
             throw new LustraException("Weight file " + source + " does not fit the architecture: it has extra "
                     + "parameters " + byName.keySet() + ".");
         }
-        list.close();
+        loaded.forEach(NDArray::close);
     }
 
     /** The weight file of a model directory after checking it exists and matches the card's SHA-256. */

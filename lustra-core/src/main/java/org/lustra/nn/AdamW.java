@@ -1,17 +1,12 @@
 package org.lustra.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -93,36 +88,20 @@ public final class AdamW {
     /** Moments and step count as safetensors bytes. */
     public byte[] encodeState(NDManager scratch) {
         try (NDManager s = scratch.newSubManager()) {
-            NDList list = new NDList();
+            Map<String, NDArray> named = new java.util.LinkedHashMap<>();
             for (int i = 0; i < names.size(); i++) {
-                NDArray m = firstMoments.get(i).duplicate();
-                m.attach(s);
-                m.setName("m/" + names.get(i));
-                NDArray v = secondMoments.get(i).duplicate();
-                v.attach(s);
-                v.setName("v/" + names.get(i));
-                list.add(m);
-                list.add(v);
+                named.put("m/" + names.get(i), firstMoments.get(i));
+                named.put("v/" + names.get(i), secondMoments.get(i));
             }
-            NDArray t = s.create(new long[] {step});
-            t.setName("step");
-            list.add(t);
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            list.encode(out, NDList.Encoding.SAFETENSORS);
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            named.put("step", s.create(new long[] {step}));
+            return org.lustra.util.SafeTensors.encode(named, s);
         }
     }
 
     /** Restores state written by {@link #encodeState}; names must match this block's parameters. */
     public void restoreState(InputStream in, NDManager scratch) {
         try (NDManager s = scratch.newSubManager()) {
-            NDList list = NDList.decode(s, in);
-            Map<String, NDArray> byName = new HashMap<>();
-            for (NDArray a : list) {
-                byName.put(a.getName(), a);
-            }
+            Map<String, NDArray> byName = org.lustra.util.SafeTensors.decode(in, s);
             for (int i = 0; i < names.size(); i++) {
                 NDArray m = byName.get("m/" + names.get(i));
                 NDArray v = byName.get("v/" + names.get(i));

@@ -370,19 +370,6 @@ public final class UNet extends AbstractBlock {
             return x.reshape(s.get(0), s.get(1), s.get(2) * s.get(3)).transpose(0, 2, 1);
         }
 
-        /** Multi-head attention of q (N, Lq, C) over k, v (N, Lk, C). */
-        private NDArray attend(NDArray qs, NDArray ks, NDArray vs) {
-            long n = qs.getShape().get(0);
-            long lq = qs.getShape().get(1);
-            long lk = ks.getShape().get(1);
-            int dh = channels / heads;
-            NDArray qh = qs.reshape(n, lq, heads, dh).transpose(0, 2, 1, 3);
-            NDArray kh = ks.reshape(n, lk, heads, dh).transpose(0, 2, 3, 1);
-            NDArray vh = vs.reshape(n, lk, heads, dh).transpose(0, 2, 1, 3);
-            NDArray att = qh.matMul(kh).mul((float) (1.0 / Math.sqrt(dh))).softmax(-1);
-            return att.matMul(vh).transpose(0, 2, 1, 3).reshape(n, lq, channels);
-        }
-
         @Override
         protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
                 PairList<String, Object> params) {
@@ -394,7 +381,7 @@ public final class UNet extends AbstractBlock {
                 long l = h.getShape().get(1);
                 NDArray t = tokens(Layers.call(selfNorm, ps, x, training));
                 NDArray p = Layers.call(qkv, ps, t, training).reshape(s.get(0), l, 3, channels);
-                NDArray a = attend(p.get(":, :, 0, :"), p.get(":, :, 1, :"), p.get(":, :, 2, :"));
+                NDArray a = Attention.multiHead(p.get(":, :, 0, :"), p.get(":, :, 1, :"), p.get(":, :, 2, :"), heads);
                 h = h.add(Layers.call(selfOut, ps, a, training));
             }
             NDArray hx = h.transpose(0, 2, 1).reshape(s);
@@ -402,7 +389,7 @@ public final class UNet extends AbstractBlock {
             NDArray qs = Layers.call(q, ps, t, training);
             NDArray kvs = Layers.call(kv, ps, ctx, training).reshape(ctx.getShape().get(0), ctx.getShape().get(1), 2,
                     channels);
-            NDArray a = attend(qs, kvs.get(":, :, 0, :"), kvs.get(":, :, 1, :"));
+            NDArray a = Attention.multiHead(qs, kvs.get(":, :, 0, :"), kvs.get(":, :, 1, :"), heads);
             h = h.add(Layers.call(crossOut, ps, a, training));
             return new NDList(h.transpose(0, 2, 1).reshape(s));
         }

@@ -140,15 +140,8 @@ public final class VisionTransformer extends ClassifierNet {
             NDArray x = inputs.singletonOrThrow();
             long n = x.getShape().get(0);
             long l = x.getShape().get(1);
-            int dh = dim / heads;
-            NDArray q3 = Layers.call(qkv, ps, Layers.call(ln1, ps, x, training), training)
-                    .reshape(n, l, 3, heads, dh)
-                    .transpose(2, 0, 3, 1, 4); // (3, N, H, L, dh)
-            NDArray q = q3.get(0);
-            NDArray k = q3.get(1);
-            NDArray v = q3.get(2);
-            NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).mul((float) (1.0 / Math.sqrt(dh))).softmax(-1);
-            NDArray a = att.matMul(v).transpose(0, 2, 1, 3).reshape(n, l, dim);
+            NDArray q3 = Layers.call(qkv, ps, Layers.call(ln1, ps, x, training), training).reshape(n, l, 3, dim);
+            NDArray a = Attention.multiHead(q3.get(":, :, 0, :"), q3.get(":, :, 1, :"), q3.get(":, :, 2, :"), heads);
             x = x.add(Layers.call(proj, ps, a, training));
             NDArray m = Activation.gelu(Layers.call(fc1, ps, Layers.call(ln2, ps, x, training), training));
             return new NDList(x.add(Layers.call(fc2, ps, m, training)));
