@@ -85,6 +85,31 @@ public final class AdamW {
         }
     }
 
+    /** Sum of |g| over all gradients (one scalar; non-finite if any gradient is). */
+    public float gradientL1(NDManager scratch) {
+        try (NDManager s = scratch.newSubManager()) {
+            NDArray total = null;
+            for (NDArray w : weights) {
+                NDArray g = w.getGradient();
+                g.attach(s);
+                NDArray a = g.abs().sum();
+                total = total == null ? a : total.add(a);
+            }
+            return total == null ? 0f : total.getFloat();
+        }
+    }
+
+    /** Zeroes the gradients without updating (a skipped step). */
+    public void zeroGradients(NDManager scratch) {
+        try (NDManager s = scratch.newSubManager()) {
+            for (NDArray w : weights) {
+                NDArray g = w.getGradient();
+                g.attach(s);
+                g.muli(0f);
+            }
+        }
+    }
+
     /** Moments and step count as safetensors bytes. */
     public byte[] encodeState(NDManager scratch) {
         try (NDManager s = scratch.newSubManager()) {
