@@ -23,7 +23,7 @@ final class DemoCommand implements Callable<Integer> {
         ImageSet digits = Subsets.load("digits-holdout");
         System.out.printf("Shipped data: eval512 (%d test images), validation (%d), digits-holdout (%d)%n%n",
                 eval.size(), val.size(), digits.size());
-        System.out.printf("%-18s %-44s %10s %10s %12s%n", "model", "architecture", "eval512", "validation",
+        System.out.printf("%-18s %-62s %9s %10s  %s%n", "model", "architecture", "eval512", "validation",
                 "card metric");
         for (String name : List.of("classifier-resnet", "classifier-vit", "classifier-cnn2", "classifier-digits")) {
             ModelCard card = ModelStore.readCard(ModelStore.resolve(name));
@@ -34,7 +34,7 @@ final class DemoCommand implements Callable<Integer> {
                 double b = Predictions.accuracy(Predictions.predict(c, second, 256, null), second);
                 String key = isDigits ? "holdout_accuracy" : "test_accuracy";
                 Double m = card.metrics().get(key);
-                System.out.printf("%-18s %-44s %10s %10s %12s%n", name, card.architecture().describe(), a,
+                System.out.printf("%-18s %-62s %9s %10s  %s%n", name, card.architecture().describe(), a,
                         pct(b) + (isDigits ? "*" : ""), m == null ? "-" : pct(m) + (isDigits ? " (hold)" : " (test)"));
             }
         }
