@@ -1,0 +1,158 @@
+package org.lustra.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.lustra.data.FashionMnist;
+import org.lustra.data.ImageFiles;
+import org.lustra.data.ImageSet;
+import org.lustra.data.Subsets;
+import org.lustra.defense.diffpure.DiffPure;
+import org.lustra.diffusion.Captions;
+import org.lustra.diffusion.DiffusionModel;
+import org.lustra.diffusion.DiffusionQuality;
+import org.lustra.diffusion.Sampler;
+import org.lustra.model.ModelCard;
+import org.lustra.model.ModelStore;
+import org.lustra.model.NetClassifier;
+import org.lustra.util.Json;
+import org.lustra.util.LustraHome;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "diffusion", mixinStandardHelpOptions = true,
+        description = {"Quality of the unified diffusion model, judged by a classifier on the shipped eval512 subset:",
+            "  samples  - class-conditional samples classified as their prompt's class (+ a PNG grid)",
+            "  diffpure - clean accuracy after DiffPure for each t*",
+            "  inpaint  - accuracy after inpainting one random square per image, PSNR inside the square",
+            "  x0       - PSNR of the one-step x̂0 against the noisy input, for several t",
+            "--record writes the numbers into the diffusion model's card."})
+final class DiffusionEval implements Callable<Integer> {
+    @Option(names = "--what", split = ",", defaultValue = "samples,diffpure,inpaint,x0",
+            description = "Which measurements (default ${DEFAULT-VALUE}).")
+    Set<String> what;
+
+    @Option(names = "--model", defaultValue = "diffusion-unified", description = "Diffusion model.")
+    String model;
+
+    @Option(names = "--judge", defaultValue = "classifier-resnet", description = "Classifier that judges.")
+    String judge;
+
+    @Option(names = "--images", defaultValue = "512", description = "eval512 images to use (default ${DEFAULT-VALUE}).")
+    int images;
+
+    @Option(names = "--samples-per-class", defaultValue = "50", description = "Default ${DEFAULT-VALUE}.")
+    int perClass;
+
+    @Option(names = "--guidance", defaultValue = "3", description = "CFG scale for samples (default ${DEFAULT-VALUE}).")
+    double guidance;
+
+    @Option(names = "--steps", defaultValue = "50", description = "DDIM steps for samples (default ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--t-star", split = ",", defaultValue = "0.05,0.1,0.2,0.3", description = "DiffPure levels.")
+    List<Double> tStars;
+
+    @Option(names = "--diffpure-ddim", defaultValue = "0",
+            description = "DiffPure sampler: 0 = full DDPM chain (default), N = DDIM with N steps.")
+    int diffpureDdim;
+
+    @Option(names = "--square", defaultValue = "6", description = "Inpainting square side (default ${DEFAULT-VALUE}).")
+    int square;
+
+    @Option(names = "--x0-t", split = ",", defaultValue = "50,100,200,340", description = "Timesteps for x̂0 PSNR.")
+    List<Integer> x0Ts;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--grid", description = "Sample grid PNG (default docs/diffusion-samples.png).")
+    Path grid;
+
+    @Option(names = "--record", description = "Write the results into the model card.")
+    boolean record;
+
+    @Override
+    public Integer call() {
+        for (String w : what) {
+            if (!Set.of("samples", "diffpure", "inpaint", "x0").contains(w)) {
+                throw new IllegalArgumentException("Unknown --what '" + w + "'; use samples, diffpure, inpaint, x0");
+            }
+        }
+        ImageSet eval = Subsets.load("eval512");
+        if (images < 1 || images > eval.size()) {
+            throw new IllegalArgumentException("Invalid --images " + images + " (1.." + eval.size() + ")");
+        }
+        int[] idx = java.util.stream.IntStream.range(0, images).toArray();
+        ImageSet set = eval.subset(idx);
+        Path dir = ModelStore.resolve(model);
+        ModelCard card = ModelStore.readCard(dir);
+        List<String[]> results = new ArrayList<>();
+        try (DiffusionModel m = DiffusionModel.load(model); NetClassifier c = ModelStore.loadClassifier(judge)) {
+            if (what.contains("samples")) {
+                Captions captions = new Captions(FashionMnist.CLASSES);
+                var r = DiffusionQuality.sampleAccuracy(m, c, captions, FashionMnist.CLASSES.size(), perClass,
+                        new Sampler.Options(steps, false, 0, guidance), seed, 50);
+                Path out = grid != null ? grid : LustraHome.root().resolve("docs").resolve("diffusion-samples.png");
+                int shown = Math.min(perClass, 10);
+                int s = m.config().size();
+                int ch = m.config().channels();
+                float[] sel = new float[10 * shown * ch * s * s];
+                for (int k = 0; k < 10; k++) {
+                    System.arraycopy(r.images(), k * perClass * ch * s * s, sel, k * shown * ch * s * s,
+                            shown * ch * s * s);
+                }
+                ImageFiles.writeGrid(out, sel, 10 * shown, ch, s, s, shown);
+                StringBuilder per = new StringBuilder();
+                for (int k = 0; k < 10; k++) {
+                    per.append(String.format(Locale.ROOT, "%s %d/%d  ", FashionMnist.CLASSES.get(k), r.correct()[k],
+                            perClass));
+                }
+                results.add(new String[] {"sample_accuracy", Double.toString(r.accuracy()), String.format(Locale.ROOT,
+                        "%d samples (%d per class), DDIM %d steps, guidance %.1f, judged by %s; grid %s; %s",
+                        10 * perClass, perClass, steps, guidance, judge, out, per.toString().trim())});
+            }
+            if (what.contains("diffpure")) {
+                for (double t : tStars) {
+                    DiffPure.Options o = diffpureDdim > 0 ? DiffPure.Options.ddim(t, diffpureDdim)
+                            : DiffPure.Options.ddpm(t);
+                    DiffPure p = new DiffPure(m, o);
+                    double acc = DiffusionQuality.purifiedAccuracy(p, c, set, 64, seed);
+                    results.add(new String[] {String.format(Locale.ROOT, "diffpure_accuracy_t%.2f", t),
+                        Double.toString(acc), p.name() + ", " + set.size() + " eval512 images, judged by " + judge});
+                }
+            }
+            if (what.contains("inpaint")) {
+                var r = DiffusionQuality.inpaintAccuracy(m, c, set, square, "", Sampler.Options.ddim(20, 1.0), seed,
+                        64);
+                String how = square + "x" + square + " random square per image, DDIM 20, empty prompt, " + set.size()
+                        + " eval512 images, judged by " + judge;
+                results.add(new String[] {"inpaint_accuracy", Double.toString(r.accuracy()), how});
+                results.add(new String[] {"inpaint_psnr_inside_db", Double.toString(r.psnrInside()), how});
+            }
+            if (what.contains("x0")) {
+                for (int t : x0Ts) {
+                    var r = DiffusionQuality.oneStepPsnr(m, set, t, seed, 64);
+                    String how = "one-step x0 from x_t, empty prompt, " + set.size() + " eval512 images";
+                    results.add(new String[] {"x0_psnr_db_t" + t, Double.toString(r.psnrX0()), how});
+                    results.add(new String[] {"noisy_psnr_db_t" + t, Double.toString(r.psnrNoisy()), how});
+                }
+            }
+        }
+        for (String[] r : results) {
+            System.out.printf(Locale.ROOT, "%-26s %10.4f  %s%n", r[0], Double.parseDouble(r[1]), r[2]);
+        }
+        if (record) {
+            ModelCard updated = card;
+            for (String[] r : results) {
+                updated = updated.withMetric(r[0], Double.parseDouble(r[1]), "lustra eval diffusion: " + r[2]);
+            }
+            Json.writeAtomically(dir.resolve(ModelStore.CARD), updated);
+            System.out.println("Recorded " + results.size() + " metrics in " + dir.resolve(ModelStore.CARD));
+        }
+        return 0;
+    }
+}
