@@ -46,6 +46,15 @@ final class BenchCommand implements Callable<Integer> {
             double matmul = matmulGflops(nd, quick ? 1024 : 2048, reps + 2);
             rows.add(new Row("matmul fp32", quick ? "1024^3" : "2048^3", matmul, "GFLOP/s", "practical ceiling"));
 
+            // The UNet's building blocks in isolation, at batch 64: is the network slow, or are its layers?
+            for (int[] sh : new int[][] {{32, 28}, {64, 14}, {96, 7}}) {
+                double g = convGflops(nd, 64, sh[0], sh[1], reps + 1);
+                rows.add(new Row("conv3x3", sh[0] + "->" + sh[0] + " @" + sh[1] + "x" + sh[1] + ", batch 64", g,
+                        "GFLOP/s", String.format(Locale.ROOT, "%.0f%% of matmul", 100 * g / matmul)));
+            }
+            rows.add(new Row("groupnorm", "8 groups, 64x32x28x28", groupNormMillis(nd, reps + 1), "ms",
+                    "per call (batch-norm trick, affine included)"));
+
             boolean shipped = Files.isRegularFile(LustraHome.models().resolve("diffusion-unified/model-card.json"));
             DiffusionModel model = shipped ? DiffusionModel.load("diffusion-unified")
                     : DiffusionModel.create(DiffusionConfig.fashionMnist(new Captions(FashionMnist.CLASSES)
@@ -110,6 +119,53 @@ final class BenchCommand implements Callable<Integer> {
             }
             double sec = (System.nanoTime() - t0) / 1e9;
             return 2.0 * size * size * (double) size * reps / sec / 1e9;
+        }
+    }
+
+    static double convGflops(NDManager nd, int batch, int channels, int size, int reps) {
+        ai.djl.nn.Block conv = org.lustra.nn.Layers.conv(channels, 3, 1, true);
+        try (NDManager w = nd.newSubManager()) {
+            Shape in = new Shape(batch, channels, size, size);
+            conv.setInitializer(new ai.djl.training.initializer.NormalInitializer(0.01f),
+                    ai.djl.nn.Parameter.Type.WEIGHT);
+            conv.initialize(w, ai.djl.ndarray.types.DataType.FLOAT32, in);
+            NDArray x = w.randomUniform(-1, 1, in);
+            var ps = new ai.djl.training.ParameterStore(w, false);
+            long t0 = 0;
+            int warm = 2;
+            for (int i = 0; i < warm + reps * 3; i++) {
+                if (i == warm) {
+                    t0 = System.nanoTime();
+                }
+                try (NDManager s = w.newSubManager()) {
+                    s.tempAttachAll(x);
+                    conv.forward(ps, new ai.djl.ndarray.NDList(x), false).singletonOrThrow().getFloat(0, 0, 0, 0);
+                }
+            }
+            double sec = (System.nanoTime() - t0) / 1e9 / (reps * 3);
+            return 2.0 * batch * channels * channels * 9 * size * size / sec / 1e9;
+        }
+    }
+
+    static double groupNormMillis(NDManager nd, int reps) {
+        org.lustra.nn.GroupNorm gn = new org.lustra.nn.GroupNorm(8);
+        try (NDManager w = nd.newSubManager()) {
+            Shape in = new Shape(64, 32, 28, 28);
+            gn.initialize(w, ai.djl.ndarray.types.DataType.FLOAT32, in);
+            NDArray x = w.randomUniform(-1, 1, in);
+            var ps = new ai.djl.training.ParameterStore(w, false);
+            long t0 = 0;
+            int warm = 2;
+            for (int i = 0; i < warm + reps * 5; i++) {
+                if (i == warm) {
+                    t0 = System.nanoTime();
+                }
+                try (NDManager s = w.newSubManager()) {
+                    s.tempAttachAll(x);
+                    gn.forward(ps, new ai.djl.ndarray.NDList(x), false).singletonOrThrow().getFloat(0, 0, 0, 0);
+                }
+            }
+            return (System.nanoTime() - t0) / 1e6 / (reps * 5);
         }
     }
 
