@@ -83,6 +83,11 @@ public final class ImageFiles {
         return out;
     }
 
+    /** Pixels of a decoded image as CHW floats in [0, 1] with {@code channels} channels. */
+    public static float[] pixels(BufferedImage img, int channels) {
+        return toChannels(img, channels);
+    }
+
     /** Luminance in [0, 1]; gray images are read exactly from their raster, colour ones by ITU-R 601 weights. */
     static float[] toGray(BufferedImage img) {
         int w = img.getWidth();

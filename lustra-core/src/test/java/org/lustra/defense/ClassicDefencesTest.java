@@ -1,0 +1,78 @@
+package org.lustra.defense;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.lustra.data.Subsets;
+import org.lustra.defense.classic.BitDepth;
+import org.lustra.defense.classic.Jpeg;
+import org.lustra.defense.classic.MedianSmoothing;
+
+class ClassicDefencesTest {
+    @Test
+    void bitDepthRoundsToTheLevels() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = m.create(new float[] {0f, 0.2f, 0.49f, 0.51f, 0.9f, 1f}, new Shape(1, 1, 2, 3));
+            // 1 bit: levels {0, 1}; 2 bits: {0, 1/3, 2/3, 1}
+            assertArrayEquals(new float[] {0, 0, 0, 1, 1, 1}, new BitDepth(1).purify(x, 0).toFloatArray(), 0f);
+            assertArrayEquals(new float[] {0, 1 / 3f, 1 / 3f, 2 / 3f, 1, 1},
+                    new BitDepth(2).purify(x, 0).toFloatArray(), 1e-7f);
+        }
+    }
+
+    @Test
+    void medianRemovesIsolatedSaltAndKeepsFlatRegions() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            float[] img = new float[25];
+            java.util.Arrays.fill(img, 0.3f);
+            img[12] = 1f; // a single bright pixel in the middle of a flat 5x5 image
+            float[] out = new MedianSmoothing(3).purify(m.create(img, new Shape(1, 1, 5, 5)), 0).toFloatArray();
+            for (float v : out) {
+                assertEquals(0.3f, v, 0f);
+            }
+        }
+    }
+
+    @Test
+    void jpegIsNearIdentityAtHighQualityAndLossierAtLowQuality() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = Subsets.load("eval512").batch(m, 0, 8);
+            double high = psnr(new Jpeg(95).purify(x, 0), x);
+            double low = psnr(new Jpeg(10).purify(x, 0), x);
+            assertTrue(high > 30, "q=95 PSNR " + high);
+            assertTrue(low < high - 5, "q=10 PSNR " + low + " vs q=95 " + high);
+        }
+    }
+
+    @Test
+    void everyClassicDefenceIsDeterministicShapePreservingAndDeclaresBpda() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = m.randomUniform(0, 1, new Shape(3, 1, 28, 28));
+            for (Purifier p : List.of(new Jpeg(75), new MedianSmoothing(3), new BitDepth(4))) {
+                float[] a = p.purify(x, 1).toFloatArray();
+                assertArrayEquals(a, p.purify(x, 2).toFloatArray(), 0f, p.name());
+                assertEquals(x.getShape(), p.purify(x, 0).getShape());
+                for (float v : a) {
+                    assertTrue(v >= 0 && v <= 1, p.name());
+                }
+                assertEquals(Set.of(GradientMode.BPDA), p.gradientModes());
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> new Jpeg(0));
+        assertThrows(IllegalArgumentException.class, () -> new MedianSmoothing(4));
+        assertThrows(IllegalArgumentException.class, () -> new BitDepth(9));
+    }
+
+    static double psnr(NDArray a, NDArray b) {
+        double mse = a.sub(b).square().mean().getFloat();
+        return 10 * Math.log10(1 / Math.max(mse, 1e-12));
+    }
+}
