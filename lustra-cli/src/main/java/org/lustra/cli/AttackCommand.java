@@ -48,6 +48,33 @@ final class AttackCommand implements Runnable {
         @Option(names = "--seed", defaultValue = "1", description = "Seed (default ${DEFAULT-VALUE}).")
         long seed;
 
+        @Option(names = "--defense", description = "Classic defence in front of the classifier: jpeg:Q, median:K, bits:B.")
+        String defense;
+
+        @Option(names = "--adaptive", description = "Attack through the defence with BPDA (default: non-adaptive, the "
+                + "attack sees only the classifier and its result is then fed through the defence).")
+        boolean adaptive;
+
+        /** {@code jpeg:Q}, {@code median:K} or {@code bits:B}; out-of-range values get the defence's own message. */
+        static org.lustra.defense.Purifier parseDefense(String spec) {
+            String[] p = spec.split(":");
+            if (p.length == 2 && p[1].matches("\\d{1,3}")) {
+                int v = Integer.parseInt(p[1]);
+                switch (p[0]) {
+                    case "jpeg":
+                        return new org.lustra.defense.classic.Jpeg(v);
+                    case "median":
+                        return new org.lustra.defense.classic.MedianSmoothing(v);
+                    case "bits":
+                        return new org.lustra.defense.classic.BitDepth(v);
+                    default:
+                        break;
+                }
+            }
+            throw new IllegalArgumentException("Invalid --defense '" + spec + "'; use jpeg:Q (1..100), median:K (odd) "
+                    + "or bits:B (1..8)");
+        }
+
         @Override
         public Integer call() {
             Pgd.Norm n = switch (norm.toLowerCase(Locale.ROOT)) {
@@ -60,18 +87,31 @@ final class AttackCommand implements Runnable {
             if (images < 1 || images > eval.size()) {
                 throw new IllegalArgumentException("Invalid --images " + images + " (1.." + eval.size() + ")");
             }
-            int fooled = 0;
+            if (adaptive && defense == null) {
+                throw new IllegalArgumentException("--adaptive needs a --defense to attack through");
+            }
+            org.lustra.defense.Purifier purifier = defense == null ? null : parseDefense(defense);
+            int robust = 0;
+            int cleanOk = 0;
             int total = 0;
             long t0 = System.nanoTime();
             try (NetClassifier c = ModelStore.loadClassifier(model); NDManager nd = NDManager.newBaseManager()) {
+                var defended = purifier == null ? null : new org.lustra.defense.DefendedClassifier(purifier, c);
+                java.util.function.Function<NDArray, NDArray> target = adaptive
+                        ? x -> defended.logits(x, org.lustra.defense.GradientMode.BPDA, seed) : c::logits;
+                java.util.function.Function<NDArray, NDArray> judge = defended == null ? c::logits
+                        : x -> defended.logits(x, org.lustra.defense.GradientMode.BPDA, seed);
                 for (int from = 0; from < images; from += 128) {
                     int to = Math.min(images, from + 128);
                     try (NDManager m = nd.newSubManager()) {
                         NDArray x = eval.batch(m, from, to);
                         int[] y = java.util.Arrays.copyOfRange(eval.labels(), from, to);
-                        Pgd.Result r = Pgd.attack(c::logits, x, y, opt);
-                        for (int f : r.fooledAt()) {
-                            fooled += f >= 0 ? 1 : 0;
+                        Pgd.Result r = Pgd.attack(target, x, y, opt);
+                        long[] clean = judge.apply(x).argMax(1).toLongArray();
+                        long[] adv = judge.apply(r.adversarial()).argMax(1).toLongArray();
+                        for (int i = 0; i < y.length; i++) {
+                            cleanOk += clean[i] == y[i] ? 1 : 0;
+                            robust += adv[i] == y[i] ? 1 : 0;
                         }
                         total += to - from;
                     }
@@ -80,12 +120,15 @@ final class AttackCommand implements Runnable {
             }
             System.err.println();
             double sec = (System.nanoTime() - t0) / 1e9;
-            System.out.printf(Locale.ROOT, "robust accuracy %.2f%% (%d/%d)%n", 100.0 * (total - fooled) / total,
-                    total - fooled, total);
-            System.out.printf(Locale.ROOT, "threat model: white-box, undefended %s; PGD %s eps=%.4f, %d steps of %.4f,"
-                    + " %s; gradient mode EXACT; %d eval512 images (all clean-correct); %.1f ms/image%n", model,
+            String defended = purifier == null ? "undefended " + model : purifier.name() + " -> " + model;
+            System.out.printf(Locale.ROOT, "clean accuracy %.2f%%, robust accuracy %.2f%% (%d/%d)%n",
+                    100.0 * cleanOk / total, 100.0 * robust / total, robust, total);
+            System.out.printf(Locale.ROOT, "threat model: white-box, %s; PGD %s eps=%.4f, %d steps of %.4f, %s; "
+                    + "gradient mode %s; %d eval512 images (all clean-correct for %s); %.1f ms/image%n", defended,
                     n == Pgd.Norm.LINF ? "l-inf" : "l2", eps, steps, opt.stepSize(),
-                    noRandomStart ? "no random start" : "random start (seed " + seed + ")", total, 1000 * sec / total);
+                    noRandomStart ? "no random start" : "random start (seed " + seed + ")",
+                    purifier == null ? "EXACT" : adaptive ? "BPDA through the defence (adaptive)"
+                            : "EXACT on the classifier only (non-adaptive)", total, model, 1000 * sec / total);
             return 0;
         }
     }
