@@ -131,18 +131,10 @@ final class BenchCommand implements Callable<Integer> {
             conv.initialize(w, ai.djl.ndarray.types.DataType.FLOAT32, in);
             NDArray x = w.randomUniform(-1, 1, in);
             var ps = new ai.djl.training.ParameterStore(w, false);
-            long t0 = 0;
-            int warm = 2;
-            for (int i = 0; i < warm + reps * 3; i++) {
-                if (i == warm) {
-                    t0 = System.nanoTime();
-                }
-                try (NDManager s = w.newSubManager()) {
-                    s.tempAttachAll(x);
-                    conv.forward(ps, new ai.djl.ndarray.NDList(x), false).singletonOrThrow().getFloat(0, 0, 0, 0);
-                }
-            }
-            double sec = (System.nanoTime() - t0) / 1e9 / (reps * 3);
+            double sec = secondsPerRun(w, 2, reps * 3, s -> {
+                s.tempAttachAll(x);
+                conv.forward(ps, new ai.djl.ndarray.NDList(x), false).singletonOrThrow().getFloat(0, 0, 0, 0);
+            });
             return 2.0 * batch * channels * channels * 9 * size * size / sec / 1e9;
         }
     }
@@ -154,18 +146,10 @@ final class BenchCommand implements Callable<Integer> {
             gn.initialize(w, ai.djl.ndarray.types.DataType.FLOAT32, in);
             NDArray x = w.randomUniform(-1, 1, in);
             var ps = new ai.djl.training.ParameterStore(w, false);
-            long t0 = 0;
-            int warm = 2;
-            for (int i = 0; i < warm + reps * 5; i++) {
-                if (i == warm) {
-                    t0 = System.nanoTime();
-                }
-                try (NDManager s = w.newSubManager()) {
-                    s.tempAttachAll(x);
-                    gn.forward(ps, new ai.djl.ndarray.NDList(x), false).singletonOrThrow().getFloat(0, 0, 0, 0);
-                }
-            }
-            return (System.nanoTime() - t0) / 1e6 / (reps * 5);
+            return 1000 * secondsPerRun(w, 2, reps * 5, s -> {
+                s.tempAttachAll(x);
+                gn.forward(ps, new ai.djl.ndarray.NDList(x), false).singletonOrThrow().getFloat(0, 0, 0, 0);
+            });
         }
     }
 
@@ -180,20 +164,27 @@ final class BenchCommand implements Callable<Integer> {
             NDArray ctx = model.context(w, java.util.Collections.nCopies(batch, ""), false);
             int[] t = new int[batch];
             java.util.Arrays.fill(t, 100);
-            int warm = batch == 1 ? 5 : 2;
             int runs = batch == 1 ? 10 * reps : reps;
-            long t0 = 0;
-            for (int i = 0; i < warm + runs; i++) {
-                if (i == warm) {
-                    t0 = System.nanoTime();
-                }
-                try (NDManager s = w.newSubManager()) {
-                    s.tempAttachAll(xt, mask, masked, ctx);
-                    model.predictNoise(xt, t, mask, masked, ctx, false).getFloat(0, 0, 0, 0);
-                }
-            }
-            return batch * runs / ((System.nanoTime() - t0) / 1e9);
+            double sec = secondsPerRun(w, batch == 1 ? 5 : 2, runs, s -> {
+                s.tempAttachAll(xt, mask, masked, ctx);
+                model.predictNoise(xt, t, mask, masked, ctx, false).getFloat(0, 0, 0, 0);
+            });
+            return batch / sec;
         }
+    }
+
+    /** Mean seconds of {@code body} over {@code runs} timed runs after {@code warm} untimed ones, each in a scope. */
+    static double secondsPerRun(NDManager parent, int warm, int runs, java.util.function.Consumer<NDManager> body) {
+        long t0 = 0;
+        for (int i = 0; i < warm + runs; i++) {
+            if (i == warm) {
+                t0 = System.nanoTime();
+            }
+            try (NDManager s = parent.newSubManager()) {
+                body.accept(s);
+            }
+        }
+        return (System.nanoTime() - t0) / 1e9 / runs;
     }
 
     static double peakRssMb() {
