@@ -107,10 +107,15 @@ public final class DiffusionTraining {
         Path ckpt = checkpoints.latest();
         if (ckpt != null && Files.isRegularFile(ckpt.resolve("state.json"))) {
             State saved = Json.read(ckpt.resolve("state.json"), State.class);
-            if (!optionsKey.equals(saved.optionsKey())) {
+            if (!withoutSteps(optionsKey).equals(withoutSteps(saved.optionsKey()))) {
                 manager.close();
                 throw new LustraException("Checkpoint in " + checkpointDir + " was made with different settings; "
                         + "delete it or pass another --checkpoint-dir.");
+            }
+            if (saved.step() >= opt.steps()) {
+                manager.close();
+                throw new LustraException("Checkpoint in " + checkpointDir + " is at step " + saved.step()
+                        + ", not before the requested --steps " + opt.steps() + "; ask for more steps.");
             }
             try (InputStream w = Files.newInputStream(ckpt.resolve("weights.safetensors"));
                     InputStream e = Files.newInputStream(ckpt.resolve("ema.safetensors"));
@@ -123,6 +128,18 @@ public final class DiffusionTraining {
             }
             state = new State(saved.step(), saved.wallSeconds(), optionsKey, new ArrayList<>(saved.history()),
                     saved.skippedSteps());
+            long savedSteps = stepsOf(saved.optionsKey());
+            if (savedSteps != opt.steps()) {
+                // The run length may change on resume (a run that has to fit a time budget); the cosine schedule
+                // is re-fitted to the new length from this step on, and the change is kept in the history.
+                Map<String, Object> change = new LinkedHashMap<>();
+                change.put("step", saved.step());
+                change.put("schedule_change", "total steps " + savedSteps + " -> " + opt.steps()
+                        + "; cosine re-fitted from this step");
+                state.history().add(change);
+                log.accept("Run length changed from " + savedSteps + " to " + opt.steps() + " steps at step "
+                        + saved.step() + "; the learning-rate schedule follows the new length from here.");
+            }
             log.accept(String.format(Locale.ROOT, "Resuming from %s at step %d (%.0f s already spent)", ckpt,
                     state.step(), state.wallSeconds()));
         }
@@ -241,6 +258,17 @@ public final class DiffusionTraining {
         }
         return new Result(model, state.wallSeconds() + (System.nanoTime() - runStart) / 1e9, opt.steps(),
                 state.history());
+    }
+
+    private static final java.util.regex.Pattern STEPS = java.util.regex.Pattern.compile("Options\\[steps=(\\d+)");
+
+    private static String withoutSteps(String key) {
+        return STEPS.matcher(key).replaceFirst("Options[steps=*");
+    }
+
+    private static long stepsOf(String key) {
+        java.util.regex.Matcher mt = STEPS.matcher(key);
+        return mt.find() ? Long.parseLong(mt.group(1)) : -1;
     }
 
     static float learningRate(Options opt, long step) {

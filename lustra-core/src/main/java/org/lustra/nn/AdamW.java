@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.util.Pair;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -80,7 +82,7 @@ public final class AdamW {
                 }
                 NDArray update = m.div(c1).divi(v.div(c2).sqrt().addi(eps)).muli(lr);
                 w.subi(update);
-                g.muli(0f);
+                zeroGradient(w, s);
             }
         }
     }
@@ -103,11 +105,24 @@ public final class AdamW {
     public void zeroGradients(NDManager scratch) {
         try (NDManager s = scratch.newSubManager()) {
             for (NDArray w : weights) {
-                NDArray g = w.getGradient();
-                g.attach(s);
-                g.muli(0f);
+                zeroGradient(w, s);
             }
         }
+    }
+
+    /**
+     * Sets the gradient stored on {@code w} to zero. Not {@code g.muli(0)}: NaN·0 = NaN, so one non-finite gradient
+     * would survive every later reset (gradients accumulate across backward passes) and poison all following steps.
+     * On PyTorch this is the engine's {@code grad.zero_()}, which overwrites whatever is there.
+     */
+    static void zeroGradient(NDArray w, NDManager scratch) {
+        if (w instanceof PtNDArray pt) {
+            JniUtils.zeroGrad(pt);
+            return;
+        }
+        NDArray g = w.getGradient();
+        g.attach(scratch);
+        g.set(new float[Math.toIntExact(g.size())]);
     }
 
     /** Moments and step count as safetensors bytes. */

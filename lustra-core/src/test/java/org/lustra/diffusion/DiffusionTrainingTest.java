@@ -2,6 +2,7 @@ package org.lustra.diffusion;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.lustra.util.LustraException;
 import org.junit.jupiter.api.io.TempDir;
 import org.lustra.data.ImageSet;
 import org.lustra.model.ModelStore;
@@ -57,6 +59,28 @@ class DiffusionTrainingTest {
             whole.model().close();
             resumed.model().close();
         }
+    }
+
+    @Test
+    void aResumedRunMayChangeItsLengthAndRecordsIt() {
+        ImageSet data = images(30);
+        DiffusionTraining.train(TINY, data, CLASSES, OPT, tmp.resolve("c"), s -> { }, 3).model().close();
+        DiffusionTraining.Options shorter = new DiffusionTraining.Options(3, 4, 1e-3f, 2, 0.9f, 0.5, true, 5L, 3600);
+        LustraException late = assertThrows(LustraException.class,
+                () -> DiffusionTraining.train(TINY, data, CLASSES, shorter, tmp.resolve("c"), s -> { }));
+        assertTrue(late.getMessage().contains("step 3"), late.getMessage());
+        DiffusionTraining.Options longer = new DiffusionTraining.Options(5, 4, 1e-3f, 2, 0.9f, 0.5, true, 5L, 3600);
+        DiffusionTraining.Result r = DiffusionTraining.train(TINY, data, CLASSES, longer, tmp.resolve("c"), s -> { });
+        try {
+            assertEquals(5, r.steps());
+            assertTrue(r.history().stream().anyMatch(h -> String.valueOf(h.get("schedule_change"))
+                    .equals("total steps 6 -> 5; cosine re-fitted from this step")), r.history().toString());
+        } finally {
+            r.model().close();
+        }
+        DiffusionTraining.Options otherLr = new DiffusionTraining.Options(9, 4, 2e-3f, 2, 0.9f, 0.5, true, 5L, 3600);
+        assertThrows(LustraException.class,
+                () -> DiffusionTraining.train(TINY, data, CLASSES, otherLr, tmp.resolve("c"), s -> { }));
     }
 
     @Test
