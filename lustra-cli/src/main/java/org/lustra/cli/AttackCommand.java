@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.lustra.attack.Norm;
 import org.lustra.attack.Pgd;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
@@ -77,9 +78,9 @@ final class AttackCommand implements Runnable {
 
         @Override
         public Integer call() {
-            Pgd.Norm n = switch (norm.toLowerCase(Locale.ROOT)) {
-                case "linf" -> Pgd.Norm.LINF;
-                case "l2" -> Pgd.Norm.L2;
+            Norm n = switch (norm.toLowerCase(Locale.ROOT)) {
+                case "linf" -> Norm.LINF;
+                case "l2" -> Norm.L2;
                 default -> throw new IllegalArgumentException("Invalid --norm " + norm + " (linf or l2)");
             };
             Pgd.Options opt = new Pgd.Options(n, eps, steps, stepSize, !noRandomStart, seed);
@@ -125,7 +126,7 @@ final class AttackCommand implements Runnable {
                     100.0 * cleanOk / total, 100.0 * robust / total, robust, total);
             System.out.printf(Locale.ROOT, "threat model: white-box, %s; PGD %s eps=%.4f, %d steps of %.4f, %s; "
                     + "gradient mode %s; %d eval512 images (all clean-correct for %s); %.1f ms/image%n", defended,
-                    n == Pgd.Norm.LINF ? "l-inf" : "l2", eps, steps, opt.stepSize(),
+                    n == Norm.LINF ? "l-inf" : "l2", eps, steps, opt.stepSize(),
                     noRandomStart ? "no random start" : "random start (seed " + seed + ")",
                     purifier == null ? "EXACT" : adaptive ? "BPDA through the defence (adaptive)"
                             : "EXACT on the classifier only (non-adaptive)", total, model, 1000 * sec / total);

@@ -121,7 +121,8 @@ final class DiffusionEval implements Callable<Integer> {
                             : DiffPure.Options.ddpm(t);
                     DiffPure p = new DiffPure(m, o);
                     double acc = DiffusionQuality.purifiedAccuracy(p, c, set, 64, seed);
-                    results.add(new String[] {String.format(Locale.ROOT, "diffpure_accuracy_t%.2f", t),
+                    results.add(new String[] {String.format(Locale.ROOT, "diffpure_accuracy_t%.2f_%s", t,
+                        diffpureDdim > 0 ? "ddim" + diffpureDdim : "ddpm"),
                         Double.toString(acc), p.name() + ", " + set.size() + " eval512 images, judged by " + judge});
                 }
             }

@@ -17,8 +17,6 @@ import java.util.function.Function;
  */
 public final class Pgd {
 
-    public enum Norm { LINF, L2 }
-
     /** Settings; validated. {@code stepSize} defaults to 2.5 ε / steps when ≤ 0. */
     public record Options(Norm norm, double epsilon, int steps, double stepSize, boolean randomStart, long seed) {
         public Options {
@@ -133,61 +131,11 @@ public final class Pgd {
 
     /** One ascent step on sample [off, off+len), then projection onto the ε-ball around x0 and onto [0, 1]. */
     static void step(float[] cur, float[] x0, float[] g, int off, int len, Options opt) {
-        if (opt.norm() == Norm.LINF) {
-            for (int j = off; j < off + len; j++) {
-                cur[j] += (float) (opt.stepSize() * Math.signum(g[j]));
-            }
-        } else {
-            double norm = 0;
-            for (int j = off; j < off + len; j++) {
-                norm += (double) g[j] * g[j];
-            }
-            norm = Math.sqrt(norm);
-            if (norm > 0) {
-                for (int j = off; j < off + len; j++) {
-                    cur[j] += (float) (opt.stepSize() * g[j] / norm);
-                }
-            }
-        }
-        project(cur, x0, off, len, opt);
-    }
-
-    static void project(float[] cur, float[] x0, int off, int len, Options opt) {
-        if (opt.norm() == Norm.LINF) {
-            float e = (float) opt.epsilon();
-            for (int j = off; j < off + len; j++) {
-                cur[j] = Math.max(0f, Math.min(1f, Math.max(x0[j] - e, Math.min(x0[j] + e, cur[j]))));
-            }
-            return;
-        }
-        double norm = 0;
-        for (int j = off; j < off + len; j++) {
-            norm += Math.pow(cur[j] - x0[j], 2);
-        }
-        norm = Math.sqrt(norm);
-        double scale = norm > opt.epsilon() ? opt.epsilon() / norm : 1.0;
-        for (int j = off; j < off + len; j++) {
-            cur[j] = (float) Math.max(0, Math.min(1, x0[j] + (cur[j] - x0[j]) * scale));
-        }
+        opt.norm().ascend(cur, g, off, len, opt.stepSize());
+        opt.norm().project(cur, x0, off, len, opt.epsilon());
     }
 
     static void randomStart(float[] cur, float[] x0, int off, int len, Options opt, SplittableRandom rng) {
-        if (opt.norm() == Norm.LINF) {
-            for (int j = off; j < off + len; j++) {
-                cur[j] = (float) (x0[j] + (2 * rng.nextDouble() - 1) * opt.epsilon());
-            }
-        } else {
-            double norm = 0;
-            double[] d = new double[len];
-            for (int j = 0; j < len; j++) {
-                d[j] = rng.nextGaussian();
-                norm += d[j] * d[j];
-            }
-            double r = opt.epsilon() * Math.pow(rng.nextDouble(), 1.0 / len) / Math.sqrt(norm);
-            for (int j = 0; j < len; j++) {
-                cur[off + j] = (float) (x0[off + j] + d[j] * r);
-            }
-        }
-        project(cur, x0, off, len, opt);
+        opt.norm().randomStart(cur, x0, off, len, opt.epsilon(), rng);
     }
 }

@@ -84,7 +84,7 @@ class PgdTest {
             }
             double eps = 0.05;
             Pgd.Result r = Pgd.attack(linear(m), m.create(xs, new Shape(n, 1, 4, 4)), labels,
-                    new Pgd.Options(Pgd.Norm.LINF, eps, 20, 0, true, 3));
+                    new Pgd.Options(Norm.LINF, eps, 20, 0, true, 3));
             int fooled = 0;
             for (int i = 0; i < n; i++) {
                 boolean shouldFool = margin[i] < 2 * eps * l1 - 1e-4;
@@ -114,7 +114,7 @@ class PgdTest {
             }
             double previous = 1.0;
             for (double eps : new double[] {0.05, 0.2, 0.5, 1.5}) {
-                Pgd.Result r = Pgd.attack(model, x, labels, new Pgd.Options(Pgd.Norm.L2, eps, 10, 0, false, 1));
+                Pgd.Result r = Pgd.attack(model, x, labels, new Pgd.Options(Norm.L2, eps, 10, 0, false, 1));
                 float[] adv = r.adversarial().toFloatArray();
                 for (int i = 0; i < n; i++) {
                     double d = 0;
@@ -132,9 +132,9 @@ class PgdTest {
 
     @Test
     void invalidSettingsAreRejected() {
-        assertThrows(IllegalArgumentException.class, () -> new Pgd.Options(Pgd.Norm.LINF, 0, 10, 0, false, 1));
-        assertThrows(IllegalArgumentException.class, () -> new Pgd.Options(Pgd.Norm.L2, 0.5, 0, 0, false, 1));
-        assertEquals(0.25, new Pgd.Options(Pgd.Norm.LINF, 0.1, 1, 0, false, 1).stepSize(), 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> new Pgd.Options(Norm.LINF, 0, 10, 0, false, 1));
+        assertThrows(IllegalArgumentException.class, () -> new Pgd.Options(Norm.L2, 0.5, 0, 0, false, 1));
+        assertEquals(0.25, new Pgd.Options(Norm.LINF, 0.1, 1, 0, false, 1).stepSize(), 1e-12);
     }
 
     /** Deterministic pixels in [0.2, 0.8]. */

@@ -1,0 +1,203 @@
+package org.lustra.attack;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import java.util.function.Function;
+
+/**
+ * What an attack sees of its target: a map from images (N, C, H, W) in [0, 1] to logits (N, K), differentiable in
+ * the way the caller chose (the gradient mode is the caller's to record), plus the number of EOT copies. With EOT,
+ * the N images are tiled into E·N rows evaluated as <b>one batch</b> and the loss is averaged over the copies
+ * (Athalye et al., 2018), so a randomised target must draw independent randomness per row. Attacks keep their state
+ * in Java arrays; every engine call here runs in a scratch sub-manager that is closed before returning.
+ */
+public final class AttackModel {
+
+    /** The per-sample objectives the attacks maximise (Croce and Hein, 2020, for the DLR family). */
+    public enum Loss {
+        /** Cross-entropy of the true class. */
+        CE,
+        /** Difference of logits ratio: −(z_y − max_{i≠y} z_i) / (z_π1 − z_π3). */
+        DLR,
+        /** Targeted DLR: −(z_y − z_t) / (z_π1 − (z_π3 + z_π4) / 2). */
+        DLR_TARGETED,
+        /** Logit of the target minus logit of the true class (FAB's linearised boundary). */
+        TARGET_MARGIN
+    }
+
+    /** Per-sample loss (mean over EOT copies), gradient of the summed loss, and mean logits over copies. */
+    public record Evaluation(float[] loss, float[] gradient, float[] logits, int classes) {}
+
+    private final Function<NDArray, NDArray> logits;
+    private final NDManager parent;
+    private final Shape imageShape;
+    private final int eot;
+    private long forwardImages;
+
+    /**
+     * @param logits the target; owned results may live in the input's manager
+     * @param parent manager under which scratch managers are opened
+     * @param imageShape (C, H, W)
+     * @param eot EOT copies (1 for deterministic targets)
+     */
+    public AttackModel(Function<NDArray, NDArray> logits, NDManager parent, Shape imageShape, int eot) {
+        if (eot < 1) {
+            throw new IllegalArgumentException("Invalid EOT copies: " + eot + " (need ≥ 1)");
+        }
+        if (imageShape.dimension() != 3) {
+            throw new IllegalArgumentException("Image shape must be (C, H, W), got " + imageShape);
+        }
+        this.logits = logits;
+        this.parent = parent;
+        this.imageShape = imageShape;
+        this.eot = eot;
+    }
+
+    public int eot() {
+        return eot;
+    }
+
+    /** Values per image. */
+    public int imageSize() {
+        return Math.toIntExact(imageShape.size());
+    }
+
+    public Shape imageShape() {
+        return imageShape;
+    }
+
+    /** Images passed through the target so far (EOT copies counted), for queries and timing. */
+    public long forwardImages() {
+        return forwardImages;
+    }
+
+    private Shape batchShape(int n) {
+        return new Shape(n, imageShape.get(0), imageShape.get(1), imageShape.get(2));
+    }
+
+    /** Logits of one plain forward per image (no EOT), flat (N·K). */
+    public float[] logits(float[] x, int n) {
+        try (NDManager m = parent.newSubManager()) {
+            forwardImages += n;
+            return logits.apply(m.create(x, batchShape(n))).toFloatArray();
+        }
+    }
+
+    /**
+     * Loss and its input gradient. {@code targets} is used by the targeted losses only (may be null otherwise).
+     */
+    public Evaluation evaluate(float[] x, int n, Loss loss, int[] labels, int[] targets) {
+        try (NDManager m = parent.newSubManager()) {
+            NDArray xa = m.create(x, batchShape(n));
+            xa.setRequiresGradient(true);
+            float[] perSample;
+            float[] meanLogits;
+            int k;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray in = eot == 1 ? xa : xa.tile(new long[] {eot, 1, 1, 1});
+                NDArray z = logits.apply(in);
+                forwardImages += (long) n * eot;
+                k = Math.toIntExact(z.getShape().get(1));
+                NDArray l = perSampleLoss(m, z, loss, tile(labels, eot), targets == null ? null : tile(targets, eot),
+                        k);
+                NDArray total = l.sum().div(eot);
+                NDArray byCopy = l.reshape(eot, n);
+                perSample = (eot == 1 ? byCopy.get(0) : byCopy.mean(new int[] {0})).toFloatArray();
+                NDArray zc = z.reshape(eot, n, k);
+                meanLogits = (eot == 1 ? zc.get(0) : zc.mean(new int[] {0})).toFloatArray();
+                try {
+                    gc.backward(total);
+                } catch (ai.djl.engine.EngineException e) {
+                    // The target cut the graph (e.g. a non-differentiable defence attacked without BPDA). Report a zero
+                    // gradient rather than fail, so that AutoAttack's zero-gradient check can say so. (PtNDArray's
+                    // hasGradient() is false for every non-leaf array, so it cannot be asked beforehand.)
+                    if (String.valueOf(e.getMessage()).contains("does not require grad")) {
+                        return new Evaluation(perSample, new float[x.length], meanLogits, k);
+                    }
+                    throw e;
+                }
+            }
+            NDArray g = xa.getGradient();
+            g.attach(m);
+            return new Evaluation(perSample, g.toFloatArray(), meanLogits, k);
+        }
+    }
+
+    private static int[] tile(int[] a, int times) {
+        int[] out = new int[a.length * times];
+        for (int e = 0; e < times; e++) {
+            System.arraycopy(a, 0, out, e * a.length, a.length);
+        }
+        return out;
+    }
+
+    /** Per-row loss (rows of {@code z}), in {@code m}. */
+    static NDArray perSampleLoss(NDManager m, NDArray z, Loss loss, int[] labels, int[] targets, int k) {
+        int rows = labels.length;
+        NDArray onehotY = oneHot(m, labels, k);
+        NDArray zy = z.mul(onehotY).sum(new int[] {1});
+        switch (loss) {
+            case CE:
+                return z.logSoftmax(1).mul(onehotY).sum(new int[] {1}).neg();
+            case DLR: {
+                if (k < 3) {
+                    throw new IllegalArgumentException("DLR needs at least 3 classes, got " + k);
+                }
+                NDArray sorted = z.sort(1);
+                NDArray other = z.sub(onehotY.mul(1e4f)).max(new int[] {1});
+                NDArray denom = sorted.get(":, " + (k - 1)).sub(sorted.get(":, " + (k - 3))).add(1e-12f);
+                return zy.sub(other).div(denom).neg();
+            }
+            case DLR_TARGETED: {
+                if (k < 4) {
+                    throw new IllegalArgumentException("Targeted DLR needs at least 4 classes, got " + k);
+                }
+                NDArray zt = z.mul(oneHot(m, targets, k)).sum(new int[] {1});
+                NDArray sorted = z.sort(1);
+                NDArray denom = sorted.get(":, " + (k - 1))
+                        .sub(sorted.get(":, " + (k - 3)).add(sorted.get(":, " + (k - 4))).mul(0.5f)).add(1e-12f);
+                return zy.sub(zt).div(denom).neg();
+            }
+            case TARGET_MARGIN:
+                return z.mul(oneHot(m, targets, k)).sum(new int[] {1}).sub(zy);
+            default:
+                throw new IllegalStateException(loss.name());
+        }
+    }
+
+    private static NDArray oneHot(NDManager m, int[] labels, int k) {
+        float[] oh = new float[labels.length * k];
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] < 0 || labels[i] >= k) {
+                throw new IllegalArgumentException("Label " + labels[i] + " outside 0.." + (k - 1));
+            }
+            oh[i * k + labels[i]] = 1f;
+        }
+        return m.create(oh, new Shape(labels.length, k));
+    }
+
+    /** Index of the largest logit of row i. */
+    public static int argMax(float[] logits, int i, int k) {
+        int best = 0;
+        for (int j = 1; j < k; j++) {
+            if (logits[i * k + j] > logits[i * k + best]) {
+                best = j;
+            }
+        }
+        return best;
+    }
+
+    /** z_y − max_{j≠y} z_j of row i: negative when misclassified. */
+    public static float margin(float[] logits, int i, int k, int y) {
+        float other = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < k; j++) {
+            if (j != y) {
+                other = Math.max(other, logits[i * k + j]);
+            }
+        }
+        return logits[i * k + y] - other;
+    }
+}
