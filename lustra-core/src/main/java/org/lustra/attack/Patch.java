@@ -1,0 +1,83 @@
+package org.lustra.attack;
+
+import java.util.SplittableRandom;
+
+/**
+ * Square patches on (C, H, W) images: size from an area fraction, placement, and the result type shared by the patch
+ * attacks (which return the true patch mask, the ground truth for a patch localiser's IoU/precision/recall).
+ */
+public final class Patch {
+    private Patch() {}
+
+    /** Side of a square covering {@code fraction} of an h×w image: 5 % of 28×28 → 6. */
+    public static int side(double fraction, int h, int w) {
+        if (!(fraction > 0 && fraction < 1)) {
+            throw new IllegalArgumentException("Invalid patch fraction " + fraction + " (0 < fraction < 1, e.g. 0.05)");
+        }
+        int s = (int) Math.round(Math.sqrt(fraction * h * w));
+        return Math.max(1, Math.min(s, Math.min(h, w)));
+    }
+
+    /** A placement: top-left corner. */
+    public record Place(int row, int col) {
+        static Place random(int side, int h, int w, SplittableRandom rng) {
+            return new Place(rng.nextInt(h - side + 1), rng.nextInt(w - side + 1));
+        }
+    }
+
+    /**
+     * The outcome of a patch attack.
+     *
+     * @param adversarial flat (N·C·H·W) in [0, 1]
+     * @param masks flat (N·H·W), 1 inside the pasted patch
+     * @param fooled per sample, on the attack's own check
+     * @param forwardImages images passed through the target
+     */
+    public record Result(float[] adversarial, float[] masks, boolean[] fooled, long forwardImages) {
+        public double robustAccuracy() {
+            int r = 0;
+            for (boolean f : fooled) {
+                r += f ? 0 : 1;
+            }
+            return fooled.length == 0 ? 0 : (double) r / fooled.length;
+        }
+    }
+
+    /** Pastes {@code patch} (C·s·s) into image i of {@code x} at {@code p}; writes into {@code out}. */
+    static void paste(float[] out, int i, float[] patch, int pOff, int s, Place p, int c, int h, int w) {
+        int d = c * h * w;
+        for (int ch = 0; ch < c; ch++) {
+            for (int a = 0; a < s; a++) {
+                System.arraycopy(patch, pOff + (ch * s + a) * s, out, i * d + (ch * h + p.row() + a) * w + p.col(), s);
+            }
+        }
+    }
+
+    /** Adds the gradient at the patch's pixels of image i to {@code acc} (C·s·s, at accOff). */
+    static void gatherGradient(float[] acc, int accOff, float[] grad, int i, int s, Place p, int c, int h, int w) {
+        int d = c * h * w;
+        for (int ch = 0; ch < c; ch++) {
+            for (int a = 0; a < s; a++) {
+                int src = i * d + (ch * h + p.row() + a) * w + p.col();
+                int dst = accOff + (ch * s + a) * s;
+                for (int b = 0; b < s; b++) {
+                    acc[dst + b] += grad[src + b];
+                }
+            }
+        }
+    }
+
+    static void markMask(float[] masks, int i, int s, Place p, int h, int w) {
+        for (int a = 0; a < s; a++) {
+            for (int b = 0; b < s; b++) {
+                masks[i * h * w + (p.row() + a) * w + p.col() + b] = 1f;
+            }
+        }
+    }
+
+    static void signAscent(float[] patch, float[] grad, int off, int len, double step) {
+        for (int j = off; j < off + len; j++) {
+            patch[j] = (float) Math.max(0, Math.min(1, patch[j] + step * Math.signum(grad[j])));
+        }
+    }
+}
