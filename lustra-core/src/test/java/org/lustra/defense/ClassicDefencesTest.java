@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.lustra.data.Subsets;
 import org.lustra.defense.classic.BitDepth;
 import org.lustra.defense.classic.Jpeg;
+import org.lustra.defense.classic.LocalGradientSmoothing;
 import org.lustra.defense.classic.MedianSmoothing;
 
 class ClassicDefencesTest {
@@ -56,7 +57,8 @@ class ClassicDefencesTest {
     void everyClassicDefenceIsDeterministicShapePreservingAndDeclaresBpda() {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray x = m.randomUniform(0, 1, new Shape(3, 1, 28, 28));
-            for (Purifier p : List.of(new Jpeg(75), new MedianSmoothing(3), new BitDepth(4))) {
+            for (Purifier p : List.of(new Jpeg(75), new MedianSmoothing(3), new BitDepth(4),
+                    LocalGradientSmoothing.defaults())) {
                 float[] a = p.purify(x, 1).toFloatArray();
                 assertArrayEquals(a, p.purify(x, 2).toFloatArray(), 0f, p.name());
                 assertEquals(x.getShape(), p.purify(x, 0).getShape());
@@ -69,6 +71,37 @@ class ClassicDefencesTest {
         assertThrows(IllegalArgumentException.class, () -> new Jpeg(0));
         assertThrows(IllegalArgumentException.class, () -> new MedianSmoothing(4));
         assertThrows(IllegalArgumentException.class, () -> new BitDepth(9));
+        assertThrows(IllegalArgumentException.class, () -> new LocalGradientSmoothing(5, 5, 0.1, 2.3));
+    }
+
+    /**
+     * A flat grey image with a 6×6 checkerboard patch: LGS suppresses the patch's high frequencies (dense gradients) and leaves the flat
+     * area far from it untouched.
+     */
+    @Test
+    void lgsSuppressesADenseHighFrequencyPatchAndKeepsFlatAreas() {
+        float[] img = new float[28 * 28];
+        java.util.Arrays.fill(img, 0.5f);
+        for (int y = 10; y < 16; y++) {
+            for (int x = 10; x < 16; x++) {
+                img[y * 28 + x] = (x + y) % 2 == 0 ? 1f : 0f;
+            }
+        }
+        try (NDManager m = NDManager.newBaseManager()) {
+            float[] out = LocalGradientSmoothing.defaults().purify(m.create(img, new Shape(1, 1, 28, 28)), 0)
+                    .toFloatArray();
+            double before = 0;
+            double after = 0;
+            for (int y = 10; y < 16; y++) {
+                for (int x = 10; x < 15; x++) {
+                    before += Math.abs(img[y * 28 + x + 1] - img[y * 28 + x]);
+                    after += Math.abs(out[y * 28 + x + 1] - out[y * 28 + x]);
+                }
+            }
+            assertTrue(after < 0.3 * before, "total variation inside the patch " + before + " -> " + after);
+            assertEquals(0.5f, out[2 * 28 + 2], 0f, "flat corner untouched");
+            assertEquals(0.5f, out[25 * 28 + 25], 0f, "flat corner untouched");
+        }
     }
 
     static double psnr(NDArray a, NDArray b) {
