@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "eval", description = "Evaluate models and defences.", mixinStandardHelpOptions = true,
-        subcommands = {EvalCommand.ClassifierEval.class, DiffusionEval.class})
+        subcommands = {EvalCommand.ClassifierEval.class, DiffusionEval.class, ExperimentCommands.Run.class,
+            ExperimentCommands.ReportCommand.class})
 final class EvalCommand implements Runnable {
     @Override
     public void run() {

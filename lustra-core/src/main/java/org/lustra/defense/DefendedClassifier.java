@@ -22,6 +22,14 @@ public final class DefendedClassifier {
         this.classifier = classifier;
     }
 
+    public Purifier purifier() {
+        return purifier;
+    }
+
+    public Classifier classifier() {
+        return classifier;
+    }
+
     public String name() {
         return purifier.name() + " -> " + classifier.name();
     }

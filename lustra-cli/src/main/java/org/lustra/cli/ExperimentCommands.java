@@ -1,0 +1,104 @@
+package org.lustra.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.lustra.data.ImageSet;
+import org.lustra.data.Subsets;
+import org.lustra.eval.Experiment;
+import org.lustra.eval.ExperimentRunner;
+import org.lustra.eval.Report;
+import org.lustra.model.ModelStore;
+import org.lustra.model.NetClassifier;
+import org.lustra.util.LustraException;
+import org.lustra.util.LustraHome;
+import org.lustra.util.Versions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code lustra eval run} and {@code lustra eval report}: the evaluation harness from the command line. */
+final class ExperimentCommands {
+    private ExperimentCommands() {}
+
+    @Command(name = "run", mixinStandardHelpOptions = true,
+            description = {"Run an experiment config (JSON: defences x attacks x budgets x modes x seeds, profile",
+                "quick|paper; see experiments/ for examples). One JSON line per sample goes to <out>/samples.jsonl as",
+                "it is produced; rerunning the same command resumes a killed run. Writes the report at the end."})
+    static final class Run implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "CONFIG", description = "Experiment config (JSON).")
+        Path config;
+
+        @Option(names = "--out", description = "Output directory (default: results/<experiment name>).")
+        Path out;
+
+        @Option(names = "--images", description = "Override the config's image count (e.g. 16 for a dry run).")
+        Integer images;
+
+        @Override
+        public Integer call() {
+            if (!Files.isRegularFile(config)) {
+                throw new LustraException("Experiment config " + config + " not found; see experiments/ for examples.");
+            }
+            Experiment exp = Experiment.read(config);
+            if (images != null) {
+                exp = new Experiment(exp.name(), exp.classifier(), exp.subset(), images, exp.profile(), exp.seeds(),
+                        exp.defenses(), exp.modes(), exp.attacks(), exp.batch());
+            }
+            Path dir = out != null ? out : LustraHome.root().resolve("results").resolve(exp.name());
+            ImageSet eval = Subsets.load(exp.subset());
+            ImageSet train = Subsets.load("validation");
+            try (NetClassifier c = ModelStore.loadClassifier(exp.classifier())) {
+                ExperimentRunner runner = new ExperimentRunner(exp, new ExperimentRunner.Inputs(c, eval, train), dir,
+                        System.err::println);
+                runner.run(runner.manifest(gitCommit(), Versions.describe()));
+            }
+            Report.Summary s = Report.write(dir);
+            for (Report.CellSummary r : s.cells()) {
+                System.out.printf(Locale.ROOT, "%-58s clean %6.2f%%  robust %6.2f%%  %s%n", r.cell(),
+                        100 * r.cleanAccuracy(), 100 * r.robustMean(), r.gradientMode());
+            }
+            long failed = s.checks().stream().filter(ch -> !ch.passed()).count();
+            System.out.println("Report: " + dir.resolve("report.md") + (failed > 0 ? "  (" + failed
+                    + " sanity check(s) FAILED, see the report)" : "  (all sanity checks passed)"));
+            return 0;
+        }
+    }
+
+    @Command(name = "report", mixinStandardHelpOptions = true,
+            description = "Rebuild report.md/csv/json and the figures of a run directory from its samples.jsonl.")
+    static final class ReportCommand implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "DIR", description = "Run directory.")
+        Path dir;
+
+        @Override
+        public Integer call() {
+            Report.Summary s = Report.write(dir);
+            System.out.println("Report: " + dir.resolve("report.md") + " (" + s.cells().size() + " cells)");
+            return 0;
+        }
+    }
+
+    /** HEAD of the repository at lustra.home, with "-dirty" for uncommitted changes; "unknown" without git. */
+    static String gitCommit() {
+        try {
+            Process p = new ProcessBuilder("git", "rev-parse", "HEAD").directory(LustraHome.root().toFile())
+                    .redirectErrorStream(true).start();
+            String head = new String(p.getInputStream().readAllBytes()).trim();
+            if (p.waitFor() != 0 || !head.matches("[0-9a-f]{40}")) {
+                return "unknown";
+            }
+            Process st = new ProcessBuilder("git", "status", "--porcelain", "--untracked-files=no")
+                    .directory(LustraHome.root().toFile()).redirectErrorStream(true).start();
+            String dirty = new String(st.getInputStream().readAllBytes()).trim();
+            st.waitFor();
+            return head + (dirty.isEmpty() ? "" : "-dirty");
+        } catch (java.io.IOException e) {
+            return "unknown";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "unknown";
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package org.lustra.eval;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.lustra.util.Json;
+import org.lustra.util.LustraException;
+
+/**
+ * An experiment config, read from JSON. Example:
+ * <pre>
+ * {"name": "undefended", "classifier": "classifier-resnet", "images": 512, "profile": "paper", "seeds": [1, 2, 3],
+ *  "defenses": ["none", "jpeg:75"], "modes": ["nonadaptive", "adaptive"],
+ *  "attacks": [{"attack": "pgd", "norm": "linf", "eps": [0.0313725, 0.1]}, {"attack": "lavan"}]}
+ * </pre>
+ * Budgets given as a list expand into one cell each; {@code steps} etc. override the profile's defaults.
+ */
+public record Experiment(String name, String classifier, String subset, Integer images, String profile,
+        List<Long> seeds, List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch) {
+
+    public static final Set<String> ATTACKS = Set.of("pgd", "fgsm", "apgd-ce", "apgd-dlr", "square", "fab-t",
+            "autoattack", "autoattack-rand", "lavan", "advp", "gdpa", "rhde");
+    public static final Set<String> PATCH_ATTACKS = Set.of("lavan", "advp", "gdpa", "rhde");
+
+    /** One attack entry of the config; {@code eps} may list several budgets (ℓp attacks only). */
+    public record AttackConfig(String attack, String norm, List<Double> eps, Integer steps, Integer eot,
+            Double fraction, Integer queries) {}
+
+    /** One expanded attack: a single budget. */
+    public record AttackSpec(String attack, String norm, double eps, Integer steps, Integer eot, double fraction,
+            Integer queries) {
+        public boolean patch() {
+            return PATCH_ATTACKS.contains(attack);
+        }
+
+        /** Stable identifier, e.g. {@code pgd-linf-0.0314} or {@code lavan-0.05}. */
+        public String id() {
+            String base = patch() ? attack + String.format(Locale.ROOT, "-%.3f", fraction)
+                    : attack + "-" + norm + String.format(Locale.ROOT, "-%.4f", eps);
+            return base + (steps != null ? "-s" + steps : "") + (eot != null ? "-eot" + eot : "")
+                    + (queries != null ? "-q" + queries : "");
+        }
+    }
+
+    /** Fills defaults and validates; every problem is named with the fix. */
+    public Experiment {
+        if (name == null || !name.matches("[A-Za-z0-9._-]+")) {
+            throw new LustraException("Experiment needs a \"name\" of letters, digits, '.', '_' or '-', got " + name);
+        }
+        classifier = classifier == null ? "classifier-resnet" : classifier;
+        subset = subset == null ? "eval512" : subset;
+        profile = profile == null ? "quick" : profile;
+        if (!profile.equals("quick") && !profile.equals("paper")) {
+            throw new LustraException("Experiment \"profile\" must be quick or paper, got " + profile);
+        }
+        seeds = seeds == null || seeds.isEmpty() ? List.of(1L) : List.copyOf(seeds);
+        defenses = defenses == null || defenses.isEmpty() ? List.of("none") : List.copyOf(defenses);
+        modes = modes == null || modes.isEmpty() ? List.of("nonadaptive") : List.copyOf(modes);
+        for (String m : modes) {
+            if (!m.equals("nonadaptive") && !m.equals("adaptive")) {
+                throw new LustraException("Unknown mode '" + m + "'; use nonadaptive or adaptive");
+            }
+        }
+        for (String d : defenses) {
+            Defenses.parse(d); // fails with the accepted forms
+        }
+        if (attacks == null || attacks.isEmpty()) {
+            throw new LustraException("Experiment " + name + " lists no \"attacks\"; add e.g. "
+                    + "{\"attack\": \"pgd\", \"norm\": \"linf\", \"eps\": [0.0313725]}");
+        }
+        for (AttackConfig a : attacks) {
+            if (a.attack() == null || !ATTACKS.contains(a.attack())) {
+                throw new LustraException("Unknown attack '" + a.attack() + "'; use one of " + new java.util.TreeSet<>(
+                        ATTACKS));
+            }
+            if (!PATCH_ATTACKS.contains(a.attack()) && (a.eps() == null || a.eps().isEmpty() || a.norm() == null)) {
+                throw new LustraException("Attack " + a.attack() + " needs \"norm\" (linf or l2) and \"eps\" (a list)");
+            }
+        }
+        if (images != null && images < 1) {
+            throw new LustraException("Experiment \"images\" must be ≥ 1, got " + images);
+        }
+        batch = batch == null ? 64 : batch;
+        if (batch < 1) {
+            throw new LustraException("Experiment \"batch\" must be ≥ 1, got " + batch);
+        }
+        attacks = List.copyOf(attacks);
+    }
+
+    public static Experiment read(Path file) {
+        return Json.read(file, Experiment.class);
+    }
+
+    public boolean paper() {
+        return profile.equals("paper");
+    }
+
+    /** The attacks with one budget each, in config order. */
+    public List<AttackSpec> expandedAttacks() {
+        List<AttackSpec> out = new ArrayList<>();
+        for (AttackConfig a : attacks) {
+            double fraction = a.fraction() == null ? 0.05 : a.fraction();
+            if (PATCH_ATTACKS.contains(a.attack())) {
+                out.add(new AttackSpec(a.attack(), null, 0, a.steps(), a.eot(), fraction, a.queries()));
+            } else {
+                for (double e : a.eps()) {
+                    out.add(new AttackSpec(a.attack(), a.norm(), e, a.steps(), a.eot(), fraction, a.queries()));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** A cell: defence × attack × mode. Undefended cells exist once (the mode is moot). */
+    public record Cell(String defense, AttackSpec attack, String mode) {
+        public String id() {
+            return defense + "|" + attack.id() + "|" + mode;
+        }
+    }
+
+    public List<Cell> cells() {
+        List<Cell> out = new ArrayList<>();
+        for (String d : defenses) {
+            for (AttackSpec a : expandedAttacks()) {
+                if (d.equals("none")) {
+                    out.add(new Cell(d, a, "none"));
+                    continue;
+                }
+                for (String m : modes) {
+                    out.add(new Cell(d, a, m));
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,93 @@
+package org.lustra.eval;
+
+/** Per-sample image metrics and interval estimates used by the reports. Images are flat C·H·W floats in [0, 1]. */
+public final class Metrics {
+    private Metrics() {}
+
+    /** PSNR in dB (data range 1); +∞ for identical images. */
+    public static double psnr(float[] a, int aOff, float[] b, int bOff, int len) {
+        double mse = 0;
+        for (int j = 0; j < len; j++) {
+            double d = a[aOff + j] - b[bOff + j];
+            mse += d * d;
+        }
+        mse /= len;
+        return mse == 0 ? Double.POSITIVE_INFINITY : 10 * Math.log10(1 / mse);
+    }
+
+    /**
+     * SSIM (Wang et al., 2004) with 7×7 uniform windows (scikit-image's default), C1 = 0.01², C2 = 0.03², data range
+     * 1, averaged over all valid window positions and channels.
+     */
+    public static double ssim(float[] a, int aOff, float[] b, int bOff, int c, int h, int w) {
+        int win = Math.min(7, Math.min(h, w));
+        double c1 = 1e-4;
+        double c2 = 9e-4;
+        double total = 0;
+        int count = 0;
+        int np = win * win;
+        for (int ch = 0; ch < c; ch++) {
+            for (int y = 0; y + win <= h; y++) {
+                for (int x = 0; x + win <= w; x++) {
+                    double sa = 0;
+                    double sb = 0;
+                    double saa = 0;
+                    double sbb = 0;
+                    double sab = 0;
+                    for (int dy = 0; dy < win; dy++) {
+                        for (int dx = 0; dx < win; dx++) {
+                            int p = (ch * h + y + dy) * w + x + dx;
+                            double va = a[aOff + p];
+                            double vb = b[bOff + p];
+                            sa += va;
+                            sb += vb;
+                            saa += va * va;
+                            sbb += vb * vb;
+                            sab += va * vb;
+                        }
+                    }
+                    double ma = sa / np;
+                    double mb = sb / np;
+                    // sample (co)variances, as scikit-image
+                    double va = (saa - np * ma * ma) / (np - 1);
+                    double vb = (sbb - np * mb * mb) / (np - 1);
+                    double cov = (sab - np * ma * mb) / (np - 1);
+                    total += (2 * ma * mb + c1) * (2 * cov + c2) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+                    count++;
+                }
+            }
+        }
+        return total / count;
+    }
+
+    /** Wilson score interval (95 %) for k successes of n. */
+    public static double[] wilson(long k, long n) {
+        if (n == 0) {
+            return new double[] {Double.NaN, Double.NaN};
+        }
+        double z = 1.959963984540054;
+        double p = (double) k / n;
+        double den = 1 + z * z / n;
+        double centre = (p + z * z / (2 * n)) / den;
+        double half = z * Math.sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / den;
+        return new double[] {Math.max(0, centre - half), Math.min(1, centre + half)};
+    }
+
+    /** IoU, precision and recall of a predicted mask against the true one (values > 0.5 count as inside). */
+    public static double[] maskScores(float[] predicted, int pOff, float[] truth, int tOff, int len) {
+        long tp = 0;
+        long fp = 0;
+        long fn = 0;
+        for (int j = 0; j < len; j++) {
+            boolean p = predicted[pOff + j] > 0.5f;
+            boolean t = truth[tOff + j] > 0.5f;
+            tp += p && t ? 1 : 0;
+            fp += p && !t ? 1 : 0;
+            fn += !p && t ? 1 : 0;
+        }
+        double iou = tp + fp + fn == 0 ? 1 : (double) tp / (tp + fp + fn);
+        double precision = tp + fp == 0 ? (fn == 0 ? 1 : 0) : (double) tp / (tp + fp);
+        double recall = tp + fn == 0 ? 1 : (double) tp / (tp + fn);
+        return new double[] {iou, precision, recall};
+    }
+}

@@ -1,0 +1,110 @@
+package org.lustra.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lustra.data.ImageSet;
+import org.lustra.data.Subsets;
+import org.lustra.model.ModelStore;
+import org.lustra.model.NetClassifier;
+import org.lustra.util.LustraException;
+
+/** The harness on the shipped classifier and images, with tiny budgets. */
+class ExperimentRunnerTest {
+    @TempDir
+    Path tmp;
+
+    static Experiment.AttackConfig attack(String name, String norm, Double eps, int steps) {
+        return new Experiment.AttackConfig(name, norm, eps == null ? null : List.of(eps), steps, null, null,
+                name.equals("square") || name.startsWith("autoattack") ? 8 : null);
+    }
+
+    static ExperimentRunner.Inputs inputs(NetClassifier c) {
+        ImageSet train = Subsets.load("validation").subset(java.util.stream.IntStream.range(0, 200).toArray());
+        return new ExperimentRunner.Inputs(c, Subsets.load("eval512"), train);
+    }
+
+    /** Records without the wall-clock field, for comparing two runs. */
+    static List<String> records(Path dir) throws Exception {
+        List<String> out = new ArrayList<>();
+        for (String line : Files.readAllLines(dir.resolve(ExperimentRunner.SAMPLES))) {
+            SampleRecord r = ExperimentRunner.LINE.fromJson(line, SampleRecord.class);
+            out.add(ExperimentRunner.LINE.toJson(new SampleRecord(r.seed(), r.cell(), r.chunk(), r.index(),
+                    r.label(), r.cleanPrediction(), r.adversarialPrediction(), r.cleanCorrect(), r.robust(),
+                    r.anyCopyFooled(), r.votes(), r.distLinf(), r.distL2(), r.psnr(), r.ssim(), r.patchArea(), 0,
+                    r.forwardImagesPerImage())));
+        }
+        java.util.Collections.sort(out);
+        return out;
+    }
+
+    @Test
+    void aRunStoppedHalfwayAndResumedGivesTheSameRecordsAndReport() throws Exception {
+        Experiment exp = new Experiment("resume", "classifier-resnet", "eval512", 8, "quick", List.of(1L, 2L),
+                List.of("none", "median:3"), List.of("adaptive"), List.of(attack("pgd", "linf", 0.1, 3),
+                        attack("lavan", null, null, 3), attack("advp", null, null, 2)), 4);
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner whole = new ExperimentRunner(exp, inputs(c), tmp.resolve("whole"), s -> { });
+            whole.run(whole.manifest("test", Map.of()));
+
+            Path part = tmp.resolve("part");
+            ExperimentRunner first = new ExperimentRunner(exp, inputs(c), part, s -> { }).stopAfter(6);
+            assertEquals(6, first.run(first.manifest("test", Map.of())));
+            // a kill in the middle of writing the sixth chunk: two of its four lines and a torn third one
+            List<String> lines = Files.readAllLines(part.resolve(ExperimentRunner.SAMPLES));
+            StringBuilder cut = new StringBuilder();
+            for (int i = 0; i < lines.size() - 2; i++) {
+                cut.append(lines.get(i)).append('\n');
+            }
+            cut.append(lines.get(lines.size() - 2), 0, 40);
+            Files.writeString(part.resolve(ExperimentRunner.SAMPLES), cut.toString(), StandardCharsets.UTF_8);
+            List<String> log = new ArrayList<>();
+            ExperimentRunner again = new ExperimentRunner(exp, inputs(c), part, log::add);
+            long computed = again.run(again.manifest("test", Map.of()));
+            assertEquals(2 * 3 * 2 * 2 - 5, computed, "only the unfinished chunks are computed");
+            assertTrue(log.stream().anyMatch(s -> s.startsWith("Dropping")), log.toString());
+            assertEquals(records(tmp.resolve("whole")), records(part));
+
+            Report.Summary a = Report.write(tmp.resolve("whole"));
+            Report.Summary b = Report.write(part);
+            for (int i = 0; i < a.cells().size(); i++) {
+                assertEquals(a.cells().get(i).robustMean(), b.cells().get(i).robustMean());
+            }
+            assertTrue(Files.exists(part.resolve("report.md")) && Files.exists(part.resolve("report.csv")));
+
+            Experiment other = new Experiment("resume", "classifier-resnet", "eval512", 8, "paper", List.of(1L),
+                    List.of("none"), null, List.of(attack("pgd", "linf", 0.1, 3)), 4);
+            ExperimentRunner wrong = new ExperimentRunner(other, inputs(c), part, s -> { });
+            assertThrows(LustraException.class, () -> wrong.run(wrong.manifest("test", Map.of())));
+        }
+    }
+
+    @Test
+    void configErrorsNameTheProblem() {
+        LustraException e = assertThrows(LustraException.class, () -> new Experiment("x", null, null, null, null,
+                null, List.of("gauss:3"), null, List.of(attack("pgd", "linf", 0.1, 1)), null));
+        assertTrue(e.getMessage().contains("jpeg:Q"), e.getMessage());
+        e = assertThrows(LustraException.class, () -> new Experiment("x", null, null, null, null, null, null, null,
+                List.of(attack("pdg", "linf", 0.1, 1)), null));
+        assertTrue(e.getMessage().contains("pgd"), e.getMessage());
+        e = assertThrows(LustraException.class, () -> new Experiment("x", null, null, null, null, null, null, null,
+                List.of(attack("pgd", null, null, 1)), null));
+        assertTrue(e.getMessage().contains("\"eps\""), e.getMessage());
+    }
+
+    @Test
+    void majorityVoteIsConservativeOnTies() {
+        int[][] votes = {{3, 1}, {5, 1}};
+        assertEquals(5, ExperimentRunner.majority(votes, 0, 3), "tie between the label and another: wrong");
+        assertEquals(1, ExperimentRunner.majority(votes, 1, 1));
+    }
+}

@@ -1,0 +1,46 @@
+package org.lustra.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lustra.model.ModelStore;
+import org.lustra.model.NetClassifier;
+
+/** Every attack against every defence, both modes, with tiny budgets on 4 shipped images, through the harness. */
+class SmokeTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void everyAttackRunsAgainstEveryDefence() {
+        List<Experiment.AttackConfig> attacks = new ArrayList<>();
+        for (String a : Experiment.ATTACKS) {
+            boolean patch = Experiment.PATCH_ATTACKS.contains(a);
+            attacks.add(ExperimentRunnerTest.attack(a, patch ? null : "linf", patch ? null : 0.1, 1));
+        }
+        attacks.add(ExperimentRunnerTest.attack("apgd-ce", "l2", 1.0, 1));
+        List<String> defences = List.of("none", "jpeg:75", "median:3", "bits:3", "lgs");
+        Experiment exp = new Experiment("smoke", "classifier-resnet", "eval512", 4, "quick", List.of(1L), defences,
+                List.of("nonadaptive", "adaptive"), attacks, 4);
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { });
+            r.run(r.manifest("test", Map.of()));
+        }
+        Report.Summary s = Report.write(tmp);
+        int cells = attacks.size() * (1 + 2 * (defences.size() - 1));
+        assertEquals(cells, s.cells().size());
+        for (Report.CellSummary cell : s.cells()) {
+            assertEquals(4, cell.images(), cell.cell());
+            assertTrue(cell.robustMean() >= 0 && cell.robustMean() <= 1, cell.cell());
+            assertTrue(cell.gradientMode() != null && !cell.gradientMode().isEmpty(), cell.cell());
+        }
+        assertTrue(s.checks().stream().filter(ch -> ch.relation().contains("budget")).allMatch(Report.Check::passed),
+                s.checks().toString());
+    }
+}
