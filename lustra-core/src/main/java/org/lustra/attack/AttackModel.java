@@ -1,5 +1,6 @@
 package org.lustra.attack;
 
+import org.lustra.nn.Scalars;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -31,7 +32,18 @@ public final class AttackModel {
     /** Per-sample loss (mean over EOT copies), gradient of the summed loss, and mean logits over copies. */
     public record Evaluation(float[] loss, float[] gradient, float[] logits, int classes) {}
 
+    /**
+     * A target that computes its own loss gradient (e.g. by recomputing a purification chain step by step) instead
+     * of exposing one autograd graph. Given rows (R, C, H, W) and a map from logits (R, K) to per-row losses, returns
+     * {loss (R), logits (R, K), gradient of the summed loss (R, C, H, W)}, owned by the rows' manager.
+     */
+    @FunctionalInterface
+    public interface GradientOracle {
+        NDArray[] lossAndGradient(NDArray rows, Function<NDArray, NDArray> rowLoss);
+    }
+
     private final Function<NDArray, NDArray> logits;
+    private final GradientOracle oracle;
     private final NDManager parent;
     private final Shape imageShape;
     private final int eot;
@@ -44,6 +56,12 @@ public final class AttackModel {
      * @param eot EOT copies (1 for deterministic targets)
      */
     public AttackModel(Function<NDArray, NDArray> logits, NDManager parent, Shape imageShape, int eot) {
+        this(logits, null, parent, imageShape, eot);
+    }
+
+    /** As above, with gradients (and the losses and logits that go with them) from {@code oracle}. */
+    public AttackModel(Function<NDArray, NDArray> logits, GradientOracle oracle, NDManager parent, Shape imageShape,
+            int eot) {
         if (eot < 1) {
             throw new IllegalArgumentException("Invalid EOT copies: " + eot + " (need ≥ 1)");
         }
@@ -51,6 +69,7 @@ public final class AttackModel {
             throw new IllegalArgumentException("Image shape must be (C, H, W), got " + imageShape);
         }
         this.logits = logits;
+        this.oracle = oracle;
         this.parent = parent;
         this.imageShape = imageShape;
         this.eot = eot;
@@ -90,6 +109,9 @@ public final class AttackModel {
      * Loss and its input gradient. {@code targets} is used by the targeted losses only (may be null otherwise).
      */
     public Evaluation evaluate(float[] x, int n, Loss loss, int[] labels, int[] targets) {
+        if (oracle != null) {
+            return evaluateWithOracle(x, n, loss, labels, targets);
+        }
         try (NDManager m = parent.newSubManager()) {
             NDArray xa = m.create(x, batchShape(n));
             xa.setRequiresGradient(true);
@@ -103,7 +125,7 @@ public final class AttackModel {
                 k = Math.toIntExact(z.getShape().get(1));
                 NDArray l = perSampleLoss(m, z, loss, tile(labels, eot), targets == null ? null : tile(targets, eot),
                         k);
-                NDArray total = l.sum().div(eot);
+                NDArray total = Scalars.div(l.sum(), eot);
                 NDArray byCopy = l.reshape(eot, n);
                 perSample = (eot == 1 ? byCopy.get(0) : byCopy.mean(new int[] {0})).toFloatArray();
                 NDArray zc = z.reshape(eot, n, k);
@@ -123,6 +145,23 @@ public final class AttackModel {
             NDArray g = xa.getGradient();
             g.attach(m);
             return new Evaluation(perSample, g.toFloatArray(), meanLogits, k);
+        }
+    }
+
+    private Evaluation evaluateWithOracle(float[] x, int n, Loss loss, int[] labels, int[] targets) {
+        try (NDManager m = parent.newSubManager()) {
+            NDArray xa = m.create(x, batchShape(n));
+            NDArray in = eot == 1 ? xa : xa.tile(new long[] {eot, 1, 1, 1});
+            int[] lt = tile(labels, eot);
+            int[] tt = targets == null ? null : tile(targets, eot);
+            NDArray[] r = oracle.lossAndGradient(in, z -> perSampleLoss(z.getManager(), z, loss, lt, tt,
+                    Math.toIntExact(z.getShape().get(1))));
+            forwardImages += (long) n * eot;
+            int k = Math.toIntExact(r[1].getShape().get(1));
+            NDArray l = r[0].reshape(eot, n).mean(new int[] {0});
+            NDArray z = r[1].reshape(eot, n, k).mean(new int[] {0});
+            NDArray g = r[2].reshape(eot, (long) n * imageSize()).sum(new int[] {0}).div(eot);
+            return new Evaluation(l.toFloatArray(), g.toFloatArray(), z.toFloatArray(), k);
         }
     }
 
@@ -158,7 +197,7 @@ public final class AttackModel {
                 NDArray zt = z.mul(oneHot(m, targets, k)).sum(new int[] {1});
                 NDArray sorted = z.sort(1);
                 NDArray denom = sorted.get(":, " + (k - 1))
-                        .sub(sorted.get(":, " + (k - 3)).add(sorted.get(":, " + (k - 4))).mul(0.5f)).add(1e-12f);
+                        .sub(Scalars.mul(sorted.get(":, " + (k - 3)).add(sorted.get(":, " + (k - 4))), 0.5)).add(1e-12f);
                 return zy.sub(zt).div(denom).neg();
             }
             case TARGET_MARGIN:

@@ -1,10 +1,6 @@
 package org.lustra.attack;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.Function;
@@ -50,83 +46,64 @@ public final class Pgd {
 
     /** Attacks {@code model} (a differentiable map from (N, C, H, W) in [0, 1] to logits (N, K)). */
     public static Result attack(Function<NDArray, NDArray> model, NDArray x, int[] labels, Options opt) {
-        NDManager parent = x.getManager();
+        long n = x.getShape().get(0);
+        AttackModel am = new AttackModel(model, x.getManager(), x.getShape().slice(1), 1);
+        int[] fooledAt = new int[(int) n];
+        float[] adv = attack(am, x.toFloatArray(), labels, opt, fooledAt).adversarial();
+        return new Result(x.getManager().create(adv, x.getShape()), fooledAt);
+    }
+
+    /**
+     * Attacks {@code model} (with its EOT copies and gradient route); {@code fooledAt}, if not null, receives the
+     * iteration each sample was first fooled (0 = clean input already wrong, −1 = never).
+     */
+    public static AttackResult attack(AttackModel model, float[] x0, int[] labels, Options opt, int[] fooledAt) {
         int n = labels.length;
-        int[] fooledAt = new int[n];
-        Arrays.fill(fooledAt, -1);
-        long per = x.getShape().size() / n;
-        float[] x0 = x.toFloatArray();
+        int per = model.imageSize();
+        int[] at = fooledAt != null ? fooledAt : new int[n];
+        Arrays.fill(at, -1);
+        long before = model.forwardImages();
         float[] best = x0.clone();
         float[] cur = x0.clone();
         if (opt.randomStart()) {
             SplittableRandom rng = new SplittableRandom(opt.seed());
             for (int i = 0; i < n; i++) {
-                randomStart(cur, x0, (int) (i * per), (int) per, opt, rng);
+                randomStart(cur, x0, i * per, per, opt, rng);
             }
         }
-        int k;
-        try (NDManager m = parent.newSubManager()) {
-            NDArray clean = model.apply(m.create(x0, x.getShape()));
-            k = (int) clean.getShape().get(1);
-            boolean[] wrong = wrong(clean, labels);
-            for (int i = 0; i < n; i++) {
-                if (wrong[i]) {
-                    fooledAt[i] = 0;
-                }
-            }
-        }
-        float[] onehot = new float[n * k];
+        float[] clean = model.logits(x0, n);
+        int k = clean.length / n;
         for (int i = 0; i < n; i++) {
-            onehot[i * k + labels[i]] = 1f;
+            if (AttackModel.argMax(clean, i, k) != labels[i]) {
+                at[i] = 0;
+            }
         }
         for (int it = 1; it <= opt.steps(); it++) {
-            if (Arrays.stream(fooledAt).allMatch(f -> f >= 0)) {
+            if (Arrays.stream(at).allMatch(f -> f >= 0)) {
                 break;
             }
-            float[] grad;
-            try (NDManager m = parent.newSubManager()) {
-                NDArray xa = m.create(cur, x.getShape());
-                xa.setRequiresGradient(true);
-                NDArray logits;
-                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    logits = model.apply(xa);
-                    NDArray loss = logits.logSoftmax(1).mul(m.create(onehot, new Shape(n, k))).sum().neg();
-                    gc.backward(loss);
-                }
-                NDArray g = xa.getGradient();
-                g.attach(m);
-                grad = g.toFloatArray();
-            }
+            float[] grad = model.evaluate(cur, n, AttackModel.Loss.CE, labels, null).gradient();
             for (int i = 0; i < n; i++) {
-                if (fooledAt[i] < 0) {
-                    step(cur, x0, grad, (int) (i * per), (int) per, opt);
+                if (at[i] < 0) {
+                    step(cur, x0, grad, i * per, per, opt);
                 }
             }
-            try (NDManager m = parent.newSubManager()) {
-                boolean[] wrong = wrong(model.apply(m.create(cur, x.getShape())), labels);
-                for (int i = 0; i < n; i++) {
-                    if (fooledAt[i] < 0 && wrong[i]) {
-                        fooledAt[i] = it;
-                        System.arraycopy(cur, (int) (i * per), best, (int) (i * per), (int) per);
-                    }
+            float[] logits = model.logits(cur, n);
+            for (int i = 0; i < n; i++) {
+                if (at[i] < 0 && AttackModel.argMax(logits, i, k) != labels[i]) {
+                    at[i] = it;
+                    System.arraycopy(cur, i * per, best, i * per, per);
                 }
             }
         }
+        boolean[] fooled = new boolean[n];
         for (int i = 0; i < n; i++) {
-            if (fooledAt[i] < 0) {
-                System.arraycopy(cur, (int) (i * per), best, (int) (i * per), (int) per);
+            fooled[i] = at[i] >= 0;
+            if (at[i] < 0) {
+                System.arraycopy(cur, i * per, best, i * per, per);
             }
         }
-        return new Result(parent.create(best, x.getShape()), fooledAt);
-    }
-
-    private static boolean[] wrong(NDArray logits, int[] labels) {
-        long[] pred = logits.argMax(1).toLongArray();
-        boolean[] w = new boolean[labels.length];
-        for (int i = 0; i < w.length; i++) {
-            w[i] = pred[i] != labels[i];
-        }
-        return w;
+        return new AttackResult(best, fooled, model.forwardImages() - before);
     }
 
     /** One ascent step on sample [off, off+len), then projection onto the ε-ball around x0 and onto [0, 1]. */

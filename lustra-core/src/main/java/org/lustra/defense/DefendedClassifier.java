@@ -1,6 +1,9 @@
 package org.lustra.defense;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
 import org.lustra.model.Classifier;
 
 /**
@@ -9,9 +12,11 @@ import org.lustra.model.Classifier;
  * <ul>
  *   <li>{@link GradientMode#EXACT}: autograd through the purification (only for differentiable purifiers);</li>
  *   <li>{@link GradientMode#BPDA}: forward through the purifier, backward as the identity —
- *       x + stopGradient(purify(x) − x) (Athalye et al., 2018).</li>
+ *       x + stopGradient(purify(x) − x) (Athalye et al., 2018);</li>
+ *   <li>{@link GradientMode#SURROGATE}: autograd through the purifier's coarse version (recomputable purifiers).</li>
  * </ul>
- * EOT, K-sample voting and the other modes arrive with the evaluation harness (step 3).
+ * For long chains, {@link #lossGradient} computes EXACT and SURROGATE gradients by recomputation. EOT (batched
+ * copies) lives in the attacks' {@code AttackModel}; K-sample voting in the evaluation harness.
  */
 public final class DefendedClassifier {
     private final Purifier purifier;
@@ -42,11 +47,75 @@ public final class DefendedClassifier {
         }
         return switch (mode) {
             case EXACT -> classifier.logits(purifier.purify(x, seed));
+            case SURROGATE -> {
+                if (!(purifier instanceof RecomputablePurifier r)) {
+                    throw new IllegalArgumentException(purifier.name() + " has no surrogate");
+                }
+                yield classifier.logits(r.surrogate().purify(x, seed));
+            }
             case BPDA -> {
                 NDArray purified = purifier.purify(x.stopGradient(), seed);
                 yield classifier.logits(x.add(purified.sub(x).stopGradient()));
             }
-            default -> throw new IllegalArgumentException("Gradient mode " + mode + " is not implemented yet");
+            default -> throw new IllegalArgumentException("Gradient mode " + mode + " applies inside a purifier "
+                    + "(e.g. a thresholded mask), not to a whole defended classifier");
         };
+    }
+
+    /** Per-row loss, logits and input gradient of one evaluation; all owned by {@code x}'s manager. */
+    public record LossGradient(NDArray loss, NDArray logits, NDArray gradient) {}
+
+    /**
+     * The loss {@code rowLoss(logits)} per row and its input gradient in one evaluation. For a
+     * {@link RecomputablePurifier} in mode EXACT (or SURROGATE, on its coarse version) the gradient is pulled back
+     * through the recorded chain step by step; otherwise one autograd graph through {@link #logits} is used.
+     */
+    public LossGradient lossGradient(NDArray x, GradientMode mode, long seed,
+            java.util.function.Function<NDArray, NDArray> rowLoss) {
+        NDManager parent = x.getManager();
+        if (purifier instanceof RecomputablePurifier r && (mode == GradientMode.EXACT
+                || mode == GradientMode.SURROGATE)) {
+            RecomputablePurifier chain = mode == GradientMode.EXACT ? r : r.surrogate();
+            try (RecomputablePurifier.Traced t = chain.record(x, seed); NDManager s = parent.newSubManager()) {
+                NDArray p = t.output().duplicate();
+                p.attach(s);
+                p.setRequiresGradient(true);
+                NDArray loss;
+                NDArray logits;
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    logits = classifier.logits(p);
+                    loss = rowLoss.apply(logits);
+                    gc.backward(loss.sum());
+                }
+                NDArray gOut = p.getGradient().duplicate();
+                gOut.attach(s);
+                NDArray g = t.pullback(gOut);
+                NDArray l = loss.stopGradient().duplicate();
+                NDArray z = logits.stopGradient().duplicate();
+                l.attach(parent);
+                z.attach(parent);
+                g.attach(parent);
+                return new LossGradient(l, z, g);
+            }
+        }
+        try (NDManager s = parent.newSubManager()) {
+            NDArray leaf = x.duplicate();
+            leaf.attach(s);
+            leaf.setRequiresGradient(true);
+            NDArray loss;
+            NDArray logits;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                logits = logits(leaf, mode, seed);
+                loss = rowLoss.apply(logits);
+                gc.backward(loss.sum());
+            }
+            NDArray g = leaf.getGradient().duplicate();
+            NDArray l = loss.stopGradient().duplicate();
+            NDArray z = logits.stopGradient().duplicate();
+            l.attach(parent);
+            z.attach(parent);
+            g.attach(parent);
+            return new LossGradient(l, z, g);
+        }
     }
 }

@@ -1,5 +1,6 @@
 package org.lustra.diffusion;
 
+import org.lustra.nn.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -131,7 +132,7 @@ public final class DiffusionQuality {
                 int to = Math.min(set.size(), from + batch);
                 try (NDManager m = base.newSubManager()) {
                     NDArray x01 = set.batch(m, from, to);
-                    NDArray x0 = x01.mul(2f).sub(1f);
+                    NDArray x0 = Scalars.mul(x01, 2).sub(1f);
                     NDArray xt = s.addNoise(x0, t, noise.normal(m, x0.getShape()));
                     int[] ts = new int[to - from];
                     java.util.Arrays.fill(ts, t);

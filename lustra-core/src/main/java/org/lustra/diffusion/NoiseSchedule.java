@@ -1,5 +1,6 @@
 package org.lustra.diffusion;
 
+import org.lustra.nn.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -90,13 +91,13 @@ public final class NoiseSchedule {
 
     /** x_t with the same timestep for the whole batch. */
     public NDArray addNoise(NDArray x0, int t, NDArray noise) {
-        return x0.mul((float) Math.sqrt(alphaBar(t))).add(noise.mul((float) Math.sqrt(1 - alphaBar(t))));
+        return Scalars.mul(x0, Math.sqrt(alphaBar(t))).add(Scalars.mul(noise, Math.sqrt(1 - alphaBar(t))));
     }
 
     /** One-step x̂0 = (x_t − √(1 − ᾱ_t) ε) / √ᾱ_t. */
     public NDArray predictX0(NDArray xt, int t, NDArray eps) {
         double ab = alphaBar(t);
-        return xt.sub(eps.mul((float) Math.sqrt(1 - ab))).div((float) Math.sqrt(ab));
+        return Scalars.div(xt.sub(Scalars.mul(eps, Math.sqrt(1 - ab))), Math.sqrt(ab));
     }
 
     /** One-step x̂0 with one timestep per sample. */
@@ -118,12 +119,12 @@ public final class NoiseSchedule {
         double beta = beta(t);
         double mean1 = 1 / Math.sqrt(1 - beta);
         double mean2 = beta / Math.sqrt(1 - alphaBar(t));
-        NDArray mean = xt.sub(eps.mul((float) mean2)).mul((float) mean1);
+        NDArray mean = Scalars.mul(xt.sub(Scalars.mul(eps, mean2)), mean1);
         if (t == 0) {
             return mean;
         }
         double sigma = Math.sqrt(beta * (1 - alphaBar(t - 1)) / (1 - alphaBar(t)));
-        return mean.add(noise.mul((float) sigma));
+        return mean.add(Scalars.mul(noise, sigma));
     }
 
     /** σ of a DDIM step t → tPrev for a given η (η = 1 matches DDPM's posterior variance on the full grid). */
@@ -144,14 +145,14 @@ public final class NoiseSchedule {
         double abPrev = alphaBar(tPrev);
         double sigma = ddimSigma(t, tPrev, eta);
         NDArray x0 = predictX0(xt, t, eps);
-        NDArray out = x0.mul((float) Math.sqrt(abPrev)).add(eps.mul((float) Math.sqrt(Math.max(0, 1 - abPrev
+        NDArray out = Scalars.mul(x0, Math.sqrt(abPrev)).add(Scalars.mul(eps, Math.sqrt(Math.max(0, 1 - abPrev
                 - sigma * sigma))));
-        return sigma > 0 ? out.add(noise.mul((float) sigma)) : out;
+        return sigma > 0 ? out.add(Scalars.mul(noise, sigma)) : out;
     }
 
     /** Classifier-free guidance ε̂ = ε_u + g (ε_c − ε_u). */
     public static NDArray guide(NDArray epsCond, NDArray epsUncond, double scale) {
-        return epsUncond.add(epsCond.sub(epsUncond).mul((float) scale));
+        return epsUncond.add(Scalars.mul(epsCond.sub(epsUncond), scale));
     }
 
     /**
@@ -183,7 +184,7 @@ public final class NoiseSchedule {
         for (int i = 0; i < v.length; i++) {
             f[i] = (float) v[i];
         }
-        NDManager m = like.getManager();
-        return m.create(f, new Shape(v.length, 1, 1, 1));
+        // engine-owned: autograd saves this factor, and a create(float[]) array dies with its Java handle
+        return Scalars.owned(like.getManager(), f, new Shape(v.length, 1, 1, 1));
     }
 }

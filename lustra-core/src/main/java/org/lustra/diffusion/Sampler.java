@@ -1,5 +1,6 @@
 package org.lustra.diffusion;
 
+import org.lustra.nn.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -54,7 +55,7 @@ public final class Sampler {
      */
     public static NDArray inpaint(DiffusionModel model, NDManager parent, NDArray image01, NDArray mask,
             List<String> prompts, Options opt, NoiseSource noise) {
-        NDArray x0 = image01.mul(2f).sub(1f);
+        NDArray x0 = Scalars.mul(image01, 2).sub(1f);
         NDArray keep = mask.sub(1f).neg();
         NDArray masked = x0.mul(keep);
         NDArray x = noise.normal(parent, x0.getShape());
@@ -72,11 +73,13 @@ public final class Sampler {
             NDArray masked, NDArray known, List<String> prompts, Options opt, NoiseSource noise) {
         NoiseSchedule s = model.schedule();
         int n = (int) xStart.getShape().get(0);
-        int[] grid = opt.ddpm() ? fullGrid(tStart) : NoiseSchedule.grid(tStart, Math.min(opt.steps(), tStart + 1));
+        int[] grid = reverseGrid(opt, tStart);
         boolean guided = opt.guidance() != 1.0;
         NDArray ctxCond = model.context(parent, prompts, false);
         NDArray ctxUncond = guided ? model.context(parent, Collections.nCopies(n, ""), false) : null;
-        NDArray x = xStart.duplicate(); // ours: each step takes the previous iterate with it when it closes
+        // ours: each step takes the previous iterate with it when it closes. Not duplicate(): that cuts the autograd
+        // graph, and EXACT gradients through DiffPure came out as zeros.
+        NDArray x = xStart.add(0f);
         for (int i = 0; i < grid.length; i++) {
             int t = grid[i];
             int tPrev = i + 1 < grid.length ? grid[i + 1] : -1;
@@ -93,7 +96,7 @@ public final class Sampler {
                 NDArray eps = guided
                         ? model.predictNoiseGuided(x, ts, mask, masked, ctxCond, ctxUncond, opt.guidance())
                         : model.predictNoise(x, ts, mask, masked, ctxCond, false);
-                NDArray z = tPrev >= 0 && (opt.ddpm() || opt.eta() > 0) ? noise.normal(step, x.getShape()) : null;
+                NDArray z = drawsNoise(opt, tPrev) ? noise.normal(step, x.getShape()) : null;
                 NDArray next = opt.ddpm() ? s.ddpmStep(x, t, eps, z) : s.ddimStep(x, t, tPrev, eps, opt.eta(), z);
                 if (known != null) {
                     NDArray knownAtPrev = tPrev >= 0 ? s.addNoise(known, tPrev, noise.normal(step, known.getShape()))
@@ -104,6 +107,16 @@ public final class Sampler {
             }
         }
         return x;
+    }
+
+    /** The timesteps a reverse chain from {@code tStart} visits: every step for DDPM, a strided grid for DDIM. */
+    public static int[] reverseGrid(Options opt, int tStart) {
+        return opt.ddpm() ? fullGrid(tStart) : NoiseSchedule.grid(tStart, Math.min(opt.steps(), tStart + 1));
+    }
+
+    /** True when the step t → tPrev draws fresh noise (DDPM above t = 0, or DDIM with η > 0). */
+    public static boolean drawsNoise(Options opt, int tPrev) {
+        return tPrev >= 0 && (opt.ddpm() || opt.eta() > 0);
     }
 
     private static int[] fullGrid(int tStart) {
@@ -122,7 +135,7 @@ public final class Sampler {
 
     /** [-1, 1] → [0, 1], clamped; result in {@code parent}. */
     static NDArray toUnit(NDArray x, NDManager parent) {
-        NDArray y = x.add(1f).div(2f).clip(0f, 1f);
+        NDArray y = Scalars.div(x.add(1f), 2).clip(0f, 1f);
         y.attach(parent);
         return y;
     }

@@ -19,7 +19,7 @@ public final class Attention {
         NDArray qh = q.reshape(n, lq, heads, dh).transpose(0, 2, 1, 3);
         NDArray kh = k.reshape(n, lk, heads, dh).transpose(0, 2, 3, 1);
         NDArray vh = v.reshape(n, lk, heads, dh).transpose(0, 2, 1, 3);
-        NDArray att = qh.matMul(kh).mul((float) (1.0 / Math.sqrt(dh))).softmax(-1);
+        NDArray att = Scalars.mul(qh.matMul(kh), 1.0 / Math.sqrt(dh)).softmax(-1);
         return att.matMul(vh).transpose(0, 2, 1, 3).reshape(n, lq, c);
     }
 }

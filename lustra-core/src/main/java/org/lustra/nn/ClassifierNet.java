@@ -55,7 +55,7 @@ public abstract class ClassifierNet extends AbstractBlock {
         if (x.getDataType() != DataType.FLOAT32) {
             throw new IllegalArgumentException("Classifier expects float32 input, got " + x.getDataType());
         }
-        return forwardNet(ps, x.mul(2f).sub(1f), training);
+        return forwardNet(ps, Scalars.mul(x, 2).sub(1f), training);
     }
 
     protected abstract NDList forwardNet(ParameterStore ps, NDArray x, boolean training);

@@ -113,7 +113,8 @@ public final class PromptEncoder extends AbstractBlock {
             }
         }
         NDArray table = ps.getValue(tokens, manager.getDevice(), training);
-        return manager.create(onehot, new Shape((long) n * length, v)).matMul(table).reshape(n, length, dim);
+        // engine-owned one-hot: matMul saves it for the table's gradient (see Scalars)
+        return Scalars.owned(manager, onehot, new Shape((long) n * length, v)).matMul(table).reshape(n, length, dim);
     }
 
     /** The embedding table row of one token id, (D), in {@code manager}'s scope via the table's manager. */
