@@ -44,7 +44,7 @@ final class ExperimentCommands {
             Experiment exp = Experiment.read(config);
             if (images != null) {
                 exp = new Experiment(exp.name(), exp.classifier(), exp.subset(), images, exp.profile(), exp.seeds(),
-                        exp.defenses(), exp.modes(), exp.attacks(), exp.batch());
+                        exp.defenses(), exp.modes(), exp.attacks(), exp.batch(), exp.gradient());
             }
             Path dir = out != null ? out : LustraHome.root().resolve("results").resolve(exp.name());
             ImageSet eval = Subsets.load(exp.subset());

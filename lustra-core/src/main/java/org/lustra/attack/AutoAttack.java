@@ -80,10 +80,16 @@ public final class AutoAttack {
      */
     public static Report run(Function<NDArray, NDArray> logits, NDManager parent, Shape imageShape, float[] x,
             int[] labels, Options opt, Consumer<String> log) {
+        return run(logits, null, parent, imageShape, x, labels, opt, log);
+    }
+
+    /** As above, with gradients from {@code oracle} when it is not null (see {@link AttackModel.GradientOracle}). */
+    public static Report run(Function<NDArray, NDArray> logits, AttackModel.GradientOracle oracle, NDManager parent,
+            Shape imageShape, float[] x, int[] labels, Options opt, Consumer<String> log) {
         int n = labels.length;
-        AttackModel plain = new AttackModel(logits, parent, imageShape, 1);
+        AttackModel plain = new AttackModel(logits, oracle, parent, imageShape, 1);
         AttackModel eot = opt.version() == Version.RAND && opt.eotCopies() > 1
-                ? new AttackModel(logits, parent, imageShape, opt.eotCopies()) : plain;
+                ? new AttackModel(logits, oracle, parent, imageShape, opt.eotCopies()) : plain;
         int d = plain.imageSize();
         List<String> warnings = new ArrayList<>(checks(plain, x, labels, opt));
         warnings.forEach(w -> log.accept("warning: " + w));

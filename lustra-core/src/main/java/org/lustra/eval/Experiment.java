@@ -16,9 +16,12 @@ import org.lustra.util.LustraException;
  *  "attacks": [{"attack": "pgd", "norm": "linf", "eps": [0.0313725, 0.1]}, {"attack": "lavan"}]}
  * </pre>
  * Budgets given as a list expand into one cell each; {@code steps} etc. override the profile's defaults.
+ * {@code gradient} sets how adaptive attacks pass the defence: auto (EXACT where the purifier is differentiable —
+ * by recomputation for DiffPure — else BPDA), exact, surrogate or bpda.
  */
 public record Experiment(String name, String classifier, String subset, Integer images, String profile,
-        List<Long> seeds, List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch) {
+        List<Long> seeds, List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch,
+        String gradient) {
 
     public static final Set<String> ATTACKS = Set.of("pgd", "fgsm", "apgd-ce", "apgd-dlr", "square", "fab-t",
             "autoattack", "autoattack-rand", "lavan", "advp", "gdpa", "rhde");
@@ -64,7 +67,7 @@ public record Experiment(String name, String classifier, String subset, Integer 
             }
         }
         for (String d : defenses) {
-            Defenses.parse(d); // fails with the accepted forms
+            Defenses.check(d); // fails with the accepted forms
         }
         if (attacks == null || attacks.isEmpty()) {
             throw new LustraException("Experiment " + name + " lists no \"attacks\"; add e.g. "
@@ -87,6 +90,11 @@ public record Experiment(String name, String classifier, String subset, Integer 
             throw new LustraException("Experiment \"batch\" must be ≥ 1, got " + batch);
         }
         attacks = List.copyOf(attacks);
+        gradient = gradient == null ? "auto" : gradient;
+        if (!List.of("auto", "exact", "surrogate", "bpda").contains(gradient)) {
+            throw new LustraException("Experiment \"gradient\" (how adaptive attacks pass the defence) must be auto, "
+                    + "exact, surrogate or bpda, got " + gradient);
+        }
     }
 
     public static Experiment read(Path file) {

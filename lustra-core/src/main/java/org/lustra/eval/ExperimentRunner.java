@@ -39,6 +39,7 @@ import org.lustra.data.ImageSet;
 import org.lustra.defense.DefendedClassifier;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
+import org.lustra.defense.RecomputablePurifier;
 import org.lustra.model.Classifier;
 import org.lustra.util.Files2;
 import org.lustra.util.Json;
@@ -230,9 +231,19 @@ public final class ExperimentRunner {
         }
     }
 
-    /** The gradient mode an attack of this cell uses, as recorded. */
-    static GradientMode adaptiveMode(Purifier p) {
-        return p.gradientModes().contains(GradientMode.EXACT) ? GradientMode.EXACT : GradientMode.BPDA;
+    /** The gradient mode adaptive attacks use through {@code p}, from the experiment's "gradient" setting. */
+    GradientMode adaptiveMode(Purifier p) {
+        GradientMode m = switch (exp.gradient()) {
+            case "exact" -> GradientMode.EXACT;
+            case "surrogate" -> GradientMode.SURROGATE;
+            case "bpda" -> GradientMode.BPDA;
+            default -> p.gradientModes().contains(GradientMode.EXACT) ? GradientMode.EXACT : GradientMode.BPDA;
+        };
+        if (!p.gradientModes().contains(m)) {
+            throw new LustraException("Defence " + p.name() + " does not support gradient mode " + m + " (it supports "
+                    + p.gradientModes() + "); set \"gradient\" to auto or one of those.");
+        }
+        return m;
     }
 
     private CellInfo info(Experiment.Cell cell) {
@@ -249,7 +260,11 @@ public final class ExperimentRunner {
                     + "ignores the defence; its output is then purified)";
             threat = p.name() + " -> " + in.classifier().name() + ", attacker unaware of the defence";
         } else {
-            grad = blackBox ? "none (black-box queries through the defence)" : adaptiveMode(p).name()
+            GradientMode gm = adaptiveMode(p);
+            grad = blackBox ? "none (black-box queries through the defence)" : gm.name()
+                    + (gm == GradientMode.EXACT && p instanceof RecomputablePurifier ? " (step-by-step recomputation)"
+                            : gm == GradientMode.SURROGATE && p instanceof RecomputablePurifier r
+                                    ? " (" + r.surrogate().name() + ")" : "")
                     + " through " + p.name() + (p.randomized() ? " with EOT " + eot(a, p) : "");
             threat = p.name() + " -> " + in.classifier().name() + ", adaptive white-box attacker";
         }
@@ -317,12 +332,22 @@ public final class ExperimentRunner {
         int[] labels = java.util.Arrays.copyOfRange(set.labels(), from, to);
         boolean adaptive = p != null && cell.mode().equals("adaptive");
         java.util.concurrent.atomic.AtomicLong callSeed = new java.util.concurrent.atomic.AtomicLong(chunkSeed);
-        Function<NDArray, NDArray> target = adaptive
-                ? x -> defended.logits(x, adaptiveMode(p), callSeed.incrementAndGet()) : cls::logits;
+        GradientMode mode = adaptive ? adaptiveMode(p) : GradientMode.EXACT;
+        // Forward-only queries see the real defence; gradients take the configured route. Long chains (DiffPure)
+        // give their EXACT/SURROGATE gradients by recomputation through the oracle, not one huge autograd graph.
+        boolean viaOracle = adaptive && p instanceof RecomputablePurifier
+                && (mode == GradientMode.EXACT || mode == GradientMode.SURROGATE);
+        Function<NDArray, NDArray> target = !adaptive ? cls::logits
+                : viaOracle ? x -> defended.logits(x, GradientMode.BPDA, callSeed.incrementAndGet())
+                : x -> defended.logits(x, mode, callSeed.incrementAndGet());
+        AttackModel.GradientOracle oracle = !viaOracle ? null : (rows, loss) -> {
+            DefendedClassifier.LossGradient lg = defended.lossGradient(rows, mode, callSeed.incrementAndGet(), loss);
+            return new NDArray[] {lg.loss(), lg.logits(), lg.gradient()};
+        };
         int eot = adaptive ? eot(a, p) : 1;
         try (NDManager m = NDManager.newBaseManager()) {
             float[] x = set.batch(m, from, to).toFloatArray();
-            AttackModel model = new AttackModel(target, m, image, eot);
+            AttackModel model = new AttackModel(target, oracle, m, image, eot);
             long t0 = System.nanoTime();
             float[] adv;
             float[] masks = null;
@@ -367,7 +392,7 @@ public final class ExperimentRunner {
                             : new AutoAttack.Options(AutoAttack.Version.RAND, norm, a.eps(), steps(a, 50, 100), 9,
                                     queries(a), Math.max(eot, a.eot() != null ? a.eot() : exp.paper() ? 20 : 4),
                                     chunkSeed);
-                    AutoAttack.Report r = AutoAttack.run(target, m, image, x, labels, o, s -> { });
+                    AutoAttack.Report r = AutoAttack.run(target, oracle, m, image, x, labels, o, s -> { });
                     r.warnings().forEach(wn -> log.accept("AutoAttack warning [" + cell.id() + " chunk " + chunk
                             + "]: " + wn));
                     adv = r.adversarial();

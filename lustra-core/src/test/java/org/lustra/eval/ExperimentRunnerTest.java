@@ -51,7 +51,7 @@ class ExperimentRunnerTest {
     void aRunStoppedHalfwayAndResumedGivesTheSameRecordsAndReport() throws Exception {
         Experiment exp = new Experiment("resume", "classifier-resnet", "eval512", 8, "quick", List.of(1L, 2L),
                 List.of("none", "median:3"), List.of("adaptive"), List.of(attack("pgd", "linf", 0.1, 3),
-                        attack("lavan", null, null, 3), attack("advp", null, null, 2)), 4);
+                        attack("lavan", null, null, 3), attack("advp", null, null, 2)), 4, null);
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner whole = new ExperimentRunner(exp, inputs(c), tmp.resolve("whole"), s -> { });
             whole.run(whole.manifest("test", Map.of()));
@@ -82,7 +82,7 @@ class ExperimentRunnerTest {
             assertTrue(Files.exists(part.resolve("report.md")) && Files.exists(part.resolve("report.csv")));
 
             Experiment other = new Experiment("resume", "classifier-resnet", "eval512", 8, "paper", List.of(1L),
-                    List.of("none"), null, List.of(attack("pgd", "linf", 0.1, 3)), 4);
+                    List.of("none"), null, List.of(attack("pgd", "linf", 0.1, 3)), 4, null);
             ExperimentRunner wrong = new ExperimentRunner(other, inputs(c), part, s -> { });
             assertThrows(LustraException.class, () -> wrong.run(wrong.manifest("test", Map.of())));
         }
@@ -91,13 +91,13 @@ class ExperimentRunnerTest {
     @Test
     void configErrorsNameTheProblem() {
         LustraException e = assertThrows(LustraException.class, () -> new Experiment("x", null, null, null, null,
-                null, List.of("gauss:3"), null, List.of(attack("pgd", "linf", 0.1, 1)), null));
+                null, List.of("gauss:3"), null, List.of(attack("pgd", "linf", 0.1, 1)), null, null));
         assertTrue(e.getMessage().contains("jpeg:Q"), e.getMessage());
         e = assertThrows(LustraException.class, () -> new Experiment("x", null, null, null, null, null, null, null,
-                List.of(attack("pdg", "linf", 0.1, 1)), null));
+                List.of(attack("pdg", "linf", 0.1, 1)), null, null));
         assertTrue(e.getMessage().contains("pgd"), e.getMessage());
         e = assertThrows(LustraException.class, () -> new Experiment("x", null, null, null, null, null, null, null,
-                List.of(attack("pgd", null, null, 1)), null));
+                List.of(attack("pgd", null, null, 1)), null, null));
         assertTrue(e.getMessage().contains("\"eps\""), e.getMessage());
     }
 

@@ -27,7 +27,7 @@ class SmokeTest {
         attacks.add(ExperimentRunnerTest.attack("apgd-ce", "l2", 1.0, 1));
         List<String> defences = List.of("none", "jpeg:75", "median:3", "bits:3", "lgs");
         Experiment exp = new Experiment("smoke", "classifier-resnet", "eval512", 4, "quick", List.of(1L), defences,
-                List.of("nonadaptive", "adaptive"), attacks, 4);
+                List.of("nonadaptive", "adaptive"), attacks, 4, null);
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { });
             r.run(r.manifest("test", Map.of()));
