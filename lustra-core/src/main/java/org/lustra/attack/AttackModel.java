@@ -1,12 +1,12 @@
 package org.lustra.attack;
 
-import org.lustra.nn.Scalars;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import java.util.function.Function;
+import org.lustra.nn.Scalars;
 
 /**
  * What an attack sees of its target: a map from images (N, C, H, W) in [0, 1] to logits (N, K), differentiable in

@@ -1,6 +1,5 @@
 package org.lustra.diffusion;
 
-import org.lustra.nn.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -11,6 +10,7 @@ import java.util.SplittableRandom;
 import org.lustra.data.ImageSet;
 import org.lustra.defense.Purifier;
 import org.lustra.model.Classifier;
+import org.lustra.nn.Scalars;
 
 /**
  * The quality measurements of the unified diffusion model (SPEC §3, issue "Step 2"): class-conditional samples judged

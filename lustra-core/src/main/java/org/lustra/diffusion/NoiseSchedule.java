@@ -1,9 +1,8 @@
 package org.lustra.diffusion;
 
-import org.lustra.nn.Scalars;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import org.lustra.nn.Scalars;
 
 /**
  * The DDPM noise schedule (Ho et al., 2020) and the closed-form operations every purifier needs: forward noising

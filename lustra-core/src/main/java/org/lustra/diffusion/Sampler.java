@@ -1,11 +1,11 @@
 package org.lustra.diffusion;
 
-import org.lustra.nn.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.Collections;
 import java.util.List;
+import org.lustra.nn.Scalars;
 
 /**
  * Reverse diffusion with the unified model: text-conditioned generation from pure noise, inpainting of a masked

@@ -1,6 +1,5 @@
 package org.lustra.defense.diffpure;
 
-import org.lustra.nn.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.Collections;
@@ -11,6 +10,7 @@ import org.lustra.defense.RecomputablePurifier;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.diffusion.NoiseSource;
 import org.lustra.diffusion.Sampler;
+import org.lustra.nn.Scalars;
 
 /**
  * DiffPure (Nie et al., 2022): diffuse the input to a small noise level t* with the forward process, then run the
