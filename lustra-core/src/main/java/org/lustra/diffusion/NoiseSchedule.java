@@ -134,7 +134,8 @@ public final class NoiseSchedule {
     }
 
     /**
-     * DDIM step t → tPrev (tPrev = −1 means the clean image): x_prev = √ᾱ_prev x̂0 + √(1 − ᾱ_prev − σ²) ε + σ z.
+     * DDIM step t → tPrev (tPrev = −1 means the clean image): x_prev = √ᾱ_prev x̂0 + √(1 − ᾱ_prev − σ²) ε + σ z, with x̂0
+     * clipped to [−1, 1] and ε re-derived from the clipped x̂0.
      * {@code noise} may be null when η = 0.
      */
     public NDArray ddimStep(NDArray xt, int t, int tPrev, NDArray eps, double eta, NDArray noise) {
@@ -143,8 +144,12 @@ public final class NoiseSchedule {
         }
         double abPrev = alphaBar(tPrev);
         double sigma = ddimSigma(t, tPrev, eta);
-        NDArray x0 = predictX0(xt, t, eps);
-        NDArray out = Scalars.mul(x0, Math.sqrt(abPrev)).add(Scalars.mul(eps, Math.sqrt(Math.max(0, 1 - abPrev
+        // x̂0 clipped to the data range [−1, 1] and ε re-derived from it, as reference DDIM samplers do
+        // ("clip_sample"); without it, early steps' out-of-range x̂0 leave speckle in the samples.
+        double ab = alphaBar(t);
+        NDArray x0 = predictX0(xt, t, eps).clip(-1f, 1f);
+        NDArray epsClipped = Scalars.div(xt.sub(Scalars.mul(x0, Math.sqrt(ab))), Math.sqrt(1 - ab));
+        NDArray out = Scalars.mul(x0, Math.sqrt(abPrev)).add(Scalars.mul(epsClipped, Math.sqrt(Math.max(0, 1 - abPrev
                 - sigma * sigma))));
         return sigma > 0 ? out.add(Scalars.mul(noise, sigma)) : out;
     }

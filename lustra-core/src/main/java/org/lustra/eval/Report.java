@@ -77,7 +77,7 @@ public final class Report {
             double ssim = 0;
             double maxLinf = 0;
             double maxL2 = 0;
-            double ms = 0;
+            List<Double> ms = new ArrayList<>();
             double fwd = 0;
             for (SampleRecord r : recs) {
                 long[] s = perSeed.computeIfAbsent(r.seed(), k -> new long[3]);
@@ -98,7 +98,7 @@ public final class Report {
                 ssim += r.ssim();
                 maxLinf = Math.max(maxLinf, r.distLinf());
                 maxL2 = Math.max(maxL2, r.distL2());
-                ms += r.msPerImage();
+                ms.add(r.msPerImage());
                 fwd += r.forwardImagesPerImage();
             }
             double[] acc = perSeed.values().stream().mapToDouble(s -> (double) s[2] / s[0]).toArray();
@@ -112,7 +112,7 @@ public final class Report {
             rows.add(new CellSummary(e.getKey(), info.defense(), info.mode(), info.attack(), info.budget(),
                     info.gradientMode(), info.threatModel(), (int) (n / perSeed.size()), perSeed.size(),
                     (double) clean / n, mean, std, ci[0], ci[1], randomised ? (double) anyRobust / n : null,
-                    psnrCount > 0 ? psnr / psnrCount : Double.POSITIVE_INFINITY, ssim / n, maxLinf, maxL2, ms / n,
+                    psnrCount > 0 ? psnr / psnrCount : Double.POSITIVE_INFINITY, ssim / n, maxLinf, maxL2, median(ms),
                     fwd / n));
         }
         return new Summary(manifest.experiment().name(), manifest.experiment().profile(), manifest.classifier(),
@@ -214,6 +214,14 @@ public final class Report {
         return out;
     }
 
+    /** Median: robust to chunks that ran while the machine was busy with something else. */
+    static double median(List<Double> v) {
+        List<Double> s = new ArrayList<>(v);
+        java.util.Collections.sort(s);
+        int n = s.size();
+        return n == 0 ? Double.NaN : n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+    }
+
     /** Writes report.md, report.csv, report.json and the figures; returns the summary. */
     public static Summary write(Path dir) {
         Summary s = summarise(dir);
@@ -272,9 +280,10 @@ public final class Report {
         md.append("Robust accuracy is the defended model's accuracy on the attack's final inputs, mean ± std over the "
                 + "runs (std 0 with one run); the 95 % interval is Wilson's on all images of all runs. For randomised "
                 + "defences the prediction is the majority of K evaluations, and the any-copy column counts an image "
-                + "robust only if no evaluation was fooled.\n\n");
+                + "robust only if no evaluation was fooled. Time per image is the attack's wall time per image of its chunk, "
+                + "median over chunks (a chunk that shared the CPU with other work runs slower).\n\n");
         md.append("| defence | mode | attack | budget | gradient mode | images × runs | clean | robust | 95 % CI | "
-                + "any-copy | PSNR dB | SSIM | ms/img |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + "any-copy | PSNR dB | SSIM | ms/img (median) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (CellSummary r : s.cells()) {
             md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %d × %d | %.2f%% | %.2f ± %.2f%% | "
                     + "%.1f–%.1f%% | %s | %.1f | %.3f | %.1f |%n", r.defense(), r.mode(), r.attack(), r.budget(),

@@ -12,7 +12,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 
-/** Every attack against every defence, both modes, with tiny budgets on 4 shipped images, through the harness. */
+/**
+ * Every attack against every defence (DiffPure on the shipped diffusion model with a 2-step chain, attacked with
+ * EXACT gradients by recomputation), both modes, tiny budgets, 4 shipped images, through the harness.
+ */
 class SmokeTest {
     @TempDir
     Path tmp;
@@ -25,7 +28,7 @@ class SmokeTest {
             attacks.add(ExperimentRunnerTest.attack(a, patch ? null : "linf", patch ? null : 0.1, 1));
         }
         attacks.add(ExperimentRunnerTest.attack("apgd-ce", "l2", 1.0, 1));
-        List<String> defences = List.of("none", "jpeg:75", "median:3", "bits:3", "lgs");
+        List<String> defences = List.of("none", "jpeg:75", "median:3", "bits:3", "lgs", "diffpure:0.02:ddim2");
         Experiment exp = new Experiment("smoke", "classifier-resnet", "eval512", 4, "quick", List.of(1L), defences,
                 List.of("nonadaptive", "adaptive"), attacks, 4, null);
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
