@@ -49,32 +49,12 @@ final class AttackCommand implements Runnable {
         @Option(names = "--seed", defaultValue = "1", description = "Seed (default ${DEFAULT-VALUE}).")
         long seed;
 
-        @Option(names = "--defense", description = "Classic defence in front of the classifier: jpeg:Q, median:K, bits:B.")
+        @Option(names = "--defense", description = "Defence in front of the classifier: jpeg:Q, median:K, bits:B, lgs.")
         String defense;
 
         @Option(names = "--adaptive", description = "Attack through the defence with BPDA (default: non-adaptive, the "
                 + "attack sees only the classifier and its result is then fed through the defence).")
         boolean adaptive;
-
-        /** {@code jpeg:Q}, {@code median:K} or {@code bits:B}; out-of-range values get the defence's own message. */
-        static org.lustra.defense.Purifier parseDefense(String spec) {
-            String[] p = spec.split(":");
-            if (p.length == 2 && p[1].matches("\\d{1,3}")) {
-                int v = Integer.parseInt(p[1]);
-                switch (p[0]) {
-                    case "jpeg":
-                        return new org.lustra.defense.classic.Jpeg(v);
-                    case "median":
-                        return new org.lustra.defense.classic.MedianSmoothing(v);
-                    case "bits":
-                        return new org.lustra.defense.classic.BitDepth(v);
-                    default:
-                        break;
-                }
-            }
-            throw new IllegalArgumentException("Invalid --defense '" + spec + "'; use jpeg:Q (1..100), median:K (odd) "
-                    + "or bits:B (1..8)");
-        }
 
         @Override
         public Integer call() {
@@ -91,7 +71,7 @@ final class AttackCommand implements Runnable {
             if (adaptive && defense == null) {
                 throw new IllegalArgumentException("--adaptive needs a --defense to attack through");
             }
-            org.lustra.defense.Purifier purifier = defense == null ? null : parseDefense(defense);
+            org.lustra.defense.Purifier purifier = defense == null ? null : org.lustra.eval.Defenses.parse(defense);
             int robust = 0;
             int cleanOk = 0;
             int total = 0;

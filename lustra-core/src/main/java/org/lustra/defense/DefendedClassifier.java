@@ -72,49 +72,40 @@ public final class DefendedClassifier {
      */
     public LossGradient lossGradient(NDArray x, GradientMode mode, long seed,
             java.util.function.Function<NDArray, NDArray> rowLoss) {
-        NDManager parent = x.getManager();
         if (purifier instanceof RecomputablePurifier r && (mode == GradientMode.EXACT
                 || mode == GradientMode.SURROGATE)) {
             RecomputablePurifier chain = mode == GradientMode.EXACT ? r : r.surrogate();
-            try (RecomputablePurifier.Traced t = chain.record(x, seed); NDManager s = parent.newSubManager()) {
-                NDArray p = t.output().duplicate();
-                p.attach(s);
-                p.setRequiresGradient(true);
-                NDArray loss;
-                NDArray logits;
-                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    logits = classifier.logits(p);
-                    loss = rowLoss.apply(logits);
-                    gc.backward(loss.sum());
-                }
-                NDArray gOut = p.getGradient().duplicate();
-                gOut.attach(s);
-                NDArray g = t.pullback(gOut);
-                NDArray l = loss.stopGradient().duplicate();
-                NDArray z = logits.stopGradient().duplicate();
-                l.attach(parent);
-                z.attach(parent);
-                g.attach(parent);
-                return new LossGradient(l, z, g);
+            try (RecomputablePurifier.Traced t = chain.record(x, seed)) {
+                // gradient at the purified images, then pulled back through the recorded chain
+                LossGradient atOutput = differentiate(t.output(), x.getManager(), classifier::logits, rowLoss);
+                NDArray g = t.pullback(atOutput.gradient());
+                atOutput.gradient().close();
+                return new LossGradient(atOutput.loss(), atOutput.logits(), g);
             }
         }
-        try (NDManager s = parent.newSubManager()) {
-            NDArray leaf = x.duplicate();
+        return differentiate(x, x.getManager(), leaf -> logits(leaf, mode, seed), rowLoss);
+    }
+
+    /** Loss, logits and d(sum loss)/d(input) of {@code f} at a detached copy of {@code at}; results in {@code out}. */
+    private static LossGradient differentiate(NDArray at, NDManager out,
+            java.util.function.Function<NDArray, NDArray> f, java.util.function.Function<NDArray, NDArray> rowLoss) {
+        try (NDManager s = out.newSubManager()) {
+            NDArray leaf = at.duplicate();
             leaf.attach(s);
             leaf.setRequiresGradient(true);
             NDArray loss;
             NDArray logits;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                logits = logits(leaf, mode, seed);
+                logits = f.apply(leaf);
                 loss = rowLoss.apply(logits);
                 gc.backward(loss.sum());
             }
             NDArray g = leaf.getGradient().duplicate();
             NDArray l = loss.stopGradient().duplicate();
             NDArray z = logits.stopGradient().duplicate();
-            l.attach(parent);
-            z.attach(parent);
-            g.attach(parent);
+            l.attach(out);
+            z.attach(out);
+            g.attach(out);
             return new LossGradient(l, z, g);
         }
     }
