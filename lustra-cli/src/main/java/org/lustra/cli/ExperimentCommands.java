@@ -36,6 +36,10 @@ final class ExperimentCommands {
         @Option(names = "--images", description = "Override the config's image count (e.g. 16 for a dry run).")
         Integer images;
 
+        @Option(names = "--redo", paramLabel = "TEXT", description = {"Recompute the cells whose id contains TEXT",
+            "(e.g. advp) with the current code, keeping all other results; noted in the manifest and report."})
+        String redo;
+
         @Override
         public Integer call() {
             if (!Files.isRegularFile(config)) {
@@ -52,6 +56,9 @@ final class ExperimentCommands {
             try (NetClassifier c = ModelStore.loadClassifier(exp.classifier())) {
                 ExperimentRunner runner = new ExperimentRunner(exp, new ExperimentRunner.Inputs(c, eval, train), dir,
                         System.err::println);
+                if (redo != null) {
+                    runner.redo(redo, gitCommit());
+                }
                 runner.run(runner.manifest(gitCommit(), Versions.describe()));
             }
             Report.Summary s = Report.write(dir);

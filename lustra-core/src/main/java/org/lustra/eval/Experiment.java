@@ -27,13 +27,22 @@ public record Experiment(String name, String classifier, String subset, Integer 
             "autoattack", "autoattack-rand", "lavan", "advp", "gdpa", "rhde");
     public static final Set<String> PATCH_ATTACKS = Set.of("lavan", "advp", "gdpa", "rhde");
 
-    /** One attack entry of the config; {@code eps} may list several budgets (ℓp attacks only). */
+    /**
+     * One attack entry of the config; {@code eps} may list several budgets (ℓp attacks only). {@code target} (AdvP
+     * only): a class index for a targeted universal patch, -1 for untargeted; absent = the best of the per-class
+     * targeted patches on held-out training images.
+     */
     public record AttackConfig(String attack, String norm, List<Double> eps, Integer steps, Integer eot,
-            Double fraction, Integer queries) {}
+            Double fraction, Integer queries, Integer target) {
+        public AttackConfig(String attack, String norm, List<Double> eps, Integer steps, Integer eot,
+                Double fraction, Integer queries) {
+            this(attack, norm, eps, steps, eot, fraction, queries, null);
+        }
+    }
 
     /** One expanded attack: a single budget. */
     public record AttackSpec(String attack, String norm, double eps, Integer steps, Integer eot, double fraction,
-            Integer queries) {
+            Integer queries, Integer target) {
         public boolean patch() {
             return PATCH_ATTACKS.contains(attack);
         }
@@ -43,7 +52,8 @@ public record Experiment(String name, String classifier, String subset, Integer 
             String base = patch() ? attack + String.format(Locale.ROOT, "-%.3f", fraction)
                     : attack + "-" + norm + String.format(Locale.ROOT, "-%.4f", eps);
             return base + (steps != null ? "-s" + steps : "") + (eot != null ? "-eot" + eot : "")
-                    + (queries != null ? "-q" + queries : "");
+                    + (queries != null ? "-q" + queries : "")
+                    + (target == null ? "" : target < 0 ? "-untargeted" : "-t" + target);
         }
     }
 
@@ -78,6 +88,10 @@ public record Experiment(String name, String classifier, String subset, Integer 
                 throw new LustraException("Unknown attack '" + a.attack() + "'; use one of " + new java.util.TreeSet<>(
                         ATTACKS));
             }
+            if (a.target() != null && (!a.attack().equals("advp") || a.target() < -1)) {
+                throw new LustraException("\"target\" is an AdvP setting (a class index, or -1 for untargeted); "
+                        + "remove it from " + a.attack() + " or fix the value " + a.target());
+            }
             if (!PATCH_ATTACKS.contains(a.attack()) && (a.eps() == null || a.eps().isEmpty() || a.norm() == null)) {
                 throw new LustraException("Attack " + a.attack() + " needs \"norm\" (linf or l2) and \"eps\" (a list)");
             }
@@ -111,10 +125,12 @@ public record Experiment(String name, String classifier, String subset, Integer 
         for (AttackConfig a : attacks) {
             double fraction = a.fraction() == null ? 0.05 : a.fraction();
             if (PATCH_ATTACKS.contains(a.attack())) {
-                out.add(new AttackSpec(a.attack(), null, 0, a.steps(), a.eot(), fraction, a.queries()));
+                out.add(new AttackSpec(a.attack(), null, 0, a.steps(), a.eot(), fraction, a.queries(),
+                        a.target()));
             } else {
                 for (double e : a.eps()) {
-                    out.add(new AttackSpec(a.attack(), a.norm(), e, a.steps(), a.eot(), fraction, a.queries()));
+                    out.add(new AttackSpec(a.attack(), a.norm(), e, a.steps(), a.eot(), fraction, a.queries(),
+                        a.target()));
                 }
             }
         }

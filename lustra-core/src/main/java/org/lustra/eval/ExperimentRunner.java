@@ -65,7 +65,11 @@ public final class ExperimentRunner {
 
     /** Written once per output directory; a rerun must find the same experiment in it. */
     public record Manifest(Experiment experiment, String created, String gitCommit, Map<String, String> versions,
-            Map<String, CellInfo> cells, int images, String classifier) {}
+            Map<String, CellInfo> cells, int images, String classifier, List<String> history) {
+        public Manifest {
+            history = history == null ? List.of() : List.copyOf(history);
+        }
+    }
 
     /** How a cell was run: the threat model line and the gradient mode, for every result. */
     public record CellInfo(String defense, String attack, String mode, String gradientMode, String threatModel,
@@ -104,7 +108,93 @@ public final class ExperimentRunner {
             cells.put(c.id(), info(c));
         }
         return new Manifest(exp, java.time.Instant.now().toString(), gitCommit, versions, cells, images(),
-                in.classifier().name());
+                in.classifier().name(), List.of());
+    }
+
+    /**
+     * Forgets the results of every cell whose id contains {@code pattern} (their sample lines, AdvP patches and
+     * example panels) so the next {@link #run} computes them again with the current code, and records that in the
+     * manifest's history (with {@code gitCommit}) and the cells' refreshed descriptions. Returns the cells matched.
+     * Use it after fixing or changing an attack; the other cells keep their results.
+     */
+    public List<String> redo(String pattern, String gitCommit) {
+        Path mf = dir.resolve(MANIFEST);
+        if (!Files.exists(mf)) {
+            throw new LustraException(dir + " has no " + MANIFEST + "; there is nothing to redo — run without --redo");
+        }
+        Manifest old = checkSameExperiment(mf);
+        List<String> matched = new ArrayList<>();
+        Map<String, CellInfo> cells = new LinkedHashMap<>(old.cells());
+        for (Experiment.Cell c : exp.cells()) {
+            if (c.id().contains(pattern)) {
+                matched.add(c.id());
+                cells.put(c.id(), info(c));
+            }
+        }
+        if (matched.isEmpty()) {
+            throw new LustraException("--redo " + pattern + " matches no cell of " + exp.name() + "; cells are "
+                    + exp.cells().stream().map(Experiment.Cell::id).toList());
+        }
+        Set<String> ids = new HashSet<>(matched);
+        Path f = dir.resolve(SAMPLES);
+        int dropped = 0;
+        if (Files.exists(f)) {
+            StringBuilder kept = new StringBuilder();
+            try {
+                for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                    if (line.isBlank()) {
+                        continue;
+                    }
+                    SampleRecord r;
+                    try {
+                        r = LINE.fromJson(line, SampleRecord.class);
+                    } catch (JsonParseException e) {
+                        r = null; // a torn line; the next run drops it anyway
+                    }
+                    if (r != null && ids.contains(r.cell())) {
+                        dropped++;
+                    } else {
+                        kept.append(line).append('\n');
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("Cannot read " + f, e);
+            }
+            Files2.writeAtomically(f, kept.toString().getBytes(StandardCharsets.UTF_8));
+        }
+        for (String id : matched) {
+            deleteMatching(dir.resolve("patches"), safe(id) + "-seed");
+            deleteMatching(dir.resolve("examples"), safe(id) + ".png");
+        }
+        List<String> history = new ArrayList<>(old.history());
+        history.add(java.time.Instant.now() + " at git commit " + gitCommit + ": redid " + matched + " ("
+                + dropped + " sample records dropped)");
+        Json.writeAtomically(mf, new Manifest(old.experiment(), old.created(), old.gitCommit(), old.versions(),
+                cells, old.images(), old.classifier(), history));
+        log.accept("Redo: dropped " + dropped + " records of " + matched.size() + " cell(s) " + matched);
+        return matched;
+    }
+
+    private static void deleteMatching(Path folder, String prefix) {
+        if (!Files.isDirectory(folder)) {
+            return;
+        }
+        try (var files = Files.list(folder)) {
+            for (Path p : files.filter(p -> p.getFileName().toString().startsWith(prefix)).toList()) {
+                Files.delete(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot clear " + folder, e);
+        }
+    }
+
+    private Manifest checkSameExperiment(Path mf) {
+        Manifest old = Json.read(mf, Manifest.class);
+        if (!Json.GSON.toJson(old.experiment()).equals(Json.GSON.toJson(exp)) || old.images() != images()) {
+            throw new LustraException(dir + " holds results of a different experiment config; use another --out "
+                    + "or delete the directory to start over.");
+        }
+        return old;
     }
 
     /** Runs what is not done yet; returns the number of chunks computed by this call. */
@@ -116,11 +206,7 @@ public final class ExperimentRunner {
         }
         Path mf = dir.resolve(MANIFEST);
         if (Files.exists(mf)) {
-            Manifest old = Json.read(mf, Manifest.class);
-            if (!Json.GSON.toJson(old.experiment()).equals(Json.GSON.toJson(exp)) || old.images() != images()) {
-                throw new LustraException(dir + " holds results of a different experiment config; use another --out "
-                        + "or delete the directory to start over.");
-            }
+            checkSameExperiment(mf);
         } else {
             Json.writeAtomically(mf, manifest);
         }
@@ -284,7 +370,9 @@ public final class ExperimentRunner {
                     + queries(a) + " queries";
             case "autoattack-rand" -> "rand: APGD-CE, APGD-DLR " + steps(a, 50, 100) + " iterations";
             case "lavan", "gdpa" -> steps(a, 50, 100) + " iterations";
-            case "advp" -> steps(a, 50, 100) + " iterations of batch 32 on training images, random placement";
+            case "advp" -> (a.target() == null ? "universal, targeted at the best of the classes on held-out training "
+                    + "images" : a.target() < 0 ? "universal, untargeted" : "universal, targeted at class " + a.target())
+                    + ", " + steps(a, 50, 100) + " iterations of batch 32 on training images, random placement";
             case "rhde" -> "population 20, " + steps(a, 25, 50) + " generations";
             default -> throw new IllegalStateException(a.attack());
         };
@@ -523,8 +611,27 @@ public final class ExperimentRunner {
                 x = train.batch(s, 0, k).toFloatArray();
             }
             Experiment.AttackSpec a = cell.attack();
-            patch = AdvPatch.train(model, x, java.util.Arrays.copyOf(train.labels(), k), new AdvPatch.Options(
-                    a.fraction(), steps(a, 50, 100), 32, 0.05, mix(seed, cell.id(), -1)));
+            AdvPatch.Options opt = new AdvPatch.Options(a.fraction(), steps(a, 50, 100), 32, 0.05,
+                    mix(seed, cell.id(), -1), a.target() == null ? AdvPatch.UNTARGETED : a.target());
+            int[] y = java.util.Arrays.copyOf(train.labels(), k);
+            if (a.target() == null) {
+                AdvPatch.Trained t = AdvPatch.trainBest(model, x, y, opt);
+                patch = t.patch();
+                log.accept(String.format(java.util.Locale.ROOT, "AdvP %s seed %d: best target class %d fools "
+                        + "%.1f %% of held-out training images (per class %s)", cell.id(), seed, t.target(),
+                        100 * t.heldOutFoolRate(), java.util.Arrays.toString(java.util.Arrays.stream(
+                                t.foolRateByTarget()).map(r -> Math.round(r * 1000) / 10.0).toArray())));
+                Path info = file.resolveSibling(file.getFileName().toString().replace(".json", ".target.json"));
+                try {
+                    Files.createDirectories(info.getParent());
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                Json.writeAtomically(info, new AdvPatch.Trained(new float[0], t.target(), t.heldOutFoolRate(),
+                        t.foolRateByTarget()));
+            } else {
+                patch = AdvPatch.train(model, x, y, opt);
+            }
             try {
                 Files.createDirectories(file.getParent());
             } catch (IOException e) {

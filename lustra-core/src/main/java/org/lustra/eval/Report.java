@@ -33,7 +33,8 @@ public final class Report {
     public record Check(String relation, boolean passed, String detail) {}
 
     public record Summary(String experiment, String profile, String classifier, String gitCommit, String created,
-            List<Long> seeds, List<CellSummary> cells, List<Check> checks, long evaluated, long expected) {
+            List<Long> seeds, List<CellSummary> cells, List<Check> checks, long evaluated, long expected,
+            List<String> history) {
         public boolean complete() {
             return evaluated >= expected;
         }
@@ -123,7 +124,7 @@ public final class Report {
         }
         return new Summary(manifest.experiment().name(), manifest.experiment().profile(), manifest.classifier(),
                 manifest.gitCommit(), manifest.created(), manifest.experiment().seeds(), rows, checks(rows), evaluated,
-                expected);
+                expected, manifest.history());
     }
 
     /**
@@ -284,6 +285,11 @@ public final class Report {
         md.append(String.format(Locale.ROOT, "Profile **%s**, classifier `%s`, run seeds %s, git commit `%s`, "
                 + "created %s. Produced by `lustra eval run`; regenerate with `lustra eval report <dir>`.%n%n",
                 s.profile(), s.classifier(), s.seeds(), s.gitCommit(), s.created()));
+        if (!s.history().isEmpty()) {
+            md.append("Cells recomputed later (`lustra eval run --redo`), with the code of the commit named:\n\n");
+            s.history().forEach(h -> md.append("- ").append(h).append('\n'));
+            md.append('\n');
+        }
         if (!s.complete()) {
             md.append(String.format(Locale.ROOT, "> **Incomplete run:** %d of %d image evaluations are done (cells "
                     + "with fewer images × runs than the others are partial, cells not listed have not started). "

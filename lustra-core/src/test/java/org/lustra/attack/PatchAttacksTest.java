@@ -150,6 +150,50 @@ class PatchAttacksTest {
     }
 
     @Test
+    void targetedAdvPatchPullsImagesToItsTargetAndTrainBestKeepsTheStrongestTarget() {
+        float[] train = quadrantImages(64, 0.3f);
+        float[] test = quadrantImages(40, 0.3f);
+        try (NDManager m = NDManager.newBaseManager()) {
+            // classes 0–3: quadrant sums; class 4 "bright": total sum − 2. A bright patch anywhere but wholly inside
+            // the true quadrant makes class 4 win, so only a patch targeted at 4 can pull every image to its target.
+            float[] q = new float[D * 5];
+            for (int p = 0; p < D; p++) {
+                q[p * 5 + quadrant(p)] = 1f;
+                q[p * 5 + 4] = 1f;
+            }
+            AttackModel model = new AttackModel(linear(m, q, 5, new float[] {0, 0, 0, 0, -2}), m, IMAGE, 1);
+            int target = 4;
+            float[] patch = AdvPatch.train(model, train, labels(64), new AdvPatch.Options(FRACTION, 30, 16, 0.1, 9,
+                    target));
+            Patch.Result adv = AdvPatch.apply(model, patch, test, labels(40), FRACTION, 11);
+            assertOnlyMaskChanged(adv, test, 40, 3);
+            float[] logits = model.logits(adv.adversarial(), 40);
+            int fooled = 0;
+            int toTarget = 0;
+            for (int i = 0; i < 40; i++) {
+                if (adv.fooled()[i]) {
+                    fooled++;
+                    toTarget += AttackModel.argMax(logits, i, 5) == target ? 1 : 0;
+                }
+            }
+            assertTrue(fooled >= 30, "the targeted patch fools most images: " + fooled + " of 40");
+            assertEquals(fooled, toTarget, "every fooled image goes to the target class");
+
+            AdvPatch.Trained best = AdvPatch.trainBest(model, train, labels(64), new AdvPatch.Options(FRACTION, 30,
+                    16, 0.1, 9));
+            assertEquals(5, best.foolRateByTarget().length);
+            assertEquals(target, best.target(), "the bright class is the one a universal patch can reach");
+            for (double r : best.foolRateByTarget()) {
+                assertTrue(r <= best.heldOutFoolRate(), "kept the strongest target");
+            }
+            assertEquals(best.foolRateByTarget()[best.target()], best.heldOutFoolRate());
+            assertTrue(best.heldOutFoolRate() > 0);
+            assertThrows(IllegalArgumentException.class, () -> AdvPatch.train(model, train, labels(64),
+                    new AdvPatch.Options(FRACTION, 3, 16, 0.1, 9, 5)), "class 5 does not exist");
+        }
+    }
+
+    @Test
     void rhdeFindsAPlacementForANaturalStickerWithoutGradients() {
         int n = 12;
         float[] x = quadrantImages(n, 0.3f);

@@ -81,6 +81,17 @@ class ExperimentRunnerTest {
             }
             assertTrue(Files.exists(part.resolve("report.md")) && Files.exists(part.resolve("report.csv")));
 
+            // --redo: the AdvP cells are forgotten and recomputed (same seeds, same code → same records)
+            List<String> redone = again.redo("advp", "commit-2");
+            assertEquals(List.of("none|advp-0.050-s2|none", "median:3|advp-0.050-s2|adaptive"), redone);
+            assertTrue(records(part).stream().noneMatch(r -> r.contains("advp")), "AdvP records dropped");
+            assertTrue(records(part).stream().anyMatch(r -> r.contains("lavan")), "other cells kept");
+            assertEquals(2 * 2 * 2, again.run(again.manifest("test", Map.of())), "only the AdvP chunks run again");
+            assertEquals(records(tmp.resolve("whole")), records(part));
+            Report.write(part);
+            assertTrue(Files.readString(part.resolve("report.md")).contains("commit-2: redid [none|advp"));
+            assertThrows(LustraException.class, () -> again.redo("no-such-cell", "x"));
+
             Experiment other = new Experiment("resume", "classifier-resnet", "eval512", 8, "paper", List.of(1L),
                     List.of("none"), null, List.of(attack("pgd", "linf", 0.1, 3)), 4, null);
             ExperimentRunner wrong = new ExperimentRunner(other, inputs(c), part, s -> { });
