@@ -13,7 +13,9 @@ import org.lustra.model.Classifier;
  *   <li>{@link GradientMode#EXACT}: autograd through the purification (only for differentiable purifiers);</li>
  *   <li>{@link GradientMode#BPDA}: forward through the purifier, backward as the identity —
  *       x + stopGradient(purify(x) − x) (Athalye et al., 2018);</li>
- *   <li>{@link GradientMode#SURROGATE}: autograd through the purifier's coarse version (recomputable purifiers).</li>
+ *   <li>{@link GradientMode#SURROGATE}: autograd through the purifier's coarse version (recomputable purifiers);</li>
+ *   <li>{@link GradientMode#STE}: autograd through a {@link ThresholdedPurifier}'s attack forward (thresholds
+ *       straight through).</li>
  * </ul>
  * For long chains, {@link #lossGradient} computes EXACT and SURROGATE gradients by recomputation. EOT (batched
  * copies) lives in the attacks' {@code AttackModel}; K-sample voting in the evaluation harness.
@@ -57,8 +59,12 @@ public final class DefendedClassifier {
                 NDArray purified = purifier.purify(x.stopGradient(), seed);
                 yield classifier.logits(x.add(purified.sub(x).stopGradient()));
             }
-            default -> throw new IllegalArgumentException("Gradient mode " + mode + " applies inside a purifier "
-                    + "(e.g. a thresholded mask), not to a whole defended classifier");
+            case STE -> {
+                if (!(purifier instanceof ThresholdedPurifier tp)) {
+                    throw new IllegalArgumentException(purifier.name() + " has no thresholds for STE");
+                }
+                yield classifier.logits(tp.purifyForAttack(x, seed));
+            }
         };
     }
 

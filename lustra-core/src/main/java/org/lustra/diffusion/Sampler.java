@@ -71,11 +71,20 @@ public final class Sampler {
      */
     public static NDArray denoise(DiffusionModel model, NDManager parent, NDArray xStart, int tStart, NDArray mask,
             NDArray masked, NDArray known, List<String> prompts, Options opt, NoiseSource noise) {
+        return denoiseWithContext(model, parent, xStart, tStart, mask, masked, known,
+                model.context(parent, prompts, false), opt, noise);
+    }
+
+    /**
+     * As {@link #denoise}, conditioned on prompt contexts (N, L, D) instead of text (e.g. learned prompt embeddings).
+     * The unconditional rows of guidance use the empty prompt.
+     */
+    public static NDArray denoiseWithContext(DiffusionModel model, NDManager parent, NDArray xStart, int tStart,
+            NDArray mask, NDArray masked, NDArray known, NDArray ctxCond, Options opt, NoiseSource noise) {
         NoiseSchedule s = model.schedule();
         int n = (int) xStart.getShape().get(0);
         int[] grid = reverseGrid(opt, tStart);
         boolean guided = opt.guidance() != 1.0;
-        NDArray ctxCond = model.context(parent, prompts, false);
         NDArray ctxUncond = guided ? model.context(parent, Collections.nCopies(n, ""), false) : null;
         // ours: each step takes the previous iterate with it when it closes. Not duplicate(): that cuts the autograd
         // graph, and EXACT gradients through DiffPure came out as zeros.

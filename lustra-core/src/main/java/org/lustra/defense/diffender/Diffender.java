@@ -1,0 +1,223 @@
+package org.lustra.defense.diffender;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Set;
+import org.lustra.defense.GradientMode;
+import org.lustra.defense.ThresholdedPurifier;
+import org.lustra.diffusion.DiffusionModel;
+import org.lustra.diffusion.NoiseSource;
+import org.lustra.diffusion.Sampler;
+import org.lustra.nn.Scalars;
+
+/**
+ * DIFFender (Kang et al., "DIFFender: Diffusion-Based Adversarial Defense against Patch Attacks", ECCV 2024; SPEC §4):
+ * one text-guided, inpainting-capable diffusion model first localises adversarial patches ({@link PatchLocalizer},
+ * prompt_L) and then repaints the localised region ({@link #restore}, prompt_R): purify(x) = restore(x, refine(
+ * localize(x))). Unmasked pixels are always pasted back from the input.
+ *
+ * <p>Gradient modes: {@link GradientMode#BPDA} (identity backward through everything) and {@link GradientMode#STE},
+ * the seed's adaptive attack: exact through the one-step localisation UNet calls, straight-through at both
+ * thresholds, and BPDA (identity) for the repainted content — output = x·(1 − M) + [x + sg(R − x)]·M, so the
+ * gradient reaches the input through the mask as well as through the pixels.
+ */
+public final class Diffender implements ThresholdedPurifier {
+
+    /**
+     * @param localization AAP settings
+     * @param promptL localisation prompt (EP variant: the empty prompt)
+     * @param promptR restoration prompt
+     * @param restore false = the NR ablation: the masked region is set to zero instead of repainted
+     * @param restoreSteps DDIM steps of the inpainting (official 20)
+     * @param restoreGuidance classifier-free guidance of the inpainting (official 7.5; 1 = one UNet row per image)
+     * @param strength 1 = inpaint from pure noise (official); below 1, start from the input noised to that fraction
+     *     of T
+     */
+    public record Options(PatchLocalizer.Options localization, Prompt promptL, Prompt promptR, boolean restore,
+            int restoreSteps, double restoreGuidance, double strength) {
+        public Options {
+            if (localization == null || promptL == null || promptR == null) {
+                throw new IllegalArgumentException("DIFFender needs localisation options and both prompts");
+            }
+            if (restoreSteps < 1 || !(restoreGuidance >= 0) || !(strength > 0 && strength <= 1)) {
+                throw new IllegalArgumentException("Invalid restoration: steps " + restoreSteps + " (≥ 1), guidance "
+                        + restoreGuidance + " (≥ 0), strength " + strength + " (0 < s ≤ 1)");
+            }
+        }
+
+        /** The manual-prompt (MP) variant with the official settings. */
+        public static Options manual() {
+            return new Options(PatchLocalizer.Options.defaults(), Prompt.text(MANUAL_L), Prompt.text(MANUAL_R), true,
+                    20, 7.5, 1.0);
+        }
+
+        /** The empty-prompt (EP) variant: localisation differences come only from the guidance of ∅ vs ∅. */
+        public static Options emptyPrompts() {
+            return new Options(PatchLocalizer.Options.defaults(), Prompt.empty(), Prompt.empty(), true, 20, 1.0,
+                    1.0);
+        }
+
+        public Options withPrompts(Prompt l, Prompt r) {
+            return new Options(localization, l, r, restore, restoreSteps, restoreGuidance, strength);
+        }
+
+        public Options withLocalization(PatchLocalizer.Options loc) {
+            return new Options(loc, promptL, promptR, restore, restoreSteps, restoreGuidance, strength);
+        }
+
+        public Options withRestore(boolean r) {
+            return new Options(localization, promptL, promptR, r, restoreSteps, restoreGuidance, strength);
+        }
+
+        public Options withRestoration(int steps, double guidance, double s) {
+            return new Options(localization, promptL, promptR, restore, steps, guidance, s);
+        }
+    }
+
+    /** Manual prompts in our vocabulary (SPEC §4.1 MP): the training captions give "patch" and "clean" a meaning. */
+    public static final String MANUAL_L = "a photo with a patch";
+    public static final String MANUAL_R = "a clean photo";
+
+    /** A purification with what produced it; arrays owned by the input's manager. */
+    public record Result(NDArray purified, PatchLocalizer.Localization localization) {}
+
+    private final DiffusionModel model;
+    private final Options options;
+    private final PatchLocalizer localizer;
+
+    public Diffender(DiffusionModel model, Options options) {
+        this.model = model;
+        this.options = options;
+        this.localizer = new PatchLocalizer(model, options.localization());
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    public PatchLocalizer localizer() {
+        return localizer;
+    }
+
+    @Override
+    public String name() {
+        PatchLocalizer.Options l = options.localization();
+        return String.format(Locale.ROOT, "diffender(L=%s, R=%s, abar=%.2f, g=%.1f, m=%d, theta=%.1f%s, %s)",
+                options.promptL(), options.promptR(), l.alphaBar(), l.guidance(), l.repetitions(), l.theta(),
+                l.refine() ? "" : ", no refine", options.restore() ? "ddim" + options.restoreSteps() + " g="
+                        + options.restoreGuidance() + (options.strength() < 1 ? " strength=" + options.strength() : "")
+                        : "NR");
+    }
+
+    @Override
+    public Set<GradientMode> gradientModes() {
+        return EnumSet.of(GradientMode.BPDA, GradientMode.STE);
+    }
+
+    @Override
+    public boolean randomized() {
+        return true;
+    }
+
+    @Override
+    public NDArray purify(NDArray x, long seed) {
+        try (NDManager s = x.getManager().newSubManager()) {
+            NDArray in = x.stopGradient();
+            in.attach(s);
+            NDArray out = run(in, seed).purified();
+            out.attach(x.getManager());
+            return out;
+        }
+    }
+
+    /** Purifies and returns the localisation too (for the CLI, the service and mask metrics); no gradient. */
+    public Result purifyWithMasks(NDArray x, long seed) {
+        NDManager parent = x.getManager();
+        try (NDManager s = parent.newSubManager()) {
+            NDArray in = x.stopGradient();
+            in.attach(s);
+            Result r = run(in, seed);
+            for (NDArray a : new NDArray[] {r.purified(), r.localization().anomaly(), r.localization().zScores(),
+                r.localization().rawMask(), r.localization().mask()}) {
+                a.attach(parent);
+            }
+            return r;
+        }
+    }
+
+    /**
+     * The seed's adaptive-attack forward (gradient mode STE): same output as {@link #purify} with the same seed, with
+     * an autograd graph through the localisation (STE at the thresholds) and BPDA for the repainted pixels. Owned by
+     * {@code x}'s manager.
+     */
+    @Override
+    public NDArray purifyForAttack(NDArray x, long seed) {
+        NoiseSource noise = new NoiseSource(seed);
+        PatchLocalizer.Localization loc = localizer.localize(x, options.promptL(), noise);
+        NDArray mask = loc.mask();
+        NDArray repainted;
+        try (NDManager s = x.getManager().newSubManager()) {
+            NDArray in = x.stopGradient();
+            NDArray hard = mask.stopGradient();
+            in.attach(s);
+            hard.attach(s);
+            repainted = content(in, hard, noise);
+            repainted.attach(x.getManager());
+        }
+        NDArray keep = mask.sub(1f).neg();
+        NDArray bpda = x.add(repainted.sub(x).stopGradient());
+        return x.mul(keep).add(bpda.mul(mask));
+    }
+
+    private Result run(NDArray x, long seed) {
+        NoiseSource noise = new NoiseSource(seed);
+        PatchLocalizer.Localization loc = localizer.localize(x, options.promptL(), noise);
+        NDArray mask = loc.mask();
+        NDArray keep = mask.sub(1f).neg();
+        NDArray out = x.mul(keep).add(content(x, mask, noise).mul(mask));
+        return new Result(out, loc);
+    }
+
+    /** What goes into the masked region: the inpainting (in [0, 1]) or zeros (NR); owned by x's manager. */
+    private NDArray content(NDArray x, NDArray mask, NoiseSource noise) {
+        NDManager m = x.getManager();
+        if (!options.restore()) {
+            return m.zeros(x.getShape());
+        }
+        int n = (int) x.getShape().get(0);
+        Sampler.Options opt = Sampler.Options.ddim(options.restoreSteps(), options.restoreGuidance());
+        if (options.strength() >= 1) {
+            return inpaint(x, mask, noise, opt);
+        }
+        int tStart = model.schedule().timestepForFraction(options.strength());
+        NDArray x0 = Scalars.mul(x, 2).sub(1f);
+        NDArray keep = mask.sub(1f).neg();
+        NDArray start = model.schedule().addNoise(x0, tStart, noise.normal(m, x.getShape()));
+        NDArray out = denoiseWithPrompt(start, tStart, mask, x0.mul(keep), n, opt, noise);
+        return Scalars.div(out.add(1f), 2).clip(0f, 1f);
+    }
+
+    private NDArray inpaint(NDArray x, NDArray mask, NoiseSource noise, Sampler.Options opt) {
+        NDArray x0 = Scalars.mul(x, 2).sub(1f);
+        NDArray keep = mask.sub(1f).neg();
+        NDArray start = noise.normal(x.getManager(), x.getShape());
+        NDArray out = denoiseWithPrompt(start, model.schedule().steps() - 1, mask, x0.mul(keep),
+                (int) x.getShape().get(0), opt, noise);
+        return Scalars.div(out.add(1f), 2).clip(0f, 1f);
+    }
+
+    private NDArray denoiseWithPrompt(NDArray start, int tStart, NDArray mask, NDArray masked, int n,
+            Sampler.Options opt, NoiseSource noise) {
+        NDManager m = start.getManager();
+        Prompt r = options.promptR();
+        if (!r.isLearned()) {
+            return Sampler.denoise(model, m, start, tStart, mask, masked, null,
+                    Collections.nCopies(n, r.words()), opt, noise);
+        }
+        return Sampler.denoiseWithContext(model, m, start, tStart, mask, masked, null, r.context(model, m, n), opt,
+                noise);
+    }
+}

@@ -1,0 +1,189 @@
+package org.lustra.defense.diffender;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.pooling.Pool;
+import org.lustra.defense.Ste;
+import org.lustra.diffusion.DiffusionModel;
+import org.lustra.diffusion.NoiseSource;
+import org.lustra.nn.Scalars;
+
+/**
+ * DIFFender's patch localisation (Kang et al., ECCV 2024, §3.2; SPEC §4.1), built on the Adversarial Anomaly
+ * Perception phenomenon: noise the input to level ᾱ, predict x̂0 in one step twice from the <em>same</em> noisy
+ * input — guided by prompt_L (classifier-free guidance g) and by the empty prompt — and take where they disagree.
+ * Repeated m times with fresh noise and summed, averaged over channels: the anomaly map S. Binarised as a z-score,
+ * M̂ = [(S − mean S)/std S &gt; θ] (straight-through backward), then refined: 3×3 Gaussian blur (σ = 1, edge-replicated),
+ * 3×3 dilation, re-binarised at 0.5 (straight-through again).
+ *
+ * <p>All 2·m·N rows of one batch go through the UNet in one call (chunked to {@code maxRows}). The x̂0 are clipped to
+ * [−1, 1] as decoded images are; without the clip |x̂0_L − x̂0_∅| = g·√(1−ᾱ)/√ᾱ·|ε_c − ε_u| and g would not change the
+ * z-scored mask at all. The map is differentiable in the input (through the one-step UNet calls), so an adaptive
+ * attack can follow it with STE through the thresholds.
+ */
+public final class PatchLocalizer {
+
+    /**
+     * @param alphaBar noise level of the one-step denoisings, as ᾱ (default 0.30: the official code's t = 480 of its
+     *     schedule)
+     * @param guidance classifier-free guidance scale of the prompt_L branch (official 7.5)
+     * @param repetitions m, independent noise draws summed (official 3)
+     * @param theta z-score threshold θ (official 2)
+     * @param refine blur + dilate + re-binarise (official yes)
+     * @param clipX0 clip the one-step predictions to [−1, 1] before differencing
+     * @param maxRows UNet rows per call (2·m rows per image)
+     */
+    public record Options(double alphaBar, double guidance, int repetitions, double theta, boolean refine,
+            boolean clipX0, int maxRows) {
+        public Options {
+            if (!(alphaBar > 0 && alphaBar < 1) || !(guidance >= 0) || repetitions < 1 || !Double.isFinite(theta)
+                    || maxRows < 2 * repetitions) {
+                throw new IllegalArgumentException("Invalid localisation options: alphaBar " + alphaBar
+                        + " (0 < ᾱ < 1), guidance " + guidance + " (≥ 0), repetitions " + repetitions + " (≥ 1), theta "
+                        + theta + " (finite), maxRows " + maxRows + " (≥ 2·repetitions)");
+            }
+        }
+
+        public static Options defaults() {
+            return new Options(0.30, 7.5, 3, 2.0, true, true, 384);
+        }
+
+        public Options withTheta(double t) {
+            return new Options(alphaBar, guidance, repetitions, t, refine, clipX0, maxRows);
+        }
+
+        public Options withGuidance(double g) {
+            return new Options(alphaBar, g, repetitions, theta, refine, clipX0, maxRows);
+        }
+
+        public Options withAlphaBar(double a) {
+            return new Options(a, guidance, repetitions, theta, refine, clipX0, maxRows);
+        }
+
+        public Options withRefine(boolean r) {
+            return new Options(alphaBar, guidance, repetitions, theta, r, clipX0, maxRows);
+        }
+    }
+
+    /**
+     * What localisation found, all (N, 1, H, W) and owned by the input's manager: the anomaly map S, its z-scores, the
+     * binarised map before refining, and the final mask (1 = patch, to be restored).
+     */
+    public record Localization(NDArray anomaly, NDArray zScores, NDArray rawMask, NDArray mask) {}
+
+    private final DiffusionModel model;
+    private final Options options;
+    private final int t;
+
+    public PatchLocalizer(DiffusionModel model, Options options) {
+        this.model = model;
+        this.options = options;
+        this.t = model.schedule().timestepForAlphaBar(options.alphaBar());
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /** The timestep whose ᾱ is closest to the configured level. */
+    public int timestep() {
+        return t;
+    }
+
+    /**
+     * Localises patches in {@code x} (N, C, H, W in [0, 1]) with prompt_L {@code prompt}. Noise comes from
+     * {@code noise} (m draws per image, shared by both branches of a repetition). Differentiable in {@code x}.
+     */
+    public Localization localize(NDArray x, Prompt prompt, NoiseSource noise) {
+        NDManager m = x.getManager();
+        int n = (int) x.getShape().get(0);
+        int per = Math.max(1, options.maxRows() / (2 * options.repetitions()));
+        NDList maps = new NDList();
+        for (int from = 0; from < n; from += per) {
+            int to = Math.min(n, from + per);
+            maps.add(anomaly(n == to - from ? x : x.get(from + ":" + to), prompt, noise));
+        }
+        NDArray s = maps.size() == 1 ? maps.get(0) : NDArrays.concat(maps, 0);
+        NDArray z = zScores(s);
+        NDArray raw = Ste.threshold(z, (float) options.theta());
+        NDArray mask = options.refine() ? refine(raw) : raw;
+        return new Localization(s, z, raw, mask);
+    }
+
+    /** S for one chunk: Σ_r |x̂0(prompt_L) − x̂0(∅)| over m repetitions, averaged over channels; (n, 1, H, W). */
+    private NDArray anomaly(NDArray x, Prompt prompt, NoiseSource noise) {
+        NDManager m = x.getManager();
+        Shape shape = x.getShape();
+        int n = (int) shape.get(0);
+        int reps = options.repetitions();
+        NDArray x0 = Scalars.mul(x, 2).sub(1f);
+        NDList noisy = new NDList();
+        for (int r = 0; r < reps; r++) {
+            noisy.add(model.schedule().addNoise(x0, t, noise.normal(m, shape)));
+        }
+        NDArray xt = NDArrays.concat(noisy, 0); // (m·n, C, H, W), repetition-major
+        int rows = reps * n;
+        NDArray ctxL = prompt.context(model, m, rows);
+        NDArray ctxU = Prompt.empty().context(model, m, rows);
+        int[] ts = new int[2 * rows];
+        java.util.Arrays.fill(ts, t);
+        NDArray both = xt.concat(xt, 0);
+        NDArray eps = model.predictNoise(both, ts, DiffusionModel.fullMask(both), m.zeros(both.getShape()),
+                ctxL.concat(ctxU, 0), false);
+        NDList parts = eps.split(2, 0);
+        NDArray epsU = parts.get(1);
+        NDArray epsL = epsU.add(Scalars.mul(parts.get(0).sub(epsU), options.guidance()));
+        NDArray a = model.schedule().predictX0(xt, t, epsL);
+        NDArray b = model.schedule().predictX0(xt, t, epsU);
+        if (options.clipX0()) {
+            a = a.clip(-1f, 1f);
+            b = b.clip(-1f, 1f);
+        }
+        NDArray diff = a.sub(b).abs().reshape(reps, n, shape.get(1), shape.get(2), shape.get(3));
+        return diff.sum(new int[] {0}).mean(new int[] {1}, true); // (n, 1, H, W)
+    }
+
+    /** Per-image z-scores of a map (N, 1, H, W): (S − mean)/std over the pixels (std with a floor of 1e−8). */
+    static NDArray zScores(NDArray s) {
+        NDArray flat = s.reshape(s.getShape().get(0), -1); // the engine's mean takes one axis at a time
+        NDArray centred = flat.sub(flat.mean(new int[] {1}, true));
+        NDArray std = centred.square().mean(new int[] {1}, true).add(1e-12f).sqrt();
+        return centred.div(std).reshape(s.getShape());
+    }
+
+    /** Blur (3×3 Gaussian, σ = 1, edge-replicated), 3×3 dilation, re-binarise at 0.5 (STE); (N, 1, H, W). */
+    static NDArray refine(NDArray mask) {
+        NDManager m = mask.getManager();
+        float[] k = new float[9];
+        double sum = 0;
+        for (int dy = -1; dy <= 1; dy++) {
+            for (int dx = -1; dx <= 1; dx++) {
+                sum += Math.exp(-(dx * dx + dy * dy) / 2.0);
+            }
+        }
+        for (int dy = -1; dy <= 1; dy++) {
+            for (int dx = -1; dx <= 1; dx++) {
+                k[(dy + 1) * 3 + dx + 1] = (float) (Math.exp(-(dx * dx + dy * dy) / 2.0) / sum);
+            }
+        }
+        NDArray kernel = Scalars.owned(m, k, new Shape(1, 1, 3, 3));
+        NDArray blurred = Conv2d.conv2d(replicatePad(mask), kernel, null, new Shape(1, 1), new Shape(0, 0),
+                new Shape(1, 1), 1).singletonOrThrow();
+        NDArray dilated = Pool.maxPool2d(blurred, new Shape(3, 3), new Shape(1, 1), new Shape(1, 1), false);
+        return Ste.threshold(dilated, 0.5f);
+    }
+
+    /** One pixel of edge replication on each side of (N, C, H, W). */
+    static NDArray replicatePad(NDArray x) {
+        long h = x.getShape().get(2);
+        long w = x.getShape().get(3);
+        NDArray rows = NDArrays.concat(new NDList(x.get(":, :, 0:1, :"), x, x.get(":, :, " + (h - 1) + ":" + h
+                + ", :")), 2);
+        return NDArrays.concat(new NDList(rows.get(":, :, :, 0:1"), rows, rows.get(":, :, :, " + (w - 1) + ":" + w)),
+                3);
+    }
+}
