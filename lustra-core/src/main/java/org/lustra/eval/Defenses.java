@@ -8,14 +8,18 @@ import org.lustra.defense.classic.MedianSmoothing;
 import org.lustra.util.LustraException;
 
 /**
- * Defence specs of experiment configs and the CLI: none, jpeg:Q, median:K, bits:B, lgs, and DiffPure with the shipped
- * diffusion model as {@code diffpure:T} (DDPM from t* = T) or {@code diffpure:T:ddimN}.
+ * Defence specs of experiment configs and the CLI: none, jpeg:Q, median:K, bits:B, lgs, DiffPure with the shipped
+ * diffusion model as {@code diffpure:T} (DDPM from t* = T) or {@code diffpure:T:ddimN}, and DIFFender as
+ * {@code diffender} followed by options separated by ':' — {@code ep} (empty prompts) or {@code mp} (manual prompts,
+ * the default), {@code nr} (no restoration), {@code ddimN} (restoration steps), {@code thetaX} (z-score threshold),
+ * {@code gX} (localisation guidance), {@code abarX} (localisation noise level ᾱ), {@code rec} (our reconstruction-error
+ * signal instead of the paper's guidance difference), e.g. {@code diffender:mp:theta2.5:ddim10}.
  */
 public final class Defenses {
     private Defenses() {}
 
     public static final String FORMS = "none, jpeg:Q (1..100), median:K (odd), bits:B (1..8), lgs, diffpure:T "
-            + "(0 < T <= 1, DDPM) or diffpure:T:ddimN";
+            + "(0 < T <= 1, DDPM) or diffpure:T:ddimN, diffender[:ep|:mp][:rec][:nr][:ddimN][:thetaX][:gX][:abarX]";
 
     /** Loaded once per process: every DiffPure spec shares the shipped model. */
     private static final java.util.Map<String, org.lustra.diffusion.DiffusionModel> MODELS =
@@ -25,6 +29,10 @@ public final class Defenses {
     public static String check(String spec) {
         if (spec != null && spec.startsWith("diffpure:")) {
             diffPureOptions(spec);
+            return spec;
+        }
+        if (spec != null && (spec.equals("diffender") || spec.startsWith("diffender:"))) {
+            diffenderOptions(spec);
             return spec;
         }
         parse(spec);
@@ -48,6 +56,45 @@ public final class Defenses {
                 + "diffpure:T:ddimN (e.g. diffpure:0.1:ddim10)");
     }
 
+    static org.lustra.defense.diffender.Diffender.Options diffenderOptions(String spec) {
+        org.lustra.defense.diffender.Diffender.Options o = org.lustra.defense.diffender.Diffender.Options.manual();
+        String[] p = spec.split(":");
+        try {
+            for (int i = 1; i < p.length; i++) {
+                String v = p[i];
+                org.lustra.defense.diffender.PatchLocalizer.Options loc = o.localization();
+                if (v.equals("ep")) {
+                    o = o.withPrompts(org.lustra.defense.diffender.Prompt.empty(),
+                            org.lustra.defense.diffender.Prompt.empty()).withLocalization(loc.withIndependentNoise(true))
+                            .withRestoration(o.restoreSteps(), 1.0, o.strength());
+                } else if (v.equals("mp")) {
+                    o = o.withPrompts(org.lustra.defense.diffender.Prompt.text(
+                            org.lustra.defense.diffender.Diffender.MANUAL_L), org.lustra.defense.diffender.Prompt.text(
+                            org.lustra.defense.diffender.Diffender.MANUAL_R));
+                } else if (v.equals("rec")) {
+                    o = o.withLocalization(loc.withSignal(
+                            org.lustra.defense.diffender.PatchLocalizer.Signal.RECONSTRUCTION));
+                } else if (v.startsWith("abar")) {
+                    o = o.withLocalization(loc.withAlphaBar(Double.parseDouble(v.substring(4))));
+                } else if (v.equals("nr")) {
+                    o = o.withRestore(false);
+                } else if (v.matches("ddim\\d+")) {
+                    o = o.withRestoration(Integer.parseInt(v.substring(4)), o.restoreGuidance(), o.strength());
+                } else if (v.startsWith("theta")) {
+                    o = o.withLocalization(loc.withTheta(Double.parseDouble(v.substring(5))));
+                } else if (v.startsWith("g")) {
+                    o = o.withLocalization(loc.withGuidance(Double.parseDouble(v.substring(1))));
+                } else {
+                    throw new IllegalArgumentException("unknown option " + v);
+                }
+            }
+            return o;
+        } catch (IllegalArgumentException e) {
+            throw new LustraException("Invalid defence '" + spec + "' (" + e.getMessage() + "); use diffender with "
+                    + "options separated by ':' — ep|mp, rec, nr, ddimN, thetaX, gX, abarX — e.g. diffender:mp:theta2.5");
+        }
+    }
+
     /** The purifier for {@code spec}, or null for {@code none}. */
     public static Purifier parse(String spec) {
         if (spec == null) {
@@ -60,6 +107,10 @@ public final class Defenses {
             org.lustra.defense.diffpure.DiffPure.Options o = diffPureOptions(spec);
             return new org.lustra.defense.diffpure.DiffPure(MODELS.computeIfAbsent("diffusion-unified",
                     org.lustra.diffusion.DiffusionModel::load), o);
+        }
+        if (spec.equals("diffender") || spec.startsWith("diffender:")) {
+            return new org.lustra.defense.diffender.Diffender(MODELS.computeIfAbsent("diffusion-unified",
+                    org.lustra.diffusion.DiffusionModel::load), diffenderOptions(spec));
         }
         if (spec.equals("lgs")) {
             return LocalGradientSmoothing.defaults();

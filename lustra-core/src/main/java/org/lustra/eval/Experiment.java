@@ -17,7 +17,8 @@ import org.lustra.util.LustraException;
  * </pre>
  * Budgets given as a list expand into one cell each; {@code steps} etc. override the profile's defaults.
  * {@code gradient} sets how adaptive attacks pass the defence: auto (EXACT where the purifier is differentiable —
- * by recomputation for DiffPure — else BPDA), exact, surrogate or bpda.
+ * by recomputation for DiffPure — else STE where the purifier has thresholds, as DIFFender, else BPDA), exact,
+ * surrogate, bpda or ste.
  */
 public record Experiment(String name, String classifier, String subset, Integer images, String profile,
         List<Long> seeds, List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch,
@@ -105,9 +106,9 @@ public record Experiment(String name, String classifier, String subset, Integer 
         }
         attacks = List.copyOf(attacks);
         gradient = gradient == null ? "auto" : gradient;
-        if (!List.of("auto", "exact", "surrogate", "bpda").contains(gradient)) {
+        if (!List.of("auto", "exact", "surrogate", "bpda", "ste").contains(gradient)) {
             throw new LustraException("Experiment \"gradient\" (how adaptive attacks pass the defence) must be auto, "
-                    + "exact, surrogate or bpda, got " + gradient);
+                    + "exact, surrogate, bpda or ste, got " + gradient);
         }
     }
 

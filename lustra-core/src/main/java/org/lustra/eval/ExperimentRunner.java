@@ -323,7 +323,9 @@ public final class ExperimentRunner {
             case "exact" -> GradientMode.EXACT;
             case "surrogate" -> GradientMode.SURROGATE;
             case "bpda" -> GradientMode.BPDA;
-            default -> p.gradientModes().contains(GradientMode.EXACT) ? GradientMode.EXACT : GradientMode.BPDA;
+            case "ste" -> GradientMode.STE;
+            default -> p.gradientModes().contains(GradientMode.EXACT) ? GradientMode.EXACT
+                    : p.gradientModes().contains(GradientMode.STE) ? GradientMode.STE : GradientMode.BPDA;
         };
         if (!p.gradientModes().contains(m)) {
             throw new LustraException("Defence " + p.name() + " does not support gradient mode " + m + " (it supports "
@@ -349,6 +351,8 @@ public final class ExperimentRunner {
             GradientMode gm = adaptiveMode(p);
             grad = blackBox ? "none (black-box queries through the defence)" : gm.name()
                     + (gm == GradientMode.EXACT && p instanceof RecomputablePurifier ? " (step-by-step recomputation)"
+                            : gm == GradientMode.STE ? " (straight-through thresholds, exact localisation, BPDA for "
+                                    + "the repainted pixels)"
                             : gm == GradientMode.SURROGATE && p instanceof RecomputablePurifier r
                                     ? " (" + r.surrogate().name() + ")" : "")
                     + " through " + p.name() + (p.randomized() ? " with EOT " + eot(a, p) : "");
@@ -593,6 +597,12 @@ public final class ExperimentRunner {
         return best;
     }
 
+    /**
+     * How an AdvP patch was made, next to it in {@code patches/}: its target (-1 untargeted), for best-of-classes the
+     * held-out fooling rate of the kept and of every target, and the one-off training time (not in ms/img).
+     */
+    record PatchInfo(int target, Double heldOutFoolRate, double[] foolRateByTarget, Double trainSeconds) {}
+
     /** AdvP's universal patch of (seed, cell): trained once on training images, cached on disk for resumes. */
     private float[] universalPatch(long seed, Experiment.Cell cell, AttackModel model, Map<String, float[]> cache) {
         String key = seed + "#" + cell.id();
@@ -614,29 +624,29 @@ public final class ExperimentRunner {
             AdvPatch.Options opt = new AdvPatch.Options(a.fraction(), steps(a, 50, 100), 32, 0.05,
                     mix(seed, cell.id(), -1), a.target() == null ? AdvPatch.UNTARGETED : a.target());
             int[] y = java.util.Arrays.copyOf(train.labels(), k);
+            long t0 = System.nanoTime();
+            PatchInfo info;
             if (a.target() == null) {
                 AdvPatch.Trained t = AdvPatch.trainBest(model, x, y, opt);
                 patch = t.patch();
+                info = new PatchInfo(t.target(), t.heldOutFoolRate(), t.foolRateByTarget(), (System.nanoTime() - t0)
+                        / 1e9);
                 log.accept(String.format(java.util.Locale.ROOT, "AdvP %s seed %d: best target class %d fools "
-                        + "%.1f %% of held-out training images (per class %s)", cell.id(), seed, t.target(),
-                        100 * t.heldOutFoolRate(), java.util.Arrays.toString(java.util.Arrays.stream(
-                                t.foolRateByTarget()).map(r -> Math.round(r * 1000) / 10.0).toArray())));
-                Path info = file.resolveSibling(file.getFileName().toString().replace(".json", ".target.json"));
-                try {
-                    Files.createDirectories(info.getParent());
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-                Json.writeAtomically(info, new AdvPatch.Trained(new float[0], t.target(), t.heldOutFoolRate(),
-                        t.foolRateByTarget()));
+                        + "%.1f %% of held-out training images (per class %s), trained in %.0f s", cell.id(), seed,
+                        t.target(), 100 * t.heldOutFoolRate(), java.util.Arrays.toString(java.util.Arrays.stream(
+                                t.foolRateByTarget()).map(r -> Math.round(r * 1000) / 10.0).toArray()),
+                        (double) info.trainSeconds()));
             } else {
                 patch = AdvPatch.train(model, x, y, opt);
+                info = new PatchInfo(a.target(), null, null, (System.nanoTime() - t0) / 1e9);
             }
             try {
                 Files.createDirectories(file.getParent());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
+            Json.writeAtomically(file.resolveSibling(file.getFileName().toString().replace(".json", ".info.json")),
+                    info);
             Json.writeAtomically(file, patch);
         }
         cache.put(key, patch);

@@ -300,7 +300,8 @@ public final class Report {
                 + "runs (std 0 with one run); the 95 % interval is Wilson's on all images of all runs. For randomised "
                 + "defences the prediction is the majority of K evaluations, and the any-copy column counts an image "
                 + "robust only if no evaluation was fooled. Time per image is the attack's wall time per image of its chunk, "
-                + "median over chunks (a chunk that shared the CPU with other work runs slower).\n\n");
+                + "median over chunks (a chunk that shared the CPU with other work runs slower); for AdvP it is the pasting only — the "
+                + "universal patch's one-off training time is in `patches/*.info.json`.\n\n");
         md.append("| defence | mode | attack | budget | gradient mode | images × runs | clean | robust | 95 % CI | "
                 + "any-copy | PSNR dB | SSIM | ms/img (median) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (CellSummary r : s.cells()) {

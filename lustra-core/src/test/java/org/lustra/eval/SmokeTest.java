@@ -28,7 +28,8 @@ class SmokeTest {
             attacks.add(ExperimentRunnerTest.attack(a, patch ? null : "linf", patch ? null : 0.1, 1));
         }
         attacks.add(ExperimentRunnerTest.attack("apgd-ce", "l2", 1.0, 1));
-        List<String> defences = List.of("none", "jpeg:75", "median:3", "bits:3", "lgs", "diffpure:0.02:ddim2");
+        List<String> defences = List.of("none", "jpeg:75", "median:3", "bits:3", "lgs", "diffpure:0.02:ddim2",
+                "diffender:ddim2");
         Experiment exp = new Experiment("smoke", "classifier-resnet", "eval512", 4, "quick", List.of(1L), defences,
                 List.of("nonadaptive", "adaptive"), attacks, 4, null);
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {

@@ -54,10 +54,13 @@ public final class Diffender implements ThresholdedPurifier {
                     20, 7.5, 1.0);
         }
 
-        /** The empty-prompt (EP) variant: localisation differences come only from the guidance of ∅ vs ∅. */
+        /**
+         * The empty-prompt (EP) variant: ∅ on both sides with independent noise per branch, so the difference comes
+         * only from the noise draws — the bare AAP phenomenon; restoration unguided.
+         */
         public static Options emptyPrompts() {
-            return new Options(PatchLocalizer.Options.defaults(), Prompt.empty(), Prompt.empty(), true, 20, 1.0,
-                    1.0);
+            return new Options(PatchLocalizer.Options.defaults().withIndependentNoise(true), Prompt.empty(),
+                    Prompt.empty(), true, 20, 1.0, 1.0);
         }
 
         public Options withPrompts(Prompt l, Prompt r) {

@@ -36,10 +36,14 @@ public final class PatchLocalizer {
      * @param refine blur + dilate + re-binarise (official yes)
      * @param clipX0 clip the one-step predictions to [−1, 1] before differencing
      * @param maxRows UNet rows per call (2·m rows per image)
+     * @param independentNoise draw separate noise for the two branches (the EP variant: with ∅ on both sides and
+     *     shared noise the two predictions are identical, so only independent draws leave a difference)
+     * @param signal what the anomaly map measures
      */
     public record Options(double alphaBar, double guidance, int repetitions, double theta, boolean refine,
-            boolean clipX0, int maxRows) {
+            boolean clipX0, int maxRows, boolean independentNoise, Signal signal) {
         public Options {
+            signal = signal == null ? Signal.GUIDANCE : signal;
             if (!(alphaBar > 0 && alphaBar < 1) || !(guidance >= 0) || repetitions < 1 || !Double.isFinite(theta)
                     || maxRows < 2 * repetitions) {
                 throw new IllegalArgumentException("Invalid localisation options: alphaBar " + alphaBar
@@ -49,24 +53,44 @@ public final class PatchLocalizer {
         }
 
         public static Options defaults() {
-            return new Options(0.30, 7.5, 3, 2.0, true, true, 384);
+            return new Options(0.30, 7.5, 3, 2.0, true, true, 384, false, Signal.GUIDANCE);
         }
 
         public Options withTheta(double t) {
-            return new Options(alphaBar, guidance, repetitions, t, refine, clipX0, maxRows);
+            return new Options(alphaBar, guidance, repetitions, t, refine, clipX0, maxRows, independentNoise, signal);
         }
 
         public Options withGuidance(double g) {
-            return new Options(alphaBar, g, repetitions, theta, refine, clipX0, maxRows);
+            return new Options(alphaBar, g, repetitions, theta, refine, clipX0, maxRows, independentNoise, signal);
         }
 
         public Options withAlphaBar(double a) {
-            return new Options(a, guidance, repetitions, theta, refine, clipX0, maxRows);
+            return new Options(a, guidance, repetitions, theta, refine, clipX0, maxRows, independentNoise, signal);
         }
 
         public Options withRefine(boolean r) {
-            return new Options(alphaBar, guidance, repetitions, theta, r, clipX0, maxRows);
+            return new Options(alphaBar, guidance, repetitions, theta, r, clipX0, maxRows, independentNoise, signal);
         }
+
+        public Options withIndependentNoise(boolean v) {
+            return new Options(alphaBar, guidance, repetitions, theta, refine, clipX0, maxRows, v, signal);
+        }
+
+        public Options withSignal(Signal v) {
+            return new Options(alphaBar, guidance, repetitions, theta, refine, clipX0, maxRows, independentNoise,
+                    v);
+        }
+    }
+
+    /** The anomaly signal. */
+    public enum Signal {
+        /** The paper's AAP: |x̂0(prompt_L, guided) − x̂0(∅)|. */
+        GUIDANCE,
+        /**
+         * Not in the paper — our variant, measured because AAP is weak with our small model: the one-step
+         * reconstruction error |x̂0(prompt_L) − x| (one UNet row per repetition, no guidance).
+         */
+        RECONSTRUCTION
     }
 
     /**
@@ -122,23 +146,45 @@ public final class PatchLocalizer {
         int reps = options.repetitions();
         NDArray x0 = Scalars.mul(x, 2).sub(1f);
         NDList noisy = new NDList();
+        NDList other = new NDList();
         for (int r = 0; r < reps; r++) {
             noisy.add(model.schedule().addNoise(x0, t, noise.normal(m, shape)));
+            if (options.independentNoise()) {
+                other.add(model.schedule().addNoise(x0, t, noise.normal(m, shape)));
+            }
         }
         NDArray xt = NDArrays.concat(noisy, 0); // (m·n, C, H, W), repetition-major
+        if (options.signal() == Signal.RECONSTRUCTION) {
+            int rows = reps * n;
+            int[] ts = new int[rows];
+            java.util.Arrays.fill(ts, t);
+            NDArray eps = model.predictNoise(xt, ts, DiffusionModel.fullMask(xt), m.zeros(xt.getShape()),
+                    prompt.context(model, m, rows), false);
+            NDArray a = model.schedule().predictX0(xt, t, eps);
+            NDArray target = x0.tile(new long[] {reps, 1, 1, 1});
+            NDArray diff = (options.clipX0() ? a.clip(-1f, 1f) : a).sub(target).abs()
+                    .reshape(reps, n, shape.get(1), shape.get(2), shape.get(3));
+            return diff.sum(new int[] {0}).mean(new int[] {1}, true);
+        }
+        NDArray xtU = options.independentNoise() ? NDArrays.concat(other, 0) : xt;
         int rows = reps * n;
         NDArray ctxL = prompt.context(model, m, rows);
         NDArray ctxU = Prompt.empty().context(model, m, rows);
         int[] ts = new int[2 * rows];
         java.util.Arrays.fill(ts, t);
-        NDArray both = xt.concat(xt, 0);
+        NDArray both = xt.concat(xtU, 0);
         NDArray eps = model.predictNoise(both, ts, DiffusionModel.fullMask(both), m.zeros(both.getShape()),
                 ctxL.concat(ctxU, 0), false);
         NDList parts = eps.split(2, 0);
         NDArray epsU = parts.get(1);
-        NDArray epsL = epsU.add(Scalars.mul(parts.get(0).sub(epsU), options.guidance()));
-        NDArray a = model.schedule().predictX0(xt, t, epsL);
-        NDArray b = model.schedule().predictX0(xt, t, epsU);
+        NDArray a;
+        if (options.independentNoise()) { // no shared row to guide from: the prompt_L branch is conditional only
+            a = model.schedule().predictX0(xt, t, parts.get(0));
+        } else {
+            NDArray epsL = epsU.add(Scalars.mul(parts.get(0).sub(epsU), options.guidance()));
+            a = model.schedule().predictX0(xt, t, epsL);
+        }
+        NDArray b = model.schedule().predictX0(xtU, t, epsU);
         if (options.clipX0()) {
             a = a.clip(-1f, 1f);
             b = b.clip(-1f, 1f);

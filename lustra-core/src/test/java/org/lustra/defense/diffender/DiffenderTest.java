@@ -41,7 +41,7 @@ class DiffenderTest {
     }
 
     static Diffender.Options fast(Prompt l, Prompt r) {
-        return new Diffender.Options(new PatchLocalizer.Options(0.3, 7.5, 3, 1.0, true, true, 64), l, r, true, 4,
+        return new Diffender.Options(new PatchLocalizer.Options(0.3, 7.5, 3, 1.0, true, true, 64, false, null), l, r, true, 4,
                 3.0, 1.0);
     }
 
@@ -83,7 +83,7 @@ class DiffenderTest {
     }
 
     @Test
-    void emptyPromptsOnBothSidesSeeNoAnomalyAndLeaveTheImageAlone() {
+    void emptyPromptsWithSharedNoiseSeeNothingAndTheEpVariantDrawsIndependentNoise() {
         try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = tiny(m)) {
             NDArray x = images(m, 3, 1);
             Diffender d = new Diffender(model, fast(Prompt.empty(), Prompt.empty()));
@@ -91,6 +91,11 @@ class DiffenderTest {
             assertEquals(0f, r.localization().anomaly().abs().max().getFloat(), "∅ vs ∅ from the same noise");
             assertEquals(0f, r.localization().mask().sum().getFloat());
             assertArrayEquals(x.toFloatArray(), r.purified().toFloatArray(), "nothing masked, nothing changed");
+
+            Diffender ep = new Diffender(model, fast(Prompt.empty(), Prompt.empty()).withLocalization(
+                    fast(Prompt.empty(), Prompt.empty()).localization().withIndependentNoise(true)));
+            assertTrue(ep.purifyWithMasks(x, 5).localization().anomaly().min().getFloat() > 0,
+                    "independent draws differ everywhere");
         }
     }
 
@@ -155,7 +160,7 @@ class DiffenderTest {
             Prompt ok = Prompt.learned(new float[12 * 8], 12, 8);
             assertEquals(new Shape(2, 12, 8), ok.context(model, m, 2).getShape());
             assertThrows(IllegalArgumentException.class, () -> new PatchLocalizer.Options(1.2, 7.5, 3, 2, true, true,
-                    64));
+                    64, false, null));
         }
     }
 
