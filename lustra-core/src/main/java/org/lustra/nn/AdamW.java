@@ -115,7 +115,7 @@ public final class AdamW {
      * would survive every later reset (gradients accumulate across backward passes) and poison all following steps.
      * On PyTorch this is the engine's {@code grad.zero_()}, which overwrites whatever is there.
      */
-    static void zeroGradient(NDArray w, NDManager scratch) {
+    public static void zeroGradient(NDArray w, NDManager scratch) {
         if (w instanceof PtNDArray pt) {
             JniUtils.zeroGrad(pt);
             return;

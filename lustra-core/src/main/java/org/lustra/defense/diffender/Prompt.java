@@ -15,11 +15,25 @@ public final class Prompt {
     private final String text;
     private final float[] embeddings;
     private final Shape shape;
+    private final NDArray live;
 
     private Prompt(String text, float[] embeddings, Shape shape) {
+        this(text, embeddings, shape, null);
+    }
+
+    private Prompt(String text, float[] embeddings, Shape shape, NDArray live) {
         this.text = text;
         this.embeddings = embeddings;
         this.shape = shape;
+        this.live = live;
+    }
+
+    /**
+     * Token embeddings (L, D) being optimised: contexts built from it keep the autograd graph back to it (prompt
+     * tuning). Not for purification outside tuning.
+     */
+    static Prompt live(NDArray tokenEmbeddings) {
+        return new Prompt(null, null, tokenEmbeddings.getShape(), tokenEmbeddings);
     }
 
     /** Words of the model's vocabulary; "" is the unconditional prompt. */
@@ -44,7 +58,7 @@ public final class Prompt {
     }
 
     public boolean isLearned() {
-        return embeddings != null;
+        return embeddings != null || live != null;
     }
 
     public boolean isEmpty() {
@@ -65,6 +79,9 @@ public final class Prompt {
     public NDArray context(DiffusionModel model, NDManager m, int n) {
         if (text != null) {
             return model.context(m, Collections.nCopies(n, text), false);
+        }
+        if (live != null) {
+            return model.contextFromEmbeddings(live.expandDims(0).repeat(0, n), false);
         }
         if (shape.get(0) != model.config().contextLength() || shape.get(1) != model.encoder().dim()) {
             throw new IllegalArgumentException("Learned prompt of shape " + shape + " does not fit this model's "

@@ -1,0 +1,161 @@
+package org.lustra.defense.diffender;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lustra.diffusion.DiffusionModel;
+import org.lustra.diffusion.NoiseSource;
+import org.lustra.model.Classifier;
+
+/** Prompt tuning on the tiny random diffusion model and a tiny convolutional "classifier" with two stages. */
+class PromptTuningTest {
+    @TempDir
+    java.nio.file.Path tmp;
+
+    /** Two fixed random conv stages and a linear head: enough for the feature loss d and an accuracy. */
+    static Classifier tinyClassifier(NDManager m) {
+        NDArray w1 = new NoiseSource(4).normal(m, new Shape(4, 1, 3, 3)).mul(0.3f);
+        NDArray w2 = new NoiseSource(5).normal(m, new Shape(6, 4, 3, 3)).mul(0.3f);
+        NDArray head = new NoiseSource(6).normal(m, new Shape(6, 2)).mul(0.3f);
+        return new Classifier() {
+            @Override
+            public String name() {
+                return "tiny";
+            }
+
+            @Override
+            public int channels() {
+                return 1;
+            }
+
+            @Override
+            public int size() {
+                return 8;
+            }
+
+            @Override
+            public List<String> classNames() {
+                return List.of("alpha", "beta");
+            }
+
+            @Override
+            public Output forward(NDArray x) {
+                NDArray a = ai.djl.nn.convolutional.Conv2d.conv2d(x, w1, null, new Shape(1, 1), new Shape(1, 1),
+                        new Shape(1, 1), 1).singletonOrThrow().tanh();
+                NDArray b = ai.djl.nn.convolutional.Conv2d.conv2d(a, w2, null, new Shape(2, 2), new Shape(1, 1),
+                        new Shape(1, 1), 1).singletonOrThrow().tanh();
+                NDArray logits = b.mean(new int[] {3}).mean(new int[] {2}).matMul(head);
+                return new Output(logits, List.of(a, b));
+            }
+
+            @Override
+            public void close() {}
+        };
+    }
+
+    /** Images with a bright 3×3 "patch" at a random place, their clean versions and the true masks. */
+    static PromptTuning.PatchedSet patched(NDManager m, int n, long seed) {
+        float[] clean = DiffenderTest.images(m, n, seed).toFloatArray();
+        float[] adv = clean.clone();
+        float[] masks = new float[n * 64];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            int y0 = r.nextInt(6);
+            int x0 = r.nextInt(6);
+            for (int dy = 0; dy < 3; dy++) {
+                for (int dx = 0; dx < 3; dx++) {
+                    int p = (y0 + dy) * 8 + x0 + dx;
+                    adv[i * 64 + p] = (dx + dy) % 2 == 0 ? 1f : 0f;
+                    masks[i * 64 + p] = 1f;
+                }
+            }
+            labels[i] = i % 2;
+        }
+        return new PromptTuning.PatchedSet(adv, clean, masks, labels);
+    }
+
+    static PromptTuning.Options quick() {
+        return new PromptTuning.Options(4, 2, 2, 0.01, 0.9, 5e-4, 0.02, null, null, 2.0, true, true, true, true, true,
+                3, 1, 3);
+    }
+
+    /** Two shipped evaluation images with a 6×6 checkerboard patch at different places. */
+    static PromptTuning.PatchedSet shippedPatched(NDManager m) {
+        org.lustra.data.ImageSet eval = org.lustra.data.Subsets.load("eval512");
+        float[] clean = eval.batch(m, 0, 2).toFloatArray();
+        float[] adv = clean.clone();
+        float[] masks = new float[2 * 784];
+        int[][] at = {{4, 5}, {15, 12}};
+        for (int i = 0; i < 2; i++) {
+            for (int dy = 0; dy < 6; dy++) {
+                for (int dx = 0; dx < 6; dx++) {
+                    int p = (at[i][0] + dy) * 28 + at[i][1] + dx;
+                    adv[i * 784 + p] = (dx + dy) % 2 == 0 ? 1f : 0f;
+                    masks[i * 784 + p] = 1f;
+                }
+            }
+        }
+        return new PromptTuning.PatchedSet(adv, clean, masks, java.util.Arrays.copyOf(eval.labels(), 2));
+    }
+
+    @Test
+    void gradientsReachBothPromptsAndPromptLAlsoThroughTheMaskIntoTheRestoration() {
+        try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = DiffusionModel.load("diffusion-unified");
+                Classifier c = org.lustra.model.ModelStore.loadClassifier("classifier-resnet")) {
+            PromptTuning.PatchedSet set = shippedPatched(m);
+            Diffender.Options base = Diffender.Options.manual();
+            PromptTuning.Options opt = PromptTuning.Options.defaults(3).withRestoreSteps(3);
+            double[] all = new PromptTuning(model, c, base, opt).gradientNorms(set);
+            assertTrue(all[0] > 0 && Double.isFinite(all[0]), "prompt_L gradient " + all[0]);
+            assertTrue(all[1] > 0 && Double.isFinite(all[1]), "prompt_R gradient " + all[1]);
+            // without the mask loss prompt_L still learns: through the STE mask into the restoration (SPEC §4.4)
+            double[] restorationOnly = new PromptTuning(model, c, base, opt.withLosses(false, true, true))
+                    .gradientNorms(set);
+            assertTrue(restorationOnly[0] > 0, "prompt_L through the restoration " + restorationOnly[0]);
+            // the mask loss alone does not involve prompt_R
+            double[] maskOnly = new PromptTuning(model, c, base, opt.withLosses(true, false, false))
+                    .gradientNorms(set);
+            assertTrue(maskOnly[0] > 0);
+            assertEquals(0.0, maskOnly[1]);
+        }
+    }
+
+    @Test
+    void tuningRecordsEveryEpochKeepsTheBestValidatedOneAndRoundTripsThroughTheModelDirectory() {
+        try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = DiffenderTest.tiny(m);
+                Classifier c = tinyClassifier(m)) {
+            Diffender.Options base = DiffenderTest.fast(Prompt.empty(), Prompt.empty());
+            List<String> log = new java.util.ArrayList<>();
+            PromptTuning.Result r = new PromptTuning(model, c, base, quick().withInit("alpha", null))
+                    .tune(patched(m, 4, 1), patched(m, 4, 2), log::add);
+            assertEquals(2, r.history().size());
+            assertEquals(2, log.size());
+            assertTrue(r.bestEpoch() >= 1 && r.bestEpoch() <= 2);
+            for (PromptTuning.Epoch e : r.history()) {
+                assertTrue(Double.isFinite(e.loss()) && e.validationAccuracy() != null);
+            }
+            float[] l = r.promptL().embeddings();
+            assertEquals(12 * 8, l.length);
+            assertNotEquals(0f, l[8], "learned row 1 is filled");
+
+            org.lustra.model.ModelCard card = new org.lustra.model.ModelCard("prompts-test", "prompts", null, 64,
+                    null, "test", "test", "test", 3, java.util.Map.of(), 0, java.util.Map.of(), java.util.Map.of(),
+                    java.util.Map.of(), null, null, null);
+            TunedPrompts.save(tmp, r.promptL(), r.promptR(), 12, 8, card);
+            Prompt[] back = TunedPrompts.load(tmp.toString(), model);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(l, back[0].embeddings());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(r.promptR().embeddings(), back[1].embeddings());
+            assertThrows(org.lustra.util.LustraException.class, () -> TunedPrompts.load(
+                    tmp.resolve("missing").toString(), model));
+        }
+    }
+}
