@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
 @Command(name = "lustra", mixinStandardHelpOptions = true, version = "lustra 0.1.0-SNAPSHOT",
         description = {"Test-time input purification for image classifiers, evaluated against adaptive attacks.",
             "Run from the repository root (or set LUSTRA_HOME) so the shipped models/ and data/ are found."},
-        subcommands = {DemoCommand.class, ClassifyCommand.class, SampleCommand.class, InpaintCommand.class, AttackCommand.class, BenchCommand.class,
+        subcommands = {DemoCommand.class, ClassifyCommand.class, PurifyCommand.class, SampleCommand.class,
+            InpaintCommand.class, AttackCommand.class, BenchCommand.class, TunePromptsCommand.class,
             DataCommand.class, TrainCommand.class,
             EvalCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

@@ -10,8 +10,9 @@ import org.lustra.util.LustraException;
 /**
  * Defence specs of experiment configs and the CLI: none, jpeg:Q, median:K, bits:B, lgs, DiffPure with the shipped
  * diffusion model as {@code diffpure:T} (DDPM from t* = T) or {@code diffpure:T:ddimN}, and DIFFender as
- * {@code diffender} followed by options separated by ':' — {@code ep} (empty prompts) or {@code mp} (manual prompts,
- * the default), {@code nr} (no restoration), {@code ddimN} (restoration steps), {@code thetaX} (z-score threshold),
+ * {@code diffender} followed by options separated by ':' — {@code ep} (empty prompts), {@code mp} (manual prompts,
+ * the default) or {@code tuned} (the prompts of {@code models/prompts-diffender}), {@code nr} (no restoration),
+ * {@code ddimN} (restoration steps), {@code thetaX} (z-score threshold),
  * {@code gX} (localisation guidance), {@code abarX} (localisation noise level ᾱ), {@code rec} (our reconstruction-error
  * signal instead of the paper's guidance difference), e.g. {@code diffender:mp:theta2.5:ddim10}.
  */
@@ -19,7 +20,8 @@ public final class Defenses {
     private Defenses() {}
 
     public static final String FORMS = "none, jpeg:Q (1..100), median:K (odd), bits:B (1..8), lgs, diffpure:T "
-            + "(0 < T <= 1, DDPM) or diffpure:T:ddimN, diffender[:ep|:mp][:rec][:nr][:ddimN][:thetaX][:gX][:abarX]";
+            + "(0 < T <= 1, DDPM) or diffpure:T:ddimN, "
+            + "diffender[:ep|:mp|:tuned][:rec][:nr][:ddimN][:thetaX][:gX][:abarX]";
 
     /** Loaded once per process: every DiffPure spec shares the shipped model. */
     private static final java.util.Map<String, org.lustra.diffusion.DiffusionModel> MODELS =
@@ -32,7 +34,7 @@ public final class Defenses {
             return spec;
         }
         if (spec != null && (spec.equals("diffender") || spec.startsWith("diffender:"))) {
-            diffenderOptions(spec);
+            diffenderOptions(spec, false);
             return spec;
         }
         parse(spec);
@@ -56,9 +58,11 @@ public final class Defenses {
                 + "diffpure:T:ddimN (e.g. diffpure:0.1:ddim10)");
     }
 
-    static org.lustra.defense.diffender.Diffender.Options diffenderOptions(String spec) {
+    /** DIFFender options of a spec; with {@code load} false the tuned prompts are only looked for, not loaded. */
+    static org.lustra.defense.diffender.Diffender.Options diffenderOptions(String spec, boolean load) {
         org.lustra.defense.diffender.Diffender.Options o = org.lustra.defense.diffender.Diffender.Options.manual();
         String[] p = spec.split(":");
+        boolean tuned = false;
         try {
             for (int i = 1; i < p.length; i++) {
                 String v = p[i];
@@ -71,6 +75,8 @@ public final class Defenses {
                     o = o.withPrompts(org.lustra.defense.diffender.Prompt.text(
                             org.lustra.defense.diffender.Diffender.MANUAL_L), org.lustra.defense.diffender.Prompt.text(
                             org.lustra.defense.diffender.Diffender.MANUAL_R));
+                } else if (v.equals("tuned")) {
+                    tuned = true;
                 } else if (v.equals("rec")) {
                     o = o.withLocalization(loc.withSignal(
                             org.lustra.defense.diffender.PatchLocalizer.Signal.RECONSTRUCTION));
@@ -88,10 +94,19 @@ public final class Defenses {
                     throw new IllegalArgumentException("unknown option " + v);
                 }
             }
+            if (tuned && !load) {
+                org.lustra.defense.diffender.TunedPrompts.requireShipped();
+            } else if (tuned) { // the shipped tuned prompts replace both prompts (loaded with the diffusion model)
+                org.lustra.defense.diffender.Prompt[] pr = org.lustra.defense.diffender.TunedPrompts.load(
+                        org.lustra.defense.diffender.TunedPrompts.NAME, MODELS.computeIfAbsent("diffusion-unified",
+                                org.lustra.diffusion.DiffusionModel::load));
+                o = o.withPrompts(pr[0], pr[1]);
+            }
             return o;
         } catch (IllegalArgumentException e) {
             throw new LustraException("Invalid defence '" + spec + "' (" + e.getMessage() + "); use diffender with "
-                    + "options separated by ':' — ep|mp, rec, nr, ddimN, thetaX, gX, abarX — e.g. diffender:mp:theta2.5");
+                    + "options separated by ':' — ep|mp|tuned, rec, nr, ddimN, thetaX, gX, abarX — e.g. "
+                    + "diffender:tuned");
         }
     }
 
@@ -110,7 +125,7 @@ public final class Defenses {
         }
         if (spec.equals("diffender") || spec.startsWith("diffender:")) {
             return new org.lustra.defense.diffender.Diffender(MODELS.computeIfAbsent("diffusion-unified",
-                    org.lustra.diffusion.DiffusionModel::load), diffenderOptions(spec));
+                    org.lustra.diffusion.DiffusionModel::load), diffenderOptions(spec, true));
         }
         if (spec.equals("lgs")) {
             return LocalGradientSmoothing.defaults();

@@ -44,6 +44,14 @@ public final class TunedPrompts {
         }
     }
 
+    /** Fails with the fix when the shipped prompts are missing. */
+    public static void requireShipped() {
+        if (!Files.isRegularFile(org.lustra.util.LustraHome.models().resolve(NAME).resolve(ModelStore.CARD))) {
+            throw new LustraException("Tuned prompts models/" + NAME + " not found; create them with "
+                    + "'lustra tune-prompts' (or use diffender:mp for the manual prompts).");
+        }
+    }
+
     /** {prompt_L, prompt_R} from a prompts directory or name, checked against the hash and {@code model}'s encoder. */
     public static Prompt[] load(String nameOrDir, DiffusionModel model) {
         Path dir;
