@@ -95,9 +95,23 @@ final class TunePromptsCommand implements Callable<Integer> {
                 NDManager m = NDManager.newBaseManager()) {
             Shape image = new Shape(c.channels(), c.size(), c.size());
             AttackModel am = new AttackModel(c::logits, m, image, 1);
-            float[] advTrain = validation.batch(m, 0, 2000).toFloatArray();
-            AdvPatch.Trained patch = AdvPatch.trainBest(am, advTrain, java.util.Arrays.copyOf(validation.labels(),
-                    2000), new AdvPatch.Options(fraction, 100, 32, 0.05, seed));
+            // the universal patch depends only on (classifier, fraction, seed): cached beside the checkpoints
+            Path cache = LustraHome.checkpoints().resolve("prompts-diffender").resolve(String.format(Locale.ROOT,
+                    "advp-%s-%.3f-seed%d.json", c.name(), fraction, seed));
+            AdvPatch.Trained patch;
+            if (java.nio.file.Files.exists(cache)) {
+                patch = org.lustra.util.Json.read(cache, AdvPatch.Trained.class);
+            } else {
+                float[] advTrain = validation.batch(m, 0, 2000).toFloatArray();
+                patch = AdvPatch.trainBest(am, advTrain, java.util.Arrays.copyOf(validation.labels(), 2000),
+                        new AdvPatch.Options(fraction, 100, 32, 0.05, seed));
+                try {
+                    java.nio.file.Files.createDirectories(cache.getParent());
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                org.lustra.util.Json.writeAtomically(cache, patch);
+            }
             System.err.printf(Locale.ROOT, "AdvP patch: target class %d, fools %.1f %% of held-out training images%n",
                     patch.target(), 100 * patch.heldOutFoolRate());
             PromptTuning.PatchedSet train = patched(am, patch.patch(), fraction, few, 0, few.size(), m, seed + 1);

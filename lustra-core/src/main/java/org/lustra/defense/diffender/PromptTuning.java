@@ -33,7 +33,8 @@ import org.lustra.nn.Scalars;
  * <p>Gradients reach both prompts: prompt_L through the straight-through mask into the restoration and through the BCE;
  * prompt_R through every DDIM step of the restoration, kept in one autograd graph (the official code cannot: its
  * inpainting runs without gradients). SGD with momentum, weight decay and a cosine learning rate (official: lr 0.002,
- * momentum 0.9, wd 5e−4, 50 epochs, batch 1). The epoch kept is the one with the best validation score (restored
+ * momentum 0.9, wd 5e−4, 50 epochs, batch 1); ours adds a gradient-norm clip at {@link #MAX_GRAD_NORM} and skips a step
+ * whose loss or gradient is not finite (logged). The epoch kept is the one with the best validation score (restored
  * accuracy, then mask IoU), checked every {@code validateEvery} epochs.
  */
 public final class PromptTuning {
@@ -177,18 +178,35 @@ public final class PromptTuning {
                 double sumL1 = 0;
                 double sumFeat = 0;
                 double lr = 0;
+                int skipped = 0;
                 for (int b = 0; b < stepsPerEpoch; b++) {
                     int[] idx = java.util.Arrays.copyOfRange(order, b * opt.batch(), Math.min(n, (b + 1) * opt.batch()));
                     lr = opt.learningRate() * 0.5 * (1 + Math.cos(Math.PI * step / total));
                     double[] parts = step(root, fixed, vl, vr, train, idx, rng.split());
+                    double gl = opt.tuneL() ? gradientNorm(vl, root) : 0;
+                    double gr = opt.tuneR() ? gradientNorm(vr, root) : 0;
+                    if (!Double.isFinite(parts[0]) || !Double.isFinite(gl) || !Double.isFinite(gr)) {
+                        skipped++; // a non-finite loss or gradient must not poison the prompts: drop this step
+                        try (NDManager s = root.newSubManager()) {
+                            AdamW.zeroGradient(vl, s);
+                            AdamW.zeroGradient(vr, s);
+                        }
+                        step++;
+                        continue;
+                    }
                     sum += parts[0];
                     sumBce += parts[1];
                     sumL1 += parts[2];
                     sumFeat += parts[3];
-                    sgd(vl, velL, lr, opt.tuneL(), root);
-                    sgd(vr, velR, lr, opt.tuneR(), root);
+                    sgd(vl, velL, lr, gl, opt.tuneL(), root);
+                    sgd(vr, velR, lr, gr, opt.tuneR(), root);
                     step++;
                 }
+                if (skipped > 0) {
+                    log.accept("tune-prompts epoch " + epoch + ": skipped " + skipped + " step(s) with a non-finite "
+                            + "loss or gradient");
+                }
+                int used = Math.max(1, stepsPerEpoch - skipped);
                 Double acc = null;
                 Double iou = null;
                 if (epoch % opt.validateEvery() == 0 || epoch == opt.epochs()) {
@@ -203,8 +221,8 @@ public final class PromptTuning {
                         bestR = sequence(root, fixed, vr);
                     }
                 }
-                Epoch e = new Epoch(epoch, sum / stepsPerEpoch, sumBce / stepsPerEpoch, sumL1 / stepsPerEpoch,
-                        sumFeat / stepsPerEpoch, lr, acc, iou, (System.nanoTime() - t0) / 1e9);
+                Epoch e = new Epoch(epoch, sum / used, sumBce / used, sumL1 / used, sumFeat / used, lr, acc, iou,
+                        (System.nanoTime() - t0) / 1e9);
                 history.add(e);
                 log.accept(String.format(java.util.Locale.ROOT, "tune-prompts epoch %d/%d  loss %.4f (bce %.4f, l1 "
                         + "%.4f, d %.4f)  lr %.5f%s  %.1f s", epoch, opt.epochs(), e.loss(), e.bce(), e.l1(),
@@ -230,16 +248,20 @@ public final class PromptTuning {
                 all[i] = i;
             }
             step(root, fixed, vl, vr, set, all, rng.split());
-            return new double[] {norm(vl.getGradient()), norm(vr.getGradient())};
+            return new double[] {gradientNorm(vl, root), gradientNorm(vr, root)};
         }
     }
 
-    private static double norm(NDArray g) {
-        double s = 0;
-        for (float v : g.toFloatArray()) {
-            s += (double) v * v;
+    private static double gradientNorm(NDArray p, NDManager root) {
+        try (NDManager scratch = root.newSubManager()) {
+            NDArray g = p.getGradient();
+            g.attach(scratch);
+            double s = 0;
+            for (float v : g.toFloatArray()) {
+                s += (double) v * v;
+            }
+            return Math.sqrt(s);
         }
-        return Math.sqrt(s);
     }
 
     /** Loss terms of one step and the gradient step's gradients left on vl/vr; returns {total, bce, l1, d}. */
@@ -339,8 +361,12 @@ public final class PromptTuning {
         return total;
     }
 
+    /**
+     * Channel-unit normalisation. The floor 1e−6 under the root (not LPIPS's 1e−10) bounds the gain at all-zero
+     * feature vectors (post-ReLU background) to 10³: with 1e−10 the first tuning run's gradients exploded to NaN.
+     */
     private static NDArray unit(NDArray f) {
-        return f.div(f.square().sum(new int[] {1}, true).add(1e-10f).sqrt());
+        return f.div(f.square().sum(new int[] {1}, true).add(1e-6f).sqrt());
     }
 
     /** Restored accuracy and mask IoU on the validation set with the current prompts (no gradient). */
@@ -369,14 +395,20 @@ public final class PromptTuning {
         }
     }
 
-    private void sgd(NDArray p, NDArray velocity, double lr, boolean tuned, NDManager root) {
+    /** Gradient norms above this are scaled down to it (one odd image must not throw a prompt away). */
+    static final double MAX_GRAD_NORM = 1.0;
+
+    private void sgd(NDArray p, NDArray velocity, double lr, double gradNorm, boolean tuned, NDManager root) {
         if (!tuned) {
             return;
         }
         try (NDManager s = root.newSubManager()) {
             NDArray g = p.getGradient();
-            NDArray decay = p.mul((float) opt.weightDecay());
             g.attach(s);
+            if (gradNorm > MAX_GRAD_NORM) {
+                g = g.mul((float) (MAX_GRAD_NORM / gradNorm));
+            }
+            NDArray decay = p.mul((float) opt.weightDecay());
             decay.attach(s);
             velocity.muli((float) opt.momentum()).addi(g.add(decay));
             NDArray delta = velocity.mul((float) lr);
