@@ -126,8 +126,8 @@ final class TunePromptsCommand implements Callable<Integer> {
             training.put("advp", Map.of("fraction", fraction, "target", patch.target(), "heldOutFoolRate",
                     patch.heldOutFoolRate(), "trainedOn", "data/validation images 0..1999, 100 steps of batch 32"));
             training.put("validation", "data/validation images 4000.." + (4000 + valImages - 1)
-                    + " with the AdvP patch at seeded random places; the kept epoch has the best restored accuracy "
-                    + "(ties: mask IoU), checked every " + opt.validateEvery() + " epochs");
+                    + " with the AdvP patch at seeded random places; the kept epoch has the best mask IoU "
+                    + "(ties: restored accuracy), checked every " + opt.validateEvery() + " epochs");
             training.put("bestEpoch", r.bestEpoch());
             training.put("history", r.history());
             Map<String, Double> metrics = new LinkedHashMap<>();
