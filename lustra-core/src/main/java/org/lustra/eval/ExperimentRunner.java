@@ -162,9 +162,12 @@ public final class ExperimentRunner {
             }
             Files2.writeAtomically(f, kept.toString().getBytes(StandardCharsets.UTF_8));
         }
-        for (String id : matched) {
-            deleteMatching(dir.resolve("patches"), safe(id) + "-seed");
-            deleteMatching(dir.resolve("examples"), safe(id) + ".png");
+        for (Experiment.Cell c : exp.cells()) {
+            if (ids.contains(c.id())) {
+                deleteMatching(dir.resolve("patches"), safe(c.id()) + "-seed"); // older layouts: one per cell
+                deleteMatching(dir.resolve("patches"), safe(patchOwner(c)) + "-seed");
+                deleteMatching(dir.resolve("examples"), safe(c.id()) + ".png");
+            }
         }
         List<String> history = new ArrayList<>(old.history());
         history.add(java.time.Instant.now() + " at git commit " + gitCommit + ": redid " + matched + " ("
@@ -598,6 +601,16 @@ public final class ExperimentRunner {
     }
 
     /**
+     * Whose universal patch a cell uses. Against the bare classifier (undefended and non-adaptive cells) it is one
+     * patch per (seed, attack), so every defence faces the same patch and their non-adaptive numbers compare; an
+     * adaptive cell trains its own through its defence.
+     */
+    static String patchOwner(Experiment.Cell cell) {
+        return cell.defense().equals("none") || cell.mode().equals("nonadaptive") ? "bare|" + cell.attack().id()
+                : cell.id();
+    }
+
+    /**
      * How an AdvP patch was made, next to it in {@code patches/}: its target (-1 untargeted), for best-of-classes the
      * held-out fooling rate of the kept and of every target, and the one-off training time (not in ms/img).
      */
@@ -605,11 +618,12 @@ public final class ExperimentRunner {
 
     /** AdvP's universal patch of (seed, cell): trained once on training images, cached on disk for resumes. */
     private float[] universalPatch(long seed, Experiment.Cell cell, AttackModel model, Map<String, float[]> cache) {
-        String key = seed + "#" + cell.id();
+        String owner = patchOwner(cell);
+        String key = seed + "#" + owner;
         if (cache.containsKey(key)) {
             return cache.get(key);
         }
-        Path file = dir.resolve("patches").resolve(safe(cell.id()) + "-seed" + seed + ".json");
+        Path file = dir.resolve("patches").resolve(safe(owner) + "-seed" + seed + ".json");
         float[] patch;
         if (Files.exists(file)) {
             patch = Json.read(file, float[].class);
@@ -622,7 +636,7 @@ public final class ExperimentRunner {
             }
             Experiment.AttackSpec a = cell.attack();
             AdvPatch.Options opt = new AdvPatch.Options(a.fraction(), steps(a, 50, 100), 32, 0.05,
-                    mix(seed, cell.id(), -1), a.target() == null ? AdvPatch.UNTARGETED : a.target());
+                    mix(seed, owner, -1), a.target() == null ? AdvPatch.UNTARGETED : a.target());
             int[] y = java.util.Arrays.copyOf(train.labels(), k);
             long t0 = System.nanoTime();
             PatchInfo info;

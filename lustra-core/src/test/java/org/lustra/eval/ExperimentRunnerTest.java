@@ -100,6 +100,15 @@ class ExperimentRunnerTest {
     }
 
     @Test
+    void nonAdaptiveCellsShareOneUniversalPatchPerAttackAndAdaptiveOnesTrainTheirOwn() {
+        Experiment.AttackSpec advp = new Experiment.AttackSpec("advp", null, 0, null, null, 0.05, null, null);
+        String bare = ExperimentRunner.patchOwner(new Experiment.Cell("none", advp, "none"));
+        assertEquals(bare, ExperimentRunner.patchOwner(new Experiment.Cell("jpeg:75", advp, "nonadaptive")));
+        assertEquals(bare, ExperimentRunner.patchOwner(new Experiment.Cell("median:3", advp, "nonadaptive")));
+        assertTrue(!bare.equals(ExperimentRunner.patchOwner(new Experiment.Cell("jpeg:75", advp, "adaptive"))));
+    }
+
+    @Test
     void configErrorsNameTheProblem() {
         LustraException e = assertThrows(LustraException.class, () -> new Experiment("x", null, null, null, null,
                 null, List.of("gauss:3"), null, List.of(attack("pgd", "linf", 0.1, 1)), null, null));

@@ -34,8 +34,8 @@ import org.lustra.nn.Scalars;
  * prompt_R through every DDIM step of the restoration, kept in one autograd graph (the official code cannot: its
  * inpainting runs without gradients). SGD with momentum, weight decay and a cosine learning rate (official: lr 0.002,
  * momentum 0.9, wd 5e−4, 50 epochs, batch 1); ours adds a gradient-norm clip at {@link #MAX_GRAD_NORM} and skips a step
- * whose loss or gradient is not finite (logged). The epoch kept is the one with the best validation score (restored
- * mask IoU, then restored accuracy), checked every {@code validateEvery} epochs. IoU comes first because on our data a
+ * whose loss or gradient is not finite (logged). The epoch kept is the one with the best validation score
+ * (mask IoU, then restored accuracy), checked every {@code validateEvery} epochs. IoU comes first because on our data a
  * 5 % AdvP patch barely changes the classifier's accuracy, which left the accuracy flat across epochs.
  */
 public final class PromptTuning {
