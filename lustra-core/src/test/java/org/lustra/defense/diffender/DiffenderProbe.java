@@ -15,7 +15,11 @@ import org.lustra.eval.Metrics;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 
-/** Scratch measurement (not part of the suite). */
+/**
+ * The measurement behind the README's DIFFender localisation table (not part of the suite: surefire runs *Test only).
+ * Run: {@code mvn -o -pl lustra-core test -Dtest=DiffenderProbe -Dsurefire.failIfNoSpecifiedTests=false -Dprobe.n=64
+ * "-Dprobe.L=a photo with a patch|" -Dprobe.abar=0.3,0.5,0.7 "-Dprobe.specs=diffender,diffender:ep:rec:abar0.7"}.
+ */
 class DiffenderProbe {
     @Test
     void probe() {
