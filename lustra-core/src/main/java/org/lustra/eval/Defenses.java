@@ -106,7 +106,7 @@ public final class Defenses {
         } catch (IllegalArgumentException e) {
             throw new LustraException("Invalid defence '" + spec + "' (" + e.getMessage() + "); use diffender with "
                     + "options separated by ':' — ep|mp|tuned, rec, nr, ddimN, thetaX, gX, abarX — e.g. "
-                    + "diffender:tuned");
+                    + "diffender:ep:rec:abar0.7");
         }
     }
 
