@@ -42,18 +42,10 @@ final class ClassifyCommand implements Callable<Integer> {
             throw new IllegalArgumentException("Invalid --top " + top + ": must be at least 1.");
         }
         List<Path> files = Common.expandImages(inputs);
-        // Read and check every input before the engine starts, so a bad file costs nothing and prints only its error.
-        org.lustra.model.ModelCard card = ModelStore.readCard(ModelStore.resolve(model));
-        if (card.architecture() == null) {
-            throw new org.lustra.util.LustraException("'" + model + "' is not a classifier.");
-        }
-        int ch = card.architecture().channels();
-        int size = card.architecture().size();
-        float[] all = new float[files.size() * ch * size * size];
-        for (int i = 0; i < files.size(); i++) {
-            float[] img = ImageFiles.read(files.get(i), ch, size, size, resize);
-            System.arraycopy(img, 0, all, i * img.length, img.length);
-        }
+        Common.Images images = Common.readForClassifier(model, files, resize);
+        float[] all = images.pixels();
+        int ch = images.channels();
+        int size = images.size();
         try (NetClassifier c = ModelStore.loadClassifier(model); NDManager nd = NDManager.newBaseManager()) {
             List<Map<String, Object>> results = new ArrayList<>();
             for (int from = 0; from < files.size(); from += 256) {

@@ -14,6 +14,33 @@ import org.lustra.util.LustraException;
 final class Common {
     private Common() {}
 
+    /** Images read at a classifier's input shape, flat (N·C·H·W in [0, 1]). */
+    record Images(float[] pixels, int channels, int size) {
+        int imageSize() {
+            return channels * size * size;
+        }
+    }
+
+    /**
+     * Reads every file at the input shape of classifier {@code model} (from its card, before any engine starts, so a
+     * bad file costs nothing and prints only its error).
+     */
+    static Images readForClassifier(String model, List<Path> files, boolean resize) {
+        org.lustra.model.ModelCard card = org.lustra.model.ModelStore.readCard(org.lustra.model.ModelStore.resolve(
+                model));
+        if (card.architecture() == null) {
+            throw new LustraException("'" + model + "' is not a classifier.");
+        }
+        int ch = card.architecture().channels();
+        int size = card.architecture().size();
+        int d = ch * size * size;
+        float[] all = new float[files.size() * d];
+        for (int i = 0; i < files.size(); i++) {
+            System.arraycopy(ImageFiles.read(files.get(i), ch, size, size, resize), 0, all, i * d, d);
+        }
+        return new Images(all, ch, size);
+    }
+
     /** Expands folders (one level, image extensions only, sorted) and checks that every path exists. */
     static List<Path> expandImages(List<Path> inputs) {
         List<Path> out = new ArrayList<>();

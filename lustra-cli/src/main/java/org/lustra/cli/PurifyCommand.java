@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.lustra.attack.AttackModel;
 import org.lustra.data.ImageFiles;
 import org.lustra.defense.Purifier;
 import org.lustra.defense.diffender.Diffender;
@@ -52,17 +53,11 @@ final class PurifyCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Defenses.check(defense);
         List<Path> files = Common.expandImages(inputs);
-        org.lustra.model.ModelCard card = ModelStore.readCard(ModelStore.resolve(model));
-        if (card.architecture() == null) {
-            throw new LustraException("'" + model + "' is not a classifier.");
-        }
-        int ch = card.architecture().channels();
-        int size = card.architecture().size();
-        int d = ch * size * size;
-        float[] all = new float[files.size() * d];
-        for (int i = 0; i < files.size(); i++) {
-            System.arraycopy(ImageFiles.read(files.get(i), ch, size, size, resize), 0, all, i * d, d);
-        }
+        Common.Images images = Common.readForClassifier(model, files, resize);
+        float[] all = images.pixels();
+        int ch = images.channels();
+        int size = images.size();
+        int d = images.imageSize();
         Purifier p = Defenses.parse(defense);
         if (p == null) {
             throw new LustraException("--defense none purifies nothing; choose a defence, e.g. diffender");
@@ -100,8 +95,8 @@ final class PurifyCommand implements Callable<Integer> {
                         Map<String, Object> r = new LinkedHashMap<>();
                         r.put("file", f.toString());
                         r.put("purified", purePng.toString());
-                        int b = argMax(before, i, k);
-                        int a = argMax(after, i, k);
+                        int b = AttackModel.argMax(before, i, k);
+                        int a = AttackModel.argMax(after, i, k);
                         r.put("before", Map.of("class", c.classNames().get(b), "probability", round(before[i * k + b])));
                         r.put("after", Map.of("class", c.classNames().get(a), "probability", round(after[i * k + a])));
                         if (masks != null) {
@@ -144,16 +139,6 @@ final class PurifyCommand implements Callable<Integer> {
         progress.finish(files.size(), "done");
         System.out.println("Wrote " + files.size() + " purified image(s) and predictions.json to " + out);
         return 0;
-    }
-
-    private static int argMax(float[] p, int row, int k) {
-        int best = 0;
-        for (int j = 1; j < k; j++) {
-            if (p[row * k + j] > p[row * k + best]) {
-                best = j;
-            }
-        }
-        return best;
     }
 
     private static double round(double v) {

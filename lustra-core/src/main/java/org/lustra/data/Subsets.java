@@ -14,6 +14,7 @@ import org.lustra.util.Files2;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 import org.lustra.util.LustraHome;
+import org.lustra.util.Permutations;
 
 /**
  * The data subsets shipped under {@code data/}, written by {@code lustra data subsets} with a recorded seed:
@@ -117,7 +118,7 @@ public final class Subsets {
         SplittableRandom digitsRng = root.split();
         Map<String, Entry> out = new LinkedHashMap<>();
 
-        int[] val = Arrays.copyOf(permutation(fmTrain.size(), valRng), VALIDATION_SIZE);
+        int[] val = Arrays.copyOf(Permutations.random(fmTrain.size(), valRng::nextInt), VALIDATION_SIZE);
         Arrays.sort(val);
         out.put("validation", write(dataDir, "validation", fmTrain, val, "fashion-mnist train",
                 VALIDATION_SIZE + " training images held out from classifier training; use for every tuning choice"));
@@ -128,7 +129,7 @@ public final class Subsets {
         }
         List<Integer> few = new ArrayList<>();
         boolean[] classTaken = new boolean[256];
-        for (int i : permutation(fmTrain.size(), fewRng)) {
+        for (int i : Permutations.random(fmTrain.size(), fewRng::nextInt)) {
             if (!inVal[i] && !classTaken[fmTrain.label(i)]) {
                 classTaken[fmTrain.label(i)] = true;
                 few.add(i);
@@ -141,7 +142,7 @@ public final class Subsets {
                 "fashion-mnist train", "8 training images of 8 distinct classes, outside the validation split, "
                         + "for few-shot prompt tuning"));
 
-        int[] testOrder = permutation(fmTest.size(), evalRng);
+        int[] testOrder = Permutations.random(fmTest.size(), evalRng::nextInt);
         Manifest previous = Files.isRegularFile(dataDir.resolve(MANIFEST)) ? manifest(dataDir) : null;
         if (evalFilter != null) {
             List<Integer> chosen = new ArrayList<>();
@@ -171,7 +172,7 @@ public final class Subsets {
         sources.put("fashion-mnist", fmSource.toString() + " (Debian package dataset-fashion-mnist)");
         if (digits != null) {
             int holdout = (int) Math.round(digits.size() * DIGITS_HOLDOUT);
-            int[] hold = Arrays.copyOf(permutation(digits.size(), digitsRng), holdout);
+            int[] hold = Arrays.copyOf(Permutations.random(digits.size(), digitsRng::nextInt), holdout);
             Arrays.sort(hold);
             out.put("digits-holdout", write(dataDir, "digits-holdout", digits, hold, "opencv digits.png",
                     "20% of the 5000 OpenCV digits (padded to 28x28), held out from classifier-digits training"));
@@ -190,19 +191,5 @@ public final class Subsets {
         Idx.writeImageSet(subset, img, lab);
         return new Entry(sourceName, description, indices.length, img.getFileName().toString(),
                 lab.getFileName().toString(), Files2.sha256(img), Files2.sha256(lab), indices);
-    }
-
-    static int[] permutation(int n, SplittableRandom rng) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) {
-            p[i] = i;
-        }
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
     }
 }

@@ -25,6 +25,7 @@ import org.lustra.nn.ClassifierNet;
 import org.lustra.util.CheckpointDir;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
+import org.lustra.util.Permutations;
 import org.lustra.util.Progress;
 
 /**
@@ -134,7 +135,7 @@ public final class ClassifierTraining {
         int correct = 0;
         int seen = 0;
         for (int epoch = state.epoch(); epoch < opt.epochs(); epoch++) {
-            int[] order = permutation(train.size(), new SplittableRandom(opt.seed() * 1_000_003L + epoch));
+            int[] order = Permutations.random(train.size(), new SplittableRandom(opt.seed() * 1_000_003L + epoch)::nextInt);
             int startStep = epoch == state.epoch() ? state.stepInEpoch() : 0;
             for (int s = startStep; s < stepsPerEpoch; s++) {
                 long global = (long) epoch * stepsPerEpoch + s;
@@ -222,20 +223,6 @@ public final class ClassifierTraining {
         }
         double t = (double) (step - opt.warmupSteps()) / Math.max(1, total - opt.warmupSteps());
         return (float) (opt.learningRate() * 0.5 * (1 + Math.cos(Math.PI * t)));
-    }
-
-    static int[] permutation(int n, SplittableRandom rng) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) {
-            p[i] = i;
-        }
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
     }
 
     /** Random shift (zero fill) and optional horizontal flip of one CHW image into {@code out} at {@code off}. */

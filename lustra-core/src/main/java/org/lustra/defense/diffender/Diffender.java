@@ -192,23 +192,14 @@ public final class Diffender implements ThresholdedPurifier {
         }
         int n = (int) x.getShape().get(0);
         Sampler.Options opt = Sampler.Options.ddim(options.restoreSteps(), options.restoreGuidance());
-        if (options.strength() >= 1) {
-            return inpaint(x, mask, noise, opt);
-        }
-        int tStart = model.schedule().timestepForFraction(options.strength());
         NDArray x0 = Scalars.mul(x, 2).sub(1f);
-        NDArray keep = mask.sub(1f).neg();
-        NDArray start = model.schedule().addNoise(x0, tStart, noise.normal(m, x.getShape()));
-        NDArray out = denoiseWithPrompt(start, tStart, mask, x0.mul(keep), n, opt, noise);
-        return Scalars.div(out.add(1f), 2).clip(0f, 1f);
-    }
-
-    private NDArray inpaint(NDArray x, NDArray mask, NoiseSource noise, Sampler.Options opt) {
-        NDArray x0 = Scalars.mul(x, 2).sub(1f);
-        NDArray keep = mask.sub(1f).neg();
-        NDArray start = noise.normal(x.getManager(), x.getShape());
-        NDArray out = denoiseWithPrompt(start, model.schedule().steps() - 1, mask, x0.mul(keep),
-                (int) x.getShape().get(0), opt, noise);
+        NDArray masked = x0.mul(mask.sub(1f).neg());
+        // strength 1: from pure noise at T − 1 (official); below 1: from the input noised to that level
+        int tStart = options.strength() >= 1 ? model.schedule().steps() - 1
+                : model.schedule().timestepForFraction(options.strength());
+        NDArray noiseStart = noise.normal(m, x.getShape());
+        NDArray start = options.strength() >= 1 ? noiseStart : model.schedule().addNoise(x0, tStart, noiseStart);
+        NDArray out = denoiseWithPrompt(start, tStart, mask, masked, n, opt, noise);
         return Scalars.div(out.add(1f), 2).clip(0f, 1f);
     }
 

@@ -201,22 +201,29 @@ public final class PatchLocalizer {
         return centred.div(std).reshape(s.getShape());
     }
 
+    /** The 3×3 Gaussian of σ = 1, normalised to sum 1. */
+    private static final float[] GAUSSIAN_3X3 = gaussian3x3();
+
+    private static float[] gaussian3x3() {
+        float[] k = new float[9];
+        double sum = 0;
+        for (int i = 0; i < 9; i++) {
+            int dy = i / 3 - 1;
+            int dx = i % 3 - 1;
+            sum += Math.exp(-(dx * dx + dy * dy) / 2.0);
+        }
+        for (int i = 0; i < 9; i++) {
+            int dy = i / 3 - 1;
+            int dx = i % 3 - 1;
+            k[i] = (float) (Math.exp(-(dx * dx + dy * dy) / 2.0) / sum);
+        }
+        return k;
+    }
+
     /** Blur (3×3 Gaussian, σ = 1, edge-replicated), 3×3 dilation, re-binarise at 0.5 (STE); (N, 1, H, W). */
     static NDArray refine(NDArray mask) {
         NDManager m = mask.getManager();
-        float[] k = new float[9];
-        double sum = 0;
-        for (int dy = -1; dy <= 1; dy++) {
-            for (int dx = -1; dx <= 1; dx++) {
-                sum += Math.exp(-(dx * dx + dy * dy) / 2.0);
-            }
-        }
-        for (int dy = -1; dy <= 1; dy++) {
-            for (int dx = -1; dx <= 1; dx++) {
-                k[(dy + 1) * 3 + dx + 1] = (float) (Math.exp(-(dx * dx + dy * dy) / 2.0) / sum);
-            }
-        }
-        NDArray kernel = Scalars.owned(m, k, new Shape(1, 1, 3, 3));
+        NDArray kernel = Scalars.owned(m, GAUSSIAN_3X3, new Shape(1, 1, 3, 3));
         NDArray blurred = Conv2d.conv2d(replicatePad(mask), kernel, null, new Shape(1, 1), new Shape(0, 0),
                 new Shape(1, 1), 1).singletonOrThrow();
         NDArray dilated = Pool.maxPool2d(blurred, new Shape(3, 3), new Shape(1, 1), new Shape(1, 1), false);

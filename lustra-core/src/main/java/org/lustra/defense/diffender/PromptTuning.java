@@ -20,6 +20,7 @@ import org.lustra.model.Classifier;
 import org.lustra.nn.AdamW;
 import org.lustra.nn.PromptEncoder;
 import org.lustra.nn.Scalars;
+import org.lustra.util.Permutations;
 
 /**
  * DIFFender's few-shot prompt tuning (Kang et al., ECCV 2024, §3.3; SPEC §4.4). Two prompts of n learnable token
@@ -132,6 +133,7 @@ public final class PromptTuning {
     private final Options opt;
     private final int length;
     private final int dim;
+    private final PatchLocalizer localizer;
 
     /**
      * @param base the DIFFender settings the prompts are tuned for (localisation options, restoration guidance);
@@ -144,6 +146,7 @@ public final class PromptTuning {
         this.opt = opt;
         this.length = model.config().contextLength();
         this.dim = model.encoder().dim();
+        this.localizer = new PatchLocalizer(model, base.localization());
         if (opt.tokens() > length - 2) {
             throw new IllegalArgumentException("Prompt tuning with " + opt.tokens() + " tokens needs a context of at "
                     + "least " + (opt.tokens() + 2) + "; this model's is " + length);
@@ -173,7 +176,7 @@ public final class PromptTuning {
             int step = 0;
             for (int epoch = 1; epoch <= opt.epochs(); epoch++) {
                 long t0 = System.nanoTime();
-                int[] order = permutation(n, rng);
+                int[] order = Permutations.random(n, rng::nextInt);
                 double sum = 0;
                 double sumBce = 0;
                 double sumL1 = 0;
@@ -288,7 +291,6 @@ public final class PromptTuning {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray seqL = withTokens(m, fixed, vl);
                 NDArray seqR = withTokens(m, fixed, vr);
-                PatchLocalizer localizer = new PatchLocalizer(model, base.localization());
                 PatchLocalizer.Localization loc = localizer.localize(x, Prompt.live(seqL), noise);
                 NDArray restored = restore(x, loc.mask(), Prompt.live(seqR).context(model, m, b), noise);
                 NDArray loss = m.zeros(new Shape(1));
@@ -320,6 +322,8 @@ public final class PromptTuning {
     /**
      * The restoration of {@link Diffender} (inpainting from pure noise, DDIM, CFG with the empty prompt, unmasked
      * pixels pasted back) kept in one autograd graph, at {@code opt.restoreSteps()} steps; (N, C, H, W) in [0, 1].
+     * Not {@code Sampler.denoiseWithContext}: it closes each step's manager to keep memory flat, which frees the
+     * intermediates the backward pass through prompt_R needs.
      */
     private NDArray restore(NDArray x, NDArray mask, NDArray ctxR, NoiseSource noise) {
         NDManager m = x.getManager();
@@ -385,11 +389,7 @@ public final class PromptTuning {
             int ok = 0;
             double iou = 0;
             for (int i = 0; i < n; i++) {
-                int best = 0;
-                for (int j = 1; j < k; j++) {
-                    best = logits[i * k + j] > logits[i * k + best] ? j : best;
-                }
-                ok += best == val.labels()[i] ? 1 : 0;
+                ok += org.lustra.attack.AttackModel.argMax(logits, i, k) == val.labels()[i] ? 1 : 0;
                 iou += Metrics.maskScores(mask, i * s * s, val.masks(), i * s * s, s * s)[0];
             }
             return new double[] {(double) ok / n, iou / n};
@@ -475,19 +475,5 @@ public final class PromptTuning {
             detached.attach(s);
             return withTokens(s, fixed, detached).toFloatArray();
         }
-    }
-
-    private static int[] permutation(int n, NoiseSource rng) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) {
-            p[i] = i;
-        }
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
     }
 }
