@@ -7,10 +7,14 @@ import org.lustra.data.DigitsSheet;
 import org.lustra.data.FashionMnist;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
+import org.lustra.diffusion.Captions;
+import org.lustra.diffusion.DiffusionConfig;
+import org.lustra.diffusion.DiffusionTraining;
 import org.lustra.model.ClassifierPresets;
 import org.lustra.model.ClassifierTraining;
 import org.lustra.model.ModelCard;
 import org.lustra.model.ModelStore;
+import org.lustra.nn.GroupNorm;
 import org.lustra.util.LustraHome;
 import org.lustra.util.Versions;
 import picocli.CommandLine.Command;
@@ -127,12 +131,26 @@ final class TrainCommand implements Runnable {
     @Command(name = "diffusion", mixinStandardHelpOptions = true,
             description = {"Train the unified text-conditioned, inpainting-capable diffusion model (SPEC §3) on the",
                 "Fashion-MNIST training images outside data/validation. Checkpoints every few minutes; rerun the same",
-                "command to resume. On completion writes models/diffusion-unified (EMA weights + model card)."})
+                "command to resume. On completion writes models/NAME (EMA weights + model card). The default recipe is",
+                "v2 (caption grammar v2, prompt-token learning rate x10); --grammar v1 --text-lr-factor 1 is v1's."})
     static final class DiffusionCommand implements Callable<Integer> {
-        static final org.lustra.diffusion.DiffusionTraining.Options DEFAULTS =
-                new org.lustra.diffusion.DiffusionTraining.Options(12_000, 64, 2e-4f, 500, 0.999f, 0.25, true, 11L, 180);
+        static final DiffusionTraining.Options DEFAULTS =
+                new DiffusionTraining.Options(24_000, 64, 2e-4f, 500, 0.999f, 0.25, true, 11L, 180,
+                        Captions.Grammar.V2, 10f);
 
-        @Option(names = "--steps", description = "Optimiser steps (default ${DEFAULT-VALUE}).", defaultValue = "12000")
+        @Option(names = "--name", description = "Model name: models/NAME and the checkpoint folder (default "
+                + "${DEFAULT-VALUE}).", defaultValue = "diffusion-unified-v2")
+        String name;
+
+        @Option(names = "--grammar", description = "Caption grammar: V1 or V2 (default ${DEFAULT-VALUE}).",
+                defaultValue = "V2")
+        Captions.Grammar grammar;
+
+        @Option(names = "--text-lr-factor", description = "Learning-rate factor of the prompt-token and position "
+                + "tables (default ${DEFAULT-VALUE}).", defaultValue = "10")
+        float textLrFactor;
+
+        @Option(names = "--steps", description = "Optimiser steps (default ${DEFAULT-VALUE}).", defaultValue = "24000")
         int steps;
 
         @Option(names = "--batch-size", description = "Batch size (default ${DEFAULT-VALUE}).", defaultValue = "64")
@@ -156,35 +174,38 @@ final class TrainCommand implements Runnable {
 
         @Override
         public Integer call() {
-            var opt = new org.lustra.diffusion.DiffusionTraining.Options(steps, batchSize, lr, DEFAULTS.warmupSteps(),
+            var opt = new DiffusionTraining.Options(steps, batchSize, lr, DEFAULTS.warmupSteps(),
                     DEFAULTS.emaDecay(), DEFAULTS.occluderProbability(), DEFAULTS.flip(), seed,
-                    DEFAULTS.checkpointSeconds());
+                    DEFAULTS.checkpointSeconds(), grammar, textLrFactor);
             Subsets.Manifest manifest = Subsets.manifest(LustraHome.data());
             ImageSet all = FashionMnist.load(FashionMnist.resolveDir(dataDir), FashionMnist.Split.TRAIN);
             int[] idx = Subsets.trainingIndices(manifest, all.size());
             ImageSet train = all.subset(idx);
-            var captions = new org.lustra.diffusion.Captions(FashionMnist.CLASSES);
-            var config = org.lustra.diffusion.DiffusionConfig.fashionMnist(captions.vocabulary());
-            Path ckpt = checkpointDir != null ? checkpointDir : LustraHome.checkpoints().resolve("diffusion-unified");
-            Path modelDir = out != null ? out : LustraHome.models().resolve("diffusion-unified");
-            System.out.printf(Locale.ROOT, "Training diffusion-unified (UNet widths %s) on %d images for %d steps of %d;"
+            var captions = new Captions(FashionMnist.CLASSES, grammar);
+            var config = DiffusionConfig.fashionMnist(captions.vocabulary());
+            Path ckpt = checkpointDir != null ? checkpointDir : LustraHome.checkpoints().resolve(name);
+            Path modelDir = out != null ? out : LustraHome.models().resolve(name);
+            System.out.printf(Locale.ROOT, "Training " + name + " (UNet widths %s) on %d images for %d steps of %d;"
                     + " checkpoints in %s%n", java.util.Arrays.toString(config.widths()), train.size(), steps, batchSize,
                     ckpt);
-            var r = org.lustra.diffusion.DiffusionTraining.train(config, train, FashionMnist.CLASSES, opt, ckpt,
-                    System.out::println);
+            var r = DiffusionTraining.train(config, train, FashionMnist.CLASSES, opt, ckpt, System.out::println);
             try {
                 var training = new java.util.LinkedHashMap<String, Object>(opt.describe());
                 training.put("history", r.history());
-                ModelCard card = new ModelCard("diffusion-unified",
+                training.put("groupnorm_kernel", GroupNorm.Kernel.configured().toString());
+                training.put("engine_threads", System.getProperty("ai.djl.pytorch.num_threads", "default"));
+                training.put("steps_per_second", Math.round(r.steps() / r.wallSeconds() * 1000) / 1000.0);
+                ModelCard card = new ModelCard(name,
                         "the one text-conditioned, inpainting-capable diffusion model every diffusion purifier uses",
                         null, ModelStore.parameterCount(r.model().net()), FashionMnist.CLASSES,
                         "fashion-mnist: Debian dataset-fashion-mnist IDX files",
                         "trained on the " + idx.length + " training images outside data/validation (seed "
                                 + manifest.seed() + ")",
-                        String.format(Locale.ROOT, "lustra train diffusion --steps %d --batch-size %d --lr %s --seed %d",
-                                steps, batchSize, lr, seed),
+                        String.format(Locale.ROOT, "lustra train diffusion --name %s --grammar %s --text-lr-factor %s"
+                                + " --steps %d --batch-size %d --lr %s --seed %d", name, grammar, textLrFactor, steps,
+                                batchSize, lr, seed),
                         seed, training, Math.round(r.wallSeconds() * 10) / 10.0, null, null, Versions.describe(), null,
-                        null, null, config);
+                        null, null, config.asCardFields());
                 ModelStore.save(r.model().net(), card, modelDir);
                 System.out.println("Wrote " + modelDir + " (EMA weights)");
             } finally {

@@ -14,12 +14,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.lustra.data.ImageSet;
 import org.lustra.model.ModelStore;
 import org.lustra.nn.AdamW;
@@ -28,6 +31,7 @@ import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 import org.lustra.util.Progress;
 import org.lustra.util.SafeTensors;
+import org.lustra.util.Seed;
 
 /**
  * Trains the unified diffusion model (SPEC §3): ε-prediction MSE at uniformly drawn timesteps; captions from
@@ -40,15 +44,23 @@ public final class DiffusionTraining {
 
     /** Hyper-parameters, validated on construction. */
     public record Options(int steps, int batchSize, float learningRate, int warmupSteps, float emaDecay,
-            double occluderProbability, boolean flip, long seed, int checkpointSeconds) {
+            double occluderProbability, boolean flip, long seed, int checkpointSeconds, Captions.Grammar grammar,
+            float textLrFactor) {
         public Options {
             if (steps < 1 || batchSize < 1 || !(learningRate > 0 && learningRate < 1) || warmupSteps < 0
                     || !(emaDecay >= 0 && emaDecay < 1) || !(occluderProbability >= 0 && occluderProbability <= 1)
-                    || checkpointSeconds < 1) {
+                    || checkpointSeconds < 1 || grammar == null || !(textLrFactor > 0 && textLrFactor <= 100)) {
                 throw new IllegalArgumentException("Invalid diffusion training options: steps=" + steps + " batch="
                         + batchSize + " lr=" + learningRate + " warmup=" + warmupSteps + " ema=" + emaDecay
-                        + " occluders=" + occluderProbability + " checkpointSeconds=" + checkpointSeconds);
+                        + " occluders=" + occluderProbability + " checkpointSeconds=" + checkpointSeconds
+                        + " grammar=" + grammar + " textLrFactor=" + textLrFactor + " (must be in (0, 100])");
             }
+        }
+
+        /** The v1 recipe's options (grammar V1, no text learning-rate factor) with the given run settings. */
+        public static Options v1(int steps, int batchSize, float learningRate, long seed, int checkpointSeconds) {
+            return new Options(steps, batchSize, learningRate, 500, 0.999f, 0.25, true, seed, checkpointSeconds,
+                    Captions.Grammar.V1, 1f);
         }
 
         public Map<String, Object> describe() {
@@ -61,10 +73,15 @@ public final class DiffusionTraining {
             m.put("schedule", "linear warm-up " + warmupSteps + " steps, then cosine to 0");
             m.put("ema_decay", emaDecay);
             m.put("batches", "even steps full-mask (plain denoising), odd steps inpainting masks 2-40%");
-            m.put("captions", "class templates, clean captions, 'with a patch' for occluded, empty 15%");
+            m.put("captions", grammar == Captions.Grammar.V1
+                    ? "class templates, clean captions, 'with a patch' for occluded, empty 15%"
+                    : "grammar v2: class templates, clean captions, occluder captions naming the kind (patch/piece,"
+                            + " sticker/block, stain/spot) in 8 templates, empty 15%");
+            m.put("prompt_token_lr_factor", textLrFactor);
             m.put("occluder_probability", occluderProbability);
             m.put("augmentation", flip ? "horizontal flip" : "none");
             m.put("seed", seed);
+            m.put("random_streams", "step k draws from Seed.of(seed).child(\"diffusion-training\").child(k)");
             return m;
         }
     }
@@ -94,13 +111,24 @@ public final class DiffusionTraining {
         NDManager manager = NDManager.newBaseManager();
         DiffusionModel model = DiffusionModel.create(config, manager, opt.seed());
         AdamW adam = new AdamW(model.net(), manager, 0.9f, 0.999f, 1e-8f, 0f);
+        if (opt.textLrFactor() != 1f) {
+            // v1's token table ended at std 0.0216 from its 0.02 initialisation: its Adam steps barely moved it
+            adam.scaleLearningRate("prompt_tokens", opt.textLrFactor());
+            adam.scaleLearningRate("prompt_positions", opt.textLrFactor());
+        }
         List<NDArray> weights = new ArrayList<>();
         List<NDArray> ema = new ArrayList<>();
         for (Pair<String, Parameter> p : model.net().getParameters()) {
             weights.add(p.getValue().getArray());
             ema.add(p.getValue().getArray().duplicate());
         }
-        Captions captions = new Captions(classNames);
+        Captions captions = new Captions(classNames, opt.grammar());
+        if (!captions.vocabulary().equals(config.vocabulary())) {
+            manager.close();
+            throw new LustraException("The diffusion config's vocabulary is not the " + opt.grammar()
+                    + " caption grammar's; build the config from new Captions(classes, " + opt.grammar() + ").");
+        }
+        TextProbe probe = new TextProbe(train, captions, config, Seed.of(opt.seed()).child("text-probe"));
         String optionsKey = Json.GSON.toJson(config) + " | " + opt;
         CheckpointDir checkpoints = new CheckpointDir(checkpointDir);
         State state = new State(0, 0, optionsKey, new ArrayList<>(), 0);
@@ -159,7 +187,7 @@ public final class DiffusionTraining {
         int consecutiveSkips = 0;
         long skipped = state.skippedSteps();
         for (long step = state.step(); step < opt.steps(); step++) {
-            SplittableRandom rng = new SplittableRandom(opt.seed() * 0x9E3779B97F4A7C15L + step);
+            SplittableRandom rng = Seed.of(opt.seed()).child("diffusion-training").child(step).random();
             boolean inpaint = step % 2 == 1;
             int n = opt.batchSize();
             float[] x0 = new float[n * imageSize];
@@ -175,10 +203,10 @@ public final class DiffusionTraining {
                 }
                 int label = train.label(index);
                 boolean occluded = rng.nextDouble() < opt.occluderProbability();
-                if (occluded) {
-                    Masks.occlude(img, toFloats(train.imageBytes(rng.nextInt(train.size()))), c, h, h, rng);
-                }
-                prompts.add(captions.sample(label, occluded, rng));
+                Masks.Occluder occluder = occluded
+                        ? Masks.occlude(img, toFloats(train.imageBytes(rng.nextInt(train.size()))), c, h, h, rng)
+                        : null;
+                prompts.add(captions.sample(label, occluder, rng));
                 for (int i = 0; i < imageSize; i++) {
                     x0[b * imageSize + i] = img[i] * 2f - 1f;
                     noise[b * imageSize + i] = (float) rng.nextGaussian();
@@ -234,6 +262,7 @@ public final class DiffusionTraining {
                 rec.put("loss", lossWindow / windowCount);
                 rec.put("wall_seconds", wall);
                 rec.put("skipped_steps_total", skipped);
+                rec.putAll(probe.measure(model, manager));
                 state.history().add(rec);
                 lossWindow = 0;
                 windowCount = 0;
@@ -260,14 +289,14 @@ public final class DiffusionTraining {
                 state.history());
     }
 
-    private static final java.util.regex.Pattern STEPS = java.util.regex.Pattern.compile("Options\\[steps=(\\d+)");
+    private static final Pattern STEPS = java.util.regex.Pattern.compile("Options\\[steps=(\\d+)");
 
     private static String withoutSteps(String key) {
         return STEPS.matcher(key).replaceFirst("Options[steps=*");
     }
 
     private static long stepsOf(String key) {
-        java.util.regex.Matcher mt = STEPS.matcher(key);
+        Matcher mt = STEPS.matcher(key);
         return mt.find() ? Long.parseLong(mt.group(1)) : -1;
     }
 
@@ -317,7 +346,7 @@ public final class DiffusionTraining {
 
     private static float[] ones(int n) {
         float[] f = new float[n];
-        java.util.Arrays.fill(f, 1f);
+        Arrays.fill(f, 1f);
         return f;
     }
 

@@ -1,5 +1,6 @@
 package org.lustra.diffusion;
 
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
@@ -63,11 +64,33 @@ public final class Masks {
         return m;
     }
 
+    /** What a natural occluder looks like, and the caption words that describe it. */
+    public enum Occluder {
+        /** a square crop of another garment image */
+        PIECE("patch", "piece"),
+        /** a flat grey square */
+        SQUARE("sticker", "block"),
+        /** a flat grey disc */
+        DISC("stain", "spot");
+
+        private final String[] words;
+
+        Occluder(String... words) {
+            this.words = words;
+        }
+
+        /** Caption nouns for this occluder ("patch", "sticker", …). */
+        public List<String> words() {
+            return List.of(words);
+        }
+    }
+
     /**
      * Pastes a natural occluder into {@code img} (C×H×W floats in [0, 1], modified in place): with equal odds a square
      * crop of {@code donor} (another real image) or a flat grey square/disc. Size 3–9 px at 28×28, scaled with H.
+     * Returns which kind was pasted, so the caption can name it.
      */
-    public static void occlude(float[] img, float[] donor, int c, int h, int w, SplittableRandom rng) {
+    public static Occluder occlude(float[] img, float[] donor, int c, int h, int w, SplittableRandom rng) {
         int lo = Math.max(2, h * 3 / 28);
         int hi = Math.max(lo + 1, h * 9 / 28);
         int s = lo + rng.nextInt(hi - lo + 1);
@@ -92,6 +115,7 @@ public final class Masks {
                 }
             }
         }
+        return crop ? Occluder.PIECE : disc ? Occluder.DISC : Occluder.SQUARE;
     }
 
     private static int clamp(int v, int lo, int hi) {

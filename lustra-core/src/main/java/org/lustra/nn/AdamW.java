@@ -11,6 +11,7 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.lustra.util.SafeTensors;
 
 /**
  * AdamW (Loshchilov and Hutter, 2019) over a block's trainable parameters, with state that can be saved and
@@ -26,6 +27,7 @@ public final class AdamW {
     private final List<NDArray> weights = new ArrayList<>();
     private final List<NDArray> firstMoments = new ArrayList<>();
     private final List<NDArray> secondMoments = new ArrayList<>();
+    private final List<Float> lrScales = new ArrayList<>();
     private long step;
 
     /** State arrays are created in {@code manager}. */
@@ -52,7 +54,30 @@ public final class AdamW {
             weights.add(w);
             firstMoments.add(manager.zeros(w.getShape()));
             secondMoments.add(manager.zeros(w.getShape()));
+            lrScales.add(1f);
         }
+    }
+
+    /**
+     * Multiplies the learning rate of every parameter whose name contains {@code nameFragment} by {@code factor}
+     * (e.g. a prompt-token table whose Adam steps would otherwise be too small to move it away from its
+     * initialisation). Returns how many parameters matched; matching none is an error, not a silent no-op.
+     */
+    public int scaleLearningRate(String nameFragment, float factor) {
+        if (!(factor > 0) || !Float.isFinite(factor)) {
+            throw new IllegalArgumentException("Invalid learning-rate factor: " + factor + " (must be > 0)");
+        }
+        int matched = 0;
+        for (int i = 0; i < names.size(); i++) {
+            if (names.get(i).contains(nameFragment)) {
+                lrScales.set(i, lrScales.get(i) * factor);
+                matched++;
+            }
+        }
+        if (matched == 0) {
+            throw new IllegalArgumentException("No trainable parameter name contains '" + nameFragment + "'");
+        }
+        return matched;
     }
 
     public long stepCount() {
@@ -71,6 +96,7 @@ public final class AdamW {
             NDArray w = weights.get(i);
             NDArray m = firstMoments.get(i);
             NDArray v = secondMoments.get(i);
+            float lri = lr * lrScales.get(i);
             try (NDManager s = scratch.newSubManager()) {
                 s.tempAttachAll(w, m, v);
                 NDArray g = w.getGradient();
@@ -78,9 +104,9 @@ public final class AdamW {
                 m.muli(beta1).addi(g.mul(1 - beta1));
                 v.muli(beta2).addi(g.square().muli(1 - beta2));
                 if (weightDecay > 0 && w.getShape().dimension() >= 2) {
-                    w.muli(1 - lr * weightDecay);
+                    w.muli(1 - lri * weightDecay);
                 }
-                NDArray update = m.div(c1).divi(v.div(c2).sqrt().addi(eps)).muli(lr);
+                NDArray update = m.div(c1).divi(v.div(c2).sqrt().addi(eps)).muli(lri);
                 w.subi(update);
                 zeroGradient(w, s);
             }
@@ -134,14 +160,14 @@ public final class AdamW {
                 named.put("v/" + names.get(i), secondMoments.get(i));
             }
             named.put("step", s.create(new long[] {step}));
-            return org.lustra.util.SafeTensors.encode(named, s);
+            return SafeTensors.encode(named, s);
         }
     }
 
     /** Restores state written by {@link #encodeState}; names must match this block's parameters. */
     public void restoreState(InputStream in, NDManager scratch) {
         try (NDManager s = scratch.newSubManager()) {
-            Map<String, NDArray> byName = org.lustra.util.SafeTensors.decode(in, s);
+            Map<String, NDArray> byName = SafeTensors.decode(in, s);
             for (int i = 0; i < names.size(); i++) {
                 NDArray m = byName.get("m/" + names.get(i));
                 NDArray v = byName.get("v/" + names.get(i));

@@ -86,7 +86,7 @@ public final class UNet extends AbstractBlock {
                 prev = widths[l - 1];
             }
         }
-        outNorm = addChildBlock("outnorm", new GroupNorm(groups));
+        outNorm = addChildBlock("outnorm", GroupNorm.withSilu(groups));
         outConv = addChildBlock("out", Layers.conv(imageChannels, 3, 1, true));
         // Start as "predict zero noise" (a common trick that steadies early training).
         outConv.setInitializer(new ConstantInitializer(0f), ai.djl.nn.Parameter.Type.WEIGHT);
@@ -176,8 +176,8 @@ public final class UNet extends AbstractBlock {
                     + " channels, got " + x.getShape());
         }
         NDArray temb = Layers.call(time1, ps, sinusoidal(t, widths[0]), training);
-        temb = Layers.call(time2, ps, Activation.swish(temb, 1f), training);
-        NDArray tact = Activation.swish(temb, 1f);
+        temb = Layers.call(time2, ps, silu(temb), training);
+        NDArray tact = silu(temb);
         NDArray h = Layers.call(inConv, ps, x, training);
         List<NDArray> skips = new ArrayList<>();
         for (int l = 0; l < widths.length; l++) {
@@ -207,8 +207,16 @@ public final class UNet extends AbstractBlock {
                 h = upsampleTo(h, skip.getShape().get(2), skip.getShape().get(3));
             }
         }
-        h = Activation.swish(Layers.call(outNorm, ps, h, training), 1f);
+        h = Layers.call(outNorm, ps, h, training);
         return new NDList(Layers.call(outConv, ps, h, training));
+    }
+
+    /**
+     * SiLU as x·σ(x). Not {@code Activation.swish(x, 1f)}: that computes σ(x·1) with a temporary scalar 1 whose
+     * direct buffer dies while autograd still holds it (see {@link Scalars}) — a gradient read after a GC is garbage.
+     */
+    static NDArray silu(NDArray x) {
+        return x.mul(Activation.sigmoid(x));
     }
 
     /** Nearest-neighbour ×2 up-sampling (DJL's PyTorch engine lacks transposed convolution), cropped to size. */
@@ -283,10 +291,10 @@ public final class UNet extends AbstractBlock {
         private final Block skip;
 
         ResBlock(int in, int out, int groups) {
-            norm1 = addChildBlock("norm1", new GroupNorm(Math.min(groups, in)));
+            norm1 = addChildBlock("norm1", GroupNorm.withSilu(Math.min(groups, in)));
             conv1 = addChildBlock("conv1", Layers.conv(out, 3, 1, true));
             timeProj = addChildBlock("time", Linear.builder().setUnits(out).build());
-            norm2 = addChildBlock("norm2", new GroupNorm(Math.min(groups, out)));
+            norm2 = addChildBlock("norm2", GroupNorm.withSilu(Math.min(groups, out)));
             conv2 = addChildBlock("conv2", Layers.conv(out, 3, 1, true));
             skip = in == out ? null : addChildBlock("skip", Layers.conv(out, 1, 1, true));
         }
@@ -300,10 +308,10 @@ public final class UNet extends AbstractBlock {
                 PairList<String, Object> params) {
             NDArray x = inputs.get(0);
             NDArray temb = inputs.get(1);
-            NDArray h = Layers.call(conv1, ps, Activation.swish(Layers.call(norm1, ps, x, training), 1f), training);
+            NDArray h = Layers.call(conv1, ps, Layers.call(norm1, ps, x, training), training);
             NDArray tp = Layers.call(timeProj, ps, temb, training);
             h = h.add(tp.reshape(tp.getShape().get(0), tp.getShape().get(1), 1, 1));
-            h = Layers.call(conv2, ps, Activation.swish(Layers.call(norm2, ps, h, training), 1f), training);
+            h = Layers.call(conv2, ps, Layers.call(norm2, ps, h, training), training);
             return new NDList(h.add(skip == null ? x : Layers.call(skip, ps, x, training)));
         }
 

@@ -25,7 +25,7 @@ class DiffusionTrainingTest {
     static final DiffusionConfig TINY = new DiffusionConfig(1, 8, new int[] {8, 16}, 2, 4,
             new Captions(CLASSES).vocabulary(), 12, 8, 1, 100, 1e-3, 0.05);
     static final DiffusionTraining.Options OPT = new DiffusionTraining.Options(6, 4, 1e-3f, 2, 0.9f, 0.5, true, 5L,
-            3600);
+            3600, Captions.Grammar.V1, 1f);
 
     static ImageSet images(int n) {
         SplittableRandom r = new SplittableRandom(1);
@@ -65,11 +65,13 @@ class DiffusionTrainingTest {
     void aResumedRunMayChangeItsLengthAndRecordsIt() {
         ImageSet data = images(30);
         DiffusionTraining.train(TINY, data, CLASSES, OPT, tmp.resolve("c"), s -> { }, 3).model().close();
-        DiffusionTraining.Options shorter = new DiffusionTraining.Options(3, 4, 1e-3f, 2, 0.9f, 0.5, true, 5L, 3600);
+        DiffusionTraining.Options shorter = new DiffusionTraining.Options(3, 4, 1e-3f, 2, 0.9f, 0.5, true, 5L, 3600,
+            Captions.Grammar.V1, 1f);
         LustraException late = assertThrows(LustraException.class,
                 () -> DiffusionTraining.train(TINY, data, CLASSES, shorter, tmp.resolve("c"), s -> { }));
         assertTrue(late.getMessage().contains("step 3"), late.getMessage());
-        DiffusionTraining.Options longer = new DiffusionTraining.Options(5, 4, 1e-3f, 2, 0.9f, 0.5, true, 5L, 3600);
+        DiffusionTraining.Options longer = new DiffusionTraining.Options(5, 4, 1e-3f, 2, 0.9f, 0.5, true, 5L, 3600,
+            Captions.Grammar.V1, 1f);
         DiffusionTraining.Result r = DiffusionTraining.train(TINY, data, CLASSES, longer, tmp.resolve("c"), s -> { });
         try {
             assertEquals(5, r.steps());
@@ -78,7 +80,8 @@ class DiffusionTrainingTest {
         } finally {
             r.model().close();
         }
-        DiffusionTraining.Options otherLr = new DiffusionTraining.Options(9, 4, 2e-3f, 2, 0.9f, 0.5, true, 5L, 3600);
+        DiffusionTraining.Options otherLr = new DiffusionTraining.Options(9, 4, 2e-3f, 2, 0.9f, 0.5, true, 5L, 3600,
+            Captions.Grammar.V1, 1f);
         assertThrows(LustraException.class,
                 () -> DiffusionTraining.train(TINY, data, CLASSES, otherLr, tmp.resolve("c"), s -> { }));
     }
