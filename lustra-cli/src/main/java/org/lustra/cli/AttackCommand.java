@@ -8,6 +8,10 @@ import org.lustra.attack.Norm;
 import org.lustra.attack.Pgd;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
+import org.lustra.defense.DefendedClassifier;
+import org.lustra.defense.GradientMode;
+import org.lustra.defense.Purifier;
+import org.lustra.eval.Defenses;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 import picocli.CommandLine.Command;
@@ -71,17 +75,17 @@ final class AttackCommand implements Runnable {
             if (adaptive && defense == null) {
                 throw new IllegalArgumentException("--adaptive needs a --defense to attack through");
             }
-            org.lustra.defense.Purifier purifier = defense == null ? null : org.lustra.eval.Defenses.parse(defense);
+            Purifier purifier = defense == null ? null : Defenses.parse(defense);
             int robust = 0;
             int cleanOk = 0;
             int total = 0;
             long t0 = System.nanoTime();
             try (NetClassifier c = ModelStore.loadClassifier(model); NDManager nd = NDManager.newBaseManager()) {
-                var defended = purifier == null ? null : new org.lustra.defense.DefendedClassifier(purifier, c);
+                var defended = purifier == null ? null : new DefendedClassifier(purifier, c);
                 java.util.function.Function<NDArray, NDArray> target = adaptive
-                        ? x -> defended.logits(x, org.lustra.defense.GradientMode.BPDA, seed) : c::logits;
+                        ? x -> defended.logits(x, GradientMode.BPDA, seed) : c::logits;
                 java.util.function.Function<NDArray, NDArray> judge = defended == null ? c::logits
-                        : x -> defended.logits(x, org.lustra.defense.GradientMode.BPDA, seed);
+                        : x -> defended.logits(x, GradientMode.BPDA, seed);
                 for (int from = 0; from < images; from += 128) {
                     int to = Math.min(images, from + 128);
                     try (NDManager m = nd.newSubManager()) {

@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.lustra.data.ImageFiles;
+import org.lustra.model.ModelCard;
+import org.lustra.model.ModelStore;
 import org.lustra.util.LustraException;
 
 /** Small helpers shared by the commands. */
@@ -26,8 +28,7 @@ final class Common {
      * bad file costs nothing and prints only its error).
      */
     static Images readForClassifier(String model, List<Path> files, boolean resize) {
-        org.lustra.model.ModelCard card = org.lustra.model.ModelStore.readCard(org.lustra.model.ModelStore.resolve(
-                model));
+        ModelCard card = ModelStore.readCard(ModelStore.resolve(model));
         if (card.architecture() == null) {
             throw new LustraException("'" + model + "' is not a classifier.");
         }

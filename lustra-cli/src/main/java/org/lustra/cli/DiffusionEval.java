@@ -10,6 +10,7 @@ import org.lustra.data.FashionMnist;
 import org.lustra.data.ImageFiles;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
+import org.lustra.defense.DefendedClassifier;
 import org.lustra.defense.diffpure.DiffPure;
 import org.lustra.diffusion.Captions;
 import org.lustra.diffusion.DiffusionModel;
@@ -120,7 +121,7 @@ final class DiffusionEval implements Callable<Integer> {
                     DiffPure.Options o = diffpureDdim > 0 ? DiffPure.Options.ddim(t, diffpureDdim)
                             : DiffPure.Options.ddpm(t);
                     DiffPure p = new DiffPure(m, o);
-                    double acc = DiffusionQuality.purifiedAccuracy(p, c, set, 64, seed);
+                    double acc = new DefendedClassifier(p, c).accuracy(set, 64, seed);
                     results.add(new String[] {String.format(Locale.ROOT, "diffpure_accuracy_t%.2f_%s", t,
                         diffpureDdim > 0 ? "ddim" + diffpureDdim : "ddpm"),
                         Double.toString(acc), p.name() + ", " + set.size() + " eval512 images, judged by " + judge});

@@ -17,6 +17,7 @@ import org.lustra.defense.diffender.Diffender;
 import org.lustra.eval.Defenses;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
+import org.lustra.util.Files2;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 import org.lustra.util.Progress;
@@ -133,7 +134,7 @@ final class PurifyCommand implements Callable<Integer> {
             report.put("classifier", c.name());
             report.put("seed", seed);
             report.put("results", results);
-            org.lustra.util.Files2.writeAtomically(out.resolve("predictions.json"),
+            Files2.writeAtomically(out.resolve("predictions.json"),
                     Json.GSON.toJson(report).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
         progress.finish(files.size(), "done");

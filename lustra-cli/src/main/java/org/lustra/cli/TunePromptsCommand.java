@@ -20,6 +20,7 @@ import org.lustra.eval.Defenses;
 import org.lustra.model.ModelCard;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
+import org.lustra.util.Json;
 import org.lustra.util.LustraHome;
 import org.lustra.util.Versions;
 import picocli.CommandLine.Command;
@@ -100,7 +101,7 @@ final class TunePromptsCommand implements Callable<Integer> {
                     "advp-%s-%.3f-seed%d.json", c.name(), fraction, seed));
             AdvPatch.Trained patch;
             if (java.nio.file.Files.exists(cache)) {
-                patch = org.lustra.util.Json.read(cache, AdvPatch.Trained.class);
+                patch = Json.read(cache, AdvPatch.Trained.class);
             } else {
                 float[] advTrain = validation.batch(m, 0, 2000).toFloatArray();
                 patch = AdvPatch.trainBest(am, advTrain, java.util.Arrays.copyOf(validation.labels(), 2000),
@@ -110,7 +111,7 @@ final class TunePromptsCommand implements Callable<Integer> {
                 } catch (java.io.IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
-                org.lustra.util.Json.writeAtomically(cache, patch);
+                Json.writeAtomically(cache, patch);
             }
             System.err.printf(Locale.ROOT, "AdvP patch: target class %d, fools %.1f %% of held-out training images%n",
                     patch.target(), 100 * patch.heldOutFoolRate());

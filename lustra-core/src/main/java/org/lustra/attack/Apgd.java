@@ -47,6 +47,22 @@ public final class Apgd {
         float[] out = x.clone();
         boolean[] fooled = new boolean[n];
         SplittableRandom root = new SplittableRandom(opt.seed());
+        if (model.randomized()) {
+            // every restart attacks every point; per point the restart with the best EOT objective wins, and its
+            // success is confirmed by K fresh evaluations
+            float[] bestLoss = new float[n];
+            Arrays.fill(bestLoss, Float.NEGATIVE_INFINITY);
+            for (int r = 0; r < opt.restarts(); r++) {
+                Run run = run(model, x, labels, targets, opt, root.split());
+                for (int i = 0; i < n; i++) {
+                    if (run.loss[i] > bestLoss[i] || r == 0) {
+                        bestLoss[i] = run.loss[i];
+                        System.arraycopy(run.best, i * d, out, i * d, d);
+                    }
+                }
+            }
+            return new AttackResult(out, model.confirmFooled(out, n, labels), model.forwardImages() - before);
+        }
         for (int r = 0; r < opt.restarts(); r++) {
             int[] todo = remaining(fooled);
             if (todo.length == 0) {
@@ -66,7 +82,7 @@ public final class Apgd {
         return new AttackResult(out, fooled, model.forwardImages() - before);
     }
 
-    private record Run(float[] best, boolean[] fooled) {}
+    private record Run(float[] best, boolean[] fooled, float[] loss) {}
 
     private static Run run(AttackModel model, float[] x0, int[] y, int[] t, Options opt, SplittableRandom rng) {
         int n = y.length;
@@ -101,7 +117,7 @@ public final class Apgd {
         int sinceCheck = 0;
 
         for (int it = 0; it < iters; it++) {
-            if (allTrue(fooled)) {
+            if (allTrue(fooled) && !model.randomized()) {
                 break;
             }
             float[] next = cur.clone();
@@ -152,18 +168,22 @@ public final class Apgd {
                 sinceCheck = 0;
             }
         }
+        if (model.randomized()) {
+            // a first "success" under one draw is not kept: the best EOT objective is
+            return new Run(xBest, fooled, lossBest);
+        }
         for (int i = 0; i < n; i++) {
             if (!fooled[i]) {
                 System.arraycopy(xBest, i * d, advOut, i * d, d);
             }
         }
-        return new Run(advOut, fooled);
+        return new Run(advOut, fooled, lossBest);
     }
 
     /** Records, for samples misclassified at {@code cur} for the first time, the fooling input. */
     static void markFooled(float[] logits, int k, int[] y, float[] cur, float[] out, boolean[] fooled, int d) {
         for (int i = 0; i < y.length; i++) {
-            if (!fooled[i] && AttackModel.argMax(logits, i, k) != y[i]) {
+            if (!fooled[i] && AttackModel.misclassified(logits, i, k, y[i])) {
                 fooled[i] = true;
                 System.arraycopy(cur, i * d, out, i * d, d);
             }

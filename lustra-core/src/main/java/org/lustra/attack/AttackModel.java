@@ -14,6 +14,13 @@ import org.lustra.nn.Scalars;
  * the N images are tiled into E·N rows evaluated as <b>one batch</b> and the loss is averaged over the copies
  * (Athalye et al., 2018), so a randomised target must draw independent randomness per row. Attacks keep their state
  * in Java arrays; every engine call here runs in a scratch sub-manager that is closed before returning.
+ *
+ * <p>Non-finite values are errors, never results: a gradient row with a NaN or ±∞ is replaced by zeros (no attack
+ * takes a step on it) and counted, as are all-zero gradient rows (a cut graph or a masked gradient); a row whose
+ * logits are not finite is never "misclassified" ({@link #misclassified}); a non-finite loss ranks below every
+ * finite one. For a <em>randomised</em> target a single forward pass proves nothing (the next purification may
+ * undo it): {@link #confirmFooled} asks K fresh evaluations and takes the majority, and attacks do not stop at a
+ * first success (DiffBreak, DiffHammer).
  */
 public final class AttackModel {
 
@@ -47,7 +54,12 @@ public final class AttackModel {
     private final NDManager parent;
     private final Shape imageShape;
     private final int eot;
+    private final boolean randomized;
+    private final int votes;
     private long forwardImages;
+    private long gradientRows;
+    private long nonFiniteGradientRows;
+    private long zeroGradientRows;
 
     /**
      * @param logits the target; owned results may live in the input's manager
@@ -62,6 +74,22 @@ public final class AttackModel {
     /** As above, with gradients (and the losses and logits that go with them) from {@code oracle}. */
     public AttackModel(Function<NDArray, NDArray> logits, GradientOracle oracle, NDManager parent, Shape imageShape,
             int eot) {
+        this(logits, oracle, parent, imageShape, eot, false, 1);
+    }
+
+    /**
+     * @param randomized whether the target draws fresh randomness per call (then attacks run to full length and
+     *     successes are confirmed by {@code votes} fresh evaluations)
+     * @param votes K, the evaluations that confirm a success against a randomised target (1 for deterministic)
+     */
+    public AttackModel(Function<NDArray, NDArray> logits, GradientOracle oracle, NDManager parent, Shape imageShape,
+            int eot, boolean randomized, int votes) {
+        if (votes < 1 || (!randomized && votes != 1)) {
+            throw new IllegalArgumentException("Invalid confirmation votes: " + votes + " (1 for a deterministic "
+                    + "target, ≥ 1 for a randomised one)");
+        }
+        this.randomized = randomized;
+        this.votes = votes;
         if (eot < 1) {
             throw new IllegalArgumentException("Invalid EOT copies: " + eot + " (need ≥ 1)");
         }
@@ -77,6 +105,59 @@ public final class AttackModel {
 
     public int eot() {
         return eot;
+    }
+
+    /** The same target with {@code copies} EOT copies (counters start at zero). */
+    public AttackModel withEot(int copies) {
+        return new AttackModel(logits, oracle, parent, imageShape, copies, randomized, votes);
+    }
+
+    /** Whether the target is randomised (see the class comment). */
+    public boolean randomized() {
+        return randomized;
+    }
+
+    /** K, the fresh evaluations {@link #confirmFooled} takes. */
+    public int votes() {
+        return votes;
+    }
+
+    /** Gradient rows computed so far (one per image per {@link #evaluate} call). */
+    public long gradientRows() {
+        return gradientRows;
+    }
+
+    /** Gradient rows that held a NaN or ±∞ and were replaced by zeros. */
+    public long nonFiniteGradientRows() {
+        return nonFiniteGradientRows;
+    }
+
+    /** Gradient rows that were exactly zero (a cut graph, a saturated or masked gradient). */
+    public long zeroGradientRows() {
+        return zeroGradientRows;
+    }
+
+    /**
+     * Which of the n images {@code x} the target misclassifies: one forward pass for a deterministic target, the
+     * majority of {@link #votes} fresh evaluations for a randomised one (a tie counts as not fooled: a success must be
+     * confirmed).
+     */
+    public boolean[] confirmFooled(float[] x, int n, int[] labels) {
+        int[] wrong = new int[n];
+        for (int v = 0; v < votes; v++) {
+            float[] z = logits(x, n);
+            int k = z.length / n;
+            for (int i = 0; i < n; i++) {
+                if (misclassified(z, i, k, labels[i])) {
+                    wrong[i]++;
+                }
+            }
+        }
+        boolean[] out = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = 2 * wrong[i] > votes;
+        }
+        return out;
     }
 
     /** Values per image. */
@@ -137,15 +218,45 @@ public final class AttackModel {
                     // gradient rather than fail, so that AutoAttack's zero-gradient check can say so. (PtNDArray's
                     // hasGradient() is false for every non-leaf array, so it cannot be asked beforehand.)
                     if (String.valueOf(e.getMessage()).contains("does not require grad")) {
-                        return new Evaluation(perSample, new float[x.length], meanLogits, k);
+                        return sanitized(new Evaluation(perSample, new float[x.length], meanLogits, k), n);
                     }
                     throw e;
                 }
             }
             NDArray g = xa.getGradient();
             g.attach(m);
-            return new Evaluation(perSample, g.toFloatArray(), meanLogits, k);
+            return sanitized(new Evaluation(perSample, g.toFloatArray(), meanLogits, k), n);
         }
+    }
+
+    /** Zeroes and counts non-finite gradient rows, counts zero rows, ranks non-finite losses lowest. */
+    private Evaluation sanitized(Evaluation ev, int n) {
+        int d = ev.gradient().length / n;
+        float[] g = ev.gradient();
+        float[] loss = ev.loss();
+        for (int i = 0; i < n; i++) {
+            boolean finite = true;
+            boolean zero = true;
+            for (int j = i * d; j < (i + 1) * d; j++) {
+                float v = g[j];
+                if (!Float.isFinite(v)) {
+                    finite = false;
+                    break;
+                }
+                zero &= v == 0f;
+            }
+            gradientRows++;
+            if (!finite) {
+                nonFiniteGradientRows++;
+                java.util.Arrays.fill(g, i * d, (i + 1) * d, 0f);
+            } else if (zero) {
+                zeroGradientRows++;
+            }
+            if (!Float.isFinite(loss[i])) {
+                loss[i] = Float.NEGATIVE_INFINITY;
+            }
+        }
+        return ev;
     }
 
     private Evaluation evaluateWithOracle(float[] x, int n, Loss loss, int[] labels, int[] targets) {
@@ -161,7 +272,7 @@ public final class AttackModel {
             NDArray l = r[0].reshape(eot, n).mean(new int[] {0});
             NDArray z = r[1].reshape(eot, n, k).mean(new int[] {0});
             NDArray g = r[2].reshape(eot, (long) n * imageSize()).sum(new int[] {0}).div(eot);
-            return new Evaluation(l.toFloatArray(), g.toFloatArray(), z.toFloatArray(), k);
+            return sanitized(new Evaluation(l.toFloatArray(), g.toFloatArray(), z.toFloatArray(), k), n);
         }
     }
 
@@ -216,6 +327,19 @@ public final class AttackModel {
             oh[i * k + labels[i]] = 1f;
         }
         return m.create(oh, new Shape(labels.length, k));
+    }
+
+    /**
+     * Whether row i's prediction differs from {@code label}; a row with a non-finite logit is never misclassified
+     * (NaN compares false, so argMax would answer 0 and a NaN image would count as a success).
+     */
+    public static boolean misclassified(float[] logits, int i, int k, int label) {
+        for (int j = 0; j < k; j++) {
+            if (!Float.isFinite(logits[i * k + j])) {
+                return false;
+            }
+        }
+        return argMax(logits, i, k) != label;
     }
 
     /** Index of the largest logit of row i. */

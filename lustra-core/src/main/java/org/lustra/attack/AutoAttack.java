@@ -62,7 +62,7 @@ public final class AutoAttack {
      * @param seconds wall time of each attack
      */
     public record Report(float[] adversarial, boolean[] fooled, String[] fooledBy, Map<String, Double> robustAfter,
-            Map<String, Double> seconds, List<String> warnings, long forwardImages) {
+            Map<String, Double> seconds, List<String> warnings, long forwardImages, GradientCounts gradients) {
         public double robustAccuracy() {
             int r = 0;
             for (boolean f : fooled) {
@@ -86,10 +86,20 @@ public final class AutoAttack {
     /** As above, with gradients from {@code oracle} when it is not null (see {@link AttackModel.GradientOracle}). */
     public static Report run(Function<NDArray, NDArray> logits, AttackModel.GradientOracle oracle, NDManager parent,
             Shape imageShape, float[] x, int[] labels, Options opt, Consumer<String> log) {
+        return run(new AttackModel(logits, oracle, parent, imageShape, 1), x, labels, opt, log);
+    }
+
+    /**
+     * Runs against {@code target} (its route, and whether it is randomised with how many confirmation votes; its EOT
+     * setting is replaced by 1 for the standard version and {@code opt.eotCopies()} for the rand version). Against a
+     * randomised target a point leaves the pool only when K fresh evaluations confirm it, and the final re-check keeps
+     * only confirmed points.
+     */
+    public static Report run(AttackModel target, float[] x, int[] labels, Options opt, Consumer<String> log) {
         int n = labels.length;
-        AttackModel plain = new AttackModel(logits, oracle, parent, imageShape, 1);
-        AttackModel eot = opt.version() == Version.RAND && opt.eotCopies() > 1
-                ? new AttackModel(logits, oracle, parent, imageShape, opt.eotCopies()) : plain;
+        AttackModel plain = target.withEot(1);
+        AttackModel eot = opt.version() == Version.RAND && opt.eotCopies() > 1 ? target.withEot(opt.eotCopies())
+                : plain;
         int d = plain.imageSize();
         List<String> warnings = new ArrayList<>(checks(plain, x, labels, opt));
         warnings.forEach(w -> log.accept("warning: " + w));
@@ -100,7 +110,7 @@ public final class AutoAttack {
         boolean[] fooled = new boolean[n];
         String[] by = new String[n];
         for (int i = 0; i < n; i++) {
-            if (AttackModel.argMax(clean, i, k) != labels[i]) {
+            if (AttackModel.misclassified(clean, i, k, labels[i])) {
                 fooled[i] = true;
                 by[i] = "clean";
             }
@@ -156,7 +166,7 @@ public final class AutoAttack {
                     100 * robust(fooled), todo.length, sec));
         }
         // Re-check every success with a plain forward and the budget; a failed check is reported, not hidden.
-        float[] check = plain.logits(adv, n);
+        boolean[] confirmed = plain.confirmFooled(adv, n, labels);
         int outside = 0;
         int notFooled = 0;
         for (int i = 0; i < n; i++) {
@@ -164,7 +174,7 @@ public final class AutoAttack {
                 continue;
             }
             boolean inBall = opt.norm().distance(adv, x, i * d, d) <= opt.epsilon() * (1 + 1e-4) + 1e-6;
-            boolean wrong = AttackModel.argMax(check, i, k) != labels[i];
+            boolean wrong = confirmed[i];
             if (!inBall || !wrong) {
                 fooled[i] = false;
                 by[i] = null;
@@ -186,7 +196,8 @@ public final class AutoAttack {
             log.accept("warning: " + w);
         }
         return new Report(adv, fooled, by, robustAfter, seconds, warnings,
-                plain.forwardImages() + (eot == plain ? 0 : eot.forwardImages()));
+                plain.forwardImages() + (eot == plain ? 0 : eot.forwardImages()),
+                GradientCounts.of(plain).plus(eot == plain ? GradientCounts.NONE : GradientCounts.of(eot)));
     }
 
     private static AttackResult apgdTargeted(AttackModel model, float[] x, int[] y, Options opt, long seed) {

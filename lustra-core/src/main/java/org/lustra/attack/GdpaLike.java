@@ -66,7 +66,7 @@ public final class GdpaLike {
             for (int t = 0; t < todo.length; t++) {
                 int i = todo[t];
                 System.arraycopy(cur, t * d, adv, i * d, d);
-                if (AttackModel.argMax(ev.logits(), t, ev.classes()) != labels[i]) {
+                if (AttackModel.misclassified(ev.logits(), t, ev.classes(), labels[i])) {
                     fooled[i] = true;
                 } else if (it < opt.steps()) {
                     float[] g = new float[ps];

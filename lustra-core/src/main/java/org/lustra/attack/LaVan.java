@@ -47,8 +47,13 @@ public final class LaVan {
         }
         float[] adv = x.clone();
         boolean[] fooled = new boolean[n];
+        boolean randomized = model.randomized();
+        float[] bestLoss = new float[n];
+        java.util.Arrays.fill(bestLoss, Float.NEGATIVE_INFINITY);
+        boolean[] none = new boolean[n];
         for (int it = 0; it <= opt.steps(); it++) {
-            int[] todo = Apgd.remaining(fooled);
+            // against a randomised target no sample stops at a first success: all run, the best EOT loss is kept
+            int[] todo = Apgd.remaining(randomized ? none : fooled);
             if (todo.length == 0) {
                 break;
             }
@@ -63,8 +68,15 @@ public final class LaVan {
             float[] g = new float[ps];
             for (int t = 0; t < todo.length; t++) {
                 int i = todo[t];
-                System.arraycopy(cur, t * c * h * w, adv, i * c * h * w, c * h * w);
-                if (AttackModel.argMax(ev.logits(), t, ev.classes()) != labels[i]) {
+                if (randomized) {
+                    if (ev.loss()[t] > bestLoss[i]) {
+                        bestLoss[i] = ev.loss()[t];
+                        System.arraycopy(cur, t * c * h * w, adv, i * c * h * w, c * h * w);
+                    }
+                } else {
+                    System.arraycopy(cur, t * c * h * w, adv, i * c * h * w, c * h * w);
+                }
+                if (!randomized && AttackModel.misclassified(ev.logits(), t, ev.classes(), labels[i])) {
                     fooled[i] = true;
                     continue;
                 }
@@ -76,6 +88,9 @@ public final class LaVan {
                     System.arraycopy(one, 0, patches, i * ps, ps);
                 }
             }
+        }
+        if (randomized) {
+            fooled = model.confirmFooled(adv, n, labels);
         }
         return new Patch.Result(adv, masks, fooled, model.forwardImages() - before);
     }

@@ -34,6 +34,12 @@ public enum Norm {
 
     /** Projects {@code cur} onto {‖cur − x0‖ ≤ ε} ∩ [0, 1] (for ℓ2: radial scaling, then clipping, as PGD does). */
     public void project(float[] cur, float[] x0, int off, int len, double epsilon) {
+        // a non-finite coordinate goes back to the clean value: Math.max/min pass NaN through
+        for (int j = off; j < off + len; j++) {
+            if (!Float.isFinite(cur[j])) {
+                cur[j] = x0[j];
+            }
+        }
         if (this == LINF) {
             float e = (float) epsilon;
             for (int j = off; j < off + len; j++) {
@@ -52,7 +58,7 @@ public enum Norm {
     public void ascend(float[] cur, float[] g, int off, int len, double size) {
         if (this == LINF) {
             for (int j = off; j < off + len; j++) {
-                cur[j] += (float) (size * Math.signum(g[j]));
+                cur[j] += Float.isFinite(g[j]) ? (float) (size * Math.signum(g[j])) : 0f;
             }
             return;
         }
@@ -61,7 +67,7 @@ public enum Norm {
             norm += (double) g[j] * g[j];
         }
         norm = Math.sqrt(norm);
-        if (norm > 0) {
+        if (norm > 0 && Double.isFinite(norm)) {
             for (int j = off; j < off + len; j++) {
                 cur[j] += (float) (size * g[j] / norm);
             }

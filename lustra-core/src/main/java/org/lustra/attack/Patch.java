@@ -77,7 +77,9 @@ public final class Patch {
 
     static void signAscent(float[] patch, float[] grad, int off, int len, double step) {
         for (int j = off; j < off + len; j++) {
-            patch[j] = (float) Math.max(0, Math.min(1, patch[j] + step * Math.signum(grad[j])));
+            if (Float.isFinite(grad[j])) { // a non-finite gradient entry takes no step (sign(NaN) = NaN)
+                patch[j] = (float) Math.max(0, Math.min(1, patch[j] + step * Math.signum(grad[j])));
+            }
         }
     }
 }

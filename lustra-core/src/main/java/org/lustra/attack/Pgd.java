@@ -8,8 +8,9 @@ import java.util.function.Function;
 /**
  * Projected gradient descent (Madry et al., 2018) on the cross-entropy loss, ℓ∞ (sign step) or ℓ2 (normalised
  * step), optionally from a uniform random start in the ε-ball; FGSM is PGD with one step of size ε and no random
- * start. Batched; every sample keeps the first input that fooled the model and the iteration it happened (samples
- * already fooled stop moving). Inputs and outputs are in [0, 1].
+ * start. Batched. Against a deterministic target every sample keeps the first input that fooled the model and the
+ * iteration it happened (samples already fooled stop moving); against a randomised one it runs to full length and
+ * keeps the best EOT objective. Inputs and outputs are in [0, 1].
  */
 public final class Pgd {
 
@@ -55,7 +56,10 @@ public final class Pgd {
 
     /**
      * Attacks {@code model} (with its EOT copies and gradient route); {@code fooledAt}, if not null, receives the
-     * iteration each sample was first fooled (0 = clean input already wrong, −1 = never).
+     * iteration each sample was first fooled (0 = clean input already wrong, −1 = never). Against a deterministic
+     * target a sample stops at its first success. Against a randomised target every sample runs all iterations and
+     * the returned input is the iterate with the highest EOT-mean loss, judged by K fresh evaluations (a first
+     * success under one draw of the defence's randomness proves nothing).
      */
     public static AttackResult attack(AttackModel model, float[] x0, int[] labels, Options opt, int[] fooledAt) {
         int n = labels.length;
@@ -63,7 +67,6 @@ public final class Pgd {
         int[] at = fooledAt != null ? fooledAt : new int[n];
         Arrays.fill(at, -1);
         long before = model.forwardImages();
-        float[] best = x0.clone();
         float[] cur = x0.clone();
         if (opt.randomStart()) {
             SplittableRandom rng = new SplittableRandom(opt.seed());
@@ -71,10 +74,14 @@ public final class Pgd {
                 randomStart(cur, x0, i * per, per, opt, rng);
             }
         }
+        if (model.randomized()) {
+            return fullLength(model, x0, cur, labels, opt, at, before);
+        }
+        float[] best = x0.clone();
         float[] clean = model.logits(x0, n);
         int k = clean.length / n;
         for (int i = 0; i < n; i++) {
-            if (AttackModel.argMax(clean, i, k) != labels[i]) {
+            if (AttackModel.misclassified(clean, i, k, labels[i])) {
                 at[i] = 0;
             }
         }
@@ -90,7 +97,7 @@ public final class Pgd {
             }
             float[] logits = model.logits(cur, n);
             for (int i = 0; i < n; i++) {
-                if (at[i] < 0 && AttackModel.argMax(logits, i, k) != labels[i]) {
+                if (at[i] < 0 && AttackModel.misclassified(logits, i, k, labels[i])) {
                     at[i] = it;
                     System.arraycopy(cur, i * per, best, i * per, per);
                 }
@@ -102,6 +109,33 @@ public final class Pgd {
             if (at[i] < 0) {
                 System.arraycopy(cur, i * per, best, i * per, per);
             }
+        }
+        return new AttackResult(best, fooled, model.forwardImages() - before);
+    }
+
+    /** The randomised-target route: all iterations for every sample, keep the best EOT objective, confirm by K votes. */
+    private static AttackResult fullLength(AttackModel model, float[] x0, float[] cur, int[] labels, Options opt,
+            int[] at, long before) {
+        int n = labels.length;
+        int per = model.imageSize();
+        float[] best = cur.clone();
+        float[] bestLoss = new float[n];
+        Arrays.fill(bestLoss, Float.NEGATIVE_INFINITY);
+        for (int it = 0; it <= opt.steps(); it++) {
+            AttackModel.Evaluation ev = model.evaluate(cur, n, AttackModel.Loss.CE, labels, null);
+            for (int i = 0; i < n; i++) {
+                if (ev.loss()[i] > bestLoss[i]) {
+                    bestLoss[i] = ev.loss()[i];
+                    System.arraycopy(cur, i * per, best, i * per, per);
+                }
+                if (it < opt.steps()) {
+                    step(cur, x0, ev.gradient(), i * per, per, opt);
+                }
+            }
+        }
+        boolean[] fooled = model.confirmFooled(best, n, labels);
+        for (int i = 0; i < n; i++) {
+            at[i] = fooled[i] ? opt.steps() : -1;
         }
         return new AttackResult(best, fooled, model.forwardImages() - before);
     }

@@ -1,2 +1,14 @@
-/** Attacks: PGD ℓ∞/ℓ2 and FGSM so far (step 3 adds APGD, AutoAttack, Square, FAB-T and the patch attacks). */
+/**
+ * Attacks on a classifier, with or without a defence in front of it. Every attack sees its target through an
+ * {@link AttackModel}: images in [0, 1] to logits, differentiable in the way the caller chose (the caller records the
+ * gradient mode), with EOT copies evaluated as one batch, or a {@link AttackModel.GradientOracle} that computes its own
+ * loss gradient (recomputed purification chains). Attacks are batched and seeded, keep their state in Java arrays and
+ * return an {@link AttackResult} (or, for patches, a {@link Patch.Result} with the true patch mask).
+ *
+ * <p>ℓ∞ / ℓ2 attacks ({@link Norm}): {@link Pgd} (and FGSM as one step), {@link Apgd} (APGD-CE, APGD-DLR, APGD-T),
+ * {@link FabT}, the black-box {@link Square}, and {@link AutoAttack} (standard and rand versions, with its checks for
+ * gradient masking). Patch attacks: the universal {@link AdvPatch}, the per-image {@link LaVan}, {@link GdpaLike}
+ * (content and position optimised) and the black-box {@link RhdeLike} (a natural sticker placed by differential
+ * evolution).
+ */
 package org.lustra.attack;

@@ -1,6 +1,9 @@
 package org.lustra.diffusion;
 
+import com.google.gson.reflect.TypeToken;
 import java.util.List;
+import java.util.Map;
+import org.lustra.util.Json;
 
 /**
  * Configuration of the unified diffusion model, written into its model card.
@@ -41,6 +44,19 @@ public record DiffusionConfig(int channels, int size, int[] widths, int heads, i
     /** The shipped model's configuration for 28×28 grayscale Fashion-MNIST (SPEC §3). */
     public static DiffusionConfig fashionMnist(List<String> vocabulary) {
         return new DiffusionConfig(1, 28, new int[] {32, 64, 96}, 4, 8, vocabulary, 24, 64, 2, 1000, 1e-4, 0.02);
+    }
+
+    /**
+     * The configuration as the JSON fields a model card stores, in component order. Through the project's one JSON
+     * configuration, so a card written from these fields is byte for byte the card written from the record.
+     */
+    public Map<String, Object> asCardFields() {
+        return Json.GSON.fromJson(Json.GSON.toJsonTree(this), new TypeToken<Map<String, Object>>() {}.getType());
+    }
+
+    /** The configuration stored in a model card's fields (see {@link #asCardFields}), validated as any other. */
+    public static DiffusionConfig fromCardFields(Map<String, Object> fields) {
+        return Json.GSON.fromJson(Json.GSON.toJsonTree(fields), DiffusionConfig.class);
     }
 
     public NoiseSchedule schedule() {

@@ -12,8 +12,11 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.XavierInitializer;
 import ai.djl.util.PairList;
 import java.util.List;
+import org.lustra.model.ModelCard;
+import org.lustra.model.ModelStore;
 import org.lustra.nn.PromptEncoder;
 import org.lustra.nn.UNet;
+import org.lustra.util.LustraException;
 
 /**
  * The unified text-conditioned, inpainting-capable diffusion model every diffusion purifier in Lustra shares: a
@@ -83,17 +86,18 @@ public final class DiffusionModel implements AutoCloseable {
 
     /** Loads a shipped diffusion model (name under models/ or a directory), verifying its hash and configuration. */
     public static DiffusionModel load(String nameOrDir) {
-        java.nio.file.Path dir = org.lustra.model.ModelStore.resolve(nameOrDir);
-        org.lustra.model.ModelCard card = org.lustra.model.ModelStore.readCard(dir);
+        java.nio.file.Path dir = ModelStore.resolve(nameOrDir);
+        ModelCard card = ModelStore.readCard(dir);
         if (card.diffusion() == null) {
-            throw new org.lustra.util.LustraException("Model card " + dir + " has no diffusion configuration; '"
+            throw new LustraException("Model card " + dir + " has no diffusion configuration; '"
                     + nameOrDir + "' is not a diffusion model.");
         }
-        java.nio.file.Path weights = org.lustra.model.ModelStore.verifiedWeights(dir, card);
+        DiffusionConfig config = DiffusionConfig.fromCardFields(card.diffusion());
+        java.nio.file.Path weights = ModelStore.verifiedWeights(dir, card);
         NDManager m = NDManager.newBaseManager();
         try (java.io.InputStream in = java.nio.file.Files.newInputStream(weights)) {
-            DiffusionModel model = create(card.diffusion(), m, 0);
-            org.lustra.model.ModelStore.decodeInto(model.net, in, m, weights.toString());
+            DiffusionModel model = create(config, m, 0);
+            ModelStore.decodeInto(model.net, in, m, weights.toString());
             model.net.freezeParameters(true);
             return model;
         } catch (java.io.IOException e) {

@@ -8,14 +8,15 @@ import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.lustra.data.ImageSet;
-import org.lustra.defense.Purifier;
 import org.lustra.model.Classifier;
 import org.lustra.nn.Scalars;
 
 /**
  * The quality measurements of the unified diffusion model (SPEC §3, issue "Step 2"): class-conditional samples judged
- * by a classifier, clean accuracy after purification, accuracy and PSNR after inpainting random squares, and the
- * PSNR of one-step x̂0. Everything is batched and seeded; arrays are scoped per batch.
+ * by a classifier, accuracy and PSNR after inpainting random squares, and the PSNR of one-step x̂0. Everything is
+ * batched and seeded; arrays are scoped per batch. (Clean accuracy after purification is measured one layer up, by
+ * the defence package's {@code DefendedClassifier.accuracy}, so that this package does not depend on the purifiers
+ * built on it.)
  */
 public final class DiffusionQuality {
     private DiffusionQuality() {}
@@ -56,24 +57,6 @@ public final class DiffusionQuality {
             total += k;
         }
         return new SampleResult(perClass, correct, all, (double) total / n);
-    }
-
-    /** Accuracy of the classifier on purified images (one purification per image, seeded per batch). */
-    public static double purifiedAccuracy(Purifier purifier, Classifier judge, ImageSet set, int batch, long seed) {
-        int ok = 0;
-        try (NDManager base = NDManager.newBaseManager()) {
-            for (int from = 0; from < set.size(); from += batch) {
-                int to = Math.min(set.size(), from + batch);
-                try (NDManager m = base.newSubManager()) {
-                    NDArray x = set.batch(m, from, to);
-                    long[] pred = judge.logits(purifier.purify(x, seed * 1_000_003L + from)).argMax(1).toLongArray();
-                    for (int i = from; i < to; i++) {
-                        ok += pred[i - from] == set.label(i) ? 1 : 0;
-                    }
-                }
-            }
-        }
-        return (double) ok / set.size();
     }
 
     /** Accuracy after inpainting one random square per image, and mean PSNR (dB) inside the squares. */

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -20,14 +21,17 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.lustra.attack.AdvPatch;
 import org.lustra.attack.Apgd;
 import org.lustra.attack.AttackModel;
+import org.lustra.attack.AttackResult;
 import org.lustra.attack.AutoAttack;
 import org.lustra.attack.FabT;
 import org.lustra.attack.GdpaLike;
+import org.lustra.attack.GradientCounts;
 import org.lustra.attack.LaVan;
 import org.lustra.attack.Norm;
 import org.lustra.attack.Patch;
@@ -39,12 +43,14 @@ import org.lustra.data.ImageSet;
 import org.lustra.defense.DefendedClassifier;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
-import org.lustra.defense.RecomputablePurifier;
 import org.lustra.model.Classifier;
+import org.lustra.model.ModelStore;
 import org.lustra.util.Files2;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
+import org.lustra.util.LustraHome;
 import org.lustra.util.Progress;
+import org.lustra.util.Seed;
 
 /**
  * Runs an {@link Experiment}: for every run seed, cell (defence × attack × mode) and chunk of images, attacks the
@@ -64,12 +70,28 @@ public final class ExperimentRunner {
     public record Inputs(Classifier classifier, ImageSet eval, ImageSet train) {}
 
     /** Written once per output directory; a rerun must find the same experiment in it. */
+    /**
+     * Written once per output directory; a rerun must find the same experiment in it. {@code hashes} (harness v2):
+     * SHA-256 of every model's weights and of the evaluation subset's files, so a reproduction can tell whether it
+     * ran on the same inputs; {@code seeds} says how the random streams derive from the run seeds.
+     */
     public record Manifest(Experiment experiment, String created, String gitCommit, Map<String, String> versions,
-            Map<String, CellInfo> cells, int images, String classifier, List<String> history) {
+            Map<String, CellInfo> cells, int images, String classifier, List<String> history,
+            Map<String, String> hashes, String seeds) {
         public Manifest {
             history = history == null ? List.of() : List.copyOf(history);
         }
+
+        public Manifest(Experiment experiment, String created, String gitCommit, Map<String, String> versions,
+                Map<String, CellInfo> cells, int images, String classifier, List<String> history) {
+            this(experiment, created, gitCommit, versions, cells, images, classifier, history, null, null);
+        }
     }
+
+    /** How the run's random streams derive from its seeds (written into the manifest). */
+    static final String SEED_DERIVATION = "util.Seed: per (run seed s, cell, chunk): Seed.of(s).child(\"cell:\" + id)"
+            + ".child(chunk).child(\"attack\" | \"attack-purification\" | \"judge\" | \"example\"); clean votes "
+            + "Seed.of(s).child(\"clean:\" + defence).child(chunk); AdvP patches Seed.of(s).child(\"patch:\" + owner)";
 
     /** How a cell was run: the threat model line and the gradient mode, for every result. */
     public record CellInfo(String defense, String attack, String mode, String gradientMode, String threatModel,
@@ -80,12 +102,19 @@ public final class ExperimentRunner {
     private final Path dir;
     private final Consumer<String> log;
     private long stopAfterChunks = Long.MAX_VALUE;
+    private Function<String, Purifier> defenses = Defenses::parse;
 
     public ExperimentRunner(Experiment exp, Inputs in, Path dir, Consumer<String> log) {
         this.exp = exp;
         this.in = in;
         this.dir = dir;
         this.log = log;
+    }
+
+    /** Builds defences with {@code factory} instead of {@link Defenses#parse}; for tests with synthetic purifiers. */
+    ExperimentRunner withDefenses(Function<String, Purifier> factory) {
+        this.defenses = factory;
+        return this;
     }
 
     /** Stops (as a kill would) after this many chunks of this invocation; for the resume test. */
@@ -108,7 +137,31 @@ public final class ExperimentRunner {
             cells.put(c.id(), info(c));
         }
         return new Manifest(exp, java.time.Instant.now().toString(), gitCommit, versions, cells, images(),
-                in.classifier().name(), List.of());
+                in.classifier().name(), List.of(), hashes(), SEED_DERIVATION);
+    }
+
+    /** SHA-256 of the classifier's and the diffusion model's weights (from their verified cards) and of the subset. */
+    private Map<String, String> hashes() {
+        Map<String, String> out = new LinkedHashMap<>();
+        List<String> models = new ArrayList<>(List.of(in.classifier().name()));
+        if (exp.defenses().stream().anyMatch(d -> d.startsWith("diffpure") || d.startsWith("diffender"))) {
+            models.add("diffusion-unified");
+        }
+        for (String name : models) {
+            try {
+                out.put("model:" + name, ModelStore.readCard(ModelStore.resolve(name)).sha256());
+            } catch (RuntimeException e) {
+                out.put("model:" + name, "unavailable (" + e.getMessage() + ")");
+            }
+        }
+        String subset = exp.subset() == null ? "eval512" : exp.subset();
+        for (String part : List.of("images-idx3-ubyte.gz", "labels-idx1-ubyte.gz")) {
+            Path f = LustraHome.data().resolve(subset + "-" + part);
+            if (Files.exists(f)) {
+                out.put("subset:" + f.getFileName(), Files2.sha256(f));
+            }
+        }
+        return out;
     }
 
     /**
@@ -173,7 +226,7 @@ public final class ExperimentRunner {
         history.add(java.time.Instant.now() + " at git commit " + gitCommit + ": redid " + matched + " ("
                 + dropped + " sample records dropped)");
         Json.writeAtomically(mf, new Manifest(old.experiment(), old.created(), old.gitCommit(), old.versions(),
-                cells, old.images(), old.classifier(), history));
+                cells, old.images(), old.classifier(), history, old.hashes(), old.seeds()));
         log.accept("Redo: dropped " + dropped + " records of " + matched.size() + " cell(s) " + matched);
         return matched;
     }
@@ -338,33 +391,25 @@ public final class ExperimentRunner {
     }
 
     private CellInfo info(Experiment.Cell cell) {
-        Purifier p = Defenses.parse(cell.defense());
+        Purifier p = defenses.apply(cell.defense());
         Experiment.AttackSpec a = cell.attack();
         boolean blackBox = a.attack().equals("square") || a.attack().equals("rhde");
-        String grad;
-        String threat;
-        if (p == null) {
-            grad = blackBox ? "none (black-box, logits only)" : "EXACT";
-            threat = "undefended " + in.classifier().name();
-        } else if (cell.mode().equals("nonadaptive")) {
-            grad = (blackBox ? "none (black-box)" : "EXACT") + " on the classifier alone (non-adaptive: the attack "
-                    + "ignores the defence; its output is then purified)";
-            threat = p.name() + " -> " + in.classifier().name() + ", attacker unaware of the defence";
-        } else {
-            GradientMode gm = adaptiveMode(p);
-            grad = blackBox ? "none (black-box queries through the defence)" : gm.name()
-                    + (gm == GradientMode.EXACT && p instanceof RecomputablePurifier ? " (step-by-step recomputation)"
-                            : gm == GradientMode.STE ? " (straight-through thresholds, exact localisation, BPDA for "
-                                    + "the repainted pixels)"
-                            : gm == GradientMode.SURROGATE && p instanceof RecomputablePurifier r
-                                    ? " (" + r.surrogate().name() + ")" : "")
-                    + " through " + p.name() + (p.randomized() ? " with EOT " + eot(a, p) : "");
-            threat = p.name() + " -> " + in.classifier().name() + ", adaptive white-box attacker";
-        }
+        String grad = route(cell, p).label(p, blackBox);
+        String threat = p == null ? "undefended " + in.classifier().name()
+                : cell.mode().equals("nonadaptive") ? p.name() + " -> " + in.classifier().name()
+                        + ", attacker unaware of the defence"
+                : p.name() + " -> " + in.classifier().name() + ", adaptive white-box attacker";
         String budget = a.patch() ? String.format(Locale.ROOT, "patch %.1f%% of the image (%d px side), %s",
                 100 * a.fraction(), Patch.side(a.fraction(), in.eval().height(), in.eval().width()), iterations(a))
                 : String.format(Locale.ROOT, "%s eps=%.4f, %s", a.norm(), a.eps(), iterations(a));
         return new CellInfo(cell.defense(), a.id(), cell.mode(), grad, threat, budget);
+    }
+
+    /** The one route a cell is both run and labelled with. */
+    Route route(Experiment.Cell cell, Purifier p) {
+        boolean adaptive = p != null && cell.mode().equals("adaptive");
+        return Route.of(p, adaptive, adaptive ? adaptiveMode(p) : GradientMode.EXACT, eot(cell.attack(), p),
+                votes(p));
     }
 
     private String iterations(Experiment.AttackSpec a) {
@@ -404,10 +449,29 @@ public final class ExperimentRunner {
         return p != null && p.randomized() ? (exp.paper() ? 10 : 3) : 1;
     }
 
-    static long mix(long seed, String cell, int chunk) {
-        long h = seed * 0x9E3779B97F4A7C15L + cell.hashCode() * 0xC2B2AE3D27D4EB4FL + chunk * 0x165667B19E3779F9L;
-        return new java.util.SplittableRandom(h).nextLong();
+    /**
+     * The random streams of a chunk, derived by splitting from the run seed (recorded in the manifest): the attack's
+     * own draws and the purifications it causes depend on (seed, cell, chunk); the clean-accuracy votes on
+     * (seed, defence, chunk) only, so every cell of a defence shares one clean accuracy; the judging votes of the
+     * adversarial inputs are independent of the attack's streams.
+     */
+    record ChunkSeeds(long attack, long attackPurification, long judge, long clean, long example) {
+        static ChunkSeeds of(long seed, Experiment.Cell cell, int chunk) {
+            Seed chunkSeed = Seed.of(seed).child("cell:" + cell.id()).child(chunk);
+            return new ChunkSeeds(chunkSeed.child("attack").value(), chunkSeed.child("attack-purification").value(),
+                    chunkSeed.child("judge").value(),
+                    Seed.of(seed).child("clean:" + cell.defense()).child(chunk).value(),
+                    chunkSeed.child("example").value());
+        }
     }
+
+    /** The seed of a universal patch (AdvP) of one owner and run seed. */
+    static long patchSeed(long seed, String owner) {
+        return Seed.of(seed).child("patch:" + owner).value();
+    }
+
+    /** What one attack produced on a chunk. */
+    private record Outcome(float[] adversarial, float[] masks, long forwardImages, GradientCounts gradients) {}
 
     private List<SampleRecord> runChunk(long seed, Experiment.Cell cell, int chunk, Map<String, float[]> universal) {
         int from = chunk * exp.batch();
@@ -417,150 +481,114 @@ public final class ExperimentRunner {
         int c = set.channels();
         int h = set.height();
         int w = set.width();
-        int d = c * h * w;
         Shape image = new Shape(c, h, w);
-        Purifier p = Defenses.parse(cell.defense());
+        Purifier p = defenses.apply(cell.defense());
         Classifier cls = in.classifier();
         DefendedClassifier defended = p == null ? null : new DefendedClassifier(p, cls);
-        Experiment.AttackSpec a = cell.attack();
-        long chunkSeed = mix(seed, cell.id(), chunk);
-        int[] labels = java.util.Arrays.copyOfRange(set.labels(), from, to);
-        boolean adaptive = p != null && cell.mode().equals("adaptive");
-        java.util.concurrent.atomic.AtomicLong callSeed = new java.util.concurrent.atomic.AtomicLong(chunkSeed);
-        GradientMode mode = adaptive ? adaptiveMode(p) : GradientMode.EXACT;
-        // Forward-only queries see the real defence; gradients take the configured route. Long chains (DiffPure)
-        // give their EXACT/SURROGATE gradients by recomputation through the oracle, not one huge autograd graph.
-        boolean viaOracle = adaptive && p instanceof RecomputablePurifier
-                && (mode == GradientMode.EXACT || mode == GradientMode.SURROGATE);
-        Function<NDArray, NDArray> target = !adaptive ? cls::logits
-                : viaOracle ? x -> defended.logits(x, GradientMode.BPDA, callSeed.incrementAndGet())
-                : x -> defended.logits(x, mode, callSeed.incrementAndGet());
-        AttackModel.GradientOracle oracle = !viaOracle ? null : (rows, loss) -> {
-            DefendedClassifier.LossGradient lg = defended.lossGradient(rows, mode, callSeed.incrementAndGet(), loss);
+        ChunkSeeds seeds = ChunkSeeds.of(seed, cell, chunk);
+        int[] labels = Arrays.copyOfRange(set.labels(), from, to);
+        Route route = route(cell, p);
+        AtomicLong callSeed = new AtomicLong(seeds.attackPurification());
+        // Forward-only queries see the real defence; gradients take the route's mode. Long chains (DiffPure) give
+        // their EXACT/SURROGATE gradients by recomputation through the oracle, not one huge autograd graph.
+        Function<NDArray, NDArray> target = !route.adaptive() ? cls::logits
+                : route.viaOracle() ? x -> defended.logits(x, GradientMode.BPDA, callSeed.incrementAndGet())
+                : x -> defended.logits(x, route.mode(), callSeed.incrementAndGet());
+        AttackModel.GradientOracle oracle = !route.viaOracle() ? null : (rows, loss) -> {
+            DefendedClassifier.LossGradient lg = defended.lossGradient(rows, route.mode(), callSeed.incrementAndGet(),
+                    loss);
             return new NDArray[] {lg.loss(), lg.logits(), lg.gradient()};
         };
-        int eot = adaptive ? eot(a, p) : 1;
         try (NDManager m = NDManager.newBaseManager()) {
             float[] x = set.batch(m, from, to).toFloatArray();
-            AttackModel model = new AttackModel(target, oracle, m, image, eot);
+            // non-adaptive cells against a randomised defence also run full length (their target, the classifier,
+            // is deterministic, so one vote confirms)
+            AttackModel model = new AttackModel(target, oracle, m, image, route.eot(), route.randomized(),
+                    route.attackVotes());
             long t0 = System.nanoTime();
-            float[] adv;
-            float[] masks = null;
-            long forward;
-            switch (a.attack()) {
-                case "pgd", "fgsm" -> {
-                    Norm norm = Norm.parse(a.norm());
-                    Pgd.Options o = a.attack().equals("fgsm") ? new Pgd.Options(norm, a.eps(), 1, a.eps(), false, 0)
-                            : new Pgd.Options(norm, a.eps(), steps(a, 20, 200), 0, true, chunkSeed);
-                    long[] count = new long[1];
-                    Function<NDArray, NDArray> counted = z -> {
-                        count[0] += z.getShape().get(0);
-                        return target.apply(z);
-                    };
-                    try (NDManager s = m.newSubManager()) {
-                        adv = Pgd.attack(counted, s.create(x, new Shape(n, c, h, w)), labels, o).adversarial()
-                                .toFloatArray();
-                    }
-                    forward = count[0];
-                }
-                case "apgd-ce", "apgd-dlr" -> {
-                    adv = Apgd.attack(model, x, labels, null, new Apgd.Options(Norm.parse(a.norm()), a.eps(),
-                            steps(a, 50, 100), a.attack().equals("apgd-ce") ? AttackModel.Loss.CE
-                                    : AttackModel.Loss.DLR, 1, chunkSeed)).adversarial();
-                    forward = model.forwardImages();
-                }
-                case "square" -> {
-                    adv = Square.attack(model, x, labels, new Square.Options(Norm.parse(a.norm()), a.eps(),
-                            queries(a), 0.8, chunkSeed)).adversarial();
-                    forward = model.forwardImages();
-                }
-                case "fab-t" -> {
-                    adv = FabT.attack(model, x, labels, new FabT.Options(Norm.parse(a.norm()), a.eps(),
-                            steps(a, 50, 100), 9)).adversarial();
-                    forward = model.forwardImages();
-                }
-                case "autoattack", "autoattack-rand" -> {
-                    Norm norm = Norm.parse(a.norm());
-                    AutoAttack.Options o = a.attack().equals("autoattack")
-                            ? new AutoAttack.Options(AutoAttack.Version.STANDARD, norm, a.eps(), steps(a, 50, 100), 9,
-                                    queries(a), 1, chunkSeed)
-                            : new AutoAttack.Options(AutoAttack.Version.RAND, norm, a.eps(), steps(a, 50, 100), 9,
-                                    queries(a), Math.max(eot, a.eot() != null ? a.eot() : exp.paper() ? 20 : 4),
-                                    chunkSeed);
-                    AutoAttack.Report r = AutoAttack.run(target, oracle, m, image, x, labels, o, s -> { });
-                    r.warnings().forEach(wn -> log.accept("AutoAttack warning [" + cell.id() + " chunk " + chunk
-                            + "]: " + wn));
-                    adv = r.adversarial();
-                    forward = r.forwardImages();
-                }
-                case "lavan" -> {
-                    Patch.Result r = LaVan.attack(model, x, labels, new LaVan.Options(a.fraction(),
-                            steps(a, 50, 100), 0.05, chunkSeed));
-                    adv = r.adversarial();
-                    masks = r.masks();
-                    forward = r.forwardImages();
-                }
-                case "gdpa" -> {
-                    Patch.Result r = GdpaLike.attack(model, x, labels, new GdpaLike.Options(a.fraction(),
-                            steps(a, 50, 100), 0.05, 5, 3, chunkSeed));
-                    adv = r.adversarial();
-                    masks = r.masks();
-                    forward = r.forwardImages();
-                }
-                case "advp" -> {
-                    float[] patch = universalPatch(seed, cell, model, universal);
-                    Patch.Result r = AdvPatch.apply(model, patch, x, labels, a.fraction(), chunkSeed);
-                    adv = r.adversarial();
-                    masks = r.masks();
-                    forward = r.forwardImages();
-                }
-                case "rhde" -> {
-                    ImageSet src = in.train();
-                    int k = Math.min(src.size(), 1000);
-                    float[] sources;
-                    try (NDManager s = m.newSubManager()) {
-                        sources = src.batch(s, 0, k).toFloatArray();
-                    }
-                    Patch.Result r = RhdeLike.attack(model, x, labels, sources,
-                            java.util.Arrays.copyOf(src.labels(), k), new RhdeLike.Options(a.fraction(), 20,
-                                    steps(a, 25, 50), 0.7, false, chunkSeed));
-                    adv = r.adversarial();
-                    masks = r.masks();
-                    forward = r.forwardImages();
-                }
-                default -> throw new IllegalStateException(a.attack());
-            }
+            Outcome o = attack(cell, seed, model, x, labels, seeds.attack(), route, universal, m, chunk);
             double ms = (System.nanoTime() - t0) / 1e6 / n;
-            int votes = votes(p);
-            int[][] cleanVotes = predict(m, defended, cls, x, n, image, votes, chunkSeed ^ 0x5DEECE66DL);
-            int[][] advVotes = predict(m, defended, cls, adv, n, image, votes, chunkSeed ^ 0xB5AD4ECEDA1CE2A9L);
-            List<SampleRecord> out = new ArrayList<>(n);
-            Norm linf = Norm.LINF;
-            for (int i = 0; i < n; i++) {
-                int cleanPred = majority(cleanVotes, i, labels[i]);
-                int advPred = majority(advVotes, i, labels[i]);
-                boolean anyFooled = false;
-                for (int[] v : advVotes) {
-                    anyFooled |= v[i] != labels[i];
-                }
-                Double area = null;
-                if (masks != null) {
-                    double s = 0;
-                    for (int j = i * h * w; j < (i + 1) * h * w; j++) {
-                        s += masks[j];
-                    }
-                    area = s;
-                }
-                out.add(new SampleRecord(seed, cell.id(), chunk, from + i, labels[i], cleanPred, advPred,
-                        cleanPred == labels[i], advPred == labels[i], votes > 1 ? anyFooled : null, votes,
-                        linf.distance(adv, x, i * d, d), Norm.L2.distance(adv, x, i * d, d),
-                        Metrics.psnr(adv, i * d, x, i * d, d), Metrics.ssim(adv, i * d, x, i * d, c, h, w), area, ms,
-                        forward / n));
-            }
+            int votes = route.votes();
+            int[][] cleanVotes = predict(m, defended, cls, x, n, image, votes, seeds.clean());
+            float[] adv = o.adversarial().clone();
+            boolean[] nonFinite = Scoring.replaceNonFinite(adv, x, n);
+            int[][] advVotes = predict(m, defended, cls, adv, n, image, votes, seeds.judge());
+            List<SampleRecord> out = Scoring.records(new Scoring.Chunk(seed, cell.id(), chunk, from, labels, x, adv,
+                    o.masks(), nonFinite, cleanVotes, advVotes, c, h, w, ms, o.forwardImages() / n, o.gradients()));
             if (chunk == 0 && seed == exp.seeds().get(0)) {
-                writeExample(cell, m, defended, x, adv, Math.min(n, 8), image, chunkSeed);
+                writeExample(cell, m, defended, x, adv, Math.min(n, 8), image, seeds.example());
             }
             return out;
+        }
+    }
+
+    private Outcome attack(Experiment.Cell cell, long seed, AttackModel model, float[] x, int[] labels,
+            long attackSeed, Route route, Map<String, float[]> universal, NDManager m, int chunk) {
+        Experiment.AttackSpec a = cell.attack();
+        switch (a.attack()) {
+            case "pgd", "fgsm" -> {
+                Norm norm = Norm.parse(a.norm());
+                Pgd.Options o = a.attack().equals("fgsm") ? new Pgd.Options(norm, a.eps(), 1, a.eps(), false, 0)
+                        : new Pgd.Options(norm, a.eps(), steps(a, 20, 200), 0, true, attackSeed);
+                AttackResult r = Pgd.attack(model, x, labels, o, null);
+                return new Outcome(r.adversarial(), null, r.forwardImages(), GradientCounts.of(model));
+            }
+            case "apgd-ce", "apgd-dlr" -> {
+                AttackResult r = Apgd.attack(model, x, labels, null, new Apgd.Options(Norm.parse(a.norm()), a.eps(),
+                        steps(a, 50, 100), a.attack().equals("apgd-ce") ? AttackModel.Loss.CE : AttackModel.Loss.DLR,
+                        1, attackSeed));
+                return new Outcome(r.adversarial(), null, r.forwardImages(), GradientCounts.of(model));
+            }
+            case "square" -> {
+                AttackResult r = Square.attack(model, x, labels, new Square.Options(Norm.parse(a.norm()), a.eps(),
+                        queries(a), 0.8, attackSeed));
+                return new Outcome(r.adversarial(), null, r.forwardImages(), GradientCounts.of(model));
+            }
+            case "fab-t" -> {
+                AttackResult r = FabT.attack(model, x, labels, new FabT.Options(Norm.parse(a.norm()), a.eps(),
+                        steps(a, 50, 100), 9));
+                return new Outcome(r.adversarial(), null, r.forwardImages(), GradientCounts.of(model));
+            }
+            case "autoattack", "autoattack-rand" -> {
+                Norm norm = Norm.parse(a.norm());
+                AutoAttack.Options o = a.attack().equals("autoattack")
+                        ? new AutoAttack.Options(AutoAttack.Version.STANDARD, norm, a.eps(), steps(a, 50, 100), 9,
+                                queries(a), 1, attackSeed)
+                        : new AutoAttack.Options(AutoAttack.Version.RAND, norm, a.eps(), steps(a, 50, 100), 9,
+                                queries(a), Math.max(route.eot(), a.eot() != null ? a.eot() : exp.paper() ? 20 : 4),
+                                attackSeed);
+                AutoAttack.Report r = AutoAttack.run(model, x, labels, o, s -> { });
+                r.warnings().forEach(wn -> log.accept("AutoAttack warning [" + cell.id() + " chunk " + chunk + "]: "
+                        + wn));
+                return new Outcome(r.adversarial(), null, r.forwardImages(), r.gradients());
+            }
+            case "lavan" -> {
+                Patch.Result r = LaVan.attack(model, x, labels, new LaVan.Options(a.fraction(), steps(a, 50, 100),
+                        0.05, attackSeed));
+                return new Outcome(r.adversarial(), r.masks(), r.forwardImages(), GradientCounts.of(model));
+            }
+            case "gdpa" -> {
+                Patch.Result r = GdpaLike.attack(model, x, labels, new GdpaLike.Options(a.fraction(),
+                        steps(a, 50, 100), 0.05, 5, 3, attackSeed));
+                return new Outcome(r.adversarial(), r.masks(), r.forwardImages(), GradientCounts.of(model));
+            }
+            case "advp" -> {
+                float[] patch = universalPatch(seed, cell, model, universal);
+                Patch.Result r = AdvPatch.apply(model, patch, x, labels, a.fraction(), attackSeed);
+                return new Outcome(r.adversarial(), r.masks(), r.forwardImages(), GradientCounts.of(model));
+            }
+            case "rhde" -> {
+                ImageSet src = in.train();
+                int k = Math.min(src.size(), 1000);
+                float[] sources;
+                try (NDManager s = m.newSubManager()) {
+                    sources = src.batch(s, 0, k).toFloatArray();
+                }
+                Patch.Result r = RhdeLike.attack(model, x, labels, sources, Arrays.copyOf(src.labels(), k),
+                        new RhdeLike.Options(a.fraction(), 20, steps(a, 25, 50), 0.7, false, attackSeed));
+                return new Outcome(r.adversarial(), r.masks(), r.forwardImages(), GradientCounts.of(model));
+            }
+            default -> throw new IllegalStateException(a.attack());
         }
     }
 
@@ -581,23 +609,8 @@ public final class ExperimentRunner {
         return out;
     }
 
-    /** The most frequent prediction; a tie between the true label and another goes to the other (conservative). */
     static int majority(int[][] votes, int i, int label) {
-        Map<Integer, Integer> count = new HashMap<>();
-        for (int[] v : votes) {
-            count.merge(v[i], 1, Integer::sum);
-        }
-        int best = -1;
-        int bestCount = -1;
-        for (Map.Entry<Integer, Integer> e : count.entrySet()) {
-            int k = e.getKey();
-            int cnt = e.getValue();
-            if (cnt > bestCount || (cnt == bestCount && best == label)) {
-                best = k;
-                bestCount = cnt;
-            }
-        }
-        return best;
+        return Scoring.majority(votes, i, label);
     }
 
     /**
@@ -636,8 +649,8 @@ public final class ExperimentRunner {
             }
             Experiment.AttackSpec a = cell.attack();
             AdvPatch.Options opt = new AdvPatch.Options(a.fraction(), steps(a, 50, 100), 32, 0.05,
-                    mix(seed, owner, -1), a.target() == null ? AdvPatch.UNTARGETED : a.target());
-            int[] y = java.util.Arrays.copyOf(train.labels(), k);
+                    patchSeed(seed, owner), a.target() == null ? AdvPatch.UNTARGETED : a.target());
+            int[] y = Arrays.copyOf(train.labels(), k);
             long t0 = System.nanoTime();
             PatchInfo info;
             if (a.target() == null) {
@@ -647,7 +660,7 @@ public final class ExperimentRunner {
                         / 1e9);
                 log.accept(String.format(java.util.Locale.ROOT, "AdvP %s seed %d: best target class %d fools "
                         + "%.1f %% of held-out training images (per class %s), trained in %.0f s", cell.id(), seed,
-                        t.target(), 100 * t.heldOutFoolRate(), java.util.Arrays.toString(java.util.Arrays.stream(
+                        t.target(), 100 * t.heldOutFoolRate(), Arrays.toString(Arrays.stream(
                                 t.foolRateByTarget()).map(r -> Math.round(r * 1000) / 10.0).toArray()),
                         (double) info.trainSeconds()));
             } else {
@@ -680,7 +693,7 @@ public final class ExperimentRunner {
         System.arraycopy(adv, 0, grid, k * d, k * d);
         if (defended != null) {
             try (NDManager s = m.newSubManager()) {
-                float[] purified = defended.purifier().purify(s.create(java.util.Arrays.copyOf(adv, k * d),
+                float[] purified = defended.purifier().purify(s.create(Arrays.copyOf(adv, k * d),
                         new Shape(k, image.get(0), image.get(1), image.get(2))), seed).toFloatArray();
                 System.arraycopy(purified, 0, grid, 2 * k * d, k * d);
             }

@@ -72,22 +72,4 @@ public final class Metrics {
         double half = z * Math.sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / den;
         return new double[] {Math.max(0, centre - half), Math.min(1, centre + half)};
     }
-
-    /** IoU, precision and recall of a predicted mask against the true one (values > 0.5 count as inside). */
-    public static double[] maskScores(float[] predicted, int pOff, float[] truth, int tOff, int len) {
-        long tp = 0;
-        long fp = 0;
-        long fn = 0;
-        for (int j = 0; j < len; j++) {
-            boolean p = predicted[pOff + j] > 0.5f;
-            boolean t = truth[tOff + j] > 0.5f;
-            tp += p && t ? 1 : 0;
-            fp += p && !t ? 1 : 0;
-            fn += !p && t ? 1 : 0;
-        }
-        double iou = tp + fp + fn == 0 ? 1 : (double) tp / (tp + fp + fn);
-        double precision = tp + fp == 0 ? (fn == 0 ? 1 : 0) : (double) tp / (tp + fp);
-        double recall = tp + fn == 0 ? 1 : (double) tp / (tp + fn);
-        return new double[] {iou, precision, recall};
-    }
 }

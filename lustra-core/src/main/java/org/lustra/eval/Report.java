@@ -27,7 +27,9 @@ public final class Report {
     public record CellSummary(String cell, String defense, String mode, String attack, String budget,
             String gradientMode, String threatModel, int images, int runs, double cleanAccuracy, double robustMean,
             double robustStd, double ciLow, double ciHigh, Double anyCopyRobust, double psnr, double ssim,
-            double maxLinf, double maxL2, double msPerImage, double forwardPerImage) {}
+            double maxLinf, double maxL2, double msPerImage, double forwardPerImage, Double singleRobust,
+            long nonFiniteInputs, long invalidPatches, long uncheckedPatches, long gradientRows,
+            long nonFiniteGradients, long zeroGradients, List<String> warnings) {}
 
     /** A sanity relation and whether it held. */
     public record Check(String relation, boolean passed, String detail) {}
@@ -86,7 +88,29 @@ public final class Report {
             double maxL2 = 0;
             List<Double> ms = new ArrayList<>();
             double fwd = 0;
+            long single = 0;
+            boolean hasSingle = false;
+            long nonFinite = 0;
+            long invalidPatches = 0;
+            long uncheckedPatches = 0;
+            Map<String, long[]> gradientsByChunk = new LinkedHashMap<>();
             for (SampleRecord r : recs) {
+                single += r.singleDrawRobust() ? 1 : 0;
+                hasSingle |= r.singleRobust() != null;
+                boolean bad = Boolean.TRUE.equals(r.nonFinite()) || !Double.isFinite(r.distLinf())
+                        || !Double.isFinite(r.distL2());
+                nonFinite += bad ? 1 : 0;
+                if (r.patchArea() != null) {
+                    if (r.patchValid() == null) {
+                        uncheckedPatches++;
+                    } else if (!r.patchValid()) {
+                        invalidPatches++;
+                    }
+                }
+                if (r.chunkGradientRows() != null) {
+                    gradientsByChunk.put(r.seed() + "#" + r.chunk(), new long[] {r.chunkGradientRows(),
+                        r.chunkNonFiniteGradients(), r.chunkZeroGradients()});
+                }
                 long[] s = perSeed.computeIfAbsent(r.seed(), k -> new long[3]);
                 s[0]++;
                 s[1] += r.cleanCorrect() ? 1 : 0;
@@ -116,11 +140,30 @@ public final class Report {
             }
             double std = acc.length > 1 ? Math.sqrt(var / (acc.length - 1)) : 0;
             double[] ci = Metrics.wilson(robust, n);
+            long[] g = new long[3];
+            gradientsByChunk.values().forEach(v -> {
+                g[0] += v[0];
+                g[1] += v[1];
+                g[2] += v[2];
+            });
+            List<String> warnings = new ArrayList<>();
+            if (g[1] > 0) {
+                warnings.add(g[1] + " of " + g[0] + " gradient rows were non-finite (zeroed, no step taken)");
+            }
+            // "more than a few": 2 % of rows — a cut graph or a saturated purifier makes the number meaningless
+            if (g[0] > 0 && g[2] > Math.max(2, 0.02 * g[0])) {
+                warnings.add(g[2] + " of " + g[0] + " gradient rows were exactly zero (cut graph or masked "
+                        + "gradients?)");
+            }
+            if (nonFinite > 0) {
+                warnings.add(nonFinite + " adversarial input(s) had non-finite pixels (failed attacks, scored clean)");
+            }
             rows.add(new CellSummary(e.getKey(), info.defense(), info.mode(), info.attack(), info.budget(),
                     info.gradientMode(), info.threatModel(), (int) (n / perSeed.size()), perSeed.size(),
                     (double) clean / n, mean, std, ci[0], ci[1], randomised ? (double) anyRobust / n : null,
                     psnrCount > 0 ? psnr / psnrCount : Double.POSITIVE_INFINITY, ssim / n, maxLinf, maxL2, median(ms),
-                    fwd / n));
+                    fwd / n, hasSingle ? (double) single / n : null, nonFinite, invalidPatches, uncheckedPatches, g[0],
+                    g[1], g[2], warnings));
         }
         return new Summary(manifest.experiment().name(), manifest.experiment().profile(), manifest.classifier(),
                 manifest.gitCommit(), manifest.created(), manifest.experiment().seeds(), rows, checks(rows), evaluated,
@@ -155,6 +198,28 @@ public final class Report {
 
     static List<Check> checks(List<CellSummary> rows) {
         List<Check> out = new ArrayList<>();
+        // non-finite values are errors, never results
+        long nonFinite = rows.stream().mapToLong(CellSummary::nonFiniteInputs).sum();
+        out.add(new Check("no adversarial input is non-finite", nonFinite == 0, nonFinite == 0
+                ? "every cell's inputs and distances are finite"
+                : nonFinite + " input(s) in " + rows.stream().filter(r -> r.nonFiniteInputs() > 0)
+                        .map(CellSummary::cell).toList()));
+        long badGrad = rows.stream().mapToLong(CellSummary::nonFiniteGradients).sum();
+        out.add(new Check("no gradient row is non-finite", badGrad == 0, badGrad == 0
+                ? "counted on " + rows.stream().mapToLong(CellSummary::gradientRows).sum() + " rows"
+                : badGrad + " row(s) in " + rows.stream().filter(r -> r.nonFiniteGradients() > 0)
+                        .map(CellSummary::cell).toList()));
+        List<CellSummary> patchCells = rows.stream().filter(r -> r.invalidPatches() + r.uncheckedPatches() > 0
+                || Parsed.of(r.attack()).norm() == null).toList();
+        long invalid = rows.stream().mapToLong(CellSummary::invalidPatches).sum();
+        long unchecked = rows.stream().mapToLong(CellSummary::uncheckedPatches).sum();
+        if (!patchCells.isEmpty()) {
+            out.add(new Check("patch cells change only the patch, inside [0, 1]", invalid == 0 && unchecked == 0,
+                    invalid > 0 ? invalid + " invalid patch input(s) in " + rows.stream()
+                            .filter(r -> r.invalidPatches() > 0).map(CellSummary::cell).toList()
+                    : unchecked > 0 ? unchecked + " patch record(s) written before harness v2 carry no check"
+                    : "checked every patch input"));
+        }
         // budgets respected
         for (CellSummary r : rows) {
             Parsed p = Parsed.of(r.attack());
@@ -236,13 +301,16 @@ public final class Report {
         Json.writeAtomically(dir.resolve("report.json"), s);
         StringBuilder csv = new StringBuilder("cell,defense,mode,attack,budget,gradient_mode,images,runs,"
                 + "clean_accuracy,robust_mean,robust_std,ci95_low,ci95_high,any_copy_robust,psnr_db,ssim,max_linf,"
-                + "max_l2,ms_per_image,forward_per_image\n");
+                + "max_l2,ms_per_image,forward_per_image,single_robust,non_finite_inputs,invalid_patches,"
+                + "gradient_rows,non_finite_gradients,zero_gradients\n");
         for (CellSummary r : s.cells()) {
             csv.append(String.join(",", q(r.cell()), q(r.defense()), q(r.mode()), q(r.attack()), q(r.budget()),
                     q(r.gradientMode()), "" + r.images(), "" + r.runs(), f(r.cleanAccuracy()), f(r.robustMean()),
                     f(r.robustStd()), f(r.ciLow()), f(r.ciHigh()), r.anyCopyRobust() == null ? "" : f(r.anyCopyRobust()),
                     f(r.psnr()), f(r.ssim()), f(r.maxLinf()), f(r.maxL2()), f(r.msPerImage()),
-                    f(r.forwardPerImage()))).append('\n');
+                    f(r.forwardPerImage()), r.singleRobust() == null ? "" : f(r.singleRobust()),
+                    "" + r.nonFiniteInputs(), "" + r.invalidPatches(), "" + r.gradientRows(),
+                    "" + r.nonFiniteGradients(), "" + r.zeroGradients())).append('\n');
         }
         Files2.writeAtomically(dir.resolve("report.csv"), csv.toString().getBytes(StandardCharsets.UTF_8));
         List<String> figures = figures(dir, s);
@@ -302,15 +370,23 @@ public final class Report {
                 + "robust only if no evaluation was fooled. Time per image is the attack's wall time per image of its chunk, "
                 + "median over chunks (a chunk that shared the CPU with other work runs slower); for AdvP it is the pasting only — the "
                 + "universal patch's one-off training time is in `patches/*.info.json`.\n\n");
-        md.append("| defence | mode | attack | budget | gradient mode | images × runs | clean | robust | 95 % CI | "
-                + "any-copy | PSNR dB | SSIM | ms/img (median) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        md.append("Three scores per cell (harness v2): **single** — the first of the K evaluations alone; **robust** — "
+                + "the majority of K (a tie counts as fooled; the number the tables quote); **any-of-K** — robust only "
+                + "if all K evaluations are right, the worst case over K re-submissions. They coincide for "
+                + "deterministic defences. Against randomised defences attacks run to full length and keep the iterate "
+                + "with the best EOT objective.\n\n");
+        md.append("| defence | mode | attack | budget | gradient mode | images × runs | clean | single | robust | 95 % CI "
+                + "| any-of-K | PSNR dB | SSIM | ms/img (median) | warnings |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (CellSummary r : s.cells()) {
-            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %d × %d | %.2f%% | %.2f ± %.2f%% | "
-                    + "%.1f–%.1f%% | %s | %.1f | %.3f | %.1f |%n", r.defense(), r.mode(), r.attack(), r.budget(),
-                    r.gradientMode(), r.images(), r.runs(), 100 * r.cleanAccuracy(), 100 * r.robustMean(),
-                    100 * r.robustStd(), 100 * r.ciLow(), 100 * r.ciHigh(),
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %d × %d | %.2f%% | %s | %.2f ± %.2f%% | "
+                    + "%.1f–%.1f%% | %s | %.1f | %.3f | %.1f | %s |%n", r.defense(), r.mode(), r.attack(), r.budget(),
+                    r.gradientMode(), r.images(), r.runs(), 100 * r.cleanAccuracy(),
+                    r.singleRobust() == null ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * r.singleRobust()),
+                    100 * r.robustMean(), 100 * r.robustStd(), 100 * r.ciLow(), 100 * r.ciHigh(),
                     r.anyCopyRobust() == null ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * r.anyCopyRobust()),
-                    r.psnr(), r.ssim(), r.msPerImage()));
+                    r.psnr(), r.ssim(), r.msPerImage(), r.warnings() == null || r.warnings().isEmpty() ? ""
+                            : String.join("; ", r.warnings())));
         }
         md.append("\n## Threat models\n\n");
         java.util.Set<String> seen = new java.util.LinkedHashSet<>();

@@ -1,16 +1,42 @@
 package org.lustra.eval;
 
 /**
- * One evaluated sample of one cell and run, as written (one JSON line) to {@code samples.jsonl}.
+ * One evaluated sample of one cell and run, as written (one JSON line) to {@code samples.jsonl}. Fields added by
+ * harness v2 are boxed and {@code null} in records written before it.
  *
  * @param cleanCorrect the defended model classifies the clean image correctly (K-vote for randomised defences)
- * @param robust the defended model classifies the final adversarial input correctly (K-vote)
- * @param anyCopyFooled for randomised defences: at least one of the K evaluations was wrong (null otherwise)
+ * @param robust the defended model classifies the final adversarial input correctly by the majority of K fresh
+ *     evaluations (a tie counts as fooled)
+ * @param anyCopyFooled for randomised defences: at least one of the K evaluations was wrong — the worst case over
+ *     re-submissions (null otherwise)
  * @param distLinf ℓ∞ distance adversarial − clean
  * @param patchArea pixels covered by the patch (patch attacks), else null
  * @param msPerImage attack wall time per image of its chunk
+ * @param singleRobust the first of the K evaluations alone was correct (a single draw)
+ * @param nonFinite the attack's output had a non-finite pixel: a failed attack, scored on the clean image and flagged
+ * @param patchValid patch attacks: pixels outside the patch unchanged and the patch inside [0, 1]
+ * @param chunkGradientRows gradient rows the attack computed for this sample's chunk (same on every record of it)
+ * @param chunkNonFiniteGradients of those, rows with a non-finite value (zeroed, no step taken)
+ * @param chunkZeroGradients of those, rows that were exactly zero
  */
 public record SampleRecord(long seed, String cell, int chunk, int index, int label, int cleanPrediction,
         int adversarialPrediction, boolean cleanCorrect, boolean robust, Boolean anyCopyFooled, int votes,
         double distLinf, double distL2, double psnr, double ssim, Double patchArea, double msPerImage,
-        long forwardImagesPerImage) {}
+        long forwardImagesPerImage, Boolean singleRobust, Boolean nonFinite, Boolean patchValid,
+        Long chunkGradientRows, Long chunkNonFiniteGradients, Long chunkZeroGradients) {
+
+    /** A v1-shaped record (the v2 fields null), for tests and readers of old runs. */
+    public SampleRecord(long seed, String cell, int chunk, int index, int label, int cleanPrediction,
+            int adversarialPrediction, boolean cleanCorrect, boolean robust, Boolean anyCopyFooled, int votes,
+            double distLinf, double distL2, double psnr, double ssim, Double patchArea, double msPerImage,
+            long forwardImagesPerImage) {
+        this(seed, cell, chunk, index, label, cleanPrediction, adversarialPrediction, cleanCorrect, robust,
+                anyCopyFooled, votes, distLinf, distL2, psnr, ssim, patchArea, msPerImage, forwardImagesPerImage, null,
+                null, null, null, null, null);
+    }
+
+    /** Single-draw robustness; for v1 records (no field) the majority stands in. */
+    public boolean singleDrawRobust() {
+        return singleRobust != null ? singleRobust : robust;
+    }
+}

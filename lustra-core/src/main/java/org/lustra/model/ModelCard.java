@@ -1,5 +1,6 @@
 package org.lustra.model;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,13 +26,15 @@ import java.util.Map;
  * @param weightsFile weight file name, relative to the card
  * @param sha256 SHA-256 of the weight file
  * @param created ISO-8601 time the weights were written
- * @param diffusion configuration of a diffusion model (null for classifiers, whose {@code architecture} is set)
+ * @param diffusion configuration of a diffusion model as its JSON fields, in order (null for classifiers, whose
+ *     {@code architecture} is set). A plain map, so that this package does not depend on the diffusion package that
+ *     reads it back ({@code DiffusionConfig.fromCardFields}).
  */
 public record ModelCard(String name, String role, Architecture architecture, long parameterCount,
         List<String> classNames, String data, String split, String command, long seed, Map<String, Object> training,
         double wallTimeSeconds, Map<String, Double> metrics, Map<String, String> evaluations,
         Map<String, String> versions, String weightsFile, String sha256, String created,
-        org.lustra.diffusion.DiffusionConfig diffusion) {
+        Map<String, Object> diffusion) {
 
     /** A classifier card (no diffusion configuration). */
     public ModelCard(String name, String role, Architecture architecture, long parameterCount,
@@ -49,6 +52,8 @@ public record ModelCard(String name, String role, Architecture architecture, lon
         }
         metrics = metrics == null ? Map.of() : Map.copyOf(metrics);
         evaluations = evaluations == null ? Map.of() : Map.copyOf(evaluations);
+        // not Map.copyOf: the card keeps the configuration's field order
+        diffusion = diffusion == null ? null : Collections.unmodifiableMap(new LinkedHashMap<>(diffusion));
     }
 
     /** A copy with one more (or a replaced) metric and how it was measured. */

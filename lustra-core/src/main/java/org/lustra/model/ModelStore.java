@@ -19,6 +19,7 @@ import org.lustra.util.Files2;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 import org.lustra.util.LustraHome;
+import org.lustra.util.SafeTensors;
 
 /**
  * Shipped models: {@code models/<name>/weights.safetensors} plus {@code models/<name>/model-card.json}. Saving
@@ -65,7 +66,7 @@ public final class ModelStore {
             named.put(p.getKey(), p.getValue().getArray());
         }
         try (NDManager tmp = NDManager.newBaseManager()) {
-            return org.lustra.util.SafeTensors.encode(named, tmp);
+            return SafeTensors.encode(named, tmp);
         }
     }
 
@@ -73,7 +74,7 @@ public final class ModelStore {
     public static void decodeInto(Block block, InputStream in, NDManager manager, String source) {
         Map<String, NDArray> byName;
         try {
-            byName = new HashMap<>(org.lustra.util.SafeTensors.decode(in, manager));
+            byName = new HashMap<>(SafeTensors.decode(in, manager));
         } catch (RuntimeException e) {
             throw new LustraException("Weight file " + source + " cannot be decoded (" + e.getMessage()
                     + "); restore it from the repository or retrain.", e);

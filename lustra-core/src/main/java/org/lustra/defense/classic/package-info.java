@@ -1,2 +1,5 @@
-/** Classic input transformations (JPEG, median smoothing, bit depth): deterministic, passed by BPDA when attacked. */
+/**
+ * Classic input transformations (JPEG, median smoothing, bit depth, local gradient smoothing): deterministic, passed by
+ * BPDA when attacked.
+ */
 package org.lustra.defense.classic;

@@ -12,10 +12,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.function.Consumer;
+import org.lustra.attack.AttackModel;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.diffusion.NoiseSchedule;
 import org.lustra.diffusion.NoiseSource;
-import org.lustra.eval.Metrics;
 import org.lustra.model.Classifier;
 import org.lustra.nn.AdamW;
 import org.lustra.nn.PromptEncoder;
@@ -389,8 +389,8 @@ public final class PromptTuning {
             int ok = 0;
             double iou = 0;
             for (int i = 0; i < n; i++) {
-                ok += org.lustra.attack.AttackModel.argMax(logits, i, k) == val.labels()[i] ? 1 : 0;
-                iou += Metrics.maskScores(mask, i * s * s, val.masks(), i * s * s, s * s)[0];
+                ok += AttackModel.argMax(logits, i, k) == val.labels()[i] ? 1 : 0;
+                iou += PatchLocalizer.maskScores(mask, i * s * s, val.masks(), i * s * s, s * s)[0];
             }
             return new double[] {(double) ok / n, iou / n};
         }

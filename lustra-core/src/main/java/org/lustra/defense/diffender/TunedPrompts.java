@@ -16,6 +16,8 @@ import org.lustra.model.ModelStore;
 import org.lustra.util.Files2;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
+import org.lustra.util.LustraHome;
+import org.lustra.util.SafeTensors;
 
 /**
  * The shipped tuned prompts ({@code models/prompts-diffender}): prompt_L and prompt_R as whole token-embedding
@@ -34,7 +36,7 @@ public final class TunedPrompts {
             arrays.put("prompt_R", m.create(promptR.embeddings(), new Shape(length, dim)));
             Files.createDirectories(dir);
             Path weights = dir.resolve(ModelStore.WEIGHTS);
-            Files2.writeAtomically(weights, org.lustra.util.SafeTensors.encode(arrays, m));
+            Files2.writeAtomically(weights, SafeTensors.encode(arrays, m));
             ModelCard done = card.withWeights(ModelStore.WEIGHTS, Files2.sha256(weights),
                     java.time.Instant.now().toString());
             Json.writeAtomically(dir.resolve(ModelStore.CARD), done);
@@ -46,7 +48,7 @@ public final class TunedPrompts {
 
     /** Fails with the fix when the shipped prompts are missing. */
     public static void requireShipped() {
-        if (!Files.isRegularFile(org.lustra.util.LustraHome.models().resolve(NAME).resolve(ModelStore.CARD))) {
+        if (!Files.isRegularFile(LustraHome.models().resolve(NAME).resolve(ModelStore.CARD))) {
             throw new LustraException("Tuned prompts models/" + NAME + " not found; create them with "
                     + "'lustra tune-prompts' (or use diffender:mp for the manual prompts).");
         }
@@ -66,7 +68,7 @@ public final class TunedPrompts {
         int length = model.config().contextLength();
         int dim = model.encoder().dim();
         try (NDManager m = NDManager.newBaseManager(); InputStream in = Files.newInputStream(weights)) {
-            Map<String, NDArray> arrays = org.lustra.util.SafeTensors.decode(in, m);
+            Map<String, NDArray> arrays = SafeTensors.decode(in, m);
             Prompt[] out = new Prompt[2];
             String[] keys = {"prompt_L", "prompt_R"};
             for (int i = 0; i < 2; i++) {

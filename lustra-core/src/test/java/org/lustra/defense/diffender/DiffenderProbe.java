@@ -11,7 +11,7 @@ import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.diffusion.NoiseSource;
-import org.lustra.eval.Metrics;
+import org.lustra.eval.Defenses;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 
@@ -54,9 +54,9 @@ class DiffenderProbe {
                             float[] mb = b.mask().toFloatArray();
                             double iou = 0, pr = 0, rc = 0, iouRaw = 0, area = 0, areaClean = 0;
                             for (int i = 0; i < n; i++) {
-                                double[] sc = Metrics.maskScores(ma, i * 784, lav.masks(), i * 784, 784);
+                                double[] sc = PatchLocalizer.maskScores(ma, i * 784, lav.masks(), i * 784, 784);
                                 iou += sc[0]; pr += sc[1]; rc += sc[2];
-                                iouRaw += Metrics.maskScores(mr, i * 784, lav.masks(), i * 784, 784)[0];
+                                iouRaw += PatchLocalizer.maskScores(mr, i * 784, lav.masks(), i * 784, 784)[0];
                             }
                             for (int j = 0; j < n * 784; j++) { area += ma[j]; areaClean += mb[j]; }
                             System.out.printf("L='%s' g=%.1f abar=%.2f: IoU %.3f (raw %.3f) P %.3f R %.3f | mask area adv %.1f%% clean %.1f%% | %.1f ms/img%n",
@@ -83,7 +83,7 @@ class DiffenderProbe {
                     float[] mk = PatchLocalizer.refine(z.gt(2f).toType(ai.djl.ndarray.types.DataType.FLOAT32, false)).toFloatArray();
                     double iou = 0, pr = 0, rc = 0, area = 0;
                     for (int i = 0; i < n; i++) {
-                        double[] sc = Metrics.maskScores(mk, i * 784, lav.masks(), i * 784, 784);
+                        double[] sc = PatchLocalizer.maskScores(mk, i * 784, lav.masks(), i * 784, 784);
                         iou += sc[0]; pr += sc[1]; rc += sc[2];
                     }
                     for (int j = 0; j < n * 784; j++) { area += mk[j]; }
@@ -92,7 +92,7 @@ class DiffenderProbe {
             }
             for (String spec : System.getProperty("probe.specs", "").split(",")) {
                 if (spec.isEmpty()) continue;
-                Diffender d = (Diffender) org.lustra.eval.Defenses.parse(spec);
+                Diffender d = (Diffender) Defenses.parse(spec);
                 try (NDManager s = m.newSubManager()) {
                     long t0 = System.nanoTime();
                     Diffender.Result ra = d.purifyWithMasks(s.create(lav.adversarial(), new Shape(n, 1, 28, 28)), 3);
@@ -101,7 +101,7 @@ class DiffenderProbe {
                     float[] ma = ra.localization().mask().toFloatArray();
                     double iou = 0, area = 0, areaC = 0;
                     float[] mc = rc.localization().mask().toFloatArray();
-                    for (int i2 = 0; i2 < n; i2++) iou += Metrics.maskScores(ma, i2 * 784, lav.masks(), i2 * 784, 784)[0];
+                    for (int i2 = 0; i2 < n; i2++) iou += PatchLocalizer.maskScores(ma, i2 * 784, lav.masks(), i2 * 784, 784)[0];
                     for (int j2 = 0; j2 < n * 784; j2++) { area += ma[j2]; areaC += mc[j2]; }
                     System.out.printf("purify %s: robust %.3f clean %.3f IoU %.3f area adv %.1f%% clean %.1f%%, %.1f ms/img%n", spec,
                             acc(c, ra.purified(), y), acc(c, rc.purified(), y), iou / n, 100 * area / (n * 784.0), 100 * areaC / (n * 784.0), ms);

@@ -11,9 +11,14 @@ import ai.djl.ndarray.types.Shape;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lustra.data.ImageSet;
+import org.lustra.data.Subsets;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.diffusion.NoiseSource;
 import org.lustra.model.Classifier;
+import org.lustra.model.ModelCard;
+import org.lustra.model.ModelStore;
+import org.lustra.util.LustraException;
 
 /** Prompt tuning on the tiny random diffusion model and a tiny convolutional "classifier" with two stages. */
 class PromptTuningTest {
@@ -90,7 +95,7 @@ class PromptTuningTest {
 
     /** Two shipped evaluation images with a 6×6 checkerboard patch at different places. */
     static PromptTuning.PatchedSet shippedPatched(NDManager m) {
-        org.lustra.data.ImageSet eval = org.lustra.data.Subsets.load("eval512");
+        ImageSet eval = Subsets.load("eval512");
         float[] clean = eval.batch(m, 0, 2).toFloatArray();
         float[] adv = clean.clone();
         float[] masks = new float[2 * 784];
@@ -110,7 +115,7 @@ class PromptTuningTest {
     @Test
     void gradientsReachBothPromptsAndPromptLAlsoThroughTheMaskIntoTheRestoration() {
         try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = DiffusionModel.load("diffusion-unified");
-                Classifier c = org.lustra.model.ModelStore.loadClassifier("classifier-resnet")) {
+                Classifier c = ModelStore.loadClassifier("classifier-resnet")) {
             PromptTuning.PatchedSet set = shippedPatched(m);
             Diffender.Options base = Diffender.Options.manual();
             PromptTuning.Options opt = PromptTuning.Options.defaults(3).withRestoreSteps(3);
@@ -147,14 +152,14 @@ class PromptTuningTest {
             assertEquals(12 * 8, l.length);
             assertNotEquals(0f, l[8], "learned row 1 is filled");
 
-            org.lustra.model.ModelCard card = new org.lustra.model.ModelCard("prompts-test", "prompts", null, 64,
+            ModelCard card = new ModelCard("prompts-test", "prompts", null, 64,
                     null, "test", "test", "test", 3, java.util.Map.of(), 0, java.util.Map.of(), java.util.Map.of(),
                     java.util.Map.of(), null, null, null);
             TunedPrompts.save(tmp, r.promptL(), r.promptR(), 12, 8, card);
             Prompt[] back = TunedPrompts.load(tmp.toString(), model);
             org.junit.jupiter.api.Assertions.assertArrayEquals(l, back[0].embeddings());
             org.junit.jupiter.api.Assertions.assertArrayEquals(r.promptR().embeddings(), back[1].embeddings());
-            assertThrows(org.lustra.util.LustraException.class, () -> TunedPrompts.load(
+            assertThrows(LustraException.class, () -> TunedPrompts.load(
                     tmp.resolve("missing").toString(), model));
         }
     }

@@ -10,8 +10,8 @@ import org.lustra.attack.LaVan;
 import org.lustra.attack.Patch;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
+import org.lustra.diffusion.NoiseSource;
 import org.lustra.eval.Defenses;
-import org.lustra.eval.Metrics;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 
@@ -38,7 +38,7 @@ class ShippedDiffenderTest {
             assertTrue(recIou > 0.3, "reconstruction-signal IoU " + recIou);
             assertTrue(recIou > paperIou, "reconstruction " + recIou + " vs the paper's guidance signal " + paperIou);
             float[] clean = rec.localizer().localize(m.create(x, new Shape(n, 1, 28, 28)), rec.options().promptL(),
-                    new org.lustra.diffusion.NoiseSource(3)).mask().toFloatArray();
+                    new NoiseSource(3)).mask().toFloatArray();
             double area = 0;
             for (float v : clean) {
                 area += v;
@@ -49,10 +49,10 @@ class ShippedDiffenderTest {
 
     private static double meanIou(Diffender def, NDManager m, Patch.Result lav, int n, int d) {
         float[] mask = def.localizer().localize(m.create(lav.adversarial(), new Shape(n, 1, 28, 28)),
-                def.options().promptL(), new org.lustra.diffusion.NoiseSource(3)).mask().toFloatArray();
+                def.options().promptL(), new NoiseSource(3)).mask().toFloatArray();
         double iou = 0;
         for (int i = 0; i < n; i++) {
-            iou += Metrics.maskScores(mask, i * d, lav.masks(), i * d, d)[0];
+            iou += PatchLocalizer.maskScores(mask, i * d, lav.masks(), i * d, d)[0];
         }
         return iou / n;
     }

@@ -1,0 +1,74 @@
+package org.lustra.eval;
+
+import org.lustra.defense.GradientMode;
+import org.lustra.defense.Purifier;
+import org.lustra.defense.RecomputablePurifier;
+
+/**
+ * How one cell's attack reaches its target, made once per cell and used both to <em>run</em> the cell and to
+ * <em>label</em> it, so the manifest's gradient text cannot say one thing while the attack does another (harness v1
+ * labelled harness PGD through DiffPure "EXACT … with EOT N" while it attacked the BPDA forward with EOT 1).
+ *
+ * @param adaptive the attack sees the defence (else it attacks the bare classifier and its output is purified)
+ * @param mode the gradient route through the defence (EXACT on the bare classifier for non-adaptive cells)
+ * @param viaOracle gradients come from step-by-step recomputation ({@link RecomputablePurifier}), not one graph
+ * @param eot EOT copies per gradient (1 for deterministic targets)
+ * @param randomized the defence is randomised: attacks run full length and keep the best EOT objective
+ * @param votes K, fresh evaluations that confirm a success during an adaptive attack and that score every cell
+ */
+public record Route(boolean adaptive, GradientMode mode, boolean viaOracle, int eot, boolean randomized, int votes) {
+    public Route {
+        if (mode == null || eot < 1 || votes < 1 || (!randomized && (eot != 1 || votes != 1))) {
+            throw new IllegalArgumentException("Invalid route: mode " + mode + ", eot " + eot + ", votes " + votes
+                    + ", randomized " + randomized + " (a deterministic target takes eot 1 and 1 vote)");
+        }
+    }
+
+    /** Votes the attack itself takes to confirm a success: K when it sees a randomised defence, else 1. */
+    public int attackVotes() {
+        return adaptive && randomized ? votes : 1;
+    }
+
+    /**
+     * The route of a cell: {@code p} is the defence ({@code null} for none), {@code requested} the adaptive mode
+     * chosen from the experiment's "gradient" setting.
+     */
+    static Route of(Purifier p, boolean adaptive, GradientMode requested, int eot, int votes) {
+        if (p == null) {
+            return new Route(false, GradientMode.EXACT, false, 1, false, 1);
+        }
+        boolean randomized = p.randomized();
+        if (!adaptive) {
+            return new Route(false, GradientMode.EXACT, false, 1, randomized, randomized ? votes : 1);
+        }
+        boolean viaOracle = p instanceof RecomputablePurifier
+                && (requested == GradientMode.EXACT || requested == GradientMode.SURROGATE);
+        return new Route(true, requested, viaOracle, randomized ? eot : 1, randomized, randomized ? votes : 1);
+    }
+
+    /** The gradient-mode text of the manifest and report, derived from this route alone. */
+    String label(Purifier p, boolean blackBox) {
+        if (p == null) {
+            return blackBox ? "none (black-box, logits only)" : "EXACT";
+        }
+        if (!adaptive) {
+            return (blackBox ? "none (black-box)" : "EXACT") + " on the classifier alone (non-adaptive: the attack "
+                    + "ignores the defence; its output is then purified)"
+                    + (randomized ? "; full length, best objective kept" : "");
+        }
+        if (blackBox) {
+            return "none (black-box queries through the defence)"
+                    + (randomized ? ", successes confirmed by " + votes + " fresh purifications" : "");
+        }
+        String how = switch (mode) {
+            case EXACT -> viaOracle ? " (step-by-step recomputation)" : "";
+            case STE -> " (straight-through thresholds, exact localisation, BPDA for the repainted pixels)";
+            case SURROGATE -> viaOracle && p instanceof RecomputablePurifier r ? " (" + r.surrogate().name() + ")"
+                    : "";
+            default -> "";
+        };
+        return mode.name() + how + " through " + p.name()
+                + (randomized ? " with EOT " + eot + ", full length, best EOT objective kept, successes confirmed by "
+                        + votes + " fresh purifications" : "");
+    }
+}

@@ -1,0 +1,196 @@
+package org.lustra.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lustra.defense.GradientMode;
+import org.lustra.defense.Purifier;
+import org.lustra.model.ModelStore;
+import org.lustra.model.NetClassifier;
+
+/** Harness v2's protocol, on the shipped classifier with synthetic purifiers whose behaviour is known. */
+class HarnessV2Test {
+    @TempDir
+    Path tmp;
+
+    /** Identity in the forward pass; its exact gradient is NaN everywhere: x + sqrt(x − x), d/dx = 0/0. */
+    static final class NanGradientPurifier implements Purifier {
+        @Override
+        public String name() {
+            return "nan-gradient";
+        }
+
+        @Override
+        public Set<GradientMode> gradientModes() {
+            return Set.of(GradientMode.EXACT, GradientMode.BPDA); // BPDA: the harness's forward-only evaluations
+        }
+
+        @Override
+        public boolean randomized() {
+            return false;
+        }
+
+        @Override
+        public NDArray purify(NDArray x, long seed) {
+            return x.add(x.sub(x).sqrt());
+        }
+    }
+
+    /** Adds seeded Gaussian noise (σ 0.1) and clips: randomised, with an exact gradient. */
+    static final class NoisePurifier implements Purifier {
+        @Override
+        public String name() {
+            return "noise";
+        }
+
+        @Override
+        public Set<GradientMode> gradientModes() {
+            return Set.of(GradientMode.EXACT, GradientMode.BPDA);
+        }
+
+        @Override
+        public boolean randomized() {
+            return true;
+        }
+
+        @Override
+        public NDArray purify(NDArray x, long seed) {
+            SplittableRandom r = new SplittableRandom(seed);
+            float[] z = new float[Math.toIntExact(x.size())];
+            for (int i = 0; i < z.length; i++) {
+                z[i] = (float) (0.1 * r.nextGaussian());
+            }
+            NDManager m = x.getManager();
+            return x.add(m.create(z, x.getShape()).duplicate()).clip(0f, 1f);
+        }
+    }
+
+    private static Function<String, Purifier> with(String spec, Purifier p) {
+        return s -> s.equals(spec) ? p : Defenses.parse(s);
+    }
+
+    private static List<SampleRecord> read(Path dir) throws Exception {
+        List<SampleRecord> out = new ArrayList<>();
+        for (String line : Files.readAllLines(dir.resolve(ExperimentRunner.SAMPLES))) {
+            out.add(ExperimentRunner.LINE.fromJson(line, SampleRecord.class));
+        }
+        return out;
+    }
+
+    @Test
+    void givenAPurifierWhoseGradientIsNaN_whenAttackedAdaptively_thenNoStepIsTakenAndTheCellIsFlagged()
+            throws Exception {
+        Experiment exp = new Experiment("nan", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
+                List.of("bits:3"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 3),
+                        ExperimentRunnerTest.attack("lavan", null, null, 3)), 4, "exact");
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
+                    .withDefenses(with("bits:3", new NanGradientPurifier()));
+            r.run(r.manifest("test", Map.of()));
+        }
+        for (SampleRecord rec : read(tmp)) {
+            assertTrue(rec.chunkNonFiniteGradients() > 0, rec.toString());
+            assertTrue(Double.isFinite(rec.distLinf()), "no NaN image: " + rec);
+            assertFalse(rec.nonFinite(), rec.toString());
+        }
+        Report.Summary s = Report.write(tmp);
+        Report.Check grad = s.checks().stream().filter(ch -> ch.relation().equals("no gradient row is non-finite"))
+                .findFirst().orElseThrow();
+        assertFalse(grad.passed(), grad.toString());
+        assertTrue(grad.detail().contains("bits:3|pgd"), grad.detail());
+        assertTrue(s.cells().stream().allMatch(cell -> cell.warnings().stream()
+                .anyMatch(w -> w.contains("non-finite"))), s.cells().toString());
+        assertTrue(Files.readString(tmp.resolve("report.md")).contains("**FAIL** — no gradient row is non-finite"));
+    }
+
+    @Test
+    void givenARandomisedDefence_whenPgdAttacksAdaptively_thenItUsesEotRunsFullLengthAndTheLabelSaysSo()
+            throws Exception {
+        Experiment.AttackConfig pgd = new Experiment.AttackConfig("pgd", "linf", List.of(0.1), 3, 2, null, null);
+        Experiment exp = new Experiment("eot", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
+                List.of("bits:3"), List.of("adaptive"), List.of(pgd), 4, "exact");
+        ExperimentRunner.Manifest manifest;
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
+                    .withDefenses(with("bits:3", new NoisePurifier()));
+            manifest = r.manifest("test", Map.of());
+            r.run(manifest);
+        }
+        // (3 steps + 1) gradient evaluations × 2 EOT copies, then 3 confirmation votes: nothing stops early
+        for (SampleRecord rec : read(tmp)) {
+            assertEquals(4 * 2 + 3, rec.forwardImagesPerImage(), rec.toString());
+            assertEquals(3, rec.votes());
+            assertNotNull(rec.singleRobust());
+            assertNotNull(rec.anyCopyFooled());
+        }
+        String label = manifest.cells().values().iterator().next().gradientMode();
+        assertTrue(label.startsWith("EXACT") && label.contains("with EOT 2") && label.contains("full length"), label);
+        assertNotNull(manifest.hashes().get("model:classifier-resnet"));
+        assertTrue(manifest.hashes().keySet().stream().anyMatch(k -> k.startsWith("subset:eval512")),
+                manifest.hashes().toString());
+    }
+
+    @Test
+    void givenTwoCellsOfOneRandomisedDefence_whenScored_thenTheyShareOneCleanAccuracy() throws Exception {
+        Experiment exp = new Experiment("clean", "classifier-resnet", "eval512", 8, "quick", List.of(1L),
+                List.of("bits:3"), List.of("nonadaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.03,
+                        2), ExperimentRunnerTest.attack("fgsm", "linf", 0.03, 1)), 4, null);
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
+                    .withDefenses(with("bits:3", new NoisePurifier()));
+            r.run(r.manifest("test", Map.of()));
+        }
+        Map<Integer, Integer> first = new HashMap<>();
+        int compared = 0;
+        for (SampleRecord rec : read(tmp)) {
+            Integer before = first.putIfAbsent(rec.index(), rec.cleanPrediction());
+            if (before != null) {
+                assertEquals(before, rec.cleanPrediction(), "image " + rec.index());
+                compared++;
+            }
+        }
+        assertEquals(8, compared);
+    }
+
+    @Test
+    void givenEveryDefenceAndMode_whenACellIsLabelled_thenTheLabelNamesTheRouteItRunsWith() {
+        List<String> specs = List.of("none", "jpeg:75", "median:3", "lgs", "diffpure:0.1:ddim10", "diffender");
+        List<Experiment.AttackConfig> attacks = List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.03, 2));
+        Experiment exp = new Experiment("routes", "classifier-resnet", "eval512", 4, "quick", List.of(1L), specs,
+                List.of("nonadaptive", "adaptive"), attacks, 4, null);
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { });
+            ExperimentRunner.Manifest m = r.manifest("test", Map.of());
+            for (Experiment.Cell cell : exp.cells()) {
+                Purifier p = Defenses.parse(cell.defense());
+                Route route = r.route(cell, p);
+                String label = m.cells().get(cell.id()).gradientMode();
+                if (route.adaptive()) {
+                    assertTrue(label.startsWith(route.mode().name()), cell.id() + ": " + label);
+                    assertEquals(route.viaOracle(), label.contains("recomputation"), cell.id() + ": " + label);
+                    assertEquals(route.randomized(), label.contains("with EOT " + route.eot()), cell.id() + ": "
+                            + label);
+                } else {
+                    assertTrue(label.startsWith("EXACT"), cell.id() + ": " + label);
+                    assertEquals(1, route.eot(), cell.id());
+                }
+            }
+        }
+    }
+}
