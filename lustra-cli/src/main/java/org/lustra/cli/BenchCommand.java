@@ -3,21 +3,25 @@ package org.lustra.cli;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.lustra.data.FashionMnist;
+import org.lustra.defense.DefendedClassifier;
+import org.lustra.defense.diffender.Diffender;
 import org.lustra.defense.diffpure.DiffPure;
 import org.lustra.diffusion.Captions;
 import org.lustra.diffusion.DiffusionConfig;
 import org.lustra.diffusion.DiffusionModel;
-import org.lustra.diffusion.NoiseSource;
-import org.lustra.data.FashionMnist;
+import org.lustra.model.Classifier;
+import org.lustra.nn.GroupNorm;
+import org.lustra.nn.GroupNorm.Kernel;
 import org.lustra.util.Json;
 import org.lustra.util.LustraHome;
 import org.lustra.util.Versions;
@@ -25,178 +29,255 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Measure speed and memory: the engine's large matrix-multiply GFLOP/s (the practical ceiling),",
-            "the UNet forward at batch 1/16/64 with its achieved GFLOP/s, and DiffPure images/s per sampler.",
-            "Uses the shipped diffusion-unified if present, else a randomly initialised one of the same shape",
-            "(speed does not depend on the weights). Warms up before timing; prints a table and writes JSON."})
+        description = {"Measure speed and memory in one run, against a ceiling measured in the same run:",
+            "the best GFLOP/s of fp32 matmul (512^3, 1024^3, 2048^3) and of the UNet's own",
+            "3x3 convolutions at batch 64. Lines: GroupNorm+SiLU per kernel; UNet forward at",
+            "batch 1/16/64 and forward+backward to the input (weights frozen) at batch 16/64,",
+            "old (batch_norm) and new (native) GroupNorm side by side, in %% of the ceiling;",
+            "DiffPure images/s per sampler; DIFFender images/s; one EXACT gradient through",
+            "DiffPure (t* 0.1, DDIM 10); diffusion training steps/s (batch 64, AdamW); peak",
+            "RSS after every line. Warms up, reports medians. Uses the shipped",
+            "diffusion-unified and classifier-resnet when present, else randomly initialised",
+            "ones of the same shape (speed does not depend on the weights).",
+            "The engine's thread count is set once per JVM; to measure one intra-op thread:",
+            "  LUSTRA_JAVA_OPTS=-Dai.djl.pytorch.num_threads=1 ./lustra bench"})
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--out", description = "JSON output (default: docs/bench.json).")
-    Path out;
-
-    @Option(names = "--quick", description = "Fewer repetitions (for a smoke run).")
+    @Option(names = "--quick", description = "Fewer repetitions, no 2048^3 matmul (a smoke run).")
     boolean quick;
 
-    record Row(String what, String setting, double value, String unit, String note) {}
+    @Option(names = "--out", paramLabel = "FILE",
+            description = "JSON output (default: target/bench.json in the checkout, else a temporary folder).")
+    Path out;
+
+    @Option(names = "--record", description = "Also write docs/bench.json (the numbers the README quotes).")
+    boolean record;
+
+    static final String CEILING_LABEL = "ceiling = best of matmul and the UNet's conv kernels, this run";
+    static final String ONE_THREAD = "LUSTRA_JAVA_OPTS=-Dai.djl.pytorch.num_threads=1 ./lustra bench";
+    static final int BATCH = 64;
+    static final int PIPELINE_BATCH = 16;
+    /**
+     * FLOPs of forward+backward to the input, in forward passes. With the weights frozen the engine computes no
+     * weight gradients, so each convolution's backward is one input-gradient convolution (as many FLOPs as its
+     * forward): 2×, not the 3× of training, which would overstate the rate by half (DJL-NOTES: freezing took an
+     * attack step from 310 to 209 ms, the same 3 : 2).
+     */
+    static final int INPUT_GRADIENT_PASSES = 2;
+    static final int TRAINING_PASSES = 3;
 
     @Override
-    public Integer call() throws IOException {
-        List<Row> rows = new ArrayList<>();
-        int reps = quick ? 1 : 3;
-        try (NDManager nd = NDManager.newBaseManager()) {
-            double matmul = matmulGflops(nd, quick ? 1024 : 2048, reps + 2);
-            rows.add(new Row("matmul fp32", quick ? "1024^3" : "2048^3", matmul, "GFLOP/s", "practical ceiling"));
-
-            // The UNet's building blocks in isolation, at batch 64: is the network slow, or are its layers?
-            for (int[] sh : new int[][] {{32, 28}, {64, 14}, {96, 7}}) {
-                double g = convGflops(nd, 64, sh[0], sh[1], reps + 1);
-                rows.add(new Row("conv3x3", sh[0] + "->" + sh[0] + " @" + sh[1] + "x" + sh[1] + ", batch 64", g,
-                        "GFLOP/s", String.format(Locale.ROOT, "%.0f%% of matmul", 100 * g / matmul)));
-            }
-            rows.add(new Row("groupnorm", "8 groups, 64x32x28x28", groupNormMillis(nd, reps + 1), "ms",
-                    "per call (batch-norm trick, affine included)"));
-
-            boolean shipped = Files.isRegularFile(LustraHome.models().resolve("diffusion-unified/model-card.json"));
-            DiffusionModel model = shipped ? DiffusionModel.load("diffusion-unified")
-                    : DiffusionModel.create(DiffusionConfig.fashionMnist(new Captions(FashionMnist.CLASSES)
-                            .vocabulary()), NDManager.newBaseManager(), 1);
-            String source = shipped ? "shipped weights" : "random weights";
+    public Integer call() {
+        Path target = BenchOutput.resolve(out);
+        Path docs = record ? BenchOutput.docs() : null;
+        Kernel pipelineKernel = Kernel.configured(); // a bad -Dlustra.groupnorm fails here, before any timing
+        long started = System.nanoTime();
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("command", "lustra bench" + (quick ? " --quick" : "") + (out != null ? " --out " + out : "")
+                + (record ? " --record" : ""));
+        json.put("started", Instant.now().toString());
+        json.put("load_average_start", BenchReport.loadAverage());
+        BenchTiming kernels = quick ? new BenchTiming(1, 3) : new BenchTiming(2, 7);
+        BenchTiming unet = quick ? new BenchTiming(1, 3) : new BenchTiming(2, 5);
+        BenchTiming pipelines = quick ? new BenchTiming(1, 1) : new BenchTiming(1, 3);
+        BenchReport report = new BenchReport(System.out);
+        Map<String, Object> summary = new LinkedHashMap<>();
+        boolean shipped = Files.isRegularFile(LustraHome.models().resolve("diffusion-unified/model-card.json"));
+        try (NDManager nd = NDManager.newBaseManager();
+                DiffusionModel model = shipped ? DiffusionModel.load("diffusion-unified")
+                        : DiffusionModel.create(DiffusionConfig.fashionMnist(new Captions(FashionMnist.CLASSES)
+                                .vocabulary()), NDManager.newBaseManager(), 1);
+                Classifier cls = BenchPipelines.classifier()) {
+            model.net().freezeParameters(true);
             DiffusionConfig c = model.config();
             long flops = model.net().unetFlopsPerImage();
-            for (int batch : new int[] {1, 16, 64}) {
-                double ips = unetImagesPerSecond(model, nd, batch, reps);
-                rows.add(new Row("unet forward", "batch " + batch, ips, "images/s", String.format(Locale.ROOT,
-                        "%.1f GFLOP/s (%.0f%% of matmul); %.1f ms/image; %s", ips * flops / 1e9,
-                        100 * ips * flops / 1e9 / matmul, 1000 / ips, source)));
+            json.put("versions", Versions.describe());
+            Map<String, Object> threads = BenchReport.threads(ONE_THREAD);
+            json.put("threads", threads);
+            json.put("diffusion_model", shipped ? "diffusion-unified (shipped weights)"
+                    : "random weights, shipped shape");
+            json.put("classifier", cls.name());
+            json.put("unet_flops_per_image", flops);
+            json.put("pipeline_inputs", "uniform random images in [0, 1], batch " + PIPELINE_BATCH);
+            json.put("timing", ordered("kernels", kernels.toString(), "unet", unet.toString(), "pipelines",
+                    pipelines.toString()));
+            report.say(String.format(Locale.ROOT, "lustra bench%s: diffusion-unified %s, UNet %.0f MFLOP/image, "
+                    + "intra-op threads %s, load average %s", quick ? " --quick" : "", shipped ? "(shipped weights)"
+                    : "(random weights)", flops / 1e6, threads.get("intra_op_engine"), json.get("load_average_start")));
+            report.printHeader();
+
+            // The ceiling: matmul at several sizes and the UNet's own convolutions, this run, this machine state.
+            double ceiling = 0;
+            String ceilingSource = "";
+            for (int n : quick ? new int[] {512, 1024} : new int[] {512, 1024, 2048}) {
+                double g = BenchKernels.matmulGflops(nd, n, kernels);
+                report.add("ceiling", "matmul fp32", n + "^3", g, "GFLOP/s", "");
+                if (g > ceiling) {
+                    ceiling = g;
+                    ceilingSource = "matmul " + n + "^3";
+                }
             }
-            int n = 16;
-            NDArray x = nd.randomUniform(0, 1, new Shape(n, c.channels(), c.size(), c.size()));
-            for (DiffPure.Options o : List.of(DiffPure.Options.ddpm(0.1), DiffPure.Options.ddim(0.1, 10),
-                    DiffPure.Options.ddim(0.1, 20))) {
+            int size = c.size();
+            for (int w : c.widths()) {
+                double g = BenchKernels.convGflops(nd, BATCH, w, size, kernels);
+                String setting = w + "->" + w + " @" + size + "x" + size + ", batch " + BATCH;
+                report.add("ceiling", "conv3x3", setting, g, "GFLOP/s", "2*N*Cout*Cin*9*H*W FLOPs");
+                if (g > ceiling) {
+                    ceiling = g;
+                    ceilingSource = "conv3x3 " + setting;
+                }
+                size = (size + 1) / 2;
+            }
+            report.say(String.format(Locale.ROOT, "%s: %.1f GFLOP/s (%s)", CEILING_LABEL, ceiling, ceilingSource));
+            json.put("ceiling", ordered("label", CEILING_LABEL, "gflops", ceiling, "source", ceilingSource));
+
+            // GroupNorm alone, at the UNet's first level, every kernel this JVM can run.
+            Kernel oldKernel = Kernel.BATCH_NORM;
+            Kernel newKernel = nativeLoads() ? Kernel.NATIVE : Kernel.LAYER_NORM;
+            if (newKernel != Kernel.NATIVE) {
+                report.say("The native group_norm kernel did not load; the new kernel measured is layer_norm.");
+            }
+            json.put("groupnorm", ordered("old", name(oldKernel), "new", name(newKernel), "pipelines",
+                    name(pipelineKernel)));
+            Shape gn = new Shape(BATCH, c.widths()[0], c.size(), c.size());
+            String gnShape = gn.toString().replace(", ", "x").replaceAll("[()]", "") + ", " + c.groups() + " groups";
+            Kernel[] runnable = newKernel == Kernel.NATIVE ? Kernel.values()
+                    : new Kernel[] {Kernel.LAYER_NORM, oldKernel};
+            for (Kernel k : runnable) {
+                for (boolean backward : new boolean[] {false, true}) {
+                    double ms = BenchKernels.groupNormMillis(nd, k, gn, c.groups(), backward, kernels);
+                    report.add("groupnorm", "groupnorm+silu", name(k) + (backward ? ", forward+backward" : ", forward"),
+                            ms, "ms", gnShape + ", per call");
+                }
+            }
+
+            // The UNet with the old and the new GroupNorm, alternating so that drift in machine load hits both.
+            List<Map<String, Object>> comparisons = new ArrayList<>();
+            Kernel[] oldNew = {oldKernel, newKernel};
+            for (int batch : new int[] {1, 16, BATCH}) {
+                comparisons.add(compareUnet(report, model, nd, false, batch, oldNew, unet, ceiling, flops));
+            }
+            for (int batch : new int[] {16, BATCH}) {
+                comparisons.add(compareUnet(report, model, nd, true, batch, oldNew, unet, ceiling, flops));
+            }
+            json.put("unet_old_vs_new", comparisons);
+            summary.put("ceiling_gflops", ceiling);
+            for (Map<String, Object> cmp : comparisons) {
+                String key = (cmp.get("label").equals("forward") ? "unet_forward" : "unet_forward_backward") + "_batch"
+                        + cmp.get("batch");
+                summary.put(key + "_pct_of_ceiling_new", cmp.get("pct_of_ceiling_new"));
+                summary.put(key + "_speedup_new_over_old", cmp.get("new_over_old"));
+            }
+
+            // Pipelines, with the GroupNorm kernel this JVM uses by default.
+            GroupNorm.useKernelEverywhere(model.net(), pipelineKernel);
+            String gnNote = "gn " + name(pipelineKernel);
+            NDArray x = nd.randomUniform(0, 1, new Shape(PIPELINE_BATCH, c.channels(), c.size(), c.size()));
+            for (DiffPure.Options o : List.of(DiffPure.Options.ddpm(0.1), DiffPure.Options.ddim(0.1, 20),
+                    DiffPure.Options.ddim(0.1, 10))) {
                 DiffPure p = new DiffPure(model, o);
-                try (NDManager w = nd.newSubManager()) {
-                    w.tempAttachAll(x);
-                    p.purify(x, 0);
-                }
-                long t0 = System.nanoTime();
-                for (int r = 0; r < (quick ? 1 : 2); r++) {
-                    try (NDManager w = nd.newSubManager()) {
-                        w.tempAttachAll(x);
-                        p.purify(x, r + 1).toFloatArray();
-                    }
-                }
-                double sec = (System.nanoTime() - t0) / 1e9 / (quick ? 1 : 2);
-                rows.add(new Row("diffpure", p.name() + ", batch " + n, n / sec, "images/s", source));
+                double ips = BenchPipelines.purifyImagesPerSecond(p, x, pipelines);
+                report.add("pipeline", "diffpure", p.name() + ", batch " + PIPELINE_BATCH, ips, "images/s",
+                        String.format(Locale.ROOT, "%.2f s per batch; %s", PIPELINE_BATCH / ips, gnNote));
             }
-            model.close();
+            Diffender diffender = new Diffender(model, Diffender.Options.manual());
+            double dips = BenchPipelines.purifyImagesPerSecond(diffender, x, pipelines);
+            report.add("pipeline", "diffender", "defaults (as 'diffender'), batch " + PIPELINE_BATCH, dips,
+                    "images/s", String.format(Locale.ROOT, "%.2f s per batch; %s; %s", PIPELINE_BATCH / dips, gnNote,
+                            diffender.name()));
+            DiffPure chain = new DiffPure(model, DiffPure.Options.ddim(0.1, 10));
+            double gips = BenchPipelines.exactGradientImagesPerSecond(new DefendedClassifier(chain, cls), x,
+                    cls.classes(), pipelines);
+            report.add("pipeline", "exact gradient", chain.name() + ", batch " + PIPELINE_BATCH, gips, "images/s",
+                    String.format(Locale.ROOT, "%.2f s per image: CE loss + input gradient, chain recomputed step by "
+                            + "step; %s; %s", 1 / gips, cls.name(), gnNote));
+            summary.put("exact_gradient_seconds_per_image", 1 / gips);
+
+            double sps = BenchPipelines.trainingStepsPerSecond(c, BATCH, unet);
+            double trainGflops = sps * BATCH * flops * TRAINING_PASSES / 1e9;
+            report.add("training", "diffusion train", "batch " + BATCH + ", AdamW, " + gnNote, sps, "steps/s",
+                    String.format(Locale.ROOT, "%.0f ms/step; %.1f GFLOP/s = %.0f%% of ceiling (3x forward FLOPs)",
+                            1000 / sps, trainGflops, 100 * trainGflops / ceiling));
+            summary.put("training_steps_per_second", sps);
+            summary.put("diffender_images_per_second", dips);
+            StringBuilder line = new StringBuilder("UNet, % of the ceiling with gn " + name(newKernel)
+                    + " (x new/old vs " + name(oldKernel) + "):");
+            for (Map<String, Object> cmp : comparisons) {
+                line.append(String.format(Locale.ROOT, " %s b%d %.0f%% (x%.2f);", cmp.get("label"), cmp.get("batch"),
+                        cmp.get("pct_of_ceiling_new"), cmp.get("new_over_old")));
+            }
+            report.say(line.toString());
         }
-        rows.add(new Row("peak RSS", "whole run", peakRssMb(), "MB", "VmHWM"));
-        System.out.printf("%-14s %-32s %12s  %-9s %s%n", "what", "setting", "value", "unit", "note");
-        for (Row r : rows) {
-            System.out.printf(Locale.ROOT, "%-14s %-32s %12.1f  %-9s %s%n", r.what(), r.setting(), r.value(), r.unit(),
-                    r.note());
-        }
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put("versions", Versions.describe());
-        json.put("threads", System.getProperty("ai.djl.pytorch.num_threads", "engine default"));
-        json.put("rows", rows);
-        Path target = out != null ? out : LustraHome.root().resolve("docs").resolve("bench.json");
+        summary.put("peak_rss_mb", BenchReport.peakRssMb());
+        json.put("wall_seconds", (System.nanoTime() - started) / 1e9);
+        json.put("load_average_end", BenchReport.loadAverage());
+        json.put("summary", summary);
+        json.put("rows", report.lines());
+        report.say(String.format(Locale.ROOT, "Peak RSS %.0f MB; %.0f s; load average %s -> %s.",
+                summary.get("peak_rss_mb"), json.get("wall_seconds"), json.get("load_average_start"),
+                json.get("load_average_end")));
         Json.writeAtomically(target, json);
-        System.out.println("Wrote " + target);
+        report.say("Wrote " + target);
+        if (docs != null && !docs.equals(target)) {
+            Json.writeAtomically(docs, json);
+            report.say("Recorded " + docs);
+        }
         return 0;
     }
 
-    static double matmulGflops(NDManager nd, int size, int reps) {
-        try (NDManager w = nd.newSubManager()) {
-            NDArray a = w.randomUniform(-1, 1, new Shape(size, size));
-            NDArray b = w.randomUniform(-1, 1, new Shape(size, size));
-            a.matMul(b).toFloatArray(); // warm-up
-            long t0 = System.nanoTime();
-            for (int i = 0; i < reps; i++) {
-                try (NDManager s = w.newSubManager()) {
-                    s.tempAttachAll(a, b);
-                    a.matMul(b).getFloat(0, 0);
-                }
-            }
-            double sec = (System.nanoTime() - t0) / 1e9;
-            return 2.0 * size * size * (double) size * reps / sec / 1e9;
+    /**
+     * Forward (or forward+backward) images/s with GroupNorm kernel {@code oldNew[0]}, then {@code oldNew[1]}: one line
+     * each, and the comparison.
+     */
+    private static Map<String, Object> compareUnet(BenchReport report, DiffusionModel model, NDManager nd,
+            boolean backward, int batch, Kernel[] oldNew, BenchTiming timing, double ceiling, long flops) {
+        double[] ips = new double[2];
+        double[] pct = new double[2];
+        int passes = backward ? INPUT_GRADIENT_PASSES : 1;
+        for (int i = 0; i < 2; i++) {
+            GroupNorm.useKernelEverywhere(model.net(), oldNew[i]);
+            double sec = backward ? BenchKernels.unetForwardBackwardSeconds(model, nd, batch, timing)
+                    : BenchKernels.unetForwardSeconds(model, nd, batch, timing);
+            ips[i] = batch / sec;
+            double gflops = ips[i] * flops * passes / 1e9;
+            pct[i] = 100 * gflops / ceiling;
+            String note = String.format(Locale.ROOT, "%.1f GFLOP/s = %.0f%% of ceiling; %.2f ms/image%s", gflops,
+                    pct[i], 1000 / ips[i], i == 0 ? "" : String.format(Locale.ROOT, "; x%.2f vs %s", ips[1] / ips[0],
+                            name(oldNew[0])));
+            String setting = "batch " + batch + ", gn " + name(oldNew[i]) + (i == 0 ? " (old)" : " (new)");
+            report.add("unet", backward ? "unet fwd+bwd(x)" : "unet forward", setting, ips[i], "images/s", note);
         }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("label", backward ? "fwd+bwd" : "forward");
+        m.put("pass", backward ? "forward+backward to the input (weights frozen)" : "forward");
+        m.put("batch", batch);
+        m.put("flop_passes", passes);
+        m.put("images_per_second_old", ips[0]);
+        m.put("images_per_second_new", ips[1]);
+        m.put("pct_of_ceiling_old", pct[0]);
+        m.put("pct_of_ceiling_new", pct[1]);
+        m.put("new_over_old", ips[1] / ips[0]);
+        return m;
     }
 
-    static double convGflops(NDManager nd, int batch, int channels, int size, int reps) {
-        ai.djl.nn.Block conv = org.lustra.nn.Layers.conv(channels, 3, 1, true);
-        try (NDManager w = nd.newSubManager()) {
-            Shape in = new Shape(batch, channels, size, size);
-            conv.setInitializer(new ai.djl.training.initializer.NormalInitializer(0.01f),
-                    ai.djl.nn.Parameter.Type.WEIGHT);
-            conv.initialize(w, ai.djl.ndarray.types.DataType.FLOAT32, in);
-            NDArray x = w.randomUniform(-1, 1, in);
-            var ps = new ai.djl.training.ParameterStore(w, false);
-            double sec = secondsPerRun(w, 2, reps * 3, s -> {
-                s.tempAttachAll(x);
-                conv.forward(ps, new ai.djl.ndarray.NDList(x), false).singletonOrThrow().getFloat(0, 0, 0, 0);
-            });
-            return 2.0 * batch * channels * channels * 9 * size * size / sec / 1e9;
+    /** A map of alternating keys and values that keeps their order (the JSON file stays diff-able). */
+    private static Map<String, Object> ordered(Object... keysAndValues) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            m.put((String) keysAndValues[i], keysAndValues[i + 1]);
         }
+        return m;
     }
 
-    static double groupNormMillis(NDManager nd, int reps) {
-        org.lustra.nn.GroupNorm gn = new org.lustra.nn.GroupNorm(8);
-        try (NDManager w = nd.newSubManager()) {
-            Shape in = new Shape(64, 32, 28, 28);
-            gn.initialize(w, ai.djl.ndarray.types.DataType.FLOAT32, in);
-            NDArray x = w.randomUniform(-1, 1, in);
-            var ps = new ai.djl.training.ParameterStore(w, false);
-            return 1000 * secondsPerRun(w, 2, reps * 5, s -> {
-                s.tempAttachAll(x);
-                gn.forward(ps, new ai.djl.ndarray.NDList(x), false).singletonOrThrow().getFloat(0, 0, 0, 0);
-            });
-        }
-    }
-
-    static double unetImagesPerSecond(DiffusionModel model, NDManager nd, int batch, int reps) {
-        DiffusionConfig c = model.config();
-        NoiseSource noise = new NoiseSource(batch);
-        try (NDManager w = nd.newSubManager()) {
-            Shape shape = new Shape(batch, c.channels(), c.size(), c.size());
-            NDArray xt = noise.normal(w, shape);
-            NDArray mask = DiffusionModel.fullMask(xt);
-            NDArray masked = w.zeros(shape);
-            NDArray ctx = model.context(w, java.util.Collections.nCopies(batch, ""), false);
-            int[] t = new int[batch];
-            java.util.Arrays.fill(t, 100);
-            int runs = batch == 1 ? 10 * reps : reps;
-            double sec = secondsPerRun(w, batch == 1 ? 5 : 2, runs, s -> {
-                s.tempAttachAll(xt, mask, masked, ctx);
-                model.predictNoise(xt, t, mask, masked, ctx, false).getFloat(0, 0, 0, 0);
-            });
-            return batch / sec;
-        }
-    }
-
-    /** Mean seconds of {@code body} over {@code runs} timed runs after {@code warm} untimed ones, each in a scope. */
-    static double secondsPerRun(NDManager parent, int warm, int runs, java.util.function.Consumer<NDManager> body) {
-        long t0 = 0;
-        for (int i = 0; i < warm + runs; i++) {
-            if (i == warm) {
-                t0 = System.nanoTime();
-            }
-            try (NDManager s = parent.newSubManager()) {
-                body.accept(s);
-            }
-        }
-        return (System.nanoTime() - t0) / 1e9 / runs;
-    }
-
-    static double peakRssMb() {
+    private static boolean nativeLoads() {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return Double.NaN;
+            GroupNorm.withSilu(1).useKernel(Kernel.NATIVE);
+            return true;
+        } catch (IllegalStateException e) {
+            return false;
         }
-        return Double.NaN;
+    }
+
+    private static String name(Kernel k) {
+        return k.name().toLowerCase(Locale.ROOT);
     }
 }

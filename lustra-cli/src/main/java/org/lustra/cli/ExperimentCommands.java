@@ -9,6 +9,7 @@ import org.lustra.data.Subsets;
 import org.lustra.eval.Experiment;
 import org.lustra.eval.ExperimentRunner;
 import org.lustra.eval.Report;
+import org.lustra.eval.Reproduction;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 import org.lustra.util.LustraException;
@@ -84,6 +85,47 @@ final class ExperimentCommands {
             Report.Summary s = Report.write(dir);
             System.out.println("Report: " + dir.resolve("report.md") + " (" + s.cells().size() + " cells)");
             return 0;
+        }
+    }
+
+    @Command(name = "reproduce", mixinStandardHelpOptions = true,
+            description = {"Rerun K chunks of a finished run (spread over its journal) with the code at hand and",
+                "compare every record field with the journal (wall-clock time excepted). Exit code 0 when all",
+                "reproduce, 3 when some do not (a finding: the code now computes something else)."})
+    static final class ReproduceCommand implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "DIR", description = "Run directory (e.g. docs/results/undefended-resnet).")
+        Path dir;
+
+        @Option(names = "--chunks", description = "Chunks to rerun (default ${DEFAULT-VALUE}).", defaultValue = "3")
+        int chunks;
+
+        @Override
+        public Integer call() throws java.io.IOException {
+            if (!Files.isRegularFile(dir.resolve(ExperimentRunner.MANIFEST))) {
+                throw new LustraException(dir + " is not a run directory (no " + ExperimentRunner.MANIFEST
+                        + "); give the folder `lustra eval run --out` wrote.");
+            }
+            if (chunks < 1) {
+                throw new LustraException("--chunks must be at least 1, got " + chunks + ".");
+            }
+            ExperimentRunner.Manifest m = org.lustra.util.Json.read(dir.resolve(ExperimentRunner.MANIFEST),
+                    ExperimentRunner.Manifest.class);
+            Experiment exp = m.experiment();
+            Path work = Files.createTempDirectory("lustra-reproduce");
+            Reproduction.Result r;
+            try (NetClassifier c = ModelStore.loadClassifier(exp.classifier())) {
+                r = Reproduction.run(dir, new ExperimentRunner.Inputs(c, Subsets.load(exp.subset()),
+                        Subsets.load("validation")), chunks, work, System.err::println);
+            }
+            System.out.println("Journal written at commit " + r.journalCommit() + "; rerun at " + gitCommit());
+            for (Reproduction.ChunkResult ch : r.chunks()) {
+                System.out.printf(Locale.ROOT, "%-70s %s%n", ch.key(), ch.reproduced() ? "reproduced ("
+                        + ch.records() + " records)" : ch.differing() + " of " + ch.records()
+                        + " records differ in " + ch.fields());
+            }
+            System.out.println(r.reproduced() ? "All " + r.chunks().size() + " chunks reproduce."
+                    : "Some chunks do NOT reproduce with the code at hand.");
+            return r.reproduced() ? 0 : 3;
         }
     }
 

@@ -135,6 +135,7 @@ public final class ExperimentRunner {
         Map<String, CellInfo> cells = new LinkedHashMap<>();
         for (Experiment.Cell c : exp.cells()) {
             cells.put(c.id(), info(c));
+            cells.putAll(routeCells(c));
         }
         return new Manifest(exp, java.time.Instant.now().toString(), gitCommit, versions, cells, images(),
                 in.classifier().name(), List.of(), hashes(), SEED_DERIVATION);
@@ -272,7 +273,9 @@ public final class ExperimentRunner {
         long totalImages = (long) exp.seeds().size() * cells.size() * n;
         long doneImages = 0;
         for (String key : done) {
-            doneImages += chunkSize(Integer.parseInt(key.substring(key.lastIndexOf('#') + 1)));
+            if (!key.contains("@")) { // per-route records of worst-of cells come with their cell's chunk
+                doneImages += chunkSize(Integer.parseInt(key.substring(key.lastIndexOf('#') + 1)));
+            }
         }
         Progress progress = new Progress("eval " + exp.name(), totalImages, "images");
         progress.startAt(doneImages);
@@ -294,13 +297,24 @@ public final class ExperimentRunner {
                     List<SampleRecord> recs = runChunk(seed, cell, chunk, universal);
                     append(recs);
                     computed++;
-                    doneImages += recs.size();
+                    doneImages += chunkSize(chunk);
                     progress.update(doneImages, cell.id());
                 }
             }
         }
         progress.finish(doneImages, "done");
         return computed;
+    }
+
+    /**
+     * Recomputes one chunk with the code at hand and returns its records without writing them anywhere but this
+     * runner's directory (example panels, AdvP patches it has to train); for {@link Reproduction}.
+     */
+    List<SampleRecord> recompute(long seed, String cellId, int chunk) {
+        Experiment.Cell cell = exp.cells().stream().filter(c -> c.id().equals(cellId)).findFirst()
+                .orElseThrow(() -> new LustraException("The journal names cell " + cellId + ", which the experiment "
+                        + "config in the manifest does not produce."));
+        return runChunk(seed, cell, chunk, new HashMap<>());
     }
 
     private int chunkSize(int chunk) {
@@ -375,7 +389,7 @@ public final class ExperimentRunner {
 
     /** The gradient mode adaptive attacks use through {@code p}, from the experiment's "gradient" setting. */
     GradientMode adaptiveMode(Purifier p) {
-        GradientMode m = switch (exp.gradient()) {
+        GradientMode m = switch (exp.gradient().equals("worst-of") ? "auto" : exp.gradient()) {
             case "exact" -> GradientMode.EXACT;
             case "surrogate" -> GradientMode.SURROGATE;
             case "bpda" -> GradientMode.BPDA;
@@ -394,7 +408,10 @@ public final class ExperimentRunner {
         Purifier p = defenses.apply(cell.defense());
         Experiment.AttackSpec a = cell.attack();
         boolean blackBox = a.attack().equals("square") || a.attack().equals("rhde");
-        String grad = route(cell, p).label(p, blackBox);
+        List<Route> routes = routes(cell, p);
+        String grad = routes.size() == 1 ? routes.get(0).label(p, blackBox)
+                : "worst of " + routes.size() + " routes per image: " + String.join(" | ", routes.stream()
+                        .map(r -> r.label(p, blackBox)).toList());
         String threat = p == null ? "undefended " + in.classifier().name()
                 : cell.mode().equals("nonadaptive") ? p.name() + " -> " + in.classifier().name()
                         + ", attacker unaware of the defence"
@@ -405,11 +422,53 @@ public final class ExperimentRunner {
         return new CellInfo(cell.defense(), a.id(), cell.mode(), grad, threat, budget);
     }
 
-    /** The one route a cell is both run and labelled with. */
+    /**
+     * For a worst-of cell, one extra cell per route ({@code <cell id>@<MODE>}): the same attack's outcome through that
+     * route alone, written from the same run, so a report shows every route and their per-image worst side by side.
+     */
+    private Map<String, CellInfo> routeCells(Experiment.Cell cell) {
+        Purifier p = defenses.apply(cell.defense());
+        List<Route> routes = routes(cell, p);
+        Map<String, CellInfo> out = new LinkedHashMap<>();
+        if (routes.size() > 1) {
+            CellInfo base = info(cell);
+            for (Route r : routes) {
+                out.put(routeCellId(cell, r), new CellInfo(base.defense(), base.attack(), cell.mode() + "@"
+                        + r.mode().name(), r.label(p, false), base.threatModel(), base.budget()));
+            }
+        }
+        return out;
+    }
+
+    static String routeCellId(Experiment.Cell cell, Route r) {
+        return cell.id() + "@" + r.mode().name();
+    }
+
+    /** The one route a cell is both run and labelled with (the first of {@link #routes} for worst-of). */
     Route route(Experiment.Cell cell, Purifier p) {
         boolean adaptive = p != null && cell.mode().equals("adaptive");
         return Route.of(p, adaptive, adaptive ? adaptiveMode(p) : GradientMode.EXACT, eot(cell.attack(), p),
                 votes(p));
+    }
+
+    /**
+     * The routes a cell runs: one, or for "worst-of" on an adaptive gradient attack every mode the defence offers
+     * (EXACT, SURROGATE, STE, BPDA in that order); black-box attacks need no gradient and run once.
+     */
+    List<Route> routes(Experiment.Cell cell, Purifier p) {
+        Route first = route(cell, p);
+        boolean blackBox = cell.attack().attack().equals("square") || cell.attack().attack().equals("rhde");
+        if (!exp.gradient().equals("worst-of") || !first.adaptive() || blackBox) {
+            return List.of(first);
+        }
+        List<Route> out = new ArrayList<>();
+        for (GradientMode m : List.of(GradientMode.EXACT, GradientMode.SURROGATE, GradientMode.STE,
+                GradientMode.BPDA)) {
+            if (p.gradientModes().contains(m)) {
+                out.add(Route.of(p, true, m, eot(cell.attack(), p), votes(p)));
+            }
+        }
+        return out;
     }
 
     private String iterations(Experiment.AttackSpec a) {
@@ -487,39 +546,89 @@ public final class ExperimentRunner {
         DefendedClassifier defended = p == null ? null : new DefendedClassifier(p, cls);
         ChunkSeeds seeds = ChunkSeeds.of(seed, cell, chunk);
         int[] labels = Arrays.copyOfRange(set.labels(), from, to);
-        Route route = route(cell, p);
-        AtomicLong callSeed = new AtomicLong(seeds.attackPurification());
+        List<Route> routes = routes(cell, p);
+        try (NDManager m = NDManager.newBaseManager()) {
+            float[] x = set.batch(m, from, to).toFloatArray();
+            int votes = routes.get(0).votes();
+            int[][] cleanVotes = predict(m, defended, cls, x, n, image, votes, seeds.clean());
+            int d = c * h * w;
+            float[] adv = new float[x.length];
+            float[] masks = null;
+            boolean[] nonFinite = new boolean[n];
+            int[][] advVotes = new int[votes][n];
+            String[] chosen = routes.size() > 1 ? new String[n] : null;
+            int[] worst = new int[n];
+            Arrays.fill(worst, -1);
+            long forward = 0;
+            GradientCounts gradients = GradientCounts.NONE;
+            List<SampleRecord> perRoute = new ArrayList<>();
+            long t0 = System.nanoTime();
+            for (int ri = 0; ri < routes.size(); ri++) {
+                Route route = routes.get(ri);
+                String tag = routes.size() > 1 ? ":" + route.mode().name() : "";
+                Outcome o = attackVia(route, cell, seed, chunk, m, x, labels, image, defended, cls, universal,
+                        seeds.attackPurification() + ri, seeds.attack());
+                float[] a = o.adversarial().clone();
+                boolean[] bad = Scoring.replaceNonFinite(a, x, n);
+                int[][] v = predict(m, defended, cls, a, n, image, votes,
+                        Seed.of(seeds.judge()).child("judge" + tag).value());
+                forward += o.forwardImages();
+                gradients = gradients.plus(o.gradients());
+                if (routes.size() > 1) {
+                    perRoute.addAll(Scoring.records(new Scoring.Chunk(seed, routeCellId(cell, route), chunk, from,
+                            labels, x, a, o.masks(), bad, cleanVotes, v, c, h, w,
+                            (System.nanoTime() - t0) / 1e6 / n, o.forwardImages() / n, o.gradients(), null)));
+                }
+                for (int i = 0; i < n; i++) {
+                    int b = Scoring.badness(v, i, labels[i]);
+                    if (b > worst[i]) {
+                        worst[i] = b;
+                        System.arraycopy(a, i * d, adv, i * d, d);
+                        nonFinite[i] = bad[i];
+                        for (int k = 0; k < votes; k++) {
+                            advVotes[k][i] = v[k][i];
+                        }
+                        if (o.masks() != null) {
+                            masks = masks == null ? new float[n * h * w] : masks;
+                            System.arraycopy(o.masks(), i * h * w, masks, i * h * w, h * w);
+                        }
+                        if (chosen != null) {
+                            chosen[i] = route.mode().name();
+                        }
+                    }
+                }
+            }
+            double ms = (System.nanoTime() - t0) / 1e6 / n;
+            List<SampleRecord> out = Scoring.records(new Scoring.Chunk(seed, cell.id(), chunk, from, labels, x, adv,
+                    masks, nonFinite, cleanVotes, advVotes, c, h, w, ms, forward / n, gradients, chosen));
+            if (chunk == 0 && seed == exp.seeds().get(0)) {
+                writeExample(cell, m, defended, x, adv, Math.min(n, 8), image, seeds.example());
+            }
+            out.addAll(perRoute);
+            return out;
+        }
+    }
+
+    /** Runs the cell's attack on one chunk through one route. */
+    private Outcome attackVia(Route route, Experiment.Cell cell, long seed, int chunk, NDManager m, float[] x,
+            int[] labels, Shape image, DefendedClassifier defended, Classifier cls, Map<String, float[]> universal,
+            long purificationSeed, long attackSeed) {
+        AtomicLong callSeed = new AtomicLong(Seed.of(purificationSeed).value());
         // Forward-only queries see the real defence; gradients take the route's mode. Long chains (DiffPure) give
         // their EXACT/SURROGATE gradients by recomputation through the oracle, not one huge autograd graph.
         Function<NDArray, NDArray> target = !route.adaptive() ? cls::logits
-                : route.viaOracle() ? x -> defended.logits(x, GradientMode.BPDA, callSeed.incrementAndGet())
-                : x -> defended.logits(x, route.mode(), callSeed.incrementAndGet());
+                : route.viaOracle() ? z -> defended.logits(z, GradientMode.BPDA, callSeed.incrementAndGet())
+                : z -> defended.logits(z, route.mode(), callSeed.incrementAndGet());
         AttackModel.GradientOracle oracle = !route.viaOracle() ? null : (rows, loss) -> {
             DefendedClassifier.LossGradient lg = defended.lossGradient(rows, route.mode(), callSeed.incrementAndGet(),
                     loss);
             return new NDArray[] {lg.loss(), lg.logits(), lg.gradient()};
         };
-        try (NDManager m = NDManager.newBaseManager()) {
-            float[] x = set.batch(m, from, to).toFloatArray();
-            // non-adaptive cells against a randomised defence also run full length (their target, the classifier,
-            // is deterministic, so one vote confirms)
-            AttackModel model = new AttackModel(target, oracle, m, image, route.eot(), route.randomized(),
-                    route.attackVotes());
-            long t0 = System.nanoTime();
-            Outcome o = attack(cell, seed, model, x, labels, seeds.attack(), route, universal, m, chunk);
-            double ms = (System.nanoTime() - t0) / 1e6 / n;
-            int votes = route.votes();
-            int[][] cleanVotes = predict(m, defended, cls, x, n, image, votes, seeds.clean());
-            float[] adv = o.adversarial().clone();
-            boolean[] nonFinite = Scoring.replaceNonFinite(adv, x, n);
-            int[][] advVotes = predict(m, defended, cls, adv, n, image, votes, seeds.judge());
-            List<SampleRecord> out = Scoring.records(new Scoring.Chunk(seed, cell.id(), chunk, from, labels, x, adv,
-                    o.masks(), nonFinite, cleanVotes, advVotes, c, h, w, ms, o.forwardImages() / n, o.gradients()));
-            if (chunk == 0 && seed == exp.seeds().get(0)) {
-                writeExample(cell, m, defended, x, adv, Math.min(n, 8), image, seeds.example());
-            }
-            return out;
-        }
+        // non-adaptive cells against a randomised defence also run full length (their target, the classifier, is
+        // deterministic, so one vote confirms)
+        AttackModel model = new AttackModel(target, oracle, m, image, route.eot(), route.randomized(),
+                route.attackVotes());
+        return attack(cell, seed, model, x, labels, attackSeed, route, universal, m, chunk);
     }
 
     private Outcome attack(Experiment.Cell cell, long seed, AttackModel model, float[] x, int[] labels,

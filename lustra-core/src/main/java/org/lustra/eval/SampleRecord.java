@@ -18,12 +18,13 @@ package org.lustra.eval;
  * @param chunkGradientRows gradient rows the attack computed for this sample's chunk (same on every record of it)
  * @param chunkNonFiniteGradients of those, rows with a non-finite value (zeroed, no step taken)
  * @param chunkZeroGradients of those, rows that were exactly zero
+ * @param route for worst-of cells, the gradient route whose attack gave this image's worst outcome
  */
 public record SampleRecord(long seed, String cell, int chunk, int index, int label, int cleanPrediction,
         int adversarialPrediction, boolean cleanCorrect, boolean robust, Boolean anyCopyFooled, int votes,
         double distLinf, double distL2, double psnr, double ssim, Double patchArea, double msPerImage,
         long forwardImagesPerImage, Boolean singleRobust, Boolean nonFinite, Boolean patchValid,
-        Long chunkGradientRows, Long chunkNonFiniteGradients, Long chunkZeroGradients) {
+        Long chunkGradientRows, Long chunkNonFiniteGradients, Long chunkZeroGradients, String route) {
 
     /** A v1-shaped record (the v2 fields null), for tests and readers of old runs. */
     public SampleRecord(long seed, String cell, int chunk, int index, int label, int cleanPrediction,
@@ -32,7 +33,7 @@ public record SampleRecord(long seed, String cell, int chunk, int index, int lab
             long forwardImagesPerImage) {
         this(seed, cell, chunk, index, label, cleanPrediction, adversarialPrediction, cleanCorrect, robust,
                 anyCopyFooled, votes, distLinf, distL2, psnr, ssim, patchArea, msPerImage, forwardImagesPerImage, null,
-                null, null, null, null, null);
+                null, null, null, null, null, null);
     }
 
     /** Single-draw robustness; for v1 records (no field) the majority stands in. */

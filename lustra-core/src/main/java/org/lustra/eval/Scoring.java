@@ -19,7 +19,7 @@ final class Scoring {
     /** Everything a chunk's records are made of. */
     record Chunk(long seed, String cell, int chunk, int from, int[] labels, float[] clean, float[] adversarial,
             float[] masks, boolean[] nonFinite, int[][] cleanVotes, int[][] advVotes, int c, int h, int w,
-            double msPerImage, long forwardPerImage, GradientCounts gradients) {}
+            double msPerImage, long forwardPerImage, GradientCounts gradients, String[] routes) {}
 
     /**
      * Replaces, in place, every adversarial image holding a non-finite pixel by its clean image (a failed attack: it
@@ -73,9 +73,23 @@ final class Scoring {
                     Norm.LINF.distance(adv, x, i * d, d), Norm.L2.distance(adv, x, i * d, d),
                     Metrics.psnr(adv, i * d, x, i * d, d), Metrics.ssim(adv, i * d, x, i * d, k.c(), k.h(), k.w()),
                     area, k.msPerImage(), k.forwardPerImage(), k.advVotes()[0][i] == label, k.nonFinite()[i],
-                    patchValid, k.gradients().rows(), k.gradients().nonFinite(), k.gradients().zero()));
+                    patchValid, k.gradients().rows(), k.gradients().nonFinite(), k.gradients().zero(),
+                    k.routes() == null ? null : k.routes()[i]));
         }
         return out;
+    }
+
+    /**
+     * How badly image i was fooled under one set of K votes, for choosing the worst route: majority fooled first, then
+     * the number of wrong votes (any-of-K), then the first vote (single draw).
+     */
+    static int badness(int[][] votes, int i, int label) {
+        int wrong = 0;
+        for (int[] v : votes) {
+            wrong += v[i] != label ? 1 : 0;
+        }
+        boolean majority = majority(votes, i, label) != label;
+        return (majority ? 1_000_000 : 0) + wrong * 10 + (votes[0][i] != label ? 1 : 0);
     }
 
     /** Pixels outside the patch mask equal the clean image, and every pixel is inside [0, 1]. */

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Activation;
+import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.norm.LayerNorm;
@@ -92,6 +93,24 @@ public final class GroupNorm extends AbstractBlock {
         }
         kernel = k;
         return this;
+    }
+
+    /**
+     * Switches every GroupNorm in the block tree under {@code root} (the root included) to kernel {@code k}, so one
+     * built network can be measured or checked with each kernel in turn. Returns how many blocks were switched.
+     *
+     * @throws IllegalStateException if {@code k} is {@link Kernel#NATIVE} and the native kernel cannot be loaded
+     */
+    public static int useKernelEverywhere(Block root, Kernel k) {
+        int switched = 0;
+        if (root instanceof GroupNorm g) {
+            g.useKernel(k);
+            switched++;
+        }
+        for (Block child : root.getChildren().values()) {
+            switched += useKernelEverywhere(child, k);
+        }
+        return switched;
     }
 
     /** The kernel this block runs with. */

@@ -193,4 +193,62 @@ class HarnessV2Test {
             }
         }
     }
+
+    @Test
+    void givenADefenceWithABrokenAndAWorkingRoute_whenWorstOfRuns_thenEachImageKeepsTheRouteThatFooledIt()
+            throws Exception {
+        Experiment exp = new Experiment("worst", "classifier-resnet", "eval512", 8, "quick", List.of(1L),
+                List.of("bits:3"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 5)),
+                8, "worst-of");
+        ExperimentRunner.Manifest manifest;
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
+                    .withDefenses(with("bits:3", new NanGradientPurifier()));
+            manifest = r.manifest("test", Map.of());
+            r.run(manifest);
+        }
+        String label = manifest.cells().values().iterator().next().gradientMode();
+        assertTrue(label.startsWith("worst of 2 routes per image: EXACT") && label.contains("| BPDA"), label);
+        List<SampleRecord> recs = read(tmp);
+        long fooled = recs.stream().filter(rec -> rec.cleanCorrect() && !rec.robust() && rec.route() != null).count();
+        assertTrue(fooled > 0, "PGD ℓ∞ 0.1 through BPDA fools the undefended-like model");
+        // EXACT's gradient is NaN everywhere: it takes no step, so every fooled image was fooled through BPDA
+        List<SampleRecord> worst = recs.stream().filter(rec -> !rec.cell().contains("@")).toList();
+        assertTrue(worst.stream().filter(rec -> !rec.robust() && rec.cleanCorrect())
+                .allMatch(rec -> "BPDA".equals(rec.route())), worst.toString());
+        // each route's own outcome is kept as a cell of its own, and the worst-of is no better than either
+        Report.Summary s = Report.write(tmp);
+        assertEquals(3, s.cells().size(), s.cells().toString());
+        double worstOf = s.cells().stream().filter(cell -> !cell.cell().contains("@")).findFirst().orElseThrow()
+                .robustMean();
+        assertTrue(s.cells().stream().filter(cell -> cell.cell().contains("@"))
+                .allMatch(cell -> worstOf <= cell.robustMean()), s.cells().toString());
+    }
+
+    @Test
+    void givenAFinishedRun_whenReproduced_thenItsChunksMatch_andATamperedJournalIsCaught() throws Exception {
+        Experiment exp = new Experiment("repro", "classifier-resnet", "eval512", 8, "quick", List.of(1L),
+                List.of("none", "bits:3"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf",
+                        0.05, 2)), 4, null);
+        Path run = tmp.resolve("run");
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner.Inputs in = ExperimentRunnerTest.inputs(c);
+            ExperimentRunner r = new ExperimentRunner(exp, in, run, s -> { })
+                    .withDefenses(with("bits:3", new NoisePurifier()));
+            r.run(r.manifest("test", Map.of()));
+            // the reproduction builds defences by spec, as a user's would: reproduce the undefended cell's chunks
+            Reproduction.Result ok = Reproduction.run(run, in, 1, tmp.resolve("w1"), s -> { });
+            assertTrue(ok.reproduced(), ok.toString());
+
+            Path journal = run.resolve(ExperimentRunner.SAMPLES);
+            String text = Files.readString(journal);
+            String first = text.substring(0, text.indexOf('\n'));
+            String tampered = first.contains("\"robust\":true") ? first.replace("\"robust\":true", "\"robust\":false")
+                    : first.replace("\"robust\":false", "\"robust\":true");
+            Files.writeString(journal, text.replace(first, tampered));
+            Reproduction.Result bad = Reproduction.run(run, in, 1, tmp.resolve("w2"), s -> { });
+            assertFalse(bad.reproduced());
+            assertTrue(bad.chunks().get(0).fields().contains("robust"), bad.toString());
+        }
+    }
 }

@@ -1,0 +1,137 @@
+package org.lustra.eval;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import org.lustra.util.Json;
+import org.lustra.util.LustraException;
+
+/**
+ * {@code lustra eval reproduce}: reruns K chunks of a finished run with the code at hand and compares every record
+ * field with the journal (all but the wall-clock time). A committed report whose chunks no longer reproduce is a
+ * finding: the code changed what it computes, or the run depended on something the manifest does not pin.
+ *
+ * <p>AdvP chunks reuse the run's cached universal patch (copied from {@code patches/}): the reproduction checks the
+ * pasting and scoring, not the one-off patch training.
+ */
+public final class Reproduction {
+    /** How one chunk compared: records in the journal, records that differ, and the fields that did. */
+    public record ChunkResult(String key, int records, int differing, Set<String> fields) {
+        public boolean reproduced() {
+            return differing == 0;
+        }
+    }
+
+    /** All chunks compared. */
+    public record Result(List<ChunkResult> chunks, String journalCommit) {
+        public boolean reproduced() {
+            return chunks.stream().allMatch(ChunkResult::reproduced);
+        }
+    }
+
+    private Reproduction() {}
+
+    /**
+     * Reruns {@code k} chunks of the run in {@code dir} (spread evenly over the journal's finished chunks) into the
+     * scratch folder {@code work} and compares.
+     */
+    public static Result run(Path dir, ExperimentRunner.Inputs in, int k, Path work, Consumer<String> log) {
+        if (k < 1) {
+            throw new IllegalArgumentException("Invalid chunk count: " + k + " (need ≥ 1)");
+        }
+        Path mf = dir.resolve(ExperimentRunner.MANIFEST);
+        Path samples = dir.resolve(ExperimentRunner.SAMPLES);
+        if (!Files.exists(mf) || !Files.exists(samples)) {
+            throw new LustraException(dir + " is not a run directory (no " + ExperimentRunner.MANIFEST + " or "
+                    + ExperimentRunner.SAMPLES + ").");
+        }
+        ExperimentRunner.Manifest manifest = Json.read(mf, ExperimentRunner.Manifest.class);
+        Map<String, List<JsonObject>> journal = new LinkedHashMap<>();
+        try {
+            for (String line : Files.readAllLines(samples, StandardCharsets.UTF_8)) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                SampleRecord r = ExperimentRunner.LINE.fromJson(line, SampleRecord.class);
+                journal.computeIfAbsent(ExperimentRunner.key(r.seed(), r.cell(), r.chunk()), x -> new ArrayList<>())
+                        .add(ExperimentRunner.LINE.toJsonTree(r).getAsJsonObject());
+            }
+            Files.createDirectories(work);
+            Path patches = dir.resolve("patches");
+            if (Files.isDirectory(patches)) {
+                Path to = Files.createDirectories(work.resolve("patches"));
+                try (var files = Files.list(patches)) {
+                    for (Path f : files.toList()) {
+                        Files.copy(f, to.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        List<String> keys = new ArrayList<>(journal.keySet());
+        List<String> chosen = new ArrayList<>();
+        int take = Math.min(k, keys.size());
+        for (int i = 0; i < take; i++) {
+            chosen.add(keys.get((int) ((long) i * keys.size() / take)));
+        }
+        ExperimentRunner runner = new ExperimentRunner(manifest.experiment(), in, work, log);
+        List<ChunkResult> out = new ArrayList<>();
+        for (String key : chosen) {
+            String[] parts = key.split("#", -1);
+            long seed = Long.parseLong(parts[0]);
+            int chunk = Integer.parseInt(parts[parts.length - 1]);
+            String cell = key.substring(parts[0].length() + 1, key.length() - parts[parts.length - 1].length() - 1);
+            log.accept("reproducing " + key);
+            String base = cell.contains("@") ? cell.substring(0, cell.indexOf('@')) : cell;
+            List<SampleRecord> again = runner.recompute(seed, base, chunk).stream()
+                    .filter(r -> r.cell().equals(cell)).toList();
+            out.add(compare(key, journal.get(key), again));
+        }
+        return new Result(out, manifest.gitCommit());
+    }
+
+    /** Field-by-field comparison; fields the journal lacks (older records) and the wall-clock time are skipped. */
+    static ChunkResult compare(String key, List<JsonObject> journal, List<SampleRecord> again) {
+        Map<Integer, JsonObject> byIndex = new LinkedHashMap<>();
+        for (SampleRecord r : again) {
+            byIndex.put(r.index(), ExperimentRunner.LINE.toJsonTree(r).getAsJsonObject());
+        }
+        Set<String> fields = new TreeSet<>();
+        int differing = 0;
+        List<JsonObject> sorted = new ArrayList<>(journal);
+        sorted.sort(Comparator.comparingInt(o -> o.get("index").getAsInt()));
+        for (JsonObject old : sorted) {
+            JsonObject now = byIndex.get(old.get("index").getAsInt());
+            boolean same = true;
+            if (now == null) {
+                fields.add("(record missing)");
+                same = false;
+            } else {
+                for (Map.Entry<String, JsonElement> e : old.entrySet()) {
+                    if (e.getKey().equals("msPerImage") || e.getValue().isJsonNull()) {
+                        continue;
+                    }
+                    if (!e.getValue().equals(now.get(e.getKey()))) {
+                        fields.add(e.getKey());
+                        same = false;
+                    }
+                }
+            }
+            differing += same ? 0 : 1;
+        }
+        return new ChunkResult(key, journal.size(), differing, fields);
+    }
+}
