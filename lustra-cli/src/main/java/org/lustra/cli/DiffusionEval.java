@@ -30,9 +30,12 @@ import picocli.CommandLine.Option;
             "  diffpure - clean accuracy after DiffPure for each t*",
             "  inpaint  - accuracy after inpainting one random square per image, PSNR inside the square",
             "  x0       - PSNR of the one-step x̂0 against the noisy input, for several t",
+            "  steer    - text steering: on eval images with a pasted natural occluder, how much more the prompt",
+            "             \"a photo with a patch\" moves one-step x̂0 (vs the empty prompt, same noise, abar 0.5) on",
+            "             the occluder than elsewhere (ratio of mean |difference| inside / outside)",
             "--record writes the numbers into the diffusion model's card."})
 final class DiffusionEval implements Callable<Integer> {
-    @Option(names = "--what", split = ",", defaultValue = "samples,diffpure,inpaint,x0",
+    @Option(names = "--what", split = ",", defaultValue = "samples,diffpure,inpaint,x0,steer",
             description = "Which measurements (default ${DEFAULT-VALUE}).")
     Set<String> what;
 
@@ -79,8 +82,9 @@ final class DiffusionEval implements Callable<Integer> {
     @Override
     public Integer call() {
         for (String w : what) {
-            if (!Set.of("samples", "diffpure", "inpaint", "x0").contains(w)) {
-                throw new IllegalArgumentException("Unknown --what '" + w + "'; use samples, diffpure, inpaint, x0");
+            if (!Set.of("samples", "diffpure", "inpaint", "x0", "steer").contains(w)) {
+                throw new IllegalArgumentException("Unknown --what '" + w + "'; use samples, diffpure, inpaint, x0, "
+                        + "steer");
             }
         }
         ImageSet eval = Subsets.load("eval512");
@@ -134,6 +138,15 @@ final class DiffusionEval implements Callable<Integer> {
                         + " eval512 images, judged by " + judge;
                 results.add(new String[] {"inpaint_accuracy", Double.toString(r.accuracy()), how});
                 results.add(new String[] {"inpaint_psnr_inside_db", Double.toString(r.psnrInside()), how});
+            }
+            if (what.contains("steer")) {
+                var r = DiffusionQuality.textSteering(m, set, "a photo with a patch", 0.5, seed, 64);
+                String how = String.format(Locale.ROOT, "prompt \"%s\" vs empty prompt, one-step x0 at t=%d (abar 0.5),"
+                        + " same noise, %d eval512 images each with a pasted natural occluder; mean |dx0| on the "
+                        + "occluder / elsewhere", r.prompt(), r.t(), set.size());
+                results.add(new String[] {"text_steer_ratio", Double.toString(r.ratio()), how});
+                results.add(new String[] {"text_steer_images_above_1", Double.toString(r.fractionAbove1()), how});
+                results.add(new String[] {"text_steer_mean_shift", Double.toString(r.meanShift()), how});
             }
             if (what.contains("x0")) {
                 for (int t : x0Ts) {

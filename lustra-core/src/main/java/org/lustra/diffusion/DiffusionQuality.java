@@ -131,6 +131,98 @@ public final class DiffusionQuality {
         return new X0Result(t, noisy / set.size(), pred / set.size());
     }
 
+    /**
+     * Whether text steers the model where it should ("text steers" bar of diffusion v2): on images carrying a natural
+     * occluder, how much more a prompt that mentions it moves the one-step x̂0 on the occluder's pixels than elsewhere.
+     * {@code ratio} = mean |x̂0(prompt) − x̂0(∅)| inside the occluder / the same mean outside it, pooled over images
+     * (x̂0 unclipped, the same noise for both predictions); {@code fractionAbove1} = share of images whose own ratio
+     * exceeds 1; {@code meanShift} = mean |x̂0(prompt) − x̂0(∅)| over all pixels (how much the text moves x̂0 at all).
+     */
+    public record SteerResult(double ratio, double fractionAbove1, double meanShift, int t, String prompt) {}
+
+    public static SteerResult textSteering(DiffusionModel model, ImageSet set, String prompt, double alphaBar, long seed,
+            int batch) {
+        int c = set.channels();
+        int h = set.height();
+        int w = set.width();
+        int plane = h * w;
+        int size = c * plane;
+        NoiseSchedule s = model.schedule();
+        int t = s.timestepForAlphaBar(alphaBar);
+        SplittableRandom rng = new SplittableRandom(seed);
+        NoiseSource noise = new NoiseSource(seed + 1);
+        double inSum = 0;
+        double inCount = 0;
+        double outSum = 0;
+        double outCount = 0;
+        double all = 0;
+        int above = 0;
+        try (NDManager base = NDManager.newBaseManager()) {
+            for (int from = 0; from < set.size(); from += batch) {
+                int to = Math.min(set.size(), from + batch);
+                int n = to - from;
+                float[] x = new float[n * size];
+                boolean[] region = new boolean[n * plane];
+                for (int i = 0; i < n; i++) {
+                    float[] img = floats(set.imageBytes(from + i));
+                    float[] before = img.clone();
+                    Masks.occlude(img, floats(set.imageBytes((from + i + 1) % set.size())), c, h, w, rng);
+                    for (int j = 0; j < size; j++) {
+                        region[i * plane + j % plane] |= img[j] != before[j];
+                        x[i * size + j] = img[j] * 2f - 1f;
+                    }
+                }
+                try (NDManager m = base.newSubManager()) {
+                    NDArray x0 = m.create(x, new Shape(n, c, h, w));
+                    NDArray xt = s.addNoise(x0, t, noise.normal(m, x0.getShape()));
+                    int[] ts = new int[n];
+                    java.util.Arrays.fill(ts, t);
+                    NDArray mask = DiffusionModel.fullMask(xt);
+                    NDArray zeros = m.zeros(x0.getShape());
+                    NDArray guided = s.predictX0(xt, t, model.predictNoise(xt, ts, mask, zeros,
+                            model.context(m, Collections.nCopies(n, prompt), false), false));
+                    NDArray empty = s.predictX0(xt, t, model.predictNoise(xt, ts, mask, zeros,
+                            model.context(m, Collections.nCopies(n, ""), false), false));
+                    float[] d = guided.sub(empty).abs().toFloatArray();
+                    for (int i = 0; i < n; i++) {
+                        double in = 0;
+                        double inN = 0;
+                        double out = 0;
+                        double outN = 0;
+                        for (int j = 0; j < size; j++) {
+                            double v = d[i * size + j];
+                            all += v;
+                            if (region[i * plane + j % plane]) {
+                                in += v;
+                                inN++;
+                            } else {
+                                out += v;
+                                outN++;
+                            }
+                        }
+                        inSum += in;
+                        inCount += inN;
+                        outSum += out;
+                        outCount += outN;
+                        if (inN > 0 && outN > 0 && in / inN > out / outN) {
+                            above++;
+                        }
+                    }
+                }
+            }
+        }
+        double ratio = (inSum / Math.max(1, inCount)) / Math.max(1e-12, outSum / Math.max(1, outCount));
+        return new SteerResult(ratio, (double) above / set.size(), all / ((double) set.size() * size), t, prompt);
+    }
+
+    private static float[] floats(byte[] b) {
+        float[] f = new float[b.length];
+        for (int i = 0; i < b.length; i++) {
+            f[i] = (b[i] & 0xff) / 255f;
+        }
+        return f;
+    }
+
     /** Sum over the batch of per-image PSNR in [0, 1] units, for arrays in [-1, 1] (clamped). */
     static double sumPsnr(NDArray a, NDArray ref) {
         NDArray d = a.clip(-1f, 1f).sub(ref).div(2f);

@@ -391,6 +391,15 @@ public final class Report {
                     r.psnr(), r.ssim(), r.msPerImage(), r.warnings() == null || r.warnings().isEmpty() ? ""
                             : String.join("; ", r.warnings())));
         }
+        Path notes = dir.resolve("NOTES.md");
+        if (Files.isRegularFile(notes)) {
+            // hand-written notes of the run (what moved against an earlier run and why), kept across regenerations
+            try {
+                md.append("## Notes\n\n").append(Files.readString(notes, StandardCharsets.UTF_8).trim()).append("\n");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
         md.append("\n## Threat models\n\n");
         java.util.Set<String> seen = new java.util.LinkedHashSet<>();
         for (CellSummary r : s.cells()) {
