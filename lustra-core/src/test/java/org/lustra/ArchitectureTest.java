@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The package structure of lustra-core, checked on its compiled classes: cli → eval → defense (and attack) →
  * diffusion → model → nn / data → util, with no cycle between the top-level packages. Only production classes are
- * imported; a test may reach up (a DIFFender probe builds its defence from an eval spec). Every rule fails on an empty
+ * imported; a test may reach up. Every rule fails on an empty
  * selection (ArchUnit's {@code archRule.failOnEmptyShould} default), so a rule whose package was renamed fails instead
  * of passing on nothing.
  */

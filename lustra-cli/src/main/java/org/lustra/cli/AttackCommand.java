@@ -2,18 +2,26 @@ package org.lustra.cli;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.lustra.attack.AttackModel;
+import org.lustra.attack.Attacks;
 import org.lustra.attack.Norm;
 import org.lustra.attack.Pgd;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
 import org.lustra.defense.DefendedClassifier;
+import org.lustra.defense.DefenseFactory;
+import org.lustra.defense.DefenseSpec;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
-import org.lustra.eval.Defenses;
+import org.lustra.eval.AttackRegistry;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
+import org.lustra.util.Seed;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -38,7 +46,8 @@ final class AttackCommand implements Runnable {
         @Option(names = "--eps", required = true, description = "Budget, e.g. 0.0313725 (8/255), 0.1, or 0.5 for l2.")
         double eps;
 
-        @Option(names = "--steps", defaultValue = "20", description = "Iterations (default ${DEFAULT-VALUE}).")
+        @Option(names = "--steps", defaultValue = "" + AttackRegistry.QUICK_PGD_STEPS,
+                description = "Iterations (default ${DEFAULT-VALUE}).")
         int steps;
 
         @Option(names = "--step-size", defaultValue = "0", description = "Step size (default 2.5·eps/steps).")
@@ -67,7 +76,8 @@ final class AttackCommand implements Runnable {
                 case "l2" -> Norm.L2;
                 default -> throw new IllegalArgumentException("Invalid --norm " + norm + " (linf or l2)");
             };
-            Pgd.Options opt = new Pgd.Options(n, eps, steps, stepSize, !noRandomStart, seed);
+            Attacks.PgdAttack attack = AttackRegistry.pgd(n, eps, steps, stepSize, !noRandomStart);
+            Pgd.Options opt = attack.options(seed);
             ImageSet eval = Subsets.load("eval512");
             if (images < 1 || images > eval.size()) {
                 throw new IllegalArgumentException("Invalid --images " + images + " (1.." + eval.size() + ")");
@@ -75,25 +85,34 @@ final class AttackCommand implements Runnable {
             if (adaptive && defense == null) {
                 throw new IllegalArgumentException("--adaptive needs a --defense to attack through");
             }
-            Purifier purifier = defense == null ? null : Defenses.parse(defense);
+            DefenseSpec spec = defense == null ? DefenseSpec.NONE : DefenseSpec.parse(defense);
             int robust = 0;
             int cleanOk = 0;
             int total = 0;
             long t0 = System.nanoTime();
-            try (NetClassifier c = ModelStore.loadClassifier(model); NDManager nd = NDManager.newBaseManager()) {
-                var defended = purifier == null ? null : new DefendedClassifier(purifier, c);
-                java.util.function.Function<NDArray, NDArray> target = adaptive
-                        ? x -> defended.logits(x, GradientMode.BPDA, seed) : c::logits;
-                java.util.function.Function<NDArray, NDArray> judge = defended == null ? c::logits
-                        : x -> defended.logits(x, GradientMode.BPDA, seed);
+            String purifierName;
+            try (DefenseFactory defenses = new DefenseFactory(); NetClassifier c = ModelStore.loadClassifier(model);
+                    NDManager nd = NDManager.newBaseManager()) {
+                Purifier purifier = defenses.create(spec);
+                purifierName = purifier.name();
+                DefendedClassifier defended = new DefendedClassifier(purifier, c);
+                // the attack's purifications and the judging ones draw from independent streams: a randomised
+                // defence must not be judged with the very randomness the attack was optimised against
+                AtomicLong attackCalls = new AtomicLong(Seed.of(seed).child("attack-purification").value());
+                Function<NDArray, NDArray> target = adaptive
+                        ? x -> defended.logits(x, GradientMode.BPDA, attackCalls.incrementAndGet()) : c::logits;
                 for (int from = 0; from < images; from += 128) {
                     int to = Math.min(images, from + 128);
+                    long judgeSeed = Seed.of(seed).child("judge").child(from).value();
+                    Function<NDArray, NDArray> judge = x -> defended.logits(x, GradientMode.BPDA, judgeSeed);
                     try (NDManager m = nd.newSubManager()) {
                         NDArray x = eval.batch(m, from, to);
-                        int[] y = java.util.Arrays.copyOfRange(eval.labels(), from, to);
-                        Pgd.Result r = Pgd.attack(target, x, y, opt);
+                        int[] y = Arrays.copyOfRange(eval.labels(), from, to);
+                        AttackModel am = new AttackModel(target, m, x.getShape().slice(1), 1);
+                        NDArray adversarial = m.create(attack.run(am, x.toFloatArray(), y, seed).adversarial(),
+                                x.getShape());
                         long[] clean = judge.apply(x).argMax(1).toLongArray();
-                        long[] adv = judge.apply(r.adversarial()).argMax(1).toLongArray();
+                        long[] adv = judge.apply(adversarial).argMax(1).toLongArray();
                         for (int i = 0; i < y.length; i++) {
                             cleanOk += clean[i] == y[i] ? 1 : 0;
                             robust += adv[i] == y[i] ? 1 : 0;
@@ -105,14 +124,14 @@ final class AttackCommand implements Runnable {
             }
             System.err.println();
             double sec = (System.nanoTime() - t0) / 1e9;
-            String defended = purifier == null ? "undefended " + model : purifier.name() + " -> " + model;
+            String defended = spec.none() ? "undefended " + model : purifierName + " -> " + model;
             System.out.printf(Locale.ROOT, "clean accuracy %.2f%%, robust accuracy %.2f%% (%d/%d)%n",
                     100.0 * cleanOk / total, 100.0 * robust / total, robust, total);
             System.out.printf(Locale.ROOT, "threat model: white-box, %s; PGD %s eps=%.4f, %d steps of %.4f, %s; "
                     + "gradient mode %s; %d eval512 images (all clean-correct for %s); %.1f ms/image%n", defended,
                     n == Norm.LINF ? "l-inf" : "l2", eps, steps, opt.stepSize(),
                     noRandomStart ? "no random start" : "random start (seed " + seed + ")",
-                    purifier == null ? "EXACT" : adaptive ? "BPDA through the defence (adaptive)"
+                    spec.none() ? "EXACT" : adaptive ? "BPDA through the defence (adaptive)"
                             : "EXACT on the classifier only (non-adaptive)", total, model, 1000 * sec / total);
             return 0;
         }

@@ -10,6 +10,7 @@ import org.lustra.eval.Experiment;
 import org.lustra.eval.ExperimentRunner;
 import org.lustra.eval.Report;
 import org.lustra.eval.Reproduction;
+import org.lustra.eval.RunDirectory;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 import org.lustra.util.LustraException;
@@ -54,9 +55,9 @@ final class ExperimentCommands {
             Path dir = out != null ? out : LustraHome.root().resolve("results").resolve(exp.name());
             ImageSet eval = Subsets.load(exp.subset());
             ImageSet train = Subsets.load("validation");
-            try (NetClassifier c = ModelStore.loadClassifier(exp.classifier())) {
-                ExperimentRunner runner = new ExperimentRunner(exp, new ExperimentRunner.Inputs(c, eval, train), dir,
-                        System.err::println);
+            try (NetClassifier c = ModelStore.loadClassifier(exp.classifier());
+                    ExperimentRunner runner = new ExperimentRunner(exp, new ExperimentRunner.Inputs(c, eval, train),
+                            dir, System.err::println)) {
                 if (redo != null) {
                     runner.redo(redo, gitCommit());
                 }
@@ -101,16 +102,15 @@ final class ExperimentCommands {
 
         @Override
         public Integer call() throws java.io.IOException {
-            if (!Files.isRegularFile(dir.resolve(ExperimentRunner.MANIFEST))) {
-                throw new LustraException(dir + " is not a run directory (no " + ExperimentRunner.MANIFEST
+            RunDirectory run = new RunDirectory(dir);
+            if (!Files.isRegularFile(run.manifestFile())) {
+                throw new LustraException(dir + " is not a run directory (no " + RunDirectory.MANIFEST
                         + "); give the folder `lustra eval run --out` wrote.");
             }
             if (chunks < 1) {
                 throw new LustraException("--chunks must be at least 1, got " + chunks + ".");
             }
-            ExperimentRunner.Manifest m = org.lustra.util.Json.read(dir.resolve(ExperimentRunner.MANIFEST),
-                    ExperimentRunner.Manifest.class);
-            Experiment exp = m.experiment();
+            Experiment exp = run.readManifest().experiment();
             Path work = Files.createTempDirectory("lustra-reproduce");
             Reproduction.Result r;
             try (NetClassifier c = ModelStore.loadClassifier(exp.classifier())) {

@@ -3,6 +3,7 @@ package org.lustra.cli;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,9 +13,10 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.lustra.attack.AttackModel;
 import org.lustra.data.ImageFiles;
+import org.lustra.defense.DefenseFactory;
+import org.lustra.defense.DefenseSpec;
+import org.lustra.defense.MaskingPurifier;
 import org.lustra.defense.Purifier;
-import org.lustra.defense.diffender.Diffender;
-import org.lustra.eval.Defenses;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 import org.lustra.util.Files2;
@@ -52,17 +54,23 @@ final class PurifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Defenses.check(defense);
+        DefenseSpec spec = DefenseSpec.parse(defense);
         List<Path> files = Common.expandImages(inputs);
         Common.Images images = Common.readForClassifier(model, files, resize);
         float[] all = images.pixels();
         int ch = images.channels();
         int size = images.size();
         int d = images.imageSize();
-        Purifier p = Defenses.parse(defense);
-        if (p == null) {
+        if (spec.none()) {
             throw new LustraException("--defense none purifies nothing; choose a defence, e.g. diffender");
         }
+        try (DefenseFactory defenses = new DefenseFactory()) {
+            purify(defenses.create(spec), files, all, ch, size, d);
+        }
+        return 0;
+    }
+
+    private void purify(Purifier p, List<Path> files, float[] all, int ch, int size, int d) throws IOException {
         Files.createDirectories(out);
         List<Map<String, Object>> results = new ArrayList<>();
         Progress progress = new Progress("purify", files.size(), "images");
@@ -76,11 +84,11 @@ final class PurifyCommand implements Callable<Integer> {
                     NDArray purified;
                     float[] masks = null;
                     float[] anomaly = null;
-                    if (p instanceof Diffender df) {
-                        Diffender.Result r = df.purifyWithMasks(x, seed + from);
+                    if (p instanceof MaskingPurifier mp) {
+                        MaskingPurifier.Masked r = mp.purifyMasked(x, seed + from);
                         purified = r.purified();
-                        masks = r.localization().mask().toFloatArray();
-                        anomaly = r.localization().anomaly().toFloatArray();
+                        masks = r.mask().toFloatArray();
+                        anomaly = r.anomaly().toFloatArray();
                     } else {
                         purified = p.purify(x, seed + from);
                     }
@@ -139,7 +147,6 @@ final class PurifyCommand implements Callable<Integer> {
         }
         progress.finish(files.size(), "done");
         System.out.println("Wrote " + files.size() + " purified image(s) and predictions.json to " + out);
-        return 0;
     }
 
     private static double round(double v) {

@@ -12,15 +12,15 @@ import org.lustra.attack.AttackModel;
 import org.lustra.attack.Patch;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
+import org.lustra.defense.DefenseSpec;
 import org.lustra.defense.diffender.Diffender;
 import org.lustra.defense.diffender.PromptTuning;
 import org.lustra.defense.diffender.TunedPrompts;
 import org.lustra.diffusion.DiffusionModel;
-import org.lustra.eval.Defenses;
+import org.lustra.eval.UniversalPatches;
 import org.lustra.model.ModelCard;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
-import org.lustra.util.Json;
 import org.lustra.util.LustraHome;
 import org.lustra.util.Versions;
 import picocli.CommandLine.Command;
@@ -77,11 +77,8 @@ final class TunePromptsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Defenses.check(base);
-        if (!(Defenses.parse(base) instanceof Diffender d)) {
-            throw new IllegalArgumentException("--base must be a diffender spec, got " + base);
-        }
-        Diffender.Options baseOptions = d.options();
+        DefenseSpec.DiffenderSpec baseSpec = DefenseSpec.parse(base).asDiffender().orElseThrow(
+                () -> new IllegalArgumentException("--base must be a diffender spec, got " + base));
         PromptTuning.Options opt = PromptTuning.Options.defaults(seed).withEpochs(epochs).withLearningRate(lr)
                 .withRestoreSteps(restoreSteps).withLosses(!noMask, !noL1, !noFeature).withInit(initL, initR);
         Path dir = out != null ? out : LustraHome.models().resolve(TunedPrompts.NAME);
@@ -94,25 +91,12 @@ final class TunePromptsCommand implements Callable<Integer> {
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
                 DiffusionModel model = DiffusionModel.load("diffusion-unified");
                 NDManager m = NDManager.newBaseManager()) {
+            Diffender.Options baseOptions = baseSpec.options(model);
             Shape image = new Shape(c.channels(), c.size(), c.size());
             AttackModel am = new AttackModel(c::logits, m, image, 1);
             // the universal patch depends only on (classifier, fraction, seed): cached beside the checkpoints
-            Path cache = LustraHome.checkpoints().resolve("prompts-diffender").resolve(String.format(Locale.ROOT,
-                    "advp-%s-%.3f-seed%d.json", c.name(), fraction, seed));
-            AdvPatch.Trained patch;
-            if (java.nio.file.Files.exists(cache)) {
-                patch = Json.read(cache, AdvPatch.Trained.class);
-            } else {
-                float[] advTrain = validation.batch(m, 0, 2000).toFloatArray();
-                patch = AdvPatch.trainBest(am, advTrain, java.util.Arrays.copyOf(validation.labels(), 2000),
-                        new AdvPatch.Options(fraction, 100, 32, 0.05, seed));
-                try {
-                    java.nio.file.Files.createDirectories(cache.getParent());
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-                Json.writeAtomically(cache, patch);
-            }
+            AdvPatch.Trained patch = UniversalPatches.bestOfClasses(UniversalPatches.promptTuningCache(c.name(),
+                    fraction, seed), am, validation, 2000, new AdvPatch.Options(fraction, 100, 32, 0.05, seed));
             System.err.printf(Locale.ROOT, "AdvP patch: target class %d, fools %.1f %% of held-out training images%n",
                     patch.target(), 100 * patch.heldOutFoolRate());
             PromptTuning.PatchedSet train = patched(am, patch.patch(), fraction, few, 0, few.size(), m, seed + 1);
@@ -123,7 +107,7 @@ final class TunePromptsCommand implements Callable<Integer> {
             double wall = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> training = new LinkedHashMap<>();
             training.put("options", opt);
-            training.put("base", base + " = " + d.name());
+            training.put("base", base + " = " + new Diffender(model, baseOptions).name());
             training.put("advp", Map.of("fraction", fraction, "target", patch.target(), "heldOutFoolRate",
                     patch.heldOutFoolRate(), "trainedOn", "data/validation images 0..1999, 100 steps of batch 32"));
             training.put("validation", "data/validation images 4000.." + (4000 + valImages - 1)

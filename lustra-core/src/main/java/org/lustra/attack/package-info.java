@@ -10,5 +10,9 @@
  * gradient masking). Patch attacks: the universal {@link AdvPatch}, the per-image {@link LaVan}, {@link GdpaLike}
  * (content and position optimised) and the black-box {@link RhdeLike} (a natural sticker placed by differential
  * evolution).
+ *
+ * <p>An {@link Attack} is one configured attack as a value ({@link Attacks} has one per algorithm): it runs on an
+ * {@link AttackModel} with a seed and describes its own budget and iterations. Which settings an experiment profile
+ * uses is the evaluation harness's registry's business, not this package's.
  */
 package org.lustra.attack;

@@ -42,11 +42,19 @@ public final class DefendedClassifier {
         return purifier.name() + " -> " + classifier.name();
     }
 
+    /** True when the purifier is {@link Identity}: every call goes to the classifier alone. */
+    public boolean undefended() {
+        return purifier instanceof Identity;
+    }
+
     /** Logits of the defended model; owned by {@code x}'s manager. */
     public NDArray logits(NDArray x, GradientMode mode, long seed) {
         if (!purifier.gradientModes().contains(mode)) {
             throw new IllegalArgumentException("Purifier " + purifier.name() + " does not support gradient mode "
                     + mode + " (it supports " + purifier.gradientModes() + ")");
+        }
+        if (undefended()) {
+            return classifier.logits(x);
         }
         return switch (mode) {
             case EXACT -> classifier.logits(purifier.purify(x, seed));

@@ -4,7 +4,12 @@
  * purifier, and its logits and loss gradients always name a {@link GradientMode} (EXACT, SURROGATE, BPDA, STE).
  * Two capabilities widen the modes a purifier offers: a {@link RecomputablePurifier} gives exact gradients through a
  * long chain by recomputing it step by step with replayed noise (and a coarse surrogate), and a
- * {@link ThresholdedPurifier} passes its hard thresholds straight through ({@link Ste}).
+ * {@link ThresholdedPurifier} passes its hard thresholds straight through ({@link Ste}). A {@link MaskingPurifier}
+ * can say which region it replaced (masks and anomaly maps for the CLI). "No defence" is the {@link Identity} purifier,
+ * never {@code null}.
+ *
+ * <p>A {@link DefenseSpec} is a defence spec string (jpeg:75, diffpure:0.1:ddim10, diffender:ep:rec, ...) parsed once
+ * into a value; a {@link DefenseFactory} builds its purifier and owns the diffusion model the diffusion defences share.
  *
  * <p>One sub-package per method: {@code diffpure} (DiffPure, DDPM or DDIM reverse chain; EXACT, SURROGATE, BPDA),
  * {@code diffender} (DIFFender: patch localisation, repainting, few-shot prompt tuning and the shipped tuned prompts;

@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.TreeSet;
+import org.lustra.defense.DefenseSpec;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 
@@ -25,9 +27,9 @@ public record Experiment(String name, String classifier, String subset, Integer 
         List<Long> seeds, List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch,
         String gradient) {
 
-    public static final Set<String> ATTACKS = Set.of("pgd", "fgsm", "apgd-ce", "apgd-dlr", "square", "fab-t",
-            "autoattack", "autoattack-rand", "lavan", "advp", "gdpa", "rhde");
-    public static final Set<String> PATCH_ATTACKS = Set.of("lavan", "advp", "gdpa", "rhde");
+    /** The attack names a config may use ({@link AttackRegistry} owns them). */
+    public static final Set<String> ATTACKS = AttackRegistry.NAMES;
+    public static final Set<String> PATCH_ATTACKS = AttackRegistry.PATCH_NAMES;
 
     /**
      * One attack entry of the config; {@code eps} may list several budgets (ℓp attacks only). {@code target} (AdvP
@@ -46,14 +48,26 @@ public record Experiment(String name, String classifier, String subset, Integer 
     public record AttackSpec(String attack, String norm, double eps, Integer steps, Integer eot, double fraction,
             Integer queries, Integer target) {
         public boolean patch() {
-            return PATCH_ATTACKS.contains(attack);
+            return AttackRegistry.isPatch(attack);
         }
 
         /** Stable identifier, e.g. {@code pgd-linf-0.0314} or {@code lavan-0.05}. */
         public String id() {
             String base = patch() ? attack + String.format(Locale.ROOT, "-%.3f", fraction)
                     : attack + "-" + norm + String.format(Locale.ROOT, "-%.4f", eps);
-            return base + (steps != null ? "-s" + steps : "") + (eot != null ? "-eot" + eot : "")
+            return base + overrides();
+        }
+
+        /**
+         * The attack and its overridden settings without the budget, e.g. {@code apgd-ce-s5}: the cells of one family
+         * differ only in their budget (one curve per family in the report's figures).
+         */
+        public String family() {
+            return attack + overrides();
+        }
+
+        private String overrides() {
+            return (steps != null ? "-s" + steps : "") + (eot != null ? "-eot" + eot : "")
                     + (queries != null ? "-q" + queries : "")
                     + (target == null ? "" : target < 0 ? "-untargeted" : "-t" + target);
         }
@@ -79,7 +93,7 @@ public record Experiment(String name, String classifier, String subset, Integer 
             }
         }
         for (String d : defenses) {
-            Defenses.check(d); // fails with the accepted forms
+            DefenseSpec.parse(d); // fails with the accepted forms
         }
         if (attacks == null || attacks.isEmpty()) {
             throw new LustraException("Experiment " + name + " lists no \"attacks\"; add e.g. "
@@ -87,7 +101,7 @@ public record Experiment(String name, String classifier, String subset, Integer 
         }
         for (AttackConfig a : attacks) {
             if (a.attack() == null || !ATTACKS.contains(a.attack())) {
-                throw new LustraException("Unknown attack '" + a.attack() + "'; use one of " + new java.util.TreeSet<>(
+                throw new LustraException("Unknown attack '" + a.attack() + "'; use one of " + new TreeSet<>(
                         ATTACKS));
             }
             if (a.target() != null && (!a.attack().equals("advp") || a.target() < -1)) {
@@ -144,6 +158,16 @@ public record Experiment(String name, String classifier, String subset, Integer 
     public record Cell(String defense, AttackSpec attack, String mode) {
         public String id() {
             return defense + "|" + attack.id() + "|" + mode;
+        }
+
+        /** The classifier alone (spec {@code none}; its one cell has mode "none"). */
+        public boolean undefended() {
+            return defense.equals("none");
+        }
+
+        /** The attacker sees the defence. */
+        public boolean adaptive() {
+            return mode.equals("adaptive");
         }
     }
 

@@ -6,10 +6,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.lustra.util.Files2;
 import org.lustra.util.Json;
@@ -45,107 +49,129 @@ public final class Report {
     private Report() {}
 
     public static Summary summarise(Path dir) {
-        Path mf = dir.resolve(ExperimentRunner.MANIFEST);
-        Path samples = dir.resolve(ExperimentRunner.SAMPLES);
-        if (!Files.exists(mf) || !Files.exists(samples)) {
-            throw new LustraException(dir + " has no results (" + ExperimentRunner.MANIFEST + " and "
-                    + ExperimentRunner.SAMPLES + "); run `lustra eval run <config>` first.");
+        RunDirectory run = new RunDirectory(dir);
+        if (!run.hasResults()) {
+            throw new LustraException(dir + " has no results (" + RunDirectory.MANIFEST + " and "
+                    + RunDirectory.SAMPLES + "); run `lustra eval run <config>` first.");
         }
-        ExperimentRunner.Manifest manifest = Json.read(mf, ExperimentRunner.Manifest.class);
+        Manifest manifest = run.readManifest();
         Map<String, List<SampleRecord>> byCell = new LinkedHashMap<>();
         for (String id : manifest.cells().keySet()) {
             byCell.put(id, new ArrayList<>());
         }
-        try {
-            for (String line : Files.readAllLines(samples, StandardCharsets.UTF_8)) {
-                if (!line.isBlank()) {
-                    SampleRecord r = ExperimentRunner.LINE.fromJson(line, SampleRecord.class);
-                    byCell.computeIfAbsent(r.cell(), k -> new ArrayList<>()).add(r);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        for (SampleRecord r : run.readRecords()) {
+            byCell.computeIfAbsent(r.cell(), k -> new ArrayList<>()).add(r);
         }
         long evaluated = byCell.values().stream().mapToLong(List::size).sum();
         long expected = (long) manifest.images() * manifest.experiment().seeds().size() * manifest.cells().size();
         List<CellSummary> rows = new ArrayList<>();
         for (Map.Entry<String, List<SampleRecord>> e : byCell.entrySet()) {
-            List<SampleRecord> recs = e.getValue();
-            if (recs.isEmpty()) {
-                continue;
+            if (!e.getValue().isEmpty()) {
+                rows.add(cell(e.getKey(), manifest.cells().get(e.getKey()), e.getValue()));
             }
-            ExperimentRunner.CellInfo info = manifest.cells().get(e.getKey());
-            Map<Long, long[]> perSeed = new TreeMap<>(); // seed -> {n, clean, robust}
-            long n = 0;
-            long clean = 0;
-            long robust = 0;
-            long anyRobust = 0;
-            boolean randomised = false;
-            double psnr = 0;
-            int psnrCount = 0;
-            double ssim = 0;
-            double maxLinf = 0;
-            double maxL2 = 0;
-            List<Double> ms = new ArrayList<>();
-            double fwd = 0;
-            long single = 0;
-            boolean hasSingle = false;
-            long nonFinite = 0;
-            long invalidPatches = 0;
-            long uncheckedPatches = 0;
-            Map<String, long[]> gradientsByChunk = new LinkedHashMap<>();
-            for (SampleRecord r : recs) {
-                single += r.singleDrawRobust() ? 1 : 0;
-                hasSingle |= r.singleRobust() != null;
-                boolean bad = Boolean.TRUE.equals(r.nonFinite()) || !Double.isFinite(r.distLinf())
-                        || !Double.isFinite(r.distL2());
-                nonFinite += bad ? 1 : 0;
-                if (r.patchArea() != null) {
-                    if (r.patchValid() == null) {
-                        uncheckedPatches++;
-                    } else if (!r.patchValid()) {
-                        invalidPatches++;
-                    }
-                }
-                if (r.chunkGradientRows() != null) {
-                    gradientsByChunk.put(r.seed() + "#" + r.chunk(), new long[] {r.chunkGradientRows(),
-                        r.chunkNonFiniteGradients(), r.chunkZeroGradients()});
-                }
-                long[] s = perSeed.computeIfAbsent(r.seed(), k -> new long[3]);
-                s[0]++;
-                s[1] += r.cleanCorrect() ? 1 : 0;
-                s[2] += r.robust() ? 1 : 0;
-                n++;
-                clean += r.cleanCorrect() ? 1 : 0;
-                robust += r.robust() ? 1 : 0;
-                if (r.anyCopyFooled() != null) {
-                    randomised = true;
-                    anyRobust += r.anyCopyFooled() ? 0 : 1;
-                }
-                if (Double.isFinite(r.psnr())) {
-                    psnr += r.psnr();
-                    psnrCount++;
-                }
-                ssim += r.ssim();
-                maxLinf = Math.max(maxLinf, r.distLinf());
-                maxL2 = Math.max(maxL2, r.distL2());
-                ms.add(r.msPerImage());
-                fwd += r.forwardImagesPerImage();
+        }
+        return new Summary(manifest.experiment().name(), manifest.experiment().profile(), manifest.classifier(),
+                manifest.gitCommit(), manifest.created(), manifest.experiment().seeds(), rows,
+                SanityChecks.of(rows, SanityChecks.attacks(manifest)), evaluated, expected, manifest.history());
+    }
+
+    /** One cell's row from its records. */
+    private static CellSummary cell(String id, CellInfo info, List<SampleRecord> recs) {
+        Map<Long, long[]> perSeed = new TreeMap<>(); // seed -> {n, clean, robust}
+        long n = 0;
+        long clean = 0;
+        long robust = 0;
+        long anyRobust = 0;
+        boolean randomised = false;
+        double psnr = 0;
+        int psnrCount = 0;
+        double ssim = 0;
+        double maxLinf = 0;
+        double maxL2 = 0;
+        List<Double> ms = new ArrayList<>();
+        double fwd = 0;
+        long single = 0;
+        boolean hasSingle = false;
+        Health health = new Health();
+        for (SampleRecord r : recs) {
+            single += r.singleDrawRobust() ? 1 : 0;
+            hasSingle |= r.singleRobust() != null;
+            health.add(r);
+            long[] s = perSeed.computeIfAbsent(r.seed(), k -> new long[3]);
+            s[0]++;
+            s[1] += r.cleanCorrect() ? 1 : 0;
+            s[2] += r.robust() ? 1 : 0;
+            n++;
+            clean += r.cleanCorrect() ? 1 : 0;
+            robust += r.robust() ? 1 : 0;
+            if (r.anyCopyFooled() != null) {
+                randomised = true;
+                anyRobust += r.anyCopyFooled() ? 0 : 1;
             }
-            double[] acc = perSeed.values().stream().mapToDouble(s -> (double) s[2] / s[0]).toArray();
-            double mean = java.util.Arrays.stream(acc).average().orElse(Double.NaN);
-            double var = 0;
-            for (double a : acc) {
-                var += (a - mean) * (a - mean);
+            if (Double.isFinite(r.psnr())) {
+                psnr += r.psnr();
+                psnrCount++;
             }
-            double std = acc.length > 1 ? Math.sqrt(var / (acc.length - 1)) : 0;
-            double[] ci = Metrics.wilson(robust, n);
+            ssim += r.ssim();
+            maxLinf = Math.max(maxLinf, r.distLinf());
+            maxL2 = Math.max(maxL2, r.distL2());
+            ms.add(r.msPerImage());
+            fwd += r.forwardImagesPerImage();
+        }
+        double[] acc = perSeed.values().stream().mapToDouble(s -> (double) s[2] / s[0]).toArray();
+        double mean = Arrays.stream(acc).average().orElse(Double.NaN);
+        double var = 0;
+        for (double a : acc) {
+            var += (a - mean) * (a - mean);
+        }
+        double std = acc.length > 1 ? Math.sqrt(var / (acc.length - 1)) : 0;
+        double[] ci = Metrics.wilson(robust, n);
+        long[] g = health.gradients();
+        return new CellSummary(id, info.defense(), info.mode(), info.attack(), info.budget(), info.gradientMode(),
+                info.threatModel(), (int) (n / perSeed.size()), perSeed.size(), (double) clean / n, mean, std, ci[0],
+                ci[1], randomised ? (double) anyRobust / n : null, psnrCount > 0 ? psnr / psnrCount
+                        : Double.POSITIVE_INFINITY, ssim / n, maxLinf, maxL2, median(ms), fwd / n,
+                hasSingle ? (double) single / n : null, health.nonFinite, health.invalidPatches,
+                health.uncheckedPatches, g[0], g[1], g[2], health.warnings());
+    }
+
+    /** Non-finite inputs, patch validity and gradient health of one cell's records, and the warnings they give. */
+    private static final class Health {
+        long nonFinite;
+        long invalidPatches;
+        long uncheckedPatches;
+        private final Map<String, long[]> gradientsByChunk = new LinkedHashMap<>();
+
+        void add(SampleRecord r) {
+            boolean bad = Boolean.TRUE.equals(r.nonFinite()) || !Double.isFinite(r.distLinf())
+                    || !Double.isFinite(r.distL2());
+            nonFinite += bad ? 1 : 0;
+            if (r.patchArea() != null) {
+                if (r.patchValid() == null) {
+                    uncheckedPatches++;
+                } else if (!r.patchValid()) {
+                    invalidPatches++;
+                }
+            }
+            if (r.chunkGradientRows() != null) {
+                gradientsByChunk.put(r.seed() + "#" + r.chunk(), new long[] {r.chunkGradientRows(),
+                    r.chunkNonFiniteGradients(), r.chunkZeroGradients()});
+            }
+        }
+
+        /** {rows, non-finite rows, zero rows}, each chunk counted once. */
+        long[] gradients() {
             long[] g = new long[3];
             gradientsByChunk.values().forEach(v -> {
                 g[0] += v[0];
                 g[1] += v[1];
                 g[2] += v[2];
             });
+            return g;
+        }
+
+        List<String> warnings() {
+            long[] g = gradients();
             List<String> warnings = new ArrayList<>();
             if (g[1] > 0) {
                 warnings.add(g[1] + " of " + g[0] + " gradient rows were non-finite (zeroed, no step taken)");
@@ -158,142 +184,14 @@ public final class Report {
             if (nonFinite > 0) {
                 warnings.add(nonFinite + " adversarial input(s) had non-finite pixels (failed attacks, scored clean)");
             }
-            rows.add(new CellSummary(e.getKey(), info.defense(), info.mode(), info.attack(), info.budget(),
-                    info.gradientMode(), info.threatModel(), (int) (n / perSeed.size()), perSeed.size(),
-                    (double) clean / n, mean, std, ci[0], ci[1], randomised ? (double) anyRobust / n : null,
-                    psnrCount > 0 ? psnr / psnrCount : Double.POSITIVE_INFINITY, ssim / n, maxLinf, maxL2, median(ms),
-                    fwd / n, hasSingle ? (double) single / n : null, nonFinite, invalidPatches, uncheckedPatches, g[0],
-                    g[1], g[2], warnings));
+            return warnings;
         }
-        return new Summary(manifest.experiment().name(), manifest.experiment().profile(), manifest.classifier(),
-                manifest.gitCommit(), manifest.created(), manifest.experiment().seeds(), rows, checks(rows), evaluated,
-                expected, manifest.history());
-    }
-
-    /**
-     * Attack id parsed back: {@code autoattack-linf-0.0314-s5-q20} → base "autoattack", norm "linf", eps 0.0314,
-     * suffix "s5-q20"; {@code family()} is base plus suffix (one curve per family).
-     */
-    private record Parsed(String base, String norm, double eps, String suffix) {
-        String family() {
-            return suffix.isEmpty() ? base : base + "-" + suffix;
-        }
-
-        static Parsed of(String attackId) {
-            String[] p = attackId.split("-");
-            int i = 0;
-            StringBuilder base = new StringBuilder(p[i++]);
-            while (i < p.length && !p[i].equals("linf") && !p[i].equals("l2") && !p[i].matches("[0-9.]+")) {
-                base.append('-').append(p[i++]);
-            }
-            if (i < p.length && (p[i].equals("linf") || p[i].equals("l2"))) {
-                String norm = p[i++];
-                double eps = i < p.length ? Double.parseDouble(p[i]) : Double.NaN;
-                String rest = String.join("-", java.util.Arrays.copyOfRange(p, Math.min(p.length, i + 1), p.length));
-                return new Parsed(base.toString(), norm, eps, rest);
-            }
-            return new Parsed(attackId, null, Double.NaN, "");
-        }
-    }
-
-    static List<Check> checks(List<CellSummary> rows) {
-        List<Check> out = new ArrayList<>();
-        // non-finite values are errors, never results
-        long nonFinite = rows.stream().mapToLong(CellSummary::nonFiniteInputs).sum();
-        out.add(new Check("no adversarial input is non-finite", nonFinite == 0, nonFinite == 0
-                ? "every cell's inputs and distances are finite"
-                : nonFinite + " input(s) in " + rows.stream().filter(r -> r.nonFiniteInputs() > 0)
-                        .map(CellSummary::cell).toList()));
-        long badGrad = rows.stream().mapToLong(CellSummary::nonFiniteGradients).sum();
-        out.add(new Check("no gradient row is non-finite", badGrad == 0, badGrad == 0
-                ? "counted on " + rows.stream().mapToLong(CellSummary::gradientRows).sum() + " rows"
-                : badGrad + " row(s) in " + rows.stream().filter(r -> r.nonFiniteGradients() > 0)
-                        .map(CellSummary::cell).toList()));
-        List<CellSummary> patchCells = rows.stream().filter(r -> r.invalidPatches() + r.uncheckedPatches() > 0
-                || Parsed.of(r.attack()).norm() == null).toList();
-        long invalid = rows.stream().mapToLong(CellSummary::invalidPatches).sum();
-        long unchecked = rows.stream().mapToLong(CellSummary::uncheckedPatches).sum();
-        if (!patchCells.isEmpty()) {
-            out.add(new Check("patch cells change only the patch, inside [0, 1]", invalid == 0 && unchecked == 0,
-                    invalid > 0 ? invalid + " invalid patch input(s) in " + rows.stream()
-                            .filter(r -> r.invalidPatches() > 0).map(CellSummary::cell).toList()
-                    : unchecked > 0 ? unchecked + " patch record(s) written before harness v2 carry no check"
-                    : "checked every patch input"));
-        }
-        // budgets respected
-        List<Check> budget = new ArrayList<>();
-        for (CellSummary r : rows) {
-            Parsed p = Parsed.of(r.attack());
-            if (p.norm() == null) {
-                continue;
-            }
-            double used = p.norm().equals("linf") ? r.maxLinf() : r.maxL2();
-            boolean ok = used <= p.eps() * (1 + 1e-4) + 1e-6;
-            if (!ok) {
-                budget.add(new Check("perturbation within budget", false, String.format(Locale.ROOT,
-                        "%s: largest %s distance %.5f > eps %.5f", r.cell(), p.norm(), used, p.eps())));
-            }
-        }
-        out.addAll(budget);
-        out.add(new Check("every adversarial input is within its budget", budget.isEmpty(),
-                budget.isEmpty() ? "checked the largest distance of every ℓp cell" : budget.size()
-                        + " cell(s) exceed it"));
-        // monotone in eps
-        Map<String, TreeMap<Double, CellSummary>> series = new LinkedHashMap<>();
-        for (CellSummary r : rows) {
-            Parsed p = Parsed.of(r.attack());
-            if (p.norm() != null) {
-                series.computeIfAbsent(r.defense() + "|" + r.mode() + "|" + p.family() + "|" + p.norm(),
-                        k -> new TreeMap<>()).put(p.eps(), r);
-            }
-        }
-        for (Map.Entry<String, TreeMap<Double, CellSummary>> e : series.entrySet()) {
-            if (e.getValue().size() < 2) {
-                continue;
-            }
-            double last = Double.POSITIVE_INFINITY;
-            boolean ok = true;
-            StringBuilder d = new StringBuilder();
-            for (Map.Entry<Double, CellSummary> pt : e.getValue().entrySet()) {
-                ok &= pt.getValue().robustMean() <= last + 1e-12;
-                last = pt.getValue().robustMean();
-                d.append(String.format(Locale.ROOT, "eps %.4f: %.2f%%; ", pt.getKey(), 100 * last));
-            }
-            out.add(new Check("robust accuracy non-increasing in eps [" + e.getKey() + "]", ok, d.toString().trim()));
-        }
-        // AutoAttack ≤ PGD at equal budget
-        for (CellSummary r : rows) {
-            Parsed p = Parsed.of(r.attack());
-            if (!"autoattack".equals(p.base())) {
-                continue;
-            }
-            for (CellSummary q : rows) {
-                Parsed pq = Parsed.of(q.attack());
-                if (pq.base().equals("pgd") && q.defense().equals(r.defense()) && q.mode().equals(r.mode())
-                        && p.norm().equals(pq.norm()) && Math.abs(p.eps() - pq.eps()) < 1e-9) {
-                    out.add(new Check("AutoAttack ≤ PGD at equal budget [" + r.defense() + "|" + r.mode() + "|"
-                            + p.norm() + " " + String.format(Locale.ROOT, "%.4f", p.eps()) + "]",
-                            r.robustMean() <= q.robustMean() + 1e-12, String.format(Locale.ROOT,
-                                    "AutoAttack %.2f%% vs PGD %.2f%%", 100 * r.robustMean(), 100 * q.robustMean())));
-                }
-            }
-        }
-        // ℓ∞ PGD at ε ≥ 0.1 on the undefended model
-        for (CellSummary r : rows) {
-            Parsed p = Parsed.of(r.attack());
-            if (p.base().equals("pgd") && "linf".equals(p.norm()) && p.eps() >= 0.1 - 1e-9
-                    && r.defense().equals("none")) {
-                out.add(new Check("undefended ℓ∞ PGD at eps 0.1 leaves ≤ 5 %", r.robustMean() <= 0.05,
-                        String.format(Locale.ROOT, "%.2f%%", 100 * r.robustMean())));
-            }
-        }
-        return out;
     }
 
     /** Median: robust to chunks that ran while the machine was busy with something else. */
     static double median(List<Double> v) {
         List<Double> s = new ArrayList<>(v);
-        java.util.Collections.sort(s);
+        Collections.sort(s);
         int n = s.size();
         return n == 0 ? Double.NaN : n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
     }
@@ -301,6 +199,7 @@ public final class Report {
     /** Writes report.md, report.csv, report.json and the figures; returns the summary. */
     public static Summary write(Path dir) {
         Summary s = summarise(dir);
+        Map<String, Experiment.AttackSpec> attacks = SanityChecks.attacks(new RunDirectory(dir).readManifest());
         Json.writeAtomically(dir.resolve("report.json"), s);
         StringBuilder csv = new StringBuilder("cell,defense,mode,attack,budget,gradient_mode,images,runs,"
                 + "clean_accuracy,robust_mean,robust_std,ci95_low,ci95_high,any_copy_robust,psnr_db,ssim,max_linf,"
@@ -316,17 +215,17 @@ public final class Report {
                     "" + r.nonFiniteGradients(), "" + r.zeroGradients())).append('\n');
         }
         Files2.writeAtomically(dir.resolve("report.csv"), csv.toString().getBytes(StandardCharsets.UTF_8));
-        List<String> figures = figures(dir, s);
+        List<String> figures = figures(dir, s, attacks);
         Files2.writeAtomically(dir.resolve("report.md"), markdown(s, figures, dir).getBytes(StandardCharsets.UTF_8));
         return s;
     }
 
-    private static List<String> figures(Path dir, Summary s) {
+    private static List<String> figures(Path dir, Summary s, Map<String, Experiment.AttackSpec> attacks) {
         Map<String, List<Figures.Series>> byNorm = new LinkedHashMap<>();
         Map<String, TreeMap<Double, Double>> lines = new LinkedHashMap<>();
         for (CellSummary r : s.cells()) {
-            Parsed p = Parsed.of(r.attack());
-            if (p.norm() != null) {
+            Experiment.AttackSpec p = SanityChecks.lp(r, attacks);
+            if (p != null) {
                 lines.computeIfAbsent(p.norm() + "|" + r.defense() + " " + (r.mode().equals("none") ? "" : r.mode()
                         + " ") + p.family(), k -> new TreeMap<>()).put(p.eps(), r.robustMean());
             }
@@ -378,19 +277,7 @@ public final class Report {
                 + "if all K evaluations are right, the worst case over K re-submissions. They coincide for "
                 + "deterministic defences. Against randomised defences attacks run to full length and keep the iterate "
                 + "with the best EOT objective.\n\n");
-        md.append("| defence | mode | attack | budget | gradient mode | images × runs | clean | single | robust | 95 % CI "
-                + "| any-of-K | PSNR dB | SSIM | ms/img (median) | warnings |\n"
-                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-        for (CellSummary r : s.cells()) {
-            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %d × %d | %.2f%% | %s | %.2f ± %.2f%% | "
-                    + "%.1f–%.1f%% | %s | %.1f | %.3f | %.1f | %s |%n", r.defense(), r.mode(), r.attack(), r.budget(),
-                    r.gradientMode(), r.images(), r.runs(), 100 * r.cleanAccuracy(),
-                    r.singleRobust() == null ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * r.singleRobust()),
-                    100 * r.robustMean(), 100 * r.robustStd(), 100 * r.ciLow(), 100 * r.ciHigh(),
-                    r.anyCopyRobust() == null ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * r.anyCopyRobust()),
-                    r.psnr(), r.ssim(), r.msPerImage(), r.warnings() == null || r.warnings().isEmpty() ? ""
-                            : String.join("; ", r.warnings())));
-        }
+        appendCellTable(md, s);
         Path notes = dir.resolve("NOTES.md");
         if (Files.isRegularFile(notes)) {
             // hand-written notes of the run (what moved against an earlier run and why), kept across regenerations
@@ -401,7 +288,7 @@ public final class Report {
             }
         }
         md.append("\n## Threat models\n\n");
-        java.util.Set<String> seen = new java.util.LinkedHashSet<>();
+        Set<String> seen = new LinkedHashSet<>();
         for (CellSummary r : s.cells()) {
             seen.add(r.threatModel());
         }
@@ -426,6 +313,23 @@ public final class Report {
             }
         }
         return md.toString();
+    }
+
+    /** One row per cell: the scores, their interval, image quality, time and warnings. */
+    private static void appendCellTable(StringBuilder md, Summary s) {
+        md.append("| defence | mode | attack | budget | gradient mode | images × runs | clean | single | robust | 95 % CI "
+                + "| any-of-K | PSNR dB | SSIM | ms/img (median) | warnings |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (CellSummary r : s.cells()) {
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %d × %d | %.2f%% | %s | %.2f ± %.2f%% | "
+                    + "%.1f–%.1f%% | %s | %.1f | %.3f | %.1f | %s |%n", r.defense(), r.mode(), r.attack(), r.budget(),
+                    r.gradientMode(), r.images(), r.runs(), 100 * r.cleanAccuracy(),
+                    r.singleRobust() == null ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * r.singleRobust()),
+                    100 * r.robustMean(), 100 * r.robustStd(), 100 * r.ciLow(), 100 * r.ciHigh(),
+                    r.anyCopyRobust() == null ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * r.anyCopyRobust()),
+                    r.psnr(), r.ssim(), r.msPerImage(), r.warnings() == null || r.warnings().isEmpty() ? ""
+                            : String.join("; ", r.warnings())));
+        }
     }
 
     private static String q(String s) {

@@ -4,7 +4,6 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,7 +14,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
-import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 
 /**
@@ -51,33 +49,21 @@ public final class Reproduction {
         if (k < 1) {
             throw new IllegalArgumentException("Invalid chunk count: " + k + " (need ≥ 1)");
         }
-        Path mf = dir.resolve(ExperimentRunner.MANIFEST);
-        Path samples = dir.resolve(ExperimentRunner.SAMPLES);
-        if (!Files.exists(mf) || !Files.exists(samples)) {
-            throw new LustraException(dir + " is not a run directory (no " + ExperimentRunner.MANIFEST + " or "
-                    + ExperimentRunner.SAMPLES + ").");
+        RunDirectory run = new RunDirectory(dir);
+        if (!run.hasResults()) {
+            throw new LustraException(dir + " is not a run directory (no " + RunDirectory.MANIFEST + " or "
+                    + RunDirectory.SAMPLES + ").");
         }
-        ExperimentRunner.Manifest manifest = Json.read(mf, ExperimentRunner.Manifest.class);
+        Manifest manifest = run.readManifest();
         Map<String, List<JsonObject>> journal = new LinkedHashMap<>();
+        for (SampleRecord r : run.readRecords()) {
+            journal.computeIfAbsent(RunDirectory.ChunkKey.of(r).text(), x -> new ArrayList<>())
+                    .add(RunDirectory.LINE.toJsonTree(r).getAsJsonObject());
+        }
+        RunDirectory scratch = new RunDirectory(work);
         try {
-            for (String line : Files.readAllLines(samples, StandardCharsets.UTF_8)) {
-                if (line.isBlank()) {
-                    continue;
-                }
-                SampleRecord r = ExperimentRunner.LINE.fromJson(line, SampleRecord.class);
-                journal.computeIfAbsent(ExperimentRunner.key(r.seed(), r.cell(), r.chunk()), x -> new ArrayList<>())
-                        .add(ExperimentRunner.LINE.toJsonTree(r).getAsJsonObject());
-            }
             Files.createDirectories(work);
-            Path patches = dir.resolve("patches");
-            if (Files.isDirectory(patches)) {
-                Path to = Files.createDirectories(work.resolve("patches"));
-                try (var files = Files.list(patches)) {
-                    for (Path f : files.toList()) {
-                        Files.copy(f, to.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                    }
-                }
-            }
+            run.copyPatchesTo(scratch);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -87,18 +73,16 @@ public final class Reproduction {
         for (int i = 0; i < take; i++) {
             chosen.add(keys.get((int) ((long) i * keys.size() / take)));
         }
-        ExperimentRunner runner = new ExperimentRunner(manifest.experiment(), in, work, log);
         List<ChunkResult> out = new ArrayList<>();
-        for (String key : chosen) {
-            String[] parts = key.split("#", -1);
-            long seed = Long.parseLong(parts[0]);
-            int chunk = Integer.parseInt(parts[parts.length - 1]);
-            String cell = key.substring(parts[0].length() + 1, key.length() - parts[parts.length - 1].length() - 1);
-            log.accept("reproducing " + key);
-            String base = cell.contains("@") ? cell.substring(0, cell.indexOf('@')) : cell;
-            List<SampleRecord> again = runner.recompute(seed, base, chunk).stream()
-                    .filter(r -> r.cell().equals(cell)).toList();
-            out.add(compare(key, journal.get(key), again));
+        try (ExperimentRunner runner = new ExperimentRunner(manifest.experiment(), in, work, log)) {
+            for (String key : chosen) {
+                RunDirectory.ChunkKey c = RunDirectory.ChunkKey.parse(key);
+                log.accept("reproducing " + key);
+                String base = c.cell().contains("@") ? c.cell().substring(0, c.cell().indexOf('@')) : c.cell();
+                List<SampleRecord> again = runner.recompute(c.seed(), base, c.chunk()).stream()
+                        .filter(r -> r.cell().equals(c.cell())).toList();
+                out.add(compare(key, journal.get(key), again));
+            }
         }
         return new Result(out, manifest.gitCommit());
     }
@@ -107,7 +91,7 @@ public final class Reproduction {
     static ChunkResult compare(String key, List<JsonObject> journal, List<SampleRecord> again) {
         Map<Integer, JsonObject> byIndex = new LinkedHashMap<>();
         for (SampleRecord r : again) {
-            byIndex.put(r.index(), ExperimentRunner.LINE.toJsonTree(r).getAsJsonObject());
+            byIndex.put(r.index(), RunDirectory.LINE.toJsonTree(r).getAsJsonObject());
         }
         Set<String> fields = new TreeSet<>();
         int differing = 0;

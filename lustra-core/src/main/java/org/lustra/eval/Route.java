@@ -1,6 +1,7 @@
 package org.lustra.eval;
 
 import org.lustra.defense.GradientMode;
+import org.lustra.defense.Identity;
 import org.lustra.defense.Purifier;
 import org.lustra.defense.RecomputablePurifier;
 
@@ -30,11 +31,11 @@ public record Route(boolean adaptive, GradientMode mode, boolean viaOracle, int 
     }
 
     /**
-     * The route of a cell: {@code p} is the defence ({@code null} for none), {@code requested} the adaptive mode
-     * chosen from the experiment's "gradient" setting.
+     * The route of a cell: {@code p} is the defence ({@link Identity} for none: the bare classifier, EXACT, one vote),
+     * {@code requested} the adaptive mode chosen from the experiment's "gradient" setting.
      */
     static Route of(Purifier p, boolean adaptive, GradientMode requested, int eot, int votes) {
-        if (p == null) {
+        if (p instanceof Identity) {
             return new Route(false, GradientMode.EXACT, false, 1, false, 1);
         }
         boolean randomized = p.randomized();
@@ -48,7 +49,7 @@ public record Route(boolean adaptive, GradientMode mode, boolean viaOracle, int 
 
     /** The gradient-mode text of the manifest and report, derived from this route alone. */
     String label(Purifier p, boolean blackBox) {
-        if (p == null) {
+        if (p instanceof Identity) {
             return blackBox ? "none (black-box, logits only)" : "EXACT";
         }
         if (!adaptive) {

@@ -36,9 +36,9 @@ class ExperimentRunnerTest {
     /** Records without the wall-clock field, for comparing two runs. */
     static List<String> records(Path dir) throws Exception {
         List<String> out = new ArrayList<>();
-        for (String line : Files.readAllLines(dir.resolve(ExperimentRunner.SAMPLES))) {
-            SampleRecord r = ExperimentRunner.LINE.fromJson(line, SampleRecord.class);
-            out.add(ExperimentRunner.LINE.toJson(new SampleRecord(r.seed(), r.cell(), r.chunk(), r.index(),
+        for (String line : Files.readAllLines(dir.resolve(RunDirectory.SAMPLES))) {
+            SampleRecord r = RunDirectory.LINE.fromJson(line, SampleRecord.class);
+            out.add(RunDirectory.LINE.toJson(new SampleRecord(r.seed(), r.cell(), r.chunk(), r.index(),
                     r.label(), r.cleanPrediction(), r.adversarialPrediction(), r.cleanCorrect(), r.robust(),
                     r.anyCopyFooled(), r.votes(), r.distLinf(), r.distL2(), r.psnr(), r.ssim(), r.patchArea(), 0,
                     r.forwardImagesPerImage())));
@@ -60,13 +60,13 @@ class ExperimentRunnerTest {
             ExperimentRunner first = new ExperimentRunner(exp, inputs(c), part, s -> { }).stopAfter(6);
             assertEquals(6, first.run(first.manifest("test", Map.of())));
             // a kill in the middle of writing the sixth chunk: two of its four lines and a torn third one
-            List<String> lines = Files.readAllLines(part.resolve(ExperimentRunner.SAMPLES));
+            List<String> lines = Files.readAllLines(part.resolve(RunDirectory.SAMPLES));
             StringBuilder cut = new StringBuilder();
             for (int i = 0; i < lines.size() - 2; i++) {
                 cut.append(lines.get(i)).append('\n');
             }
             cut.append(lines.get(lines.size() - 2), 0, 40);
-            Files.writeString(part.resolve(ExperimentRunner.SAMPLES), cut.toString(), StandardCharsets.UTF_8);
+            Files.writeString(part.resolve(RunDirectory.SAMPLES), cut.toString(), StandardCharsets.UTF_8);
             List<String> log = new ArrayList<>();
             ExperimentRunner again = new ExperimentRunner(exp, inputs(c), part, log::add);
             long computed = again.run(again.manifest("test", Map.of()));
@@ -102,10 +102,10 @@ class ExperimentRunnerTest {
     @Test
     void nonAdaptiveCellsShareOneUniversalPatchPerAttackAndAdaptiveOnesTrainTheirOwn() {
         Experiment.AttackSpec advp = new Experiment.AttackSpec("advp", null, 0, null, null, 0.05, null, null);
-        String bare = ExperimentRunner.patchOwner(new Experiment.Cell("none", advp, "none"));
-        assertEquals(bare, ExperimentRunner.patchOwner(new Experiment.Cell("jpeg:75", advp, "nonadaptive")));
-        assertEquals(bare, ExperimentRunner.patchOwner(new Experiment.Cell("median:3", advp, "nonadaptive")));
-        assertTrue(!bare.equals(ExperimentRunner.patchOwner(new Experiment.Cell("jpeg:75", advp, "adaptive"))));
+        String bare = UniversalPatches.owner(new Experiment.Cell("none", advp, "none"));
+        assertEquals(bare, UniversalPatches.owner(new Experiment.Cell("jpeg:75", advp, "nonadaptive")));
+        assertEquals(bare, UniversalPatches.owner(new Experiment.Cell("median:3", advp, "nonadaptive")));
+        assertTrue(!bare.equals(UniversalPatches.owner(new Experiment.Cell("jpeg:75", advp, "adaptive"))));
     }
 
     @Test
@@ -124,7 +124,7 @@ class ExperimentRunnerTest {
     @Test
     void majorityVoteIsConservativeOnTies() {
         int[][] votes = {{3, 1}, {5, 1}};
-        assertEquals(5, ExperimentRunner.majority(votes, 0, 3), "tie between the label and another: wrong");
-        assertEquals(1, ExperimentRunner.majority(votes, 1, 1));
+        assertEquals(5, Scoring.majority(votes, 0, 3), "tie between the label and another: wrong");
+        assertEquals(1, Scoring.majority(votes, 1, 1));
     }
 }

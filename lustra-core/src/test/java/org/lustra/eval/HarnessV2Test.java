@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lustra.defense.GradientMode;
@@ -81,14 +80,10 @@ class HarnessV2Test {
         }
     }
 
-    private static Function<String, Purifier> with(String spec, Purifier p) {
-        return s -> s.equals(spec) ? p : Defenses.parse(s);
-    }
-
     private static List<SampleRecord> read(Path dir) throws Exception {
         List<SampleRecord> out = new ArrayList<>();
-        for (String line : Files.readAllLines(dir.resolve(ExperimentRunner.SAMPLES))) {
-            out.add(ExperimentRunner.LINE.fromJson(line, SampleRecord.class));
+        for (String line : Files.readAllLines(dir.resolve(RunDirectory.SAMPLES))) {
+            out.add(RunDirectory.LINE.fromJson(line, SampleRecord.class));
         }
         return out;
     }
@@ -101,7 +96,7 @@ class HarnessV2Test {
                         ExperimentRunnerTest.attack("lavan", null, null, 3)), 4, "exact");
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
-                    .withDefenses(with("bits:3", new NanGradientPurifier()));
+                    .withDefense("bits:3", new NanGradientPurifier());
             r.run(r.manifest("test", Map.of()));
         }
         for (SampleRecord rec : read(tmp)) {
@@ -125,10 +120,10 @@ class HarnessV2Test {
         Experiment.AttackConfig pgd = new Experiment.AttackConfig("pgd", "linf", List.of(0.1), 3, 2, null, null);
         Experiment exp = new Experiment("eot", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
                 List.of("bits:3"), List.of("adaptive"), List.of(pgd), 4, "exact");
-        ExperimentRunner.Manifest manifest;
+        Manifest manifest;
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
-                    .withDefenses(with("bits:3", new NoisePurifier()));
+                    .withDefense("bits:3", new NoisePurifier());
             manifest = r.manifest("test", Map.of());
             r.run(manifest);
         }
@@ -153,7 +148,7 @@ class HarnessV2Test {
                         2), ExperimentRunnerTest.attack("fgsm", "linf", 0.03, 1)), 4, null);
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
-                    .withDefenses(with("bits:3", new NoisePurifier()));
+                    .withDefense("bits:3", new NoisePurifier());
             r.run(r.manifest("test", Map.of()));
         }
         Map<Integer, Integer> first = new HashMap<>();
@@ -174,12 +169,11 @@ class HarnessV2Test {
         List<Experiment.AttackConfig> attacks = List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.03, 2));
         Experiment exp = new Experiment("routes", "classifier-resnet", "eval512", 4, "quick", List.of(1L), specs,
                 List.of("nonadaptive", "adaptive"), attacks, 4, null);
-        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
-            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { });
-            ExperimentRunner.Manifest m = r.manifest("test", Map.of());
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
+                ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })) {
+            Manifest m = r.manifest("test", Map.of());
             for (Experiment.Cell cell : exp.cells()) {
-                Purifier p = Defenses.parse(cell.defense());
-                Route route = r.route(cell, p);
+                Route route = r.route(cell, r.purifier(cell));
                 String label = m.cells().get(cell.id()).gradientMode();
                 if (route.adaptive()) {
                     assertTrue(label.startsWith(route.mode().name()), cell.id() + ": " + label);
@@ -200,10 +194,10 @@ class HarnessV2Test {
         Experiment exp = new Experiment("worst", "classifier-resnet", "eval512", 8, "quick", List.of(1L),
                 List.of("bits:3"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 5)),
                 8, "worst-of");
-        ExperimentRunner.Manifest manifest;
+        Manifest manifest;
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
-                    .withDefenses(with("bits:3", new NanGradientPurifier()));
+                    .withDefense("bits:3", new NanGradientPurifier());
             manifest = r.manifest("test", Map.of());
             r.run(manifest);
         }
@@ -234,13 +228,13 @@ class HarnessV2Test {
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner.Inputs in = ExperimentRunnerTest.inputs(c);
             ExperimentRunner r = new ExperimentRunner(exp, in, run, s -> { })
-                    .withDefenses(with("bits:3", new NoisePurifier()));
+                    .withDefense("bits:3", new NoisePurifier());
             r.run(r.manifest("test", Map.of()));
             // the reproduction builds defences by spec, as a user's would: reproduce the undefended cell's chunks
             Reproduction.Result ok = Reproduction.run(run, in, 1, tmp.resolve("w1"), s -> { });
             assertTrue(ok.reproduced(), ok.toString());
 
-            Path journal = run.resolve(ExperimentRunner.SAMPLES);
+            Path journal = run.resolve(RunDirectory.SAMPLES);
             String text = Files.readString(journal);
             String first = text.substring(0, text.indexOf('\n'));
             String tampered = first.contains("\"robust\":true") ? first.replace("\"robust\":true", "\"robust\":false")

@@ -38,8 +38,8 @@ class SmokeTest {
                 "diffender:ddim2");
         Experiment exp = new Experiment("smoke", "classifier-resnet", "eval512", 4, "quick", List.of(1L), defences,
                 List.of("nonadaptive", "adaptive"), attacks, 4, null);
-        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
-            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { });
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
+                ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })) {
             r.run(r.manifest("test", Map.of()));
         }
         Report.Summary s = Report.write(tmp);

@@ -7,6 +7,7 @@ import java.util.EnumSet;
 import java.util.Locale;
 import java.util.Set;
 import org.lustra.defense.GradientMode;
+import org.lustra.defense.MaskingPurifier;
 import org.lustra.defense.ThresholdedPurifier;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.diffusion.NoiseSource;
@@ -24,7 +25,7 @@ import org.lustra.nn.Scalars;
  * thresholds, and BPDA (identity) for the repainted content — output = x·(1 − M) + [x + sg(R − x)]·M, so the
  * gradient reaches the input through the mask as well as through the pixels.
  */
-public final class Diffender implements ThresholdedPurifier {
+public final class Diffender implements ThresholdedPurifier, MaskingPurifier {
 
     /**
      * @param localization AAP settings
@@ -149,6 +150,12 @@ public final class Diffender implements ThresholdedPurifier {
             }
             return r;
         }
+    }
+
+    @Override
+    public Masked purifyMasked(NDArray x, long seed) {
+        Result r = purifyWithMasks(x, seed);
+        return new Masked(r.purified(), r.localization().mask(), r.localization().anomaly());
     }
 
     /**

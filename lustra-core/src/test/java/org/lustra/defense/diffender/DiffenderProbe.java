@@ -9,9 +9,9 @@ import org.lustra.attack.LaVan;
 import org.lustra.attack.Patch;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
+import org.lustra.defense.DefenseSpec;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.diffusion.NoiseSource;
-import org.lustra.eval.Defenses;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 
@@ -92,7 +92,7 @@ class DiffenderProbe {
             }
             for (String spec : System.getProperty("probe.specs", "").split(",")) {
                 if (spec.isEmpty()) continue;
-                Diffender d = (Diffender) Defenses.parse(spec);
+                Diffender d = new Diffender(dm, DefenseSpec.parse(spec).asDiffender().orElseThrow().options(dm));
                 try (NDManager s = m.newSubManager()) {
                     long t0 = System.nanoTime();
                     Diffender.Result ra = d.purifyWithMasks(s.create(lav.adversarial(), new Shape(n, 1, 28, 28)), 3);

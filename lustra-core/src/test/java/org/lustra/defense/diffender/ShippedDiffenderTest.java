@@ -10,8 +10,8 @@ import org.lustra.attack.LaVan;
 import org.lustra.attack.Patch;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
+import org.lustra.defense.DefenseFactory;
 import org.lustra.diffusion.NoiseSource;
-import org.lustra.eval.Defenses;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 
@@ -26,13 +26,14 @@ class ShippedDiffenderTest {
         int d = 28 * 28;
         ImageSet eval = Subsets.load("eval512");
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
+                DefenseFactory defenses = new DefenseFactory();
                 NDManager m = NDManager.newBaseManager()) {
             float[] x = eval.batch(m, 0, n).toFloatArray();
             int[] y = java.util.Arrays.copyOf(eval.labels(), n);
             Patch.Result lav = LaVan.attack(new AttackModel(c::logits, m, new Shape(1, 28, 28), 1), x, y,
                     new LaVan.Options(0.05, 50, 0.05, 7));
-            Diffender rec = (Diffender) Defenses.parse("diffender:ep:rec:abar0.7");
-            Diffender paper = (Diffender) Defenses.parse("diffender");
+            Diffender rec = (Diffender) defenses.create("diffender:ep:rec:abar0.7");
+            Diffender paper = (Diffender) defenses.create("diffender");
             double recIou = meanIou(rec, m, lav, n, d);
             double paperIou = meanIou(paper, m, lav, n, d);
             assertTrue(recIou > 0.3, "reconstruction-signal IoU " + recIou);

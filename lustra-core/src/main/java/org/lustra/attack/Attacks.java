@@ -1,0 +1,319 @@
+package org.lustra.attack;
+
+import ai.djl.ndarray.NDManager;
+import java.util.Arrays;
+import org.lustra.data.ImageSet;
+
+/**
+ * The attacks of this package as {@link Attack} values: each record holds the settings, builds its algorithm's
+ * options with the seed of a run, and says how it describes itself. No defaults live here — the harness's registry
+ * chooses them per profile.
+ */
+public final class Attacks {
+    private Attacks() {}
+
+    /** Where AdvP gets its universal patch: trained (or loaded) for {@code attack} through {@code model}. */
+    @FunctionalInterface
+    public interface PatchSource {
+        float[] patch(AttackModel model, AdvPatchAttack attack);
+    }
+
+    /**
+     * PGD on the cross-entropy ({@link Pgd}); FGSM is one step of size ε without random start. {@code stepSize} ≤ 0
+     * means 2.5 ε / steps.
+     */
+    public record PgdAttack(String name, Norm norm, double epsilon, int steps, double stepSize, boolean randomStart)
+            implements Attack {
+        public Pgd.Options options(long seed) {
+            return new Pgd.Options(norm, epsilon, steps, stepSize, randomStart, seed);
+        }
+
+        @Override
+        public Budget budget() {
+            return Budget.lp(norm, epsilon);
+        }
+
+        @Override
+        public String iterations() {
+            return !randomStart && steps == 1 ? "1 step"
+                    : steps + " steps, " + (randomStart ? "random start" : "no random start");
+        }
+
+        @Override
+        public boolean blackBox() {
+            return false;
+        }
+
+        @Override
+        public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
+            return Outcome.of(Pgd.attack(model, x, labels, options(seed), null), model);
+        }
+    }
+
+    /** APGD with one restart on {@code loss} (CE or DLR), {@link Apgd}. */
+    public record ApgdAttack(String name, Norm norm, double epsilon, int steps, AttackModel.Loss loss)
+            implements Attack {
+        @Override
+        public Budget budget() {
+            return Budget.lp(norm, epsilon);
+        }
+
+        @Override
+        public String iterations() {
+            return steps + " iterations";
+        }
+
+        @Override
+        public boolean blackBox() {
+            return false;
+        }
+
+        @Override
+        public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
+            return Outcome.of(Apgd.attack(model, x, labels, null, new Apgd.Options(norm, epsilon, steps, loss, 1,
+                    seed)), model);
+        }
+    }
+
+    /** The black-box {@link Square} attack with p_init 0.8. */
+    public record SquareAttack(Norm norm, double epsilon, int queries) implements Attack {
+        @Override
+        public String name() {
+            return "square";
+        }
+
+        @Override
+        public Budget budget() {
+            return Budget.lp(norm, epsilon);
+        }
+
+        @Override
+        public String iterations() {
+            return queries + " queries";
+        }
+
+        @Override
+        public boolean blackBox() {
+            return true;
+        }
+
+        @Override
+        public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
+            return Outcome.of(Square.attack(model, x, labels, new Square.Options(norm, epsilon, queries, 0.8, seed)),
+                    model);
+        }
+    }
+
+    /** {@link FabT} with 9 target classes (deterministic: the seed is not used). */
+    public record FabTAttack(Norm norm, double epsilon, int steps) implements Attack {
+        @Override
+        public String name() {
+            return "fab-t";
+        }
+
+        @Override
+        public Budget budget() {
+            return Budget.lp(norm, epsilon);
+        }
+
+        @Override
+        public String iterations() {
+            return steps + " iterations";
+        }
+
+        @Override
+        public boolean blackBox() {
+            return false;
+        }
+
+        @Override
+        public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
+            return Outcome.of(FabT.attack(model, x, labels, new FabT.Options(norm, epsilon, steps, 9)), model);
+        }
+    }
+
+    /**
+     * {@link AutoAttack}, standard or rand, with 9 target classes. The rand version takes at least the model's own EOT
+     * copies ({@code eot} is the configured floor); the standard version always runs with {@code eot} (1).
+     */
+    public record AutoAttackRun(AutoAttack.Version version, Norm norm, double epsilon, int steps, int queries,
+            int eot) implements Attack {
+        @Override
+        public String name() {
+            return version == AutoAttack.Version.STANDARD ? "autoattack" : "autoattack-rand";
+        }
+
+        public AutoAttack.Options options(AttackModel model, long seed) {
+            int copies = version == AutoAttack.Version.RAND ? Math.max(model.eot(), eot) : eot;
+            return new AutoAttack.Options(version, norm, epsilon, steps, 9, queries, copies, seed);
+        }
+
+        @Override
+        public Budget budget() {
+            return Budget.lp(norm, epsilon);
+        }
+
+        @Override
+        public String iterations() {
+            return version == AutoAttack.Version.STANDARD
+                    ? "standard: APGD-CE, APGD-T, FAB-T " + steps + " iterations, Square " + queries + " queries"
+                    : "rand: APGD-CE, APGD-DLR " + steps + " iterations";
+        }
+
+        @Override
+        public boolean blackBox() {
+            return false;
+        }
+
+        @Override
+        public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
+            AutoAttack.Report r = AutoAttack.run(model, x, labels, options(model, seed), s -> { });
+            return new Outcome(r.adversarial(), null, r.forwardImages(), r.gradients(), r.warnings().stream()
+                    .map(w -> new Warning("AutoAttack", w)).toList());
+        }
+    }
+
+    /** The per-image {@link LaVan} patch, step 0.05. */
+    public record LaVanAttack(double fraction, int steps) implements Attack {
+        @Override
+        public String name() {
+            return "lavan";
+        }
+
+        @Override
+        public Budget budget() {
+            return Budget.patch(fraction);
+        }
+
+        @Override
+        public String iterations() {
+            return steps + " iterations";
+        }
+
+        @Override
+        public boolean blackBox() {
+            return false;
+        }
+
+        @Override
+        public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
+            return Outcome.of(LaVan.attack(model, x, labels, new LaVan.Options(fraction, steps, 0.05, seed)), model);
+        }
+    }
+
+    /** {@link GdpaLike}: step 0.05, the patch moves every 5 steps within radius 3. */
+    public record GdpaAttack(double fraction, int steps) implements Attack {
+        @Override
+        public String name() {
+            return "gdpa";
+        }
+
+        @Override
+        public Budget budget() {
+            return Budget.patch(fraction);
+        }
+
+        @Override
+        public String iterations() {
+            return steps + " iterations";
+        }
+
+        @Override
+        public boolean blackBox() {
+            return false;
+        }
+
+        @Override
+        public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
+            return Outcome.of(GdpaLike.attack(model, x, labels, new GdpaLike.Options(fraction, steps, 0.05, 5, 3,
+                    seed)), model);
+        }
+    }
+
+    /**
+     * The universal {@link AdvPatch} pasted at a seeded random place: {@code target} a class index, -1 untargeted, or
+     * null for the best of the per-class targeted patches on held-out training images. The patch itself comes from
+     * {@code patches} (trained once, cached by the caller).
+     */
+    public record AdvPatchAttack(double fraction, int steps, Integer target, PatchSource patches) implements Attack {
+        /** Batch and step size of the patch training. */
+        public static final int BATCH = 32;
+        public static final double STEP_SIZE = 0.05;
+
+        @Override
+        public String name() {
+            return "advp";
+        }
+
+        /** Whether the patch is the best of the per-class targeted ones ({@link AdvPatch#trainBest}). */
+        public boolean bestOfClasses() {
+            return target == null;
+        }
+
+        /** The training options with the patch's own seed. */
+        public AdvPatch.Options training(long seed) {
+            return new AdvPatch.Options(fraction, steps, BATCH, STEP_SIZE, seed,
+                    target == null ? AdvPatch.UNTARGETED : target);
+        }
+
+        @Override
+        public Budget budget() {
+            return Budget.patch(fraction);
+        }
+
+        @Override
+        public String iterations() {
+            return (target == null ? "universal, targeted at the best of the classes on held-out training images"
+                    : target < 0 ? "universal, untargeted" : "universal, targeted at class " + target)
+                    + ", " + steps + " iterations of batch " + BATCH + " on training images, random placement";
+        }
+
+        @Override
+        public boolean blackBox() {
+            return false;
+        }
+
+        @Override
+        public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
+            float[] patch = patches.patch(model, this);
+            return Outcome.of(AdvPatch.apply(model, patch, x, labels, fraction, seed), model);
+        }
+    }
+
+    /**
+     * The black-box {@link RhdeLike} sticker: population 20, crossover 0.7, sources the first 1000 images of
+     * {@code sources}.
+     */
+    public record RhdeAttack(double fraction, int generations, ImageSet sources) implements Attack {
+        @Override
+        public String name() {
+            return "rhde";
+        }
+
+        @Override
+        public Budget budget() {
+            return Budget.patch(fraction);
+        }
+
+        @Override
+        public String iterations() {
+            return "population 20, " + generations + " generations";
+        }
+
+        @Override
+        public boolean blackBox() {
+            return true;
+        }
+
+        @Override
+        public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
+            int k = Math.min(sources.size(), 1000);
+            float[] src;
+            try (NDManager s = NDManager.newBaseManager()) {
+                src = sources.batch(s, 0, k).toFloatArray();
+            }
+            return Outcome.of(RhdeLike.attack(model, x, labels, src, Arrays.copyOf(sources.labels(), k),
+                    new RhdeLike.Options(fraction, 20, generations, 0.7, false, seed)), model);
+        }
+    }
+}

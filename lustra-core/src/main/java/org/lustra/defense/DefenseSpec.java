@@ -1,0 +1,235 @@
+package org.lustra.defense;
+
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.lustra.defense.classic.BitDepth;
+import org.lustra.defense.classic.Jpeg;
+import org.lustra.defense.classic.LocalGradientSmoothing;
+import org.lustra.defense.classic.MedianSmoothing;
+import org.lustra.defense.diffender.Diffender;
+import org.lustra.defense.diffender.PatchLocalizer;
+import org.lustra.defense.diffender.Prompt;
+import org.lustra.defense.diffender.TunedPrompts;
+import org.lustra.defense.diffpure.DiffPure;
+import org.lustra.diffusion.DiffusionModel;
+import org.lustra.util.LustraException;
+
+/**
+ * A defence spec of experiment configs and the CLI, parsed once into a value: none, jpeg:Q, median:K, bits:B, lgs,
+ * DiffPure with the shipped diffusion model as {@code diffpure:T} (DDPM from t* = T) or {@code diffpure:T:ddimN}, and
+ * DIFFender as {@code diffender} followed by options separated by ':' — {@code ep} (empty prompts), {@code mp} (manual
+ * prompts, the default) or {@code tuned} (the prompts of {@code models/prompts-diffender}), {@code nr} (no
+ * restoration), {@code ddimN} (restoration steps), {@code thetaX} (z-score threshold), {@code gX} (localisation
+ * guidance), {@code abarX} (localisation noise level ᾱ), {@code rec} (our reconstruction-error signal instead of the
+ * paper's guidance difference), e.g. {@code diffender:mp:theta2.5:ddim10}.
+ *
+ * <p>Parsing validates everything and loads nothing (for {@code tuned} it only checks that the shipped prompts exist);
+ * {@link DefenseFactory} builds the purifier, loading the diffusion model once.
+ */
+public sealed interface DefenseSpec {
+
+    String FORMS = "none, jpeg:Q (1..100), median:K (odd), bits:B (1..8), lgs, diffpure:T "
+            + "(0 < T <= 1, DDPM) or diffpure:T:ddimN, "
+            + "diffender[:ep|:mp|:tuned][:rec][:nr][:ddimN][:thetaX][:gX][:abarX]";
+
+    /** No defence. */
+    None NONE = new None();
+
+    /** The spec as written (it names the defence in cell ids and reports). */
+    String text();
+
+    /** True for {@code none}: the classifier alone. */
+    default boolean none() {
+        return false;
+    }
+
+    /** Whether building the purifier needs the shipped diffusion model (its hash goes into a run's manifest). */
+    default boolean usesDiffusionModel() {
+        return false;
+    }
+
+    /** This spec as a DIFFender spec, if it is one. */
+    default Optional<DiffenderSpec> asDiffender() {
+        return Optional.empty();
+    }
+
+    /**
+     * Builds the purifier; {@code diffusionModel} is asked only by specs that need it. Use
+     * {@link DefenseFactory#create}, which owns the model.
+     */
+    Purifier build(Supplier<DiffusionModel> diffusionModel);
+
+    /** Parses and validates {@code spec}; every problem is one sentence naming the accepted forms. */
+    static DefenseSpec parse(String spec) {
+        if (spec == null) {
+            throw new LustraException("Missing defence; use one of " + FORMS);
+        }
+        if (spec.equals("none")) {
+            return NONE;
+        }
+        if (spec.startsWith("diffpure:")) {
+            return new DiffPureSpec(spec, DiffPureSpec.options(spec));
+        }
+        if (spec.equals("diffender") || spec.startsWith("diffender:")) {
+            return DiffenderSpec.parse(spec);
+        }
+        if (spec.equals("lgs")) {
+            return new Classic(spec, Classic.Method.LGS, 0);
+        }
+        String[] p = spec.split(":");
+        if (p.length == 2 && p[1].matches("\\d{1,3}")) {
+            Classic.Method method = switch (p[0]) {
+                case "jpeg" -> Classic.Method.JPEG;
+                case "median" -> Classic.Method.MEDIAN;
+                case "bits" -> Classic.Method.BITS;
+                default -> null;
+            };
+            if (method != null) {
+                Classic c = new Classic(spec, method, Integer.parseInt(p[1]));
+                try {
+                    c.build(null); // the purifiers validate their own parameter
+                } catch (IllegalArgumentException e) {
+                    throw new LustraException("Invalid defence '" + spec + "': " + e.getMessage());
+                }
+                return c;
+            }
+        }
+        throw new LustraException("Unknown defence '" + spec + "'; use one of " + FORMS);
+    }
+
+    /** {@code none}. */
+    record None() implements DefenseSpec {
+        @Override
+        public String text() {
+            return "none";
+        }
+
+        @Override
+        public boolean none() {
+            return true;
+        }
+
+        @Override
+        public Purifier build(Supplier<DiffusionModel> diffusionModel) {
+            return Identity.INSTANCE;
+        }
+    }
+
+    /** A classic input transformation; {@code value} is the quality, window or bit depth (unused for LGS). */
+    record Classic(String text, Method method, int value) implements DefenseSpec {
+        public enum Method { JPEG, MEDIAN, BITS, LGS }
+
+        @Override
+        public Purifier build(Supplier<DiffusionModel> diffusionModel) {
+            return switch (method) {
+                case JPEG -> new Jpeg(value);
+                case MEDIAN -> new MedianSmoothing(value);
+                case BITS -> new BitDepth(value);
+                case LGS -> LocalGradientSmoothing.defaults();
+            };
+        }
+    }
+
+    /** DiffPure on the shipped diffusion model. */
+    record DiffPureSpec(String text, DiffPure.Options options) implements DefenseSpec {
+        @Override
+        public boolean usesDiffusionModel() {
+            return true;
+        }
+
+        @Override
+        public Purifier build(Supplier<DiffusionModel> diffusionModel) {
+            return new DiffPure(diffusionModel.get(), options);
+        }
+
+        static DiffPure.Options options(String spec) {
+            String[] p = spec.split(":");
+            try {
+                double t = Double.parseDouble(p[1]);
+                if (p.length == 2) {
+                    return DiffPure.Options.ddpm(t);
+                }
+                if (p.length == 3 && p[2].matches("ddim\\d+")) {
+                    return DiffPure.Options.ddim(t, Integer.parseInt(p[2].substring(4)));
+                }
+            } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
+                // fall through to the message
+            }
+            throw new LustraException("Invalid defence '" + spec + "'; use diffpure:T (e.g. diffpure:0.1) or "
+                    + "diffpure:T:ddimN (e.g. diffpure:0.1:ddim10)");
+        }
+    }
+
+    /**
+     * DIFFender on the shipped diffusion model. With {@code tunedPrompts} the shipped tuned prompts replace both
+     * prompts of {@code options} when the purifier is built.
+     */
+    record DiffenderSpec(String text, Diffender.Options options, boolean tunedPrompts) implements DefenseSpec {
+        @Override
+        public boolean usesDiffusionModel() {
+            return true;
+        }
+
+        @Override
+        public Optional<DiffenderSpec> asDiffender() {
+            return Optional.of(this);
+        }
+
+        @Override
+        public Purifier build(Supplier<DiffusionModel> diffusionModel) {
+            return new Diffender(diffusionModel.get(), options(diffusionModel.get()));
+        }
+
+        /** The options with the tuned prompts loaded for {@code model}'s encoder (when the spec asks for them). */
+        public Diffender.Options options(DiffusionModel model) {
+            if (!tunedPrompts) {
+                return options;
+            }
+            Prompt[] pr = TunedPrompts.load(TunedPrompts.NAME, model);
+            return options.withPrompts(pr[0], pr[1]);
+        }
+
+        static DiffenderSpec parse(String spec) {
+            Diffender.Options o = Diffender.Options.manual();
+            String[] p = spec.split(":");
+            boolean tuned = false;
+            try {
+                for (int i = 1; i < p.length; i++) {
+                    String v = p[i];
+                    PatchLocalizer.Options loc = o.localization();
+                    if (v.equals("ep")) {
+                        o = o.withPrompts(Prompt.empty(), Prompt.empty())
+                                .withLocalization(loc.withIndependentNoise(true))
+                                .withRestoration(o.restoreSteps(), 1.0, o.strength());
+                    } else if (v.equals("mp")) {
+                        o = o.withPrompts(Prompt.text(Diffender.MANUAL_L), Prompt.text(Diffender.MANUAL_R));
+                    } else if (v.equals("tuned")) {
+                        tuned = true;
+                    } else if (v.equals("rec")) {
+                        o = o.withLocalization(loc.withSignal(PatchLocalizer.Signal.RECONSTRUCTION));
+                    } else if (v.startsWith("abar")) {
+                        o = o.withLocalization(loc.withAlphaBar(Double.parseDouble(v.substring(4))));
+                    } else if (v.equals("nr")) {
+                        o = o.withRestore(false);
+                    } else if (v.matches("ddim\\d+")) {
+                        o = o.withRestoration(Integer.parseInt(v.substring(4)), o.restoreGuidance(), o.strength());
+                    } else if (v.startsWith("theta")) {
+                        o = o.withLocalization(loc.withTheta(Double.parseDouble(v.substring(5))));
+                    } else if (v.startsWith("g")) {
+                        o = o.withLocalization(loc.withGuidance(Double.parseDouble(v.substring(1))));
+                    } else {
+                        throw new IllegalArgumentException("unknown option " + v);
+                    }
+                }
+                if (tuned) {
+                    TunedPrompts.requireShipped();
+                }
+                return new DiffenderSpec(spec, o, tuned);
+            } catch (IllegalArgumentException e) {
+                throw new LustraException("Invalid defence '" + spec + "' (" + e.getMessage() + "); use diffender "
+                        + "with options separated by ':' — ep|mp|tuned, rec, nr, ddimN, thetaX, gX, abarX — e.g. "
+                        + "diffender:ep:rec:abar0.7");
+            }
+        }
+    }
+}

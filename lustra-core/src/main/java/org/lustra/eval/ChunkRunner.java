@@ -1,0 +1,221 @@
+package org.lustra.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.lustra.attack.Attack;
+import org.lustra.attack.AttackModel;
+import org.lustra.attack.GradientCounts;
+import org.lustra.data.ImageFiles;
+import org.lustra.data.ImageSet;
+import org.lustra.defense.DefendedClassifier;
+import org.lustra.defense.GradientMode;
+import org.lustra.defense.Purifier;
+import org.lustra.model.Classifier;
+import org.lustra.util.Seed;
+
+/**
+ * One chunk of one cell: attacks the chunk through every route of the cell, judges the final inputs with K fresh
+ * evaluations of the defended model, keeps per image the route that fooled it worst (worst-of cells), and turns the
+ * outcome into records ({@link Scoring}). The first chunk of the first run seed also writes the cell's example panel.
+ */
+final class ChunkRunner {
+    private final ExperimentRunner runner;
+    private final UniversalPatches patches;
+    private final Consumer<String> log;
+
+    ChunkRunner(ExperimentRunner runner, UniversalPatches patches, Consumer<String> log) {
+        this.runner = runner;
+        this.patches = patches;
+        this.log = log;
+    }
+
+    /** The images of one chunk and what every route's attack needs. */
+    private record Batch(long seed, Experiment.Cell cell, int chunk, int from, int n, Shape image, int[] labels,
+            float[] x, DefendedClassifier defended, Attack attack, RunSeeds.ChunkSeeds seeds) {
+        int c() {
+            return (int) image.get(0);
+        }
+
+        int h() {
+            return (int) image.get(1);
+        }
+
+        int w() {
+            return (int) image.get(2);
+        }
+    }
+
+    List<SampleRecord> run(long seed, Experiment.Cell cell, int chunk) {
+        Experiment exp = runner.experiment();
+        int from = chunk * exp.batch();
+        int to = Math.min(runner.images(), from + exp.batch());
+        ImageSet set = runner.inputs().eval();
+        Shape image = new Shape(set.channels(), set.height(), set.width());
+        Purifier p = runner.purifier(cell);
+        DefendedClassifier defended = new DefendedClassifier(p, runner.inputs().classifier());
+        List<Route> routes = runner.routes(cell, p);
+        Attack attack = runner.attack(cell, patches.source(seed, cell));
+        try (NDManager m = NDManager.newBaseManager()) {
+            Batch b = new Batch(seed, cell, chunk, from, to - from, image, Arrays.copyOfRange(set.labels(), from, to),
+                    set.batch(m, from, to).toFloatArray(), defended, attack, RunSeeds.ChunkSeeds.of(seed, cell, chunk));
+            Scored scored = attackAndScore(b, routes, m);
+            if (chunk == 0 && seed == exp.seeds().get(0)) {
+                writeExample(b, m, scored.adversarial());
+            }
+            return scored.records();
+        }
+    }
+
+    /** A chunk's records (the cell's first, then each route's for worst-of cells) and the final inputs scored. */
+    private record Scored(List<SampleRecord> records, float[] adversarial) {}
+
+    private Scored attackAndScore(Batch b, List<Route> routes, NDManager m) {
+        int n = b.n();
+        int votes = routes.get(0).votes();
+        int[][] cleanVotes = predict(m, b.defended(), b.x(), b.image(), votes, b.seeds().clean());
+        WorstOf worst = new WorstOf(n, b.x().length / n, b.h() * b.w(), votes, routes.size() > 1);
+        long forward = 0;
+        GradientCounts gradients = GradientCounts.NONE;
+        List<SampleRecord> perRoute = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (int ri = 0; ri < routes.size(); ri++) {
+            Route route = routes.get(ri);
+            String tag = routes.size() > 1 ? ":" + route.mode().name() : "";
+            Attack.Outcome o = attackVia(route, b, m, b.seeds().attackPurification() + ri);
+            float[] a = o.adversarial().clone();
+            boolean[] bad = Scoring.replaceNonFinite(a, b.x(), n);
+            int[][] v = predict(m, b.defended(), a, b.image(), votes, b.seeds().judge(tag));
+            forward += o.forwardImages();
+            gradients = gradients.plus(o.gradients());
+            if (routes.size() > 1) {
+                perRoute.addAll(Scoring.records(new Scoring.Chunk(b.seed(), ThreatModels.routeCellId(b.cell(), route),
+                        b.chunk(), b.from(), b.labels(), b.x(), a, o.masks(), bad, cleanVotes, v, b.c(), b.h(), b.w(),
+                        (System.nanoTime() - t0) / 1e6 / n, o.forwardImages() / n, o.gradients(), null)));
+            }
+            worst.offer(route, b.labels(), a, o.masks(), bad, v);
+        }
+        double ms = (System.nanoTime() - t0) / 1e6 / n;
+        List<SampleRecord> out = Scoring.records(new Scoring.Chunk(b.seed(), b.cell().id(), b.chunk(), b.from(),
+                b.labels(), b.x(), worst.adversarial, worst.masks, worst.nonFinite, cleanVotes, worst.votes, b.c(),
+                b.h(), b.w(), ms, forward / n, gradients, worst.routes));
+        out.addAll(perRoute);
+        return new Scored(out, worst.adversarial);
+    }
+
+    /** Runs the cell's attack on the chunk through one route. */
+    private Attack.Outcome attackVia(Route route, Batch b, NDManager m, long purificationSeed) {
+        AtomicLong callSeed = new AtomicLong(Seed.of(purificationSeed).value());
+        DefendedClassifier defended = b.defended();
+        Classifier cls = defended.classifier();
+        // Forward-only queries see the real defence; gradients take the route's mode. Long chains (DiffPure) give
+        // their EXACT/SURROGATE gradients by recomputation through the oracle, not one huge autograd graph.
+        Function<NDArray, NDArray> target = !route.adaptive() ? cls::logits
+                : route.viaOracle() ? z -> defended.logits(z, GradientMode.BPDA, callSeed.incrementAndGet())
+                : z -> defended.logits(z, route.mode(), callSeed.incrementAndGet());
+        AttackModel.GradientOracle oracle = !route.viaOracle() ? null : (rows, loss) -> {
+            DefendedClassifier.LossGradient lg = defended.lossGradient(rows, route.mode(), callSeed.incrementAndGet(),
+                    loss);
+            return new NDArray[] {lg.loss(), lg.logits(), lg.gradient()};
+        };
+        // non-adaptive cells against a randomised defence also run full length (their target, the classifier, is
+        // deterministic, so one vote confirms)
+        AttackModel model = new AttackModel(target, oracle, m, b.image(), route.eot(), route.randomized(),
+                route.attackVotes());
+        Attack.Outcome o = b.attack().run(model, b.x(), b.labels(), b.seeds().attack());
+        o.warnings().forEach(w -> log.accept(w.source() + " warning [" + b.cell().id() + " chunk " + b.chunk()
+                + "]: " + w.message()));
+        return o;
+    }
+
+    /** Predictions of the defended model, {@code votes} independent evaluations (one for deterministic defences). */
+    private static int[][] predict(NDManager m, DefendedClassifier defended, float[] x, Shape image, int votes,
+            long seed) {
+        int n = x.length / Math.toIntExact(image.size());
+        int[][] out = new int[votes][n];
+        for (int v = 0; v < votes; v++) {
+            try (NDManager s = m.newSubManager()) {
+                NDArray xa = s.create(x, new Shape(n, image.get(0), image.get(1), image.get(2)));
+                long[] pred = defended.logits(xa, GradientMode.BPDA, seed + v).argMax(1).toLongArray();
+                for (int i = 0; i < n; i++) {
+                    out[v][i] = (int) pred[i];
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Per image, the outcome of the route that fooled it worst ({@link Scoring#badness}); one route is kept whole. */
+    private static final class WorstOf {
+        final float[] adversarial;
+        float[] masks;
+        final boolean[] nonFinite;
+        final int[][] votes;
+        /** The route chosen per image, for worst-of cells (else null). */
+        final String[] routes;
+        private final int[] worst;
+        private final int n;
+        private final int d;
+        private final int plane;
+
+        WorstOf(int n, int d, int plane, int votes, boolean severalRoutes) {
+            this.n = n;
+            this.d = d;
+            this.plane = plane;
+            adversarial = new float[n * d];
+            nonFinite = new boolean[n];
+            this.votes = new int[votes][n];
+            routes = severalRoutes ? new String[n] : null;
+            worst = new int[n];
+            Arrays.fill(worst, -1);
+        }
+
+        void offer(Route route, int[] labels, float[] adv, float[] advMasks, boolean[] bad, int[][] v) {
+            for (int i = 0; i < n; i++) {
+                int b = Scoring.badness(v, i, labels[i]);
+                if (b <= worst[i]) {
+                    continue;
+                }
+                worst[i] = b;
+                System.arraycopy(adv, i * d, adversarial, i * d, d);
+                nonFinite[i] = bad[i];
+                for (int k = 0; k < votes.length; k++) {
+                    votes[k][i] = v[k][i];
+                }
+                if (advMasks != null) {
+                    masks = masks == null ? new float[n * plane] : masks;
+                    System.arraycopy(advMasks, i * plane, masks, i * plane, plane);
+                }
+                if (routes != null) {
+                    routes[i] = route.mode().name();
+                }
+            }
+        }
+    }
+
+    /** The cell's example panel: rows clean, adversarial and (defended cells) purified, for the first k ≤ 8 images. */
+    private void writeExample(Batch b, NDManager m, float[] adv) {
+        int k = Math.min(b.n(), 8);
+        Shape image = b.image();
+        int d = Math.toIntExact(image.size());
+        boolean undefended = b.defended().undefended();
+        int rows = undefended ? 2 : 3;
+        float[] grid = new float[rows * k * d];
+        System.arraycopy(b.x(), 0, grid, 0, k * d);
+        System.arraycopy(adv, 0, grid, k * d, k * d);
+        if (!undefended) {
+            try (NDManager s = m.newSubManager()) {
+                float[] purified = b.defended().purifier().purify(s.create(Arrays.copyOf(adv, k * d),
+                        new Shape(k, image.get(0), image.get(1), image.get(2))), b.seeds().example()).toFloatArray();
+                System.arraycopy(purified, 0, grid, 2 * k * d, k * d);
+            }
+        }
+        ImageFiles.writeGrid(runner.directory().exampleFile(b.cell().id()), grid, rows * k, b.c(), b.h(), b.w(), k);
+    }
+}

@@ -1,0 +1,32 @@
+package org.lustra.eval;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code manifest.json} of a run directory: written once, and a rerun must find the same experiment in it.
+ * {@code cells} describes every cell (and, for worst-of cells, every route); {@code history} lists the cells redone
+ * later ({@code --redo}). {@code hashes} (harness v2): SHA-256 of every model's weights and of the evaluation subset's
+ * files, so a reproduction can tell whether it ran on the same inputs; {@code seeds} says how the random streams
+ * derive from the run seeds. The JSON field names are the record's component names: do not rename them, committed
+ * runs are read back.
+ */
+public record Manifest(Experiment experiment, String created, String gitCommit, Map<String, String> versions,
+        Map<String, CellInfo> cells, int images, String classifier, List<String> history,
+        Map<String, String> hashes, String seeds) {
+    public Manifest {
+        history = history == null ? List.of() : List.copyOf(history);
+    }
+
+    /** A manifest written before harness v2 (no hashes, no seed derivation). */
+    public Manifest(Experiment experiment, String created, String gitCommit, Map<String, String> versions,
+            Map<String, CellInfo> cells, int images, String classifier, List<String> history) {
+        this(experiment, created, gitCommit, versions, cells, images, classifier, history, null, null);
+    }
+
+    /** The same run with refreshed cell descriptions and a longer history (after a redo). */
+    public Manifest withCells(Map<String, CellInfo> newCells, List<String> newHistory) {
+        return new Manifest(experiment, created, gitCommit, versions, newCells, images, classifier, newHistory, hashes,
+                seeds);
+    }
+}

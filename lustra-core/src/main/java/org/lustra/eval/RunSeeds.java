@@ -1,0 +1,41 @@
+package org.lustra.eval;
+
+import org.lustra.util.Seed;
+
+/**
+ * Every random stream of a run, derived by splitting from the run seed ({@link Seed}), in one place; the manifest
+ * records {@link #DERIVATION}. Changing a derivation changes every record of every committed run.
+ */
+final class RunSeeds {
+    private RunSeeds() {}
+
+    /** How the run's random streams derive from its seeds (written into the manifest). */
+    static final String DERIVATION = "util.Seed: per (run seed s, cell, chunk): Seed.of(s).child(\"cell:\" + id)"
+            + ".child(chunk).child(\"attack\" | \"attack-purification\" | \"judge\" | \"example\"); clean votes "
+            + "Seed.of(s).child(\"clean:\" + defence).child(chunk); AdvP patches Seed.of(s).child(\"patch:\" + owner)";
+
+    /**
+     * The random streams of a chunk: the attack's own draws and the purifications it causes depend on (seed, cell,
+     * chunk); the clean-accuracy votes on (seed, defence, chunk) only, so every cell of a defence shares one clean
+     * accuracy; the judging votes of the adversarial inputs are independent of the attack's streams.
+     */
+    record ChunkSeeds(long attack, long attackPurification, long judge, long clean, long example) {
+        static ChunkSeeds of(long seed, Experiment.Cell cell, int chunk) {
+            Seed chunkSeed = Seed.of(seed).child("cell:" + cell.id()).child(chunk);
+            return new ChunkSeeds(chunkSeed.child("attack").value(), chunkSeed.child("attack-purification").value(),
+                    chunkSeed.child("judge").value(),
+                    Seed.of(seed).child("clean:" + cell.defense()).child(chunk).value(),
+                    chunkSeed.child("example").value());
+        }
+
+        /** The judging votes of one route's adversarial inputs ({@code tag} is ":" + route for worst-of, else ""). */
+        long judge(String tag) {
+            return Seed.of(judge).child("judge" + tag).value();
+        }
+    }
+
+    /** The seed of a universal patch (AdvP) of one owner and run seed. */
+    static long patchSeed(long seed, String owner) {
+        return Seed.of(seed).child("patch:" + owner).value();
+    }
+}

@@ -1,0 +1,60 @@
+package org.lustra.eval;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.lustra.attack.Attack;
+import org.lustra.defense.Identity;
+import org.lustra.defense.Purifier;
+
+/**
+ * The text every result carries, in one place: a cell's threat model (who attacks what, knowing what), its budget (from
+ * the {@link Attack} that runs) and its gradient route (from the {@link Route}s that run, {@link Route#label}), as the
+ * manifest's {@link CellInfo}.
+ */
+final class ThreatModels {
+    private ThreatModels() {}
+
+    /**
+     * The description of {@code cell}, defended by {@code p} in front of {@code classifier}, attacked by
+     * {@code attack} through {@code routes} on h×w images.
+     */
+    static CellInfo describe(Experiment.Cell cell, Purifier p, List<Route> routes, Attack attack, String classifier,
+            int h, int w) {
+        boolean blackBox = attack.blackBox();
+        String grad = routes.size() == 1 ? routes.get(0).label(p, blackBox)
+                : "worst of " + routes.size() + " routes per image: " + String.join(" | ", routes.stream()
+                        .map(r -> r.label(p, blackBox)).toList());
+        return new CellInfo(cell.defense(), cell.attack().id(), cell.mode(), grad, threat(cell, p, classifier),
+                attack.describe(h, w));
+    }
+
+    /** Who attacks what: the defended model and what the attacker knows of the defence. */
+    static String threat(Experiment.Cell cell, Purifier p, String classifier) {
+        if (p instanceof Identity) {
+            return "undefended " + classifier;
+        }
+        return p.name() + " -> " + classifier + (cell.adaptive() ? ", adaptive white-box attacker"
+                : ", attacker unaware of the defence");
+    }
+
+    /**
+     * For a worst-of cell, one extra cell per route ({@code <cell id>@<MODE>}): the same attack's outcome through that
+     * route alone, written from the same run, so a report shows every route and their per-image worst side by side.
+     * Empty for single-route cells.
+     */
+    static Map<String, CellInfo> routeCells(Experiment.Cell cell, Purifier p, List<Route> routes, CellInfo base) {
+        Map<String, CellInfo> out = new LinkedHashMap<>();
+        if (routes.size() > 1) {
+            for (Route r : routes) {
+                out.put(routeCellId(cell, r), new CellInfo(base.defense(), base.attack(), cell.mode() + "@"
+                        + r.mode().name(), r.label(p, false), base.threatModel(), base.budget()));
+            }
+        }
+        return out;
+    }
+
+    static String routeCellId(Experiment.Cell cell, Route r) {
+        return cell.id() + "@" + r.mode().name();
+    }
+}

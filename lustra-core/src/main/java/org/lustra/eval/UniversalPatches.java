@@ -1,0 +1,141 @@
+package org.lustra.eval;
+
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.lustra.attack.AdvPatch;
+import org.lustra.attack.AttackModel;
+import org.lustra.attack.Attacks;
+import org.lustra.data.ImageSet;
+import org.lustra.util.Json;
+import org.lustra.util.LustraHome;
+
+/**
+ * AdvP's universal patches, trained once on training images and cached on disk, in one place for the harness (one
+ * patch per run seed and owner under the run directory's {@code patches/}) and for {@code lustra tune-prompts} (one
+ * best-of-classes patch per classifier, fraction and seed beside the prompt checkpoints). Training is the one-off cost
+ * of the attack, so it is not in any cell's time per image.
+ */
+public final class UniversalPatches {
+    /** Training images of a harness patch (the first ones of the training set). */
+    static final int HARNESS_TRAINING_IMAGES = 2000;
+
+    /**
+     * How a harness patch was made, next to it in {@code patches/}: its target (-1 untargeted), for best-of-classes
+     * the held-out fooling rate of the kept and of every target, and the one-off training time.
+     */
+    record PatchInfo(int target, Double heldOutFoolRate, double[] foolRateByTarget, Double trainSeconds) {}
+
+    private final RunDirectory dir;
+    private final ImageSet train;
+    private final Consumer<String> log;
+    private final Map<String, float[]> memory = new HashMap<>();
+
+    UniversalPatches(RunDirectory dir, ImageSet train, Consumer<String> log) {
+        this.dir = dir;
+        this.train = train;
+        this.log = log;
+    }
+
+    /**
+     * Whose universal patch a cell uses. Against the bare classifier (undefended and non-adaptive cells) it is one
+     * patch per (seed, attack), so every defence faces the same patch and their non-adaptive numbers compare; an
+     * adaptive cell trains its own through its defence.
+     */
+    static String owner(Experiment.Cell cell) {
+        return cell.undefended() || !cell.adaptive() ? "bare|" + cell.attack().id() : cell.id();
+    }
+
+    /** The source AdvP of {@code cell} under run seed {@code seed} draws its patch from. */
+    Attacks.PatchSource source(long seed, Experiment.Cell cell) {
+        return (model, attack) -> patch(seed, cell, model, attack);
+    }
+
+    /** The patch of (seed, owner of cell): from memory, else from {@code patches/}, else trained through model. */
+    float[] patch(long seed, Experiment.Cell cell, AttackModel model, Attacks.AdvPatchAttack attack) {
+        String owner = owner(cell);
+        String key = seed + "#" + owner;
+        float[] patch = memory.get(key);
+        if (patch != null) {
+            return patch;
+        }
+        Path file = dir.patchFile(owner, seed);
+        if (Files.exists(file)) {
+            patch = Json.read(file, float[].class);
+        } else {
+            Trained t = train(model, train, Math.min(train.size(), HARNESS_TRAINING_IMAGES),
+                    attack.training(RunSeeds.patchSeed(seed, owner)), attack.bestOfClasses());
+            if (attack.bestOfClasses()) {
+                log.accept(String.format(Locale.ROOT, "AdvP %s seed %d: best target class %d fools %.1f %% of "
+                        + "held-out training images (per class %s), trained in %.0f s", cell.id(), seed, t.target(),
+                        100 * t.heldOutFoolRate(), Arrays.toString(Arrays.stream(t.foolRateByTarget())
+                                .map(r -> Math.round(r * 1000) / 10.0).toArray()), t.seconds()));
+            }
+            store(RunDirectory.patchInfoFile(file), new PatchInfo(t.target(), t.heldOutFoolRate(),
+                    t.foolRateByTarget(), t.seconds()));
+            store(file, t.patch());
+            patch = t.patch();
+        }
+        memory.put(key, patch);
+        return patch;
+    }
+
+    /**
+     * {@code lustra tune-prompts}' patch: the best of the per-class targeted patches trained through {@code model} on
+     * the first {@code images} of {@code train}, cached in {@code file} (a JSON {@link AdvPatch.Trained}).
+     */
+    public static AdvPatch.Trained bestOfClasses(Path file, AttackModel model, ImageSet train, int images,
+            AdvPatch.Options opt) {
+        if (Files.exists(file)) {
+            return Json.read(file, AdvPatch.Trained.class);
+        }
+        Trained t = train(model, train, images, opt, true);
+        AdvPatch.Trained out = new AdvPatch.Trained(t.patch(), t.target(), t.heldOutFoolRate(),
+                t.foolRateByTarget());
+        store(file, out);
+        return out;
+    }
+
+    /** Where tune-prompts caches its patch: it depends only on (classifier, fraction, seed). */
+    public static Path promptTuningCache(String classifier, double fraction, long seed) {
+        return LustraHome.checkpoints().resolve("prompts-diffender").resolve(String.format(Locale.ROOT,
+                "advp-%s-%.3f-seed%d.json", classifier, fraction, seed));
+    }
+
+    /** A trained patch; the held-out rates only for best-of-classes. */
+    private record Trained(float[] patch, int target, Double heldOutFoolRate, double[] foolRateByTarget,
+            double seconds) {}
+
+    private static Trained train(AttackModel model, ImageSet set, int images, AdvPatch.Options opt,
+            boolean bestOfClasses) {
+        float[] x;
+        try (NDManager s = NDManager.newBaseManager()) {
+            x = set.batch(s, 0, images).toFloatArray();
+        }
+        int[] y = Arrays.copyOf(set.labels(), images);
+        long t0 = System.nanoTime();
+        if (bestOfClasses) {
+            AdvPatch.Trained t = AdvPatch.trainBest(model, x, y, opt);
+            return new Trained(t.patch(), t.target(), t.heldOutFoolRate(), t.foolRateByTarget(),
+                    (System.nanoTime() - t0) / 1e9);
+        }
+        float[] patch = AdvPatch.train(model, x, y, opt);
+        return new Trained(patch, opt.target(), null, null, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static void store(Path file, Object value) {
+        try {
+            Files.createDirectories(file.getParent());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Json.writeAtomically(file, value);
+    }
+}
