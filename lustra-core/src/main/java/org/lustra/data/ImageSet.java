@@ -61,6 +61,16 @@ public final class ImageSet {
     }
 
     /** Raw bytes (a copy) of image {@code i}, CHW order. */
+    /** Image i as floats in [0, 1] (C·H·W, a fresh array). */
+    public float[] imageFloats(int i) {
+        byte[] b = imageBytes(i);
+        float[] f = new float[b.length];
+        for (int j = 0; j < b.length; j++) {
+            f[j] = (b[j] & 0xff) / 255f;
+        }
+        return f;
+    }
+
     public byte[] imageBytes(int i) {
         int n = imageSize();
         return Arrays.copyOfRange(pixels, i * n, (i + 1) * n);

@@ -164,9 +164,9 @@ public final class DiffusionQuality {
                 float[] x = new float[n * size];
                 boolean[] region = new boolean[n * plane];
                 for (int i = 0; i < n; i++) {
-                    float[] img = floats(set.imageBytes(from + i));
+                    float[] img = set.imageFloats(from + i);
                     float[] before = img.clone();
-                    Masks.occlude(img, floats(set.imageBytes((from + i + 1) % set.size())), c, h, w, rng);
+                    Masks.occlude(img, set.imageFloats((from + i + 1) % set.size()), c, h, w, rng);
                     for (int j = 0; j < size; j++) {
                         region[i * plane + j % plane] |= img[j] != before[j];
                         x[i * size + j] = img[j] * 2f - 1f;
@@ -215,13 +215,6 @@ public final class DiffusionQuality {
         return new SteerResult(ratio, (double) above / set.size(), all / ((double) set.size() * size), t, prompt);
     }
 
-    private static float[] floats(byte[] b) {
-        float[] f = new float[b.length];
-        for (int i = 0; i < b.length; i++) {
-            f[i] = (b[i] & 0xff) / 255f;
-        }
-        return f;
-    }
 
     /** Sum over the batch of per-image PSNR in [0, 1] units, for arrays in [-1, 1] (clamped). */
     static double sumPsnr(NDArray a, NDArray ref) {

@@ -197,14 +197,14 @@ public final class DiffusionTraining {
             List<String> prompts = new ArrayList<>(n);
             for (int b = 0; b < n; b++) {
                 int index = rng.nextInt(train.size());
-                float[] img = toFloats(train.imageBytes(index));
+                float[] img = train.imageFloats(index);
                 if (opt.flip() && rng.nextBoolean()) {
                     flip(img, c, h);
                 }
                 int label = train.label(index);
                 boolean occluded = rng.nextDouble() < opt.occluderProbability();
                 Masks.Occluder occluder = occluded
-                        ? Masks.occlude(img, toFloats(train.imageBytes(rng.nextInt(train.size()))), c, h, h, rng)
+                        ? Masks.occlude(img, train.imageFloats(rng.nextInt(train.size())), c, h, h, rng)
                         : null;
                 prompts.add(captions.sample(label, occluder, rng));
                 for (int i = 0; i < imageSize; i++) {
@@ -336,13 +336,6 @@ public final class DiffusionTraining {
         }
     }
 
-    private static float[] toFloats(byte[] b) {
-        float[] f = new float[b.length];
-        for (int i = 0; i < b.length; i++) {
-            f[i] = (b[i] & 0xff) / 255f;
-        }
-        return f;
-    }
 
     private static float[] ones(int n) {
         float[] f = new float[n];

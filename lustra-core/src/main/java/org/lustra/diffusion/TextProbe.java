@@ -45,11 +45,11 @@ final class TextProbe {
         occluderMask = new float[N * plane];
         for (int b = 0; b < N; b++) {
             int index = rng.nextInt(train.size());
-            float[] img = floats(train.imageBytes(index));
+            float[] img = train.imageFloats(index);
             float[] before = img.clone();
             Masks.Occluder occ = null;
             if (b % 2 == 1) {
-                occ = Masks.occlude(img, floats(train.imageBytes(rng.nextInt(train.size()))), c, h, h, rng);
+                occ = Masks.occlude(img, train.imageFloats(rng.nextInt(train.size())), c, h, h, rng);
                 for (int i = 0; i < size; i++) {
                     if (img[i] != before[i]) {
                         occluderMask[b * plane + i % plane] = 1f;
@@ -123,11 +123,4 @@ final class TextProbe {
         return out;
     }
 
-    private static float[] floats(byte[] b) {
-        float[] f = new float[b.length];
-        for (int i = 0; i < b.length; i++) {
-            f[i] = (b[i] & 0xff) / 255f;
-        }
-        return f;
-    }
 }
