@@ -142,9 +142,16 @@ final class ChunkRunner {
         for (int v = 0; v < votes; v++) {
             try (NDManager s = m.newSubManager()) {
                 NDArray xa = s.create(x, new Shape(n, image.get(0), image.get(1), image.get(2)));
-                long[] pred = defended.logits(xa, GradientMode.BPDA, seed + v).argMax(1).toLongArray();
+                float[] z = defended.logits(xa, GradientMode.BPDA, seed + v).toFloatArray();
+                int k = z.length / n;
                 for (int i = 0; i < n; i++) {
-                    out[v][i] = (int) pred[i];
+                    // a row with a non-finite logit is no class at all (-1: never correct, never a chosen class);
+                    // argMax would call it class 0
+                    boolean finite = true;
+                    for (int j = i * k; j < (i + 1) * k; j++) {
+                        finite &= Float.isFinite(z[j]);
+                    }
+                    out[v][i] = finite ? AttackModel.argMax(z, i, k) : -1;
                 }
             }
         }
