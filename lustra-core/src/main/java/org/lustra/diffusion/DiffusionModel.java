@@ -171,14 +171,22 @@ public final class DiffusionModel implements AutoCloseable {
      */
     public NDArray predictNoiseGuided(NDArray xt, int[] t, NDArray mask, NDArray masked, NDArray ctxCond,
             NDArray ctxUncond, double guidance) {
+        NDList parts = predictNoiseUnder(xt, t, mask, masked, ctxCond, ctxUncond);
+        return NoiseSchedule.guide(parts.get(0), parts.get(1), guidance);
+    }
+
+    /**
+     * ε̂ of the same inputs under two contexts, {ε̂(ctxA), ε̂(ctxB)}, from <em>one</em> UNet call on the stacked rows
+     * (inference; owned by xt's manager).
+     */
+    public NDList predictNoiseUnder(NDArray xt, int[] t, NDArray mask, NDArray masked, NDArray ctxA, NDArray ctxB) {
         int n = t.length;
         int[] t2 = new int[2 * n];
         System.arraycopy(t, 0, t2, 0, n);
         System.arraycopy(t, 0, t2, n, n);
         NDArray eps = predictNoise(xt.concat(xt, 0), t2, mask.concat(mask, 0), masked.concat(masked, 0),
-                ctxCond.concat(ctxUncond, 0), false);
-        NDList parts = eps.split(2, 0);
-        return NoiseSchedule.guide(parts.get(0), parts.get(1), guidance);
+                ctxA.concat(ctxB, 0), false);
+        return eps.split(2, 0);
     }
 
     /** All-ones mask (N, 1, H, W) for plain denoising, in {@code like}'s manager. */

@@ -1,6 +1,7 @@
 package org.lustra.diffusion;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
@@ -179,10 +180,11 @@ public final class DiffusionQuality {
                     java.util.Arrays.fill(ts, t);
                     NDArray mask = DiffusionModel.fullMask(xt);
                     NDArray zeros = m.zeros(x0.getShape());
-                    NDArray guided = s.predictX0(xt, t, model.predictNoise(xt, ts, mask, zeros,
-                            model.context(m, Collections.nCopies(n, prompt), false), false));
-                    NDArray empty = s.predictX0(xt, t, model.predictNoise(xt, ts, mask, zeros,
-                            model.context(m, Collections.nCopies(n, ""), false), false));
+                    NDList eps = model.predictNoiseUnder(xt, ts, mask, zeros,
+                            model.context(m, Collections.nCopies(n, prompt), false),
+                            model.context(m, Collections.nCopies(n, ""), false));
+                    NDArray guided = s.predictX0(xt, t, eps.get(0));
+                    NDArray empty = s.predictX0(xt, t, eps.get(1));
                     float[] d = guided.sub(empty).abs().toFloatArray();
                     for (int i = 0; i < n; i++) {
                         double in = 0;

@@ -1,6 +1,7 @@
 package org.lustra.diffusion;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
@@ -92,8 +93,10 @@ final class TextProbe {
             for (int i = 0; i < N; i++) {
                 empty.add("");
             }
-            NDArray cond = model.predictNoise(xt, t, mask, masked, model.context(m, captions, false), false);
-            NDArray uncond = model.predictNoise(xt, t, mask, masked, model.context(m, empty, false), false);
+            NDList both = model.predictNoiseUnder(xt, t, mask, masked, model.context(m, captions, false),
+                    model.context(m, empty, false));
+            NDArray cond = both.get(0);
+            NDArray uncond = both.get(1);
             float[] d = cond.sub(uncond).abs().toFloatArray();
             float[] u = uncond.abs().toFloatArray();
             double sumD = 0;
