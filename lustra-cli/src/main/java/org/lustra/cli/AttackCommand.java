@@ -34,8 +34,9 @@ final class AttackCommand implements Runnable {
     }
 
     @Command(name = "pgd", mixinStandardHelpOptions = true,
-            description = {"White-box PGD (or FGSM with --steps 1 --no-random-start) against an undefended classifier",
-                "on the first N images of eval512, with exact gradients. Prints robust accuracy and the threat model."})
+            description = {"White-box PGD (or FGSM with --steps 1 --no-random-start) against an undefended "
+                    + "classifier on the first N images of eval512, with exact gradients.",
+                "Prints robust accuracy and the threat model."})
     static final class PgdCommand implements Callable<Integer> {
         @Option(names = "--model", defaultValue = "classifier-resnet", description = "Classifier (default ${DEFAULT-VALUE}).")
         String model;
@@ -65,6 +66,14 @@ final class AttackCommand implements Runnable {
         @Option(names = "--defense", description = "Defence in front of the classifier: jpeg:Q, median:K, bits:B, lgs.")
         String defense;
 
+        @Option(names = "--eot", defaultValue = "4", description = "EOT copies per gradient when an adaptive attack "
+                + "meets a randomised defence (default ${DEFAULT-VALUE}); deterministic defences take 1.")
+        int eot;
+
+        @Option(names = "--votes", defaultValue = "3", description = "Fresh purifications that must confirm a success "
+                + "of an adaptive attack on a randomised defence, by majority (default ${DEFAULT-VALUE}).")
+        int votes;
+
         @Option(names = "--adaptive", description = "Attack through the defence with BPDA (default: non-adaptive, the "
                 + "attack sees only the classifier and its result is then fed through the defence).")
         boolean adaptive;
@@ -82,6 +91,10 @@ final class AttackCommand implements Runnable {
             if (images < 1 || images > eval.size()) {
                 throw new IllegalArgumentException("Invalid --images " + images + " (1.." + eval.size() + ")");
             }
+            if (eot < 1 || votes < 1) {
+                throw new IllegalArgumentException("Invalid --eot " + eot + " / --votes " + votes
+                        + ": both must be at least 1.");
+            }
             if (adaptive && defense == null) {
                 throw new IllegalArgumentException("--adaptive needs a --defense to attack through");
             }
@@ -91,10 +104,15 @@ final class AttackCommand implements Runnable {
             int total = 0;
             long t0 = System.nanoTime();
             String purifierName;
+            String routeNote = "";
             try (DefenseFactory defenses = new DefenseFactory(); NetClassifier c = ModelStore.loadClassifier(model);
                     NDManager nd = NDManager.newBaseManager()) {
-                Purifier purifier = defenses.create(spec);
+                Purifier purifier = defenses.create(spec, c);
                 purifierName = purifier.name();
+                if (adaptive && purifier.randomized()) {
+                    routeNote = String.format(Locale.ROOT, ", EOT %d, full length, successes confirmed by %d fresh "
+                            + "purifications; scored on one fresh purification", eot, votes);
+                }
                 DefendedClassifier defended = new DefendedClassifier(purifier, c);
                 // the attack's purifications and the judging ones draw from independent streams: a randomised
                 // defence must not be judged with the very randomness the attack was optimised against
@@ -108,7 +126,11 @@ final class AttackCommand implements Runnable {
                     try (NDManager m = nd.newSubManager()) {
                         NDArray x = eval.batch(m, from, to);
                         int[] y = Arrays.copyOfRange(eval.labels(), from, to);
-                        AttackModel am = new AttackModel(target, m, x.getShape().slice(1), 1);
+                        // a randomised defence under an adaptive attack: EOT gradients, no stop at a first lucky
+                        // success (full length, best EOT objective kept), successes confirmed by K votes
+                        boolean randomized = adaptive && purifier.randomized();
+                        AttackModel am = new AttackModel(target, null, m, x.getShape().slice(1),
+                                randomized ? eot : 1, randomized, randomized ? votes : 1);
                         NDArray adversarial = m.create(attack.run(am, x.toFloatArray(), y, seed).adversarial(),
                                 x.getShape());
                         long[] clean = judge.apply(x).argMax(1).toLongArray();
@@ -131,7 +153,7 @@ final class AttackCommand implements Runnable {
                     + "gradient mode %s; %d eval512 images (all clean-correct for %s); %.1f ms/image%n", defended,
                     n == Norm.LINF ? "l-inf" : "l2", eps, steps, opt.stepSize(),
                     noRandomStart ? "no random start" : "random start (seed " + seed + ")",
-                    spec.none() ? "EXACT" : adaptive ? "BPDA through the defence (adaptive)"
+                    spec.none() ? "EXACT" : adaptive ? "BPDA through the defence (adaptive" + routeNote + ")"
                             : "EXACT on the classifier only (non-adaptive)", total, model, 1000 * sec / total);
             return 0;
         }

@@ -29,16 +29,17 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Measure speed and memory in one run, against a ceiling measured in the same run:",
-            "the best GFLOP/s of fp32 matmul (512^3, 1024^3, 2048^3) and of the UNet's own",
-            "3x3 convolutions at batch 64. Lines: GroupNorm+SiLU per kernel; UNet forward at",
-            "batch 1/16/64 and forward+backward to the input (weights frozen) at batch 16/64,",
-            "old (batch_norm) and new (native) GroupNorm side by side, in %% of the ceiling;",
-            "DiffPure images/s per sampler; DIFFender images/s; one EXACT gradient through",
-            "DiffPure (t* 0.1, DDIM 10); diffusion training steps/s (batch 64, AdamW); peak",
-            "RSS after every line. Warms up, reports medians. Uses the shipped",
-            "diffusion-unified and classifier-resnet when present, else randomly initialised",
-            "ones of the same shape (speed does not depend on the weights).",
+        description = {"Measure speed and memory in one run, against a ceiling measured in the same run: the "
+                + "best GFLOP/s of fp32 matmul (512^3, 1024^3, 2048^3) and of the UNet's own 3x3 "
+                + "convolutions at batch 64.",
+            "Lines: GroupNorm+SiLU per kernel; UNet forward at batch 1/16/64 and forward+backward "
+                + "to the input (weights frozen) at batch 16/64, old (batch_norm) and new (native) "
+                + "GroupNorm side by side, in %% of the ceiling; DiffPure images/s per sampler; "
+                + "DIFFender images/s; one EXACT gradient through DiffPure (t* 0.1, DDIM 10); diffusion "
+                + "training steps/s (batch 64, AdamW); peak RSS after every line.",
+            "It warms up and reports medians. It uses the shipped diffusion-unified and "
+                + "classifier-resnet when present, else randomly initialised ones of the same shape "
+                + "(speed does not depend on the weights).",
             "The engine's thread count is set once per JVM; to measure one intra-op thread:",
             "  LUSTRA_JAVA_OPTS=-Dai.djl.pytorch.num_threads=1 ./lustra bench"})
 final class BenchCommand implements Callable<Integer> {

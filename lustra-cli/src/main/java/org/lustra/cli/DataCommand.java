@@ -24,8 +24,9 @@ final class DataCommand implements Runnable {
     }
 
     @Command(name = "subsets", mixinStandardHelpOptions = true,
-            description = {"Write the shipped subsets under data/ (validation split, 8-shot set, digits hold-out and,",
-                "once models/classifier-resnet exists, the 512-image evaluation subset) with a recorded seed."})
+            description = {"Write the shipped subsets under data/ with a recorded seed: the validation "
+                    + "split, the 8-shot set, the digits hold-out and, once models/classifier-resnet "
+                    + "exists, the 512-image evaluation subset."})
     static final class SubsetsCommand implements Callable<Integer> {
         @Option(names = "--data-dir", description = "Fashion-MNIST IDX directory (default: $LUSTRA_FASHION_MNIST_DIR "
                 + "or /usr/share/datasets/fashion-mnist).")

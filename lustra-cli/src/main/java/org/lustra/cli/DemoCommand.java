@@ -39,7 +39,7 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         System.out.println("\n* classifier-digits is measured on the digits hold-out instead of the validation split.");
-        System.out.println("eval512 is, by construction, 512 test images classifier-resnet gets right (SPEC §7).");
+        System.out.println("eval512 is, by construction, 512 test images classifier-resnet gets right.");
         return 0;
     }
 

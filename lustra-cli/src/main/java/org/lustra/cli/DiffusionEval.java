@@ -25,14 +25,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "diffusion", mixinStandardHelpOptions = true,
-        description = {"Quality of the unified diffusion model, judged by a classifier on the shipped eval512 subset:",
-            "  samples  - class-conditional samples classified as their prompt's class (+ a PNG grid)",
+        description = {"Quality of the unified diffusion model, judged by a classifier on the shipped "
+                + "eval512 subset:",
+            "  samples  - class-conditional samples classified as their prompt's class (+ a PNG "
+                + "grid)",
             "  diffpure - clean accuracy after DiffPure for each t*",
-            "  inpaint  - accuracy after inpainting one random square per image, PSNR inside the square",
+            "  inpaint  - accuracy after inpainting one random square per image, PSNR inside the "
+                + "square",
             "  x0       - PSNR of the one-step x̂0 against the noisy input, for several t",
-            "  steer    - text steering: on eval images with a pasted natural occluder, how much more the prompt",
-            "             \"a photo with a patch\" moves one-step x̂0 (vs the empty prompt, same noise, abar 0.5) on",
-            "             the occluder than elsewhere (ratio of mean |difference| inside / outside)",
+            "  steer    - text steering: on eval images with a pasted natural occluder, how much "
+                + "more the prompt \"a photo with a patch\" moves one-step x̂0 (vs the empty prompt, same "
+                + "noise, abar 0.5) on the occluder than elsewhere (ratio of mean |difference| inside "
+                + "/ outside)",
             "--record writes the numbers into the diffusion model's card."})
 final class DiffusionEval implements Callable<Integer> {
     @Option(names = "--what", split = ",", defaultValue = "samples,diffpure,inpaint,x0,steer",

@@ -25,9 +25,11 @@ final class EvalCommand implements Runnable {
     }
 
     @Command(name = "classifier", mixinStandardHelpOptions = true,
-            description = {"Measure a classifier's clean accuracy. Splits: test (full Fashion-MNIST test set, needs the",
-                "Debian data), validation, eval512, fewshot8, digits-holdout. Default: test for Fashion-MNIST models,",
-                "digits-holdout for classifier-digits. --record writes the result into the model card."})
+            description = {"Measure a classifier's clean accuracy.",
+                "Splits: test (the full Fashion-MNIST test set, needs the Debian data), "
+                    + "validation, eval512, fewshot8, digits-holdout. The default is test for "
+                    + "Fashion-MNIST models and digits-holdout for classifier-digits.",
+                "--record writes the result into the model card."})
     static final class ClassifierEval implements Callable<Integer> {
         @Option(names = "--model", required = true, description = "Model name or directory.")
         String model;

@@ -25,9 +25,11 @@ final class ExperimentCommands {
     private ExperimentCommands() {}
 
     @Command(name = "run", mixinStandardHelpOptions = true,
-            description = {"Run an experiment config (JSON: defences x attacks x budgets x modes x seeds, profile",
-                "quick|paper; see experiments/ for examples). One JSON line per sample goes to <out>/samples.jsonl as",
-                "it is produced; rerunning the same command resumes a killed run. Writes the report at the end."})
+            description = {"Run an experiment config (JSON: defences x attacks x budgets x modes x seeds, "
+                    + "profile quick|paper; see experiments/ for examples).",
+                "One JSON line per sample goes to <out>/samples.jsonl as it is produced; "
+                    + "rerunning the same command resumes a killed run. The report is written at the "
+                    + "end."})
     static final class Run implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "CONFIG", description = "Experiment config (JSON).")
         Path config;
@@ -38,8 +40,10 @@ final class ExperimentCommands {
         @Option(names = "--images", description = "Override the config's image count (e.g. 16 for a dry run).")
         Integer images;
 
-        @Option(names = "--redo", paramLabel = "TEXT", description = {"Recompute the cells whose id contains TEXT",
-            "(e.g. advp) with the current code, keeping all other results; noted in the manifest and report."})
+        @Option(names = "--redo", paramLabel = "TEXT", description = {"Recompute the cells whose id contains "
+                                                               + "TEXT (e.g. advp) with the current "
+                                                               + "code, keeping all other results; "
+                                                               + "noted in the manifest and report."})
         String redo;
 
         @Override
@@ -90,9 +94,10 @@ final class ExperimentCommands {
     }
 
     @Command(name = "reproduce", mixinStandardHelpOptions = true,
-            description = {"Rerun K chunks of a finished run (spread over its journal) with the code at hand and",
-                "compare every record field with the journal (wall-clock time excepted). Exit code 0 when all",
-                "reproduce, 3 when some do not (a finding: the code now computes something else)."})
+            description = {"Rerun K chunks of a finished run (spread over its journal) with the code at hand "
+                    + "and compare every record field with the journal (wall-clock time excepted).",
+                "Exit code 0 when all reproduce, 3 when some do not (a finding: the code now "
+                    + "computes something else)."})
     static final class ReproduceCommand implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "DIR", description = "Run directory (e.g. docs/results/undefended-resnet).")
         Path dir;

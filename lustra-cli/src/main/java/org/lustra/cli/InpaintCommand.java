@@ -14,8 +14,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "inpaint", mixinStandardHelpOptions = true,
-        description = {"Repaint the white region of a mask image with the unified diffusion model, guided by a prompt;",
-            "pixels outside the mask are kept from the input."})
+        description = {"Repaint the white region of a mask image with the unified diffusion model, guided by "
+                + "a prompt; pixels outside the mask are kept from the input."})
 final class InpaintCommand implements Callable<Integer> {
     @Option(names = "--image", required = true, description = "Input image.")
     Path image;

@@ -1,6 +1,8 @@
 package org.lustra.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.FileSystemException;
+import java.util.Locale;
 import org.lustra.util.LustraException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -8,12 +10,21 @@ import picocli.CommandLine.Command;
 /** Entry point of the {@code lustra} command. */
 @Command(name = "lustra", mixinStandardHelpOptions = true, version = "lustra 0.1.0-SNAPSHOT",
         description = {"Test-time input purification for image classifiers, evaluated against adaptive attacks.",
-            "Run from the repository root (or set LUSTRA_HOME) so the shipped models/ and data/ are found."},
-        subcommands = {DemoCommand.class, ClassifyCommand.class, PurifyCommand.class, SampleCommand.class,
-            InpaintCommand.class, AttackCommand.class, BenchCommand.class, TunePromptsCommand.class,
-            DataCommand.class, TrainCommand.class,
-            EvalCommand.class, CommandLine.HelpCommand.class})
+            "Run from the repository root (or set LUSTRA_HOME) so that the shipped models/ and data/ are found."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:Success.", "1:Bad input or failure (one sentence on stderr says what to do).",
+            "2:Bad usage: unknown option, missing argument.",
+            "3:Partial: some inputs were skipped (listed on stderr)."},
+        subcommands = {DemoCommand.class, ClassifyCommand.class, PurifyCommand.class, ServeCommand.class,
+            SampleCommand.class, InpaintCommand.class, AttackCommand.class, BenchCommand.class,
+            TunePromptsCommand.class, DataCommand.class, TrainCommand.class, EvalCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
+    /** Exit codes, documented in the README and in {@code lustra --help}. */
+    public static final int OK = 0;
+    public static final int BAD_INPUT = 1;
+    public static final int USAGE = 2;
+    public static final int PARTIAL = 3;
 
     @Override
     public void run() {
@@ -24,26 +35,38 @@ public final class Main implements Runnable {
         System.exit(execute(args));
     }
 
-    /** Runs the CLI and returns the exit code (0 ok, 1 failure, 2 bad usage). */
+    /** Runs the CLI and returns the exit code ({@link #OK}, {@link #BAD_INPUT}, {@link #USAGE}, {@link #PARTIAL}). */
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new Main());
+        cli.setUsageHelpAutoWidth(true);
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             PrintWriter err = cmd.getErr();
-            Throwable t = ex;
-            while (t.getCause() != null && !(t instanceof LustraException) && !(t instanceof IllegalArgumentException)) {
-                t = t.getCause();
-            }
-            if (t instanceof LustraException || t instanceof IllegalArgumentException) {
-                err.println("lustra: " + t.getMessage());
-            } else {
-                err.println("lustra: internal error: " + ex + " (set LUSTRA_DEBUG=1 for the stack trace)");
-            }
+            err.println("lustra: " + sentence(ex));
             if (System.getenv("LUSTRA_DEBUG") != null) {
                 ex.printStackTrace(err);
             }
             err.flush();
-            return 1;
+            return BAD_INPUT;
         });
         return cli.execute(args);
+    }
+
+    /** The one sentence a user sees for {@code ex}: ours as written, file-system errors by path and reason. */
+    static String sentence(Throwable ex) {
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof LustraException || t instanceof IllegalArgumentException) {
+                return t.getMessage();
+            }
+            if (t instanceof FileSystemException f) {
+                String reason = f.getReason() != null ? f.getReason()
+                        : f.getClass().getSimpleName().replace("Exception", "").replaceAll("([a-z])([A-Z])", "$1 $2")
+                                .toLowerCase(Locale.ROOT);
+                return "Cannot use " + f.getFile() + ": " + reason + ".";
+            }
+            if (t instanceof OutOfMemoryError) {
+                return "Out of memory; give Java more (LUSTRA_JAVA_OPTS=-Xmx4g) or pass fewer inputs.";
+            }
+        }
+        return "internal error: " + ex + " (set LUSTRA_DEBUG=1 for the stack trace)";
     }
 }

@@ -29,9 +29,10 @@ final class TrainCommand implements Runnable {
     }
 
     @Command(name = "classifier", mixinStandardHelpOptions = true,
-            description = {"Train a classifier (resnet, vit, cnn2 on Fashion-MNIST; digits on the OpenCV digits),",
-                "checkpointing every few minutes; rerun the same command to resume. On completion the weights and",
-                "model card go to models/<name>/ and the test (or hold-out) accuracy is measured and recorded."})
+            description = {"Train a classifier (resnet, vit, cnn2 on Fashion-MNIST; digits on the OpenCV "
+                    + "digits), checkpointing every few minutes; rerun the same command to resume.",
+                "On completion the weights and model card go to models/<name>/ and the test (or "
+                    + "hold-out) accuracy is measured and recorded."})
     static final class ClassifierCommand implements Callable<Integer> {
         @Option(names = "--arch", required = true, description = "resnet | vit | cnn2 | digits")
         String arch;
@@ -129,10 +130,12 @@ final class TrainCommand implements Runnable {
     }
 
     @Command(name = "diffusion", mixinStandardHelpOptions = true,
-            description = {"Train the unified text-conditioned, inpainting-capable diffusion model (SPEC §3) on the",
-                "Fashion-MNIST training images outside data/validation. Checkpoints every few minutes; rerun the same",
-                "command to resume. On completion writes models/NAME (EMA weights + model card). The default recipe is",
-                "v2 (caption grammar v2, prompt-token learning rate x10); --grammar v1 --text-lr-factor 1 is v1's."})
+            description = {"Train the unified text-conditioned, inpainting-capable diffusion model on the "
+                    + "Fashion-MNIST training images outside data/validation.",
+                "It checkpoints every few minutes; rerun the same command to resume. On "
+                    + "completion it writes models/NAME (EMA weights and model card).",
+                "The default recipe is v2 (caption grammar v2, prompt-token learning rate x10); "
+                    + "--grammar v1 --text-lr-factor 1 is v1's."})
     static final class DiffusionCommand implements Callable<Integer> {
         static final DiffusionTraining.Options DEFAULTS =
                 new DiffusionTraining.Options(24_000, 64, 2e-4f, 500, 0.999f, 0.25, true, 11L, 180,

@@ -27,9 +27,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "tune-prompts", mixinStandardHelpOptions = true,
-        description = {"DIFFender's few-shot prompt tuning (SPEC 4.4): learn prompt_L and prompt_R (16 vectors each)",
-            "on the 8 images of data/fewshot8 carrying a universal AdvP patch (trained on data/validation), choose",
-            "the epoch on other validation images, and write models/prompts-diffender (used by diffender:tuned)."})
+        description = {"DIFFender's few-shot prompt tuning: learn prompt_L and prompt_R (16 vectors each) on "
+                + "the 8 images of data/fewshot8 carrying a universal AdvP patch (trained on "
+                + "data/validation), choose the epoch on other validation images, and write "
+                + "models/prompts-diffender (used by diffender:tuned)."})
 final class TunePromptsCommand implements Callable<Integer> {
     @Option(names = "--epochs", defaultValue = "50", description = "Epochs (default ${DEFAULT-VALUE}).")
     int epochs;

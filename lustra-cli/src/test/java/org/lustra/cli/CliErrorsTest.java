@@ -110,9 +110,35 @@ class CliErrorsTest {
     @Test
     void unknownModelAndBadOption() {
         ImageFiles.write(tmp.resolve("x.png"), new float[28 * 28], 1, 28, 28);
-        assertOneSentence(run("classify", "--model", "no-such-model", tmp.resolve("x.png").toString()), "not found");
+        Run unknown = run("classify", "--model", "no-such-model", tmp.resolve("x.png").toString());
+        assertOneSentence(unknown, "not found");
+        assertTrue(unknown.err().contains("available: ") && unknown.err().contains("classifier-resnet"), unknown.err());
         Run r = run("train", "classifier", "--arch", "lenet");
         assertNotEquals(0, r.code());
         assertTrue(r.err().contains("choose one of"), r.err());
+    }
+
+    @Test
+    void givenAFolderWithABadAndAWrongSizeFile_whenClassified_thenTheGoodOneIsClassifiedAndExitCodeIs3()
+            throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("mixed"));
+        ImageFiles.write(dir.resolve("good.png"), new float[28 * 28], 1, 28, 28);
+        ImageFiles.write(dir.resolve("small.png"), new float[16], 1, 4, 4);
+        Files.writeString(dir.resolve("broken.png"), "not a png");
+        Run r = run("classify", "--model", model.toString(), dir.toString());
+        assertEquals(Main.PARTIAL, r.code(), r.err());
+        assertTrue(r.out().contains("good.png"), r.out());
+        assertTrue(r.err().contains("skipped") && r.err().contains("small.png") && r.err().contains("broken.png"),
+                r.err());
+    }
+
+    @Test
+    void givenAPngHeaderOf20000x20000_whenClassified_thenRefusedFromTheHeader() throws IOException {
+        // header only, no pixel data: a decode would fail differently, so the size message proves the header check
+        Path bomb = Files.write(tmp.resolve("bomb.png"), TestImages.pngHeaderOnly(20000,
+                20000));
+        assertOneSentence(run("classify", "--model", model.toString(), bomb.toString()), "expects 28x28");
+        assertOneSentence(run("classify", "--model", model.toString(), "--resize", bomb.toString()),
+                "more than the limit");
     }
 }

@@ -23,6 +23,14 @@ public interface Attack {
     /** True when the attack needs no gradient (logits or predictions only). */
     boolean blackBox();
 
+    /**
+     * What the route's label cannot know and a reader must: how this attack departs from "EOT N, full length, best
+     * objective kept" against a randomised target (text starting with "; "), or empty.
+     */
+    default String randomizedNote() {
+        return "";
+    }
+
     /** Attacks the n images {@code x} (flat, in [0, 1]) with true {@code labels}, drawing from {@code seed}. */
     Outcome run(AttackModel model, float[] x, int[] labels, long seed);
 

@@ -84,6 +84,8 @@ public final class AttackModel {
      */
     public AttackModel(Function<NDArray, NDArray> logits, GradientOracle oracle, NDManager parent, Shape imageShape,
             int eot, boolean randomized, int votes) {
+        // every attack trusts input gradients: refuse to start where the engine's convolution backward is wrong
+        org.lustra.nn.ConvolutionCheck.require();
         if (votes < 1 || (!randomized && votes != 1)) {
             throw new IllegalArgumentException("Invalid confirmation votes: " + votes + " (1 for a deterministic "
                     + "target, ≥ 1 for a randomised one)");
@@ -138,24 +140,23 @@ public final class AttackModel {
     }
 
     /**
-     * Which of the n images {@code x} the target misclassifies: one forward pass for a deterministic target, the
-     * majority of {@link #votes} fresh evaluations for a randomised one (a tie counts as not fooled: a success must be
-     * confirmed).
+     * Which of the n images {@code x} the target misclassifies: one forward pass for a deterministic target; for a
+     * randomised one {@link #votes} fresh evaluations, fooled when their majority answer ({@link Votes#majority}, the
+     * harness's "majority of K" rule, a tie against the true class counts as fooled) is wrong. A row with a non-finite
+     * logit answers the true class here: a broken forward is no success of the attacker's.
      */
     public boolean[] confirmFooled(float[] x, int n, int[] labels) {
-        int[] wrong = new int[n];
+        int[][] answers = new int[n][votes];
         for (int v = 0; v < votes; v++) {
             float[] z = logits(x, n);
             int k = z.length / n;
             for (int i = 0; i < n; i++) {
-                if (misclassified(z, i, k, labels[i])) {
-                    wrong[i]++;
-                }
+                answers[i][v] = misclassified(z, i, k, labels[i]) ? argMax(z, i, k) : labels[i];
             }
         }
         boolean[] out = new boolean[n];
         for (int i = 0; i < n; i++) {
-            out[i] = 2 * wrong[i] > votes;
+            out[i] = Votes.majority(answers[i], labels[i]) != labels[i];
         }
         return out;
     }

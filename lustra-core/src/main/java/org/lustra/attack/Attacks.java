@@ -130,11 +130,17 @@ public final class Attacks {
         public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
             return Outcome.of(FabT.attack(model, x, labels, new FabT.Options(norm, epsilon, steps, 9)), model);
         }
+
+        @Override
+        public String randomizedNote() {
+            return "; FAB-T's minimal-norm search reads single forwards (no EOT)";
+        }
     }
 
     /**
-     * {@link AutoAttack}, standard or rand, with 9 target classes. The rand version takes at least the model's own EOT
-     * copies ({@code eot} is the configured floor); the standard version always runs with {@code eot} (1).
+     * {@link AutoAttack}, standard or rand, with 9 target classes. Both versions run their gradient attacks with at
+     * least the model's own EOT copies (the route's; {@code eot} is the configured floor): the standard version used to
+     * run with one copy against a randomised target while the route said "EOT N".
      */
     public record AutoAttackRun(AutoAttack.Version version, Norm norm, double epsilon, int steps, int queries,
             int eot) implements Attack {
@@ -144,7 +150,7 @@ public final class Attacks {
         }
 
         public AutoAttack.Options options(AttackModel model, long seed) {
-            int copies = version == AutoAttack.Version.RAND ? Math.max(model.eot(), eot) : eot;
+            int copies = Math.max(model.eot(), eot);
             return new AutoAttack.Options(version, norm, epsilon, steps, 9, queries, copies, seed);
         }
 
@@ -158,6 +164,11 @@ public final class Attacks {
             return version == AutoAttack.Version.STANDARD
                     ? "standard: APGD-CE, APGD-T, FAB-T " + steps + " iterations, Square " + queries + " queries"
                     : "rand: APGD-CE, APGD-DLR " + steps + " iterations";
+        }
+
+        @Override
+        public String randomizedNote() {
+            return version == AutoAttack.Version.STANDARD ? "; FAB-T and Square read single forwards (no EOT)" : "";
         }
 
         @Override
@@ -275,7 +286,10 @@ public final class Attacks {
 
         @Override
         public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
-            float[] patch = patches.patch(model, this);
+            // the patch is trained (once, in whichever chunk needs it first) on a copy of the target with counters of
+            // its own: the one-off training's gradient rows and forwards belong to no chunk, so a chunk's record is the
+            // same whether its run trained the patch or loaded it (eval reproduce compares them)
+            float[] patch = patches.patch(model.withEot(model.eot()), this);
             return Outcome.of(AdvPatch.apply(model, patch, x, labels, fraction, seed), model);
         }
     }

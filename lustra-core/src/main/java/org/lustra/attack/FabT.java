@@ -71,6 +71,11 @@ public final class FabT {
                 }
             }
         }
+        if (model.randomized()) {
+            // FAB's minimal-norm search reads single forwards; against a randomised target a success counts only when
+            // K fresh evaluations confirm it
+            fooled = model.confirmFooled(out, n, labels);
+        }
         return new AttackResult(out, fooled, model.forwardImages() - before);
     }
 

@@ -48,8 +48,15 @@ public final class GdpaLike {
         }
         float[] adv = x.clone();
         boolean[] fooled = new boolean[n];
+        // against a randomised target no image stops at a first success (one forward may be luck): all run full
+        // length and the iterate with the best EOT loss is kept, then K fresh evaluations decide (as LaVAN does)
+        boolean randomized = model.randomized();
+        float[] bestLoss = new float[n];
+        java.util.Arrays.fill(bestLoss, Float.NEGATIVE_INFINITY);
+        boolean[] none = new boolean[n];
+        Patch.Place[] kept = places.clone(); // where the patch of each kept image sits (it moves during the run)
         for (int it = 0; it <= opt.steps(); it++) {
-            int[] todo = Apgd.remaining(fooled);
+            int[] todo = Apgd.remaining(randomized ? none : fooled);
             if (todo.length == 0) {
                 break;
             }
@@ -65,8 +72,12 @@ public final class GdpaLike {
                     Apgd.gather(labels, todo), null);
             for (int t = 0; t < todo.length; t++) {
                 int i = todo[t];
-                System.arraycopy(cur, t * d, adv, i * d, d);
-                if (AttackModel.misclassified(ev.logits(), t, ev.classes(), labels[i])) {
+                if (!randomized || ev.loss()[t] > bestLoss[i]) {
+                    bestLoss[i] = ev.loss()[t];
+                    kept[i] = places[i];
+                    System.arraycopy(cur, t * d, adv, i * d, d);
+                }
+                if (!randomized && AttackModel.misclassified(ev.logits(), t, ev.classes(), labels[i])) {
                     fooled[i] = true;
                 } else if (it < opt.steps()) {
                     float[] g = new float[ps];
@@ -77,9 +88,12 @@ public final class GdpaLike {
                 }
             }
         }
+        if (randomized) {
+            fooled = model.confirmFooled(adv, n, labels);
+        }
         float[] masks = new float[n * h * w];
         for (int i = 0; i < n; i++) {
-            Patch.markMask(masks, i, s, places[i], h, w);
+            Patch.markMask(masks, i, s, kept[i], h, w);
         }
         return new Patch.Result(adv, masks, fooled, model.forwardImages() - before);
     }

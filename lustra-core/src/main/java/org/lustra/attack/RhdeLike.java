@@ -77,8 +77,12 @@ public final class RhdeLike {
             best[i] = argMin(fitness[i]);
             fooled[i] = fitness[i][best[i]] < 0;
         }
+        // a randomised target's fitness is one noisy forward: no image stops at a first success, every generation
+        // runs, and K fresh evaluations of the final best member decide
+        boolean randomized = model.randomized();
+        boolean[] none = new boolean[n];
         for (int gen = 0; gen < opt.generations(); gen++) {
-            int[] todo = Apgd.remaining(fooled);
+            int[] todo = Apgd.remaining(randomized ? none : fooled);
             if (todo.length == 0) {
                 break;
             }
@@ -124,6 +128,9 @@ public final class RhdeLike {
             Placement pl = decode(members[i][best[i]], s, h, w, opt.searchScale());
             pasteScaled(adv, i, stickers[i], s, pl, c, h, w);
             Patch.markMask(masks, i, pl.side, new Patch.Place(pl.row, pl.col), h, w);
+        }
+        if (randomized) {
+            fooled = model.confirmFooled(adv, n, labels);
         }
         return new Patch.Result(adv, masks, fooled, model.forwardImages() - before);
     }

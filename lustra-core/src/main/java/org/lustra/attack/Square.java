@@ -91,8 +91,11 @@ public final class Square {
         for (int i = 0; i < n; i++) {
             margin[i] = AttackModel.margin(logits, i, k, labels[i]);
         }
+        // a randomised target's margin is one noisy forward: every image uses its whole query budget (the search
+        // keeps lowering the margin below zero) and K fresh evaluations decide at the end
+        boolean randomized = model.randomized();
         for (int q = 1; q < opt.queries(); q++) {
-            int[] todo = java.util.stream.IntStream.range(0, n).filter(i -> margin[i] > 0).toArray();
+            int[] todo = java.util.stream.IntStream.range(0, n).filter(i -> randomized || margin[i] > 0).toArray();
             if (todo.length == 0) {
                 break;
             }
@@ -126,6 +129,9 @@ public final class Square {
         boolean[] fooled = new boolean[n];
         for (int i = 0; i < n; i++) {
             fooled[i] = margin[i] < 0;
+        }
+        if (randomized) {
+            fooled = model.confirmFooled(best, n, labels);
         }
         return new AttackResult(best, fooled, model.forwardImages() - before);
     }

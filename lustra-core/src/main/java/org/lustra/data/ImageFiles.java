@@ -9,7 +9,6 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import javax.imageio.ImageIO;
@@ -23,31 +22,28 @@ import org.lustra.util.LustraException;
 public final class ImageFiles {
     private ImageFiles() {}
 
+    /** Decodes an image of any size up to {@link ImageDecoder#DEFAULT_MAX_PIXELS} (checked from the header). */
     static BufferedImage readBuffered(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new LustraException("Image " + file + " does not exist.");
-        }
-        BufferedImage img;
-        try {
-            img = ImageIO.read(file.toFile());
-        } catch (IOException | RuntimeException e) {
-            throw new LustraException(file + " is not a readable image (" + e.getMessage()
-                    + "); pass PNG, JPEG, BMP or GIF files.", e);
-        }
-        if (img == null) {
-            throw new LustraException(file + " is not an image Lustra can read; pass PNG, JPEG, BMP or GIF files.");
-        }
-        return img;
+        return ImageDecoder.readAnySize(file, ImageDecoder.DEFAULT_MAX_PIXELS);
     }
 
-    /** Reads an image as CHW floats in [0, 1] with the requested channel count (1 = luminance, 3 = RGB). */
+    /**
+     * Reads an image as CHW floats in [0, 1] with the requested channel count (1 = luminance, 3 = RGB). The size is
+     * checked from the file's header before decoding: without {@code resize} it must be {@code width × height}.
+     */
     public static float[] read(Path file, int channels, int height, int width, boolean resize) {
-        BufferedImage img = readBuffered(file);
+        return fit(ImageDecoder.read(file, width, height, resize, ImageDecoder.DEFAULT_MAX_PIXELS), channels, height,
+                width);
+    }
+
+    /** As {@link #read(Path, int, int, int, boolean)} for an upload held in memory; {@code name} is for messages. */
+    public static float[] decode(byte[] bytes, String name, int channels, int height, int width, boolean resize,
+            long maxPixels) {
+        return fit(ImageDecoder.read(bytes, name, width, height, resize, maxPixels), channels, height, width);
+    }
+
+    private static float[] fit(BufferedImage img, int channels, int height, int width) {
         if (img.getWidth() != width || img.getHeight() != height) {
-            if (!resize) {
-                throw new LustraException("Image " + file + " is " + img.getWidth() + "x" + img.getHeight()
-                        + " but the model expects " + width + "x" + height + "; resize it or pass --resize.");
-            }
             img = resize(img, width, height);
         }
         return toChannels(img, channels);

@@ -24,18 +24,29 @@ import org.lustra.model.Classifier;
 public final class DefendedClassifier {
     private final Purifier purifier;
     private final Classifier classifier;
+    private final Classifier model;
 
     public DefendedClassifier(Purifier purifier, Classifier classifier) {
         this.purifier = purifier;
         this.classifier = classifier;
+        this.model = purifier instanceof FeatureDefense f ? f.defend(classifier) : classifier;
     }
 
     public Purifier purifier() {
         return purifier;
     }
 
+    /** The bare classifier (what a non-adaptive attack targets). */
     public Classifier classifier() {
         return classifier;
+    }
+
+    /**
+     * The classifier purified images go to: the classifier itself, or for a {@link FeatureDefense} the classifier
+     * with that defence inside.
+     */
+    public Classifier model() {
+        return model;
     }
 
     public String name() {
@@ -57,22 +68,22 @@ public final class DefendedClassifier {
             return classifier.logits(x);
         }
         return switch (mode) {
-            case EXACT -> classifier.logits(purifier.purify(x, seed));
+            case EXACT -> model.logits(purifier.purify(x, seed));
             case SURROGATE -> {
                 if (!(purifier instanceof RecomputablePurifier r)) {
                     throw new IllegalArgumentException(purifier.name() + " has no surrogate");
                 }
-                yield classifier.logits(r.surrogate().purify(x, seed));
+                yield model.logits(r.surrogate().purify(x, seed));
             }
             case BPDA -> {
                 NDArray purified = purifier.purify(x.stopGradient(), seed);
-                yield classifier.logits(x.add(purified.sub(x).stopGradient()));
+                yield model.logits(x.add(purified.sub(x).stopGradient()));
             }
             case STE -> {
                 if (!(purifier instanceof ThresholdedPurifier tp)) {
                     throw new IllegalArgumentException(purifier.name() + " has no thresholds for STE");
                 }
-                yield classifier.logits(tp.purifyForAttack(x, seed));
+                yield model.logits(tp.purifyForAttack(x, seed));
             }
         };
     }
@@ -88,7 +99,7 @@ public final class DefendedClassifier {
                 int to = Math.min(set.size(), from + batch);
                 try (NDManager m = base.newSubManager()) {
                     NDArray x = set.batch(m, from, to);
-                    long[] pred = classifier.logits(purifier.purify(x, seed * 1_000_003L + from)).argMax(1)
+                    long[] pred = model.logits(purifier.purify(x, seed * 1_000_003L + from)).argMax(1)
                             .toLongArray();
                     for (int i = from; i < to; i++) {
                         ok += pred[i - from] == set.label(i) ? 1 : 0;
@@ -114,7 +125,7 @@ public final class DefendedClassifier {
             RecomputablePurifier chain = mode == GradientMode.EXACT ? r : r.surrogate();
             try (RecomputablePurifier.Traced t = chain.record(x, seed)) {
                 // gradient at the purified images, then pulled back through the recorded chain
-                LossGradient atOutput = differentiate(t.output(), x.getManager(), classifier::logits, rowLoss);
+                LossGradient atOutput = differentiate(t.output(), x.getManager(), model::logits, rowLoss);
                 NDArray g = t.pullback(atOutput.gradient());
                 atOutput.gradient().close();
                 return new LossGradient(atOutput.loss(), atOutput.logits(), g);

@@ -1,6 +1,9 @@
 package org.lustra.defense;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.lustra.diffusion.DiffusionModel;
+import org.lustra.model.Classifier;
 
 /**
  * Builds purifiers from {@link DefenseSpec}s and owns the one diffusion model they share (loaded on first need, closed
@@ -11,10 +14,27 @@ public final class DefenseFactory implements AutoCloseable {
     public static final String DIFFUSION_MODEL = "diffusion-unified";
 
     private DiffusionModel model;
+    private final List<AutoCloseable> closeables = new ArrayList<>();
 
     /** The purifier of {@code spec} ({@link Identity} for {@code none}). */
     public Purifier create(DefenseSpec spec) {
-        return spec.build(this::diffusionModel);
+        return owned(spec.build(this::diffusionModel));
+    }
+
+    /**
+     * The purifier of {@code spec} defending {@code classifier}: specs that read the protected classifier (hetero's
+     * attention mask) need this form; the others ignore the classifier. The classifier is not owned by the factory.
+     */
+    public Purifier create(DefenseSpec spec, Classifier classifier) {
+        return owned(spec.build(this::diffusionModel, classifier));
+    }
+
+    /** Purifiers that hold their own weights (maep, disco) are closed with the factory. */
+    private synchronized Purifier owned(Purifier p) {
+        if (p instanceof AutoCloseable c) {
+            closeables.add(c);
+        }
+        return p;
     }
 
     /** The purifier of a spec string; parse errors are one sentence naming the accepted forms. */
@@ -30,9 +50,20 @@ public final class DefenseFactory implements AutoCloseable {
         return model;
     }
 
-    /** Closes the diffusion model if it was loaded; purifiers built on it must not be used afterwards. */
+    /**
+     * Closes the purifiers that own weights and the diffusion model if it was loaded; purifiers built here must not be
+     * used afterwards.
+     */
     @Override
     public synchronized void close() {
+        for (AutoCloseable c : closeables) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("Could not close " + c, e);
+            }
+        }
+        closeables.clear();
         if (model != null) {
             model.close();
             model = null;

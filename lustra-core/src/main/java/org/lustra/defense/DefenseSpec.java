@@ -11,7 +11,12 @@ import org.lustra.defense.diffender.PatchLocalizer;
 import org.lustra.defense.diffender.Prompt;
 import org.lustra.defense.diffender.TunedPrompts;
 import org.lustra.defense.diffpure.DiffPure;
+import org.lustra.defense.dw.DigitalWatermarking;
+import org.lustra.defense.fnc.FeatureNormClipping;
+import org.lustra.defense.hetero.HeteroOptions;
+import org.lustra.defense.hetero.HeteroPurifier;
 import org.lustra.diffusion.DiffusionModel;
+import org.lustra.model.Classifier;
 import org.lustra.util.LustraException;
 
 /**
@@ -21,7 +26,9 @@ import org.lustra.util.LustraException;
  * prompts, the default) or {@code tuned} (the prompts of {@code models/prompts-diffender}), {@code nr} (no
  * restoration), {@code ddimN} (restoration steps), {@code thetaX} (z-score threshold), {@code gX} (localisation
  * guidance), {@code abarX} (localisation noise level ᾱ), {@code rec} (our reconstruction-error signal instead of the
- * paper's guidance difference), e.g. {@code diffender:mp:theta2.5:ddim10}.
+ * paper's guidance difference), e.g. {@code diffender:mp:theta2.5:ddim10}. Heterogeneous-noise purification is
+ * {@code hetero} followed by the options of {@link HeteroOptions#parse}; it takes its attention mask from the
+ * protected classifier, so it is built by {@link DefenseFactory#create(DefenseSpec, Classifier)}.
  *
  * <p>Parsing validates everything and loads nothing (for {@code tuned} it only checks that the shipped prompts exist);
  * {@link DefenseFactory} builds the purifier, loading the diffusion model once.
@@ -30,7 +37,8 @@ public sealed interface DefenseSpec {
 
     String FORMS = "none, jpeg:Q (1..100), median:K (odd), bits:B (1..8), lgs, diffpure:T "
             + "(0 < T <= 1, DDPM) or diffpure:T:ddimN, "
-            + "diffender[:ep|:mp|:tuned][:rec][:nr][:ddimN][:thetaX][:gX][:abarX]";
+            + "diffender[:ep|:mp|:tuned][:rec][:nr][:ddimN][:thetaX][:gX][:abarX], "
+            + HeteroSpec.FORM + ", " + DigitalWatermarking.Config.FORM + ", " + FncSpec.FORM;
 
     /** No defence. */
     None NONE = new None();
@@ -59,6 +67,16 @@ public sealed interface DefenseSpec {
      */
     Purifier build(Supplier<DiffusionModel> diffusionModel);
 
+    /** Whether building the purifier needs the protected classifier (hetero: its attention decides the noise). */
+    default boolean usesClassifier() {
+        return false;
+    }
+
+    /** Builds the purifier that defends {@code classifier}; specs that do not look at the classifier ignore it. */
+    default Purifier build(Supplier<DiffusionModel> diffusionModel, Classifier classifier) {
+        return build(diffusionModel);
+    }
+
     /** Parses and validates {@code spec}; every problem is one sentence naming the accepted forms. */
     static DefenseSpec parse(String spec) {
         if (spec == null) {
@@ -72,6 +90,15 @@ public sealed interface DefenseSpec {
         }
         if (spec.equals("diffender") || spec.startsWith("diffender:")) {
             return DiffenderSpec.parse(spec);
+        }
+        if (spec.equals("hetero") || spec.startsWith("hetero:")) {
+            return HeteroSpec.parse(spec);
+        }
+        if (spec.equals("dw") || spec.startsWith("dw:")) {
+            return DwSpec.parse(spec);
+        }
+        if (spec.equals("fnc") || spec.startsWith("fnc:")) {
+            return FncSpec.parse(spec);
         }
         if (spec.equals("lgs")) {
             return new Classic(spec, Classic.Method.LGS, 0);
@@ -146,6 +173,10 @@ public sealed interface DefenseSpec {
             String[] p = spec.split(":");
             try {
                 double t = Double.parseDouble(p[1]);
+                if (!(t > 0 && t <= 1)) {
+                    throw new LustraException("Invalid defence '" + spec + "': T = " + p[1] + " must be in (0, 1], "
+                            + "the fraction of the diffusion chain to noise (e.g. diffpure:0.1).");
+                }
                 if (p.length == 2) {
                     return DiffPure.Options.ddpm(t);
                 }
@@ -229,6 +260,105 @@ public sealed interface DefenseSpec {
                 throw new LustraException("Invalid defence '" + spec + "' (" + e.getMessage() + "); use diffender "
                         + "with options separated by ':' — ep|mp|tuned, rec, nr, ddimN, thetaX, gX, abarX — e.g. "
                         + "diffender:ep:rec:abar0.7");
+            }
+        }
+    }
+
+    /** Heterogeneous-noise purification on the shipped diffusion model, masked by the protected classifier. */
+    record HeteroSpec(String text, HeteroOptions options) implements DefenseSpec {
+        static final String FORM = "hetero[:tlX][:tsX][:strideN][:ddpm|:etaX][:singleU|:multiU|:nors][:inpaint]"
+                + "[:minmax|:softmax][:tauX|:topX][:pX][:root][:stagesA,B][:surrN]";
+
+        @Override
+        public boolean usesDiffusionModel() {
+            return true;
+        }
+
+        @Override
+        public boolean usesClassifier() {
+            return true;
+        }
+
+        @Override
+        public Purifier build(Supplier<DiffusionModel> diffusionModel) {
+            throw new LustraException("The defence '" + text + "' takes its attention mask from the protected "
+                    + "classifier; build it with DefenseFactory.create(spec, classifier).");
+        }
+
+        @Override
+        public Purifier build(Supplier<DiffusionModel> diffusionModel, Classifier classifier) {
+            return new HeteroPurifier(diffusionModel.get(), classifier, options);
+        }
+
+        static HeteroSpec parse(String spec) {
+            try {
+                return new HeteroSpec(spec, HeteroOptions.parse(spec));
+            } catch (IllegalArgumentException e) {
+                throw new LustraException("Invalid defence '" + spec + "' (" + e.getMessage() + "); use " + FORM
+                        + ", e.g. hetero:tl0.2:ts0.05:single10:softmax:top0.15");
+            }
+        }
+    }
+
+    /**
+     * Digital Watermarking (Hayes, 2018): the protected classifier's saliency, thresholded and opened, is inpainted
+     * (Telea by default, {@code ddimN} for the shipped diffusion model).
+     */
+    record DwSpec(String text, DigitalWatermarking.Config config) implements DefenseSpec {
+        @Override
+        public boolean usesDiffusionModel() {
+            return config.usesDiffusionModel();
+        }
+
+        @Override
+        public boolean usesClassifier() {
+            return true;
+        }
+
+        @Override
+        public Purifier build(Supplier<DiffusionModel> diffusionModel) {
+            throw new LustraException("The defence '" + text + "' reads the protected classifier's saliency; build "
+                    + "it with DefenseFactory.create(spec, classifier).");
+        }
+
+        @Override
+        public Purifier build(Supplier<DiffusionModel> diffusionModel, Classifier classifier) {
+            return config.build(classifier, diffusionModel);
+        }
+
+        static DwSpec parse(String spec) {
+            try {
+                return new DwSpec(spec, DigitalWatermarking.Config.parse(spec));
+            } catch (IllegalArgumentException e) {
+                throw new LustraException("Invalid defence '" + spec + "' (" + e.getMessage() + "); use "
+                        + DigitalWatermarking.Config.FORM + ", e.g. dw:theta2.5:open1:telea3");
+            }
+        }
+    }
+
+    /**
+     * Feature norm clipping (Yu et al., 2021) inside the classifier ({@link FeatureDefense}): {@code fnc} alone is the
+     * placeholder (relative 2 at every stage) until thresholds are chosen on validation data.
+     */
+    record FncSpec(String text, FeatureNormClipping.Options options) implements DefenseSpec {
+        static final String FORM = "fnc[:relX[,Y...]|:absX[,Y...]] (per-stage norm thresholds, inf = no clipping)";
+
+        @Override
+        public Purifier build(Supplier<DiffusionModel> diffusionModel) {
+            return new FeatureNormClipping(options);
+        }
+
+        static FncSpec parse(String spec) {
+            String[] p = spec.split(":");
+            try {
+                if (p.length > 2) {
+                    throw new IllegalArgumentException("one option expected, got " + (p.length - 1));
+                }
+                return new FncSpec(spec, p.length == 1 ? FeatureNormClipping.Options.placeholder()
+                        : FeatureNormClipping.Options.parse(p[1]));
+            } catch (IllegalArgumentException e) {
+                throw new LustraException("Invalid defence '" + spec + "' (" + e.getMessage() + "); use " + FORM
+                        + ", e.g. fnc:rel2 or fnc:abs4,8,inf");
             }
         }
     }

@@ -26,6 +26,7 @@ import java.util.regex.Pattern;
 import org.lustra.data.ImageSet;
 import org.lustra.model.ModelStore;
 import org.lustra.nn.AdamW;
+import org.lustra.nn.ConvolutionCheck;
 import org.lustra.util.CheckpointDir;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
@@ -102,6 +103,7 @@ public final class DiffusionTraining {
     /** As above, stopping after {@code stopAfterStep} steps (with a checkpoint), as a killed run would. */
     static Result train(DiffusionConfig config, ImageSet train, List<String> classNames, Options opt,
             Path checkpointDir, Consumer<String> log, long stopAfterStep) {
+        ConvolutionCheck.require(); // every weight gradient below the output passes through convolution backward
         if (train.channels() != config.channels() || train.height() != config.size()
                 || train.width() != config.size()) {
             throw new LustraException("Training images are " + train.channels() + "x" + train.height() + "x"

@@ -87,8 +87,17 @@ final class ChunkRunner {
         long t0 = System.nanoTime();
         for (int ri = 0; ri < routes.size(); ri++) {
             Route route = routes.get(ri);
+            long routeStart = System.nanoTime();
             String tag = routes.size() > 1 ? ":" + route.mode().name() : "";
-            Attack.Outcome o = attackVia(route, b, m, b.seeds().attackPurification() + ri);
+            // each route of a worst-of cell draws its purifications from its own stream (consecutive seeds overlapped:
+            // route r's k-th call reused route r+1's (k-1)-th) and, for AdvP, trains its own patch
+            long purification = routes.size() > 1
+                    ? Seed.of(b.seeds().attackPurification()).child("route:" + route.mode().name()).value()
+                    : b.seeds().attackPurification();
+            Attack attack = routes.size() > 1
+                    ? runner.attack(b.cell(), patches.source(b.seed(), b.cell(), "@" + route.mode().name()))
+                    : b.attack();
+            Attack.Outcome o = attackVia(route, attack, b, m, purification);
             float[] a = o.adversarial().clone();
             boolean[] bad = Scoring.replaceNonFinite(a, b.x(), n);
             int[][] v = predict(m, b.defended(), a, b.image(), votes, b.seeds().judge(tag));
@@ -97,20 +106,26 @@ final class ChunkRunner {
             if (routes.size() > 1) {
                 perRoute.addAll(Scoring.records(new Scoring.Chunk(b.seed(), ThreatModels.routeCellId(b.cell(), route),
                         b.chunk(), b.from(), b.labels(), b.x(), a, o.masks(), bad, cleanVotes, v, b.c(), b.h(), b.w(),
-                        (System.nanoTime() - t0) / 1e6 / n, o.forwardImages() / n, o.gradients(), null)));
+                        (System.nanoTime() - routeStart) / 1e6 / n, o.forwardImages() / n, o.gradients(), null)));
             }
             worst.offer(route, b.labels(), a, o.masks(), bad, v);
         }
+        // A worst-of cell picks each image's route by its judging votes; scoring the pick with those same votes
+        // would count the luckiest draw (a max over noisy estimates). The chosen inputs are judged again, afresh.
+        int[][] finalVotes = routes.size() > 1
+                ? predict(m, b.defended(), worst.adversarial, b.image(), votes, b.seeds().judge(":worst-of"))
+                : worst.votes;
         double ms = (System.nanoTime() - t0) / 1e6 / n;
         List<SampleRecord> out = Scoring.records(new Scoring.Chunk(b.seed(), b.cell().id(), b.chunk(), b.from(),
-                b.labels(), b.x(), worst.adversarial, worst.masks, worst.nonFinite, cleanVotes, worst.votes, b.c(),
+                b.labels(), b.x(), worst.adversarial, worst.masks, worst.nonFinite, cleanVotes, finalVotes, b.c(),
                 b.h(), b.w(), ms, forward / n, gradients, worst.routes));
-        out.addAll(perRoute);
-        return new Scored(out, worst.adversarial);
+        // route lines first: a run killed mid-append then never leaves a finished cell chunk with unfinished routes
+        perRoute.addAll(out);
+        return new Scored(perRoute, worst.adversarial);
     }
 
     /** Runs the cell's attack on the chunk through one route. */
-    private Attack.Outcome attackVia(Route route, Batch b, NDManager m, long purificationSeed) {
+    private Attack.Outcome attackVia(Route route, Attack attack, Batch b, NDManager m, long purificationSeed) {
         AtomicLong callSeed = new AtomicLong(Seed.of(purificationSeed).value());
         DefendedClassifier defended = b.defended();
         Classifier cls = defended.classifier();
@@ -128,7 +143,7 @@ final class ChunkRunner {
         // deterministic, so one vote confirms)
         AttackModel model = new AttackModel(target, oracle, m, b.image(), route.eot(), route.randomized(),
                 route.attackVotes());
-        Attack.Outcome o = b.attack().run(model, b.x(), b.labels(), b.seeds().attack());
+        Attack.Outcome o = attack.run(model, b.x(), b.labels(), b.seeds().attack());
         o.warnings().forEach(w -> log.accept(w.source() + " warning [" + b.cell().id() + " chunk " + b.chunk()
                 + "]: " + w.message()));
         return o;

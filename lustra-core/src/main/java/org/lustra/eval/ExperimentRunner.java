@@ -243,7 +243,7 @@ public final class ExperimentRunner implements AutoCloseable {
     /** The defence of {@code cell}, built once per spec ({@link Identity} for none). */
     Purifier purifier(Experiment.Cell cell) {
         return purifiers.computeIfAbsent(cell.defense(), d -> factory.create(specs.computeIfAbsent(d,
-                DefenseSpec::parse)));
+                DefenseSpec::parse), in.classifier()));
     }
 
     /** The attack of {@code cell}; AdvP draws its universal patch from {@code patches} (null: describe only). */

@@ -146,11 +146,23 @@ public final class RunDirectory {
                 bad++;
             }
         }
-        StringBuilder kept = new StringBuilder();
-        int dropped = bad;
         for (Map.Entry<ChunkKey, List<String>> e : byChunk.entrySet()) {
             if (e.getValue().size() == expectedSize.applyAsInt(e.getKey().chunk())) {
                 finished.add(e.getKey().text());
+            }
+        }
+        // A worst-of cell's per-route lines ("cell@MODE") belong to their cell's chunk: they count only when that
+        // chunk is finished (else the chunk is redone and would append them a second time). The runner writes them
+        // before the cell's own lines, so a finished cell chunk implies finished route lines.
+        finished.removeIf(key -> {
+            ChunkKey k = ChunkKey.parse(key);
+            int at = k.cell().lastIndexOf('@');
+            return at >= 0 && !finished.contains(new ChunkKey(k.seed(), k.cell().substring(0, at), k.chunk()).text());
+        });
+        StringBuilder kept = new StringBuilder();
+        int dropped = bad;
+        for (Map.Entry<ChunkKey, List<String>> e : byChunk.entrySet()) {
+            if (finished.contains(e.getKey().text())) {
                 e.getValue().forEach(l -> kept.append(l).append('\n'));
             } else {
                 dropped += e.getValue().size();
@@ -212,7 +224,14 @@ public final class RunDirectory {
     /** Deletes a cell's example panel and the universal patches of the cell and of {@code patchOwner}. */
     void forgetCellFiles(String cellId, String patchOwner) {
         deleteMatching(dir.resolve("patches"), safe(cellId) + "-seed"); // older layouts: one patch per cell
-        deleteMatching(dir.resolve("patches"), safe(patchOwner) + "-seed");
+        for (org.lustra.defense.GradientMode mode : org.lustra.defense.GradientMode.values()) {
+            // worst-of cells: one patch per route
+            deleteMatching(dir.resolve("patches"), safe(cellId + "@" + mode.name()) + "-seed");
+        }
+        if (patchOwner.equals(cellId)) {
+            // a patch shared with other cells (the bare classifier's, "bare|attack") stays: their records used it
+            deleteMatching(dir.resolve("patches"), safe(patchOwner) + "-seed");
+        }
         deleteMatching(dir.resolve("examples"), safe(cellId) + ".png");
     }
 

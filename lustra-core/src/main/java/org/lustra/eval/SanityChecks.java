@@ -63,10 +63,14 @@ final class SanityChecks {
                 : nonFinite + " input(s) in " + rows.stream().filter(r -> r.nonFiniteInputs() > 0)
                         .map(CellSummary::cell).toList()));
         long badGrad = rows.stream().mapToLong(CellSummary::nonFiniteGradients).sum();
-        out.add(new Check("no gradient row is non-finite", badGrad == 0, badGrad == 0
-                ? "counted on " + rows.stream().mapToLong(CellSummary::gradientRows).sum() + " rows"
-                : badGrad + " row(s) in " + rows.stream().filter(r -> r.nonFiniteGradients() > 0)
-                        .map(CellSummary::cell).toList()));
+        long gradRows = rows.stream().mapToLong(CellSummary::gradientRows).sum();
+        // zero rows counted means nothing was checked (records written before harness v2 carry no counts, or every
+        // cell is black-box): that must not read as a pass
+        out.add(new Check("no gradient row is non-finite", badGrad == 0 && gradRows > 0, badGrad > 0
+                ? badGrad + " row(s) in " + rows.stream().filter(r -> r.nonFiniteGradients() > 0)
+                        .map(CellSummary::cell).toList()
+                : gradRows > 0 ? "counted on " + gradRows + " rows"
+                : "no gradient rows were recorded (records older than harness v2, or black-box cells only): unchecked"));
         List<CellSummary> patchCells = rows.stream().filter(r -> r.invalidPatches() + r.uncheckedPatches() > 0
                 || lp(r, attacks) == null).toList();
         long invalid = rows.stream().mapToLong(CellSummary::invalidPatches).sum();

@@ -1,11 +1,10 @@
 package org.lustra.eval;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.lustra.attack.GradientCounts;
 import org.lustra.attack.Norm;
+import org.lustra.attack.Votes;
 
 /**
  * Per-sample scoring of one chunk, in one place. Every cell gets three scores from the same K evaluations of the
@@ -110,22 +109,12 @@ final class Scoring {
         return true;
     }
 
-    /** The most frequent prediction; a tie between the true label and another goes to the other (conservative). */
+    /** The majority answer of image i's K votes ({@link Votes#majority}, the rule the attacks confirm with). */
     static int majority(int[][] votes, int i, int label) {
-        Map<Integer, Integer> count = new HashMap<>();
-        for (int[] v : votes) {
-            count.merge(v[i], 1, Integer::sum);
+        int[] column = new int[votes.length];
+        for (int v = 0; v < votes.length; v++) {
+            column[v] = votes[v][i];
         }
-        int best = -1;
-        int bestCount = -1;
-        for (Map.Entry<Integer, Integer> e : count.entrySet()) {
-            int k = e.getKey();
-            int cnt = e.getValue();
-            if (cnt > bestCount || (cnt == bestCount && best == label)) {
-                best = k;
-                bestCount = cnt;
-            }
-        }
-        return best;
+        return Votes.majority(column, label);
     }
 }

@@ -25,6 +25,9 @@ final class ThreatModels {
         String grad = routes.size() == 1 ? routes.get(0).label(p, blackBox)
                 : "worst of " + routes.size() + " routes per image: " + String.join(" | ", routes.stream()
                         .map(r -> r.label(p, blackBox)).toList());
+        if (routes.get(0).adaptive() && routes.get(0).randomized()) {
+            grad += attack.randomizedNote();
+        }
         return new CellInfo(cell.defense(), cell.attack().id(), cell.mode(), grad, threat(cell, p, classifier),
                 attack.describe(h, w));
     }

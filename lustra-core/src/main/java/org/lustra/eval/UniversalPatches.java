@@ -50,17 +50,30 @@ public final class UniversalPatches {
      * adaptive cell trains its own through its defence.
      */
     static String owner(Experiment.Cell cell) {
-        return cell.undefended() || !cell.adaptive() ? "bare|" + cell.attack().id() : cell.id();
+        return owner(cell, "");
+    }
+
+    /**
+     * As {@link #owner(Experiment.Cell)} for one route of the cell: in a worst-of cell each route trains its own patch
+     * through its own gradients ({@code route} is "@" + mode there, else empty), or the routes would share the first
+     * route's patch and the worst-of would compare one patch with itself.
+     */
+    static String owner(Experiment.Cell cell, String route) {
+        return cell.undefended() || !cell.adaptive() ? "bare|" + cell.attack().id() : cell.id() + route;
     }
 
     /** The source AdvP of {@code cell} under run seed {@code seed} draws its patch from. */
     Attacks.PatchSource source(long seed, Experiment.Cell cell) {
-        return (model, attack) -> patch(seed, cell, model, attack);
+        return source(seed, cell, "");
     }
 
-    /** The patch of (seed, owner of cell): from memory, else from {@code patches/}, else trained through model. */
-    float[] patch(long seed, Experiment.Cell cell, AttackModel model, Attacks.AdvPatchAttack attack) {
-        String owner = owner(cell);
+    /** The source of one route of {@code cell} ({@code route}: "@" + mode in worst-of cells, else empty). */
+    Attacks.PatchSource source(long seed, Experiment.Cell cell, String route) {
+        return (model, attack) -> patch(seed, owner(cell, route), cell, model, attack);
+    }
+
+    /** The patch of (seed, owner): from memory, else from {@code patches/}, else trained through model. */
+    float[] patch(long seed, String owner, Experiment.Cell cell, AttackModel model, Attacks.AdvPatchAttack attack) {
         String key = seed + "#" + owner;
         float[] patch = memory.get(key);
         if (patch != null) {

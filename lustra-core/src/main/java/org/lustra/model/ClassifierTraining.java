@@ -90,6 +90,7 @@ public final class ClassifierTraining {
      */
     static Result train(Architecture arch, ImageSet train, ImageSet val, Options opt, Path checkpointDir,
             Consumer<String> log, long stopAfterStep) {
+        org.lustra.nn.ConvolutionCheck.require(); // weight gradients pass through convolution backward
         if (train.channels() != arch.channels() || train.height() != arch.size() || train.width() != arch.size()) {
             throw new LustraException("Training images are " + train.channels() + "x" + train.height() + "x"
                     + train.width() + " but the architecture expects " + arch.channels() + "x" + arch.size() + "x"

@@ -13,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.lustra.nn.ClassifierNet;
 import org.lustra.util.Files2;
 import org.lustra.util.Json;
@@ -40,10 +42,26 @@ public final class ModelStore {
         }
         Path dir = LustraHome.models().resolve(nameOrDir);
         if (!Files.isRegularFile(dir.resolve(CARD))) {
-            throw new LustraException("Model '" + nameOrDir + "' not found (looked for " + dir.resolve(CARD)
+            List<String> names = available();
+            String choices = names.isEmpty() ? "no model is installed there" : "available: " + String.join(", ", names);
+            throw new LustraException("Model '" + nameOrDir + "' not found in " + LustraHome.models() + " (" + choices
                     + "); run from the Lustra checkout, set LUSTRA_HOME, or train it with 'lustra train'.");
         }
         return dir;
+    }
+
+    /** Names of the models under {@code models/} that have a model card, sorted; empty when there is none. */
+    public static List<String> available() {
+        Path root = LustraHome.models();
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> dirs = Files.list(root)) {
+            return dirs.filter(d -> Files.isRegularFile(d.resolve(CARD))).map(d -> d.getFileName().toString())
+                    .sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
     }
 
     public static ModelCard readCard(Path dir) {

@@ -19,6 +19,19 @@ public abstract class ClassifierNet extends AbstractBlock {
     protected final int size;
     protected final int classes;
 
+    /**
+     * A change to a stage's activation before the next stage reads it, for defences that work inside the network
+     * (feature norm clipping). It receives the stage index (0 = shallowest) and the activation in the stage-activation
+     * layout (N, C_s, H_s, W_s), and must return an array of the same shape, owned by the activation's manager.
+     */
+    @FunctionalInterface
+    public interface StageHook {
+        /** Leaves every stage as it is. */
+        StageHook NONE = (stage, activation) -> activation;
+
+        NDArray apply(int stage, NDArray activation);
+    }
+
     protected ClassifierNet(int channels, int size, int classes) {
         if (channels <= 0 || size <= 0 || classes < 2) {
             throw new IllegalArgumentException("Invalid classifier shape: channels=" + channels + " size=" + size
@@ -46,7 +59,15 @@ public abstract class ClassifierNet extends AbstractBlock {
     @Override
     protected final NDList forwardInternal(
             ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        NDArray x = inputs.singletonOrThrow();
+        return forwardHooked(ps, inputs.singletonOrThrow(), training, StageHook.NONE);
+    }
+
+    /**
+     * The forward pass with {@code hook} applied to every stage's activation before the next stage reads it; the
+     * returned stage activations are the hooked ones. With {@link StageHook#NONE} it is the plain forward pass.
+     * Owned by {@code x}'s manager.
+     */
+    public final NDList forwardHooked(ParameterStore ps, NDArray x, boolean training, StageHook hook) {
         if (x.getShape().dimension() != 4 || x.getShape().get(1) != channels || x.getShape().get(2) != size
                 || x.getShape().get(3) != size) {
             throw new IllegalArgumentException("Classifier expects (N, " + channels + ", " + size + ", " + size
@@ -55,10 +76,11 @@ public abstract class ClassifierNet extends AbstractBlock {
         if (x.getDataType() != DataType.FLOAT32) {
             throw new IllegalArgumentException("Classifier expects float32 input, got " + x.getDataType());
         }
-        return forwardNet(ps, Scalars.mul(x, 2).sub(1f), training);
+        return forwardNet(ps, Scalars.mul(x, 2).sub(1f), training, hook);
     }
 
-    protected abstract NDList forwardNet(ParameterStore ps, NDArray x, boolean training);
+    /** The network on inputs in [-1, 1]; {@code hook} is applied to each stage's activation as it is produced. */
+    protected abstract NDList forwardNet(ParameterStore ps, NDArray x, boolean training, StageHook hook);
 
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {

@@ -54,14 +54,15 @@ public final class ResNet extends ClassifierNet {
     }
 
     @Override
-    protected NDList forwardNet(ParameterStore ps, NDArray x, boolean training) {
+    protected NDList forwardNet(ParameterStore ps, NDArray x, boolean training, StageHook hook) {
         NDArray h = Activation.relu(Layers.call(stemNorm, ps, Layers.call(stem, ps, x, training), training));
         NDList out = new NDList();
         out.add(null);
-        for (List<BasicBlock> stage : stages) {
-            for (BasicBlock b : stage) {
+        for (int s = 0; s < stages.size(); s++) {
+            for (BasicBlock b : stages.get(s)) {
                 h = Layers.call(b, ps, h, training);
             }
+            h = hook.apply(s, h);
             out.add(h);
         }
         // PtNDArray.mean accepts a single axis only: flatten the spatial axes first.

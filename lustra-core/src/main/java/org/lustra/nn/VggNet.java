@@ -43,13 +43,15 @@ public final class VggNet extends ClassifierNet {
     }
 
     @Override
-    protected NDList forwardNet(ParameterStore ps, NDArray x, boolean training) {
+    protected NDList forwardNet(ParameterStore ps, NDArray x, boolean training, StageHook hook) {
         NDList out = new NDList();
         out.add(null);
         NDArray h = x;
-        for (Block[] st : stages) {
+        for (int s = 0; s < stages.size(); s++) {
+            Block[] st = stages.get(s);
             h = Activation.relu(Layers.call(st[1], ps, Layers.call(st[0], ps, h, training), training));
             h = Pool.maxPool2d(h, new Shape(2, 2), new Shape(2, 2), new Shape(0, 0), false);
+            h = hook.apply(s, h);
             out.add(h);
         }
         NDArray f = h.reshape(h.getShape().get(0), -1);

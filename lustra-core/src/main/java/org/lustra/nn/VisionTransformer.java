@@ -78,7 +78,7 @@ public final class VisionTransformer extends ClassifierNet {
     }
 
     @Override
-    protected NDList forwardNet(ParameterStore ps, NDArray x, boolean training) {
+    protected NDList forwardNet(ParameterStore ps, NDArray x, boolean training, StageHook hook) {
         long n = x.getShape().get(0);
         NDArray in = stem == null ? x : Activation.gelu(Layers.call(stem, ps, x, training));
         NDArray e = Layers.call(embed, ps, in, training); // (N, D, g, g)
@@ -86,9 +86,14 @@ public final class VisionTransformer extends ClassifierNet {
         tokens = tokens.add(ps.getValue(position, tokens.getDevice(), training));
         NDList out = new NDList();
         out.add(null);
-        for (TransformerBlock b : blocks) {
-            tokens = Layers.call(b, ps, tokens, training);
-            out.add(tokens.transpose(0, 2, 1).reshape(n, dim, grid, grid));
+        for (int i = 0; i < blocks.size(); i++) {
+            tokens = Layers.call(blocks.get(i), ps, tokens, training);
+            NDArray folded = tokens.transpose(0, 2, 1).reshape(n, dim, grid, grid);
+            NDArray hooked = hook.apply(i, folded);
+            if (hooked != folded) { // only a real hook pays for folding back, so the plain pass is unchanged
+                tokens = hooked.reshape(n, dim, (long) grid * grid).transpose(0, 2, 1);
+            }
+            out.add(hooked);
         }
         NDArray pooled = Layers.call(norm, ps, tokens, training).mean(new int[] {1});
         out.set(0, Layers.call(head, ps, pooled, training));

@@ -7,24 +7,45 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.concurrent.ThreadLocalRandom;
 
 /** File helpers: atomic writes (a crash never leaves half a file behind) and SHA-256. */
 public final class Files2 {
     private Files2() {}
 
-    /** Writes {@code bytes} to a sibling temporary file, then renames it over {@code target}. */
+    /**
+     * Writes {@code bytes} to a sibling temporary file, then renames it over {@code target}. The temporary file is
+     * created with the process's umask (usually 0644), not {@code Files.createTempFile}'s 0600, because outputs are
+     * meant to be read by others (a web server, a colleague); a leftover from a crash starts with '.' and ends in
+     * '.tmp'.
+     */
     public static void writeAtomically(Path target, byte[] bytes) {
+        Path tmp = null;
         try {
             Path parent = target.toAbsolutePath().getParent();
             Files.createDirectories(parent);
-            Path tmp = Files.createTempFile(parent, "." + target.getFileName(), ".tmp");
-            Files.write(tmp, bytes);
+            String suffix = Long.toHexString(ThreadLocalRandom.current().nextLong());
+            tmp = parent.resolve("." + target.getFileName() + "." + suffix + ".tmp");
+            Files.write(tmp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             moveAtomically(tmp, target);
         } catch (IOException e) {
+            deleteQuietly(tmp);
             throw new UncheckedIOException("Could not write " + target, e);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        if (p == null) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // the write already failed; that error is the one to report
         }
     }
 

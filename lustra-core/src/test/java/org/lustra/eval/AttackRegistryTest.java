@@ -69,10 +69,13 @@ class AttackRegistryTest {
     }
 
     @Test
-    void givenStandardAutoAttack_whenTheRouteHasEotCopies_thenItStillRunsOneCopy() {
+    void givenStandardAutoAttack_whenTheRouteHasEotCopies_thenItsGradientAttacksUseThem() {
+        // harness v1/v2.0 ran the standard version with one copy while the route's label said "EOT N"
         Attacks.AutoAttackRun standard = (Attacks.AutoAttackRun) AttackRegistry.create(spec("autoattack", null,
                 null, null), AttackRegistry.Profile.QUICK, DESCRIBE_ONLY);
-        assertEquals(1, standard.options(new AttackModel(x -> x, null, new Shape(1, 28, 28), 6), 1).eotCopies());
+        assertEquals(6, standard.options(new AttackModel(x -> x, null, new Shape(1, 28, 28), 6), 1).eotCopies());
+        assertEquals(1, standard.options(new AttackModel(x -> x, null, new Shape(1, 28, 28), 1), 1).eotCopies());
+        assertTrue(standard.randomizedNote().contains("FAB-T and Square"), standard.randomizedNote());
     }
 
     @Test

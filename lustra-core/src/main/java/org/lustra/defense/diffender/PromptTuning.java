@@ -140,6 +140,7 @@ public final class PromptTuning {
      *     its prompts are replaced
      */
     public PromptTuning(DiffusionModel model, Classifier classifier, Diffender.Options base, Options opt) {
+        org.lustra.nn.ConvolutionCheck.require(); // the prompts' gradients pass through UNet convolution backward
         this.model = model;
         this.classifier = classifier;
         this.base = base;
