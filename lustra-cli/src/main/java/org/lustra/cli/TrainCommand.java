@@ -21,7 +21,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "train", description = "Train the shipped models.", mixinStandardHelpOptions = true,
-        subcommands = {TrainCommand.ClassifierCommand.class, TrainCommand.DiffusionCommand.class})
+        subcommands = {TrainCommand.ClassifierCommand.class, TrainCommand.DiffusionCommand.class,
+            TrainPurifierCommands.MaepCommand.class, TrainPurifierCommands.DiscoCommand.class})
 final class TrainCommand implements Runnable {
     @Override
     public void run() {

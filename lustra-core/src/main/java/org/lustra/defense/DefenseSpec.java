@@ -28,7 +28,8 @@ import org.lustra.util.LustraException;
  * guidance), {@code abarX} (localisation noise level ᾱ), {@code rec} (our reconstruction-error signal instead of the
  * paper's guidance difference), e.g. {@code diffender:mp:theta2.5:ddim10}. Heterogeneous-noise purification is
  * {@code hetero} followed by the options of {@link HeteroOptions#parse}; it takes its attention mask from the
- * protected classifier, so it is built by {@link DefenseFactory#create(DefenseSpec, Classifier)}.
+ * protected classifier, so it is built by {@link DefenseFactory#create(DefenseSpec, Classifier)}. The trained purifier
+ * networks are {@code maep[:NAME]} and {@code disco[:NAME]} ({@link LearnedSpecs}).
  *
  * <p>Parsing validates everything and loads nothing (for {@code tuned} it only checks that the shipped prompts exist);
  * {@link DefenseFactory} builds the purifier, loading the diffusion model once.
@@ -38,7 +39,8 @@ public sealed interface DefenseSpec {
     String FORMS = "none, jpeg:Q (1..100), median:K (odd), bits:B (1..8), lgs, diffpure:T "
             + "(0 < T <= 1, DDPM) or diffpure:T:ddimN, "
             + "diffender[:ep|:mp|:tuned][:rec][:nr][:ddimN][:thetaX][:gX][:abarX], "
-            + HeteroSpec.FORM + ", " + DigitalWatermarking.Config.FORM + ", " + FncSpec.FORM;
+            + HeteroSpec.FORM + ", " + DigitalWatermarking.Config.FORM + ", " + FncSpec.FORM + ", "
+            + LearnedSpecs.FORM;
 
     /** No defence. */
     None NONE = new None();
@@ -99,6 +101,9 @@ public sealed interface DefenseSpec {
         }
         if (spec.equals("fnc") || spec.startsWith("fnc:")) {
             return FncSpec.parse(spec);
+        }
+        if (LearnedSpecs.matches(spec)) {
+            return LearnedSpecs.parse(spec);
         }
         if (spec.equals("lgs")) {
             return new Classic(spec, Classic.Method.LGS, 0);
@@ -360,6 +365,17 @@ public sealed interface DefenseSpec {
                 throw new LustraException("Invalid defence '" + spec + "' (" + e.getMessage() + "); use " + FORM
                         + ", e.g. fnc:rel2 or fnc:abs4,8,inf");
             }
+        }
+    }
+
+    /**
+     * A trained purifier network: {@code maep[:NAME]} (MAEP, seed 003) or {@code disco[:NAME]} (DISCO-style), on
+     * models/NAME; parsing and building live in {@link LearnedSpecs}.
+     */
+    record LearnedSpec(String text, String kind, String model) implements DefenseSpec {
+        @Override
+        public Purifier build(Supplier<DiffusionModel> diffusionModel) {
+            return LearnedSpecs.build(this);
         }
     }
 }

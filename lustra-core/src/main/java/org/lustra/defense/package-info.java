@@ -13,6 +13,8 @@
  *
  * <p>One sub-package per method: {@code diffpure} (DiffPure, DDPM or DDIM reverse chain; EXACT, SURROGATE, BPDA),
  * {@code diffender} (DIFFender: patch localisation, repainting, few-shot prompt tuning and the shipped tuned prompts;
- * BPDA, STE) and {@code classic} (JPEG, median smoothing, bit depth, local gradient smoothing; BPDA).
+ * BPDA, STE), {@code classic} (JPEG, median smoothing, bit depth, local gradient smoothing; BPDA), {@code maep} (the
+ * masked-autoencoder purifier of seed 003; EXACT, BPDA), {@code disco} (a DISCO-style EDSR + local implicit function
+ * purifier; EXACT, BPDA) and {@code learned}, what those two share (training on PGD pairs, model files, the purifier).
  */
 package org.lustra.defense;
