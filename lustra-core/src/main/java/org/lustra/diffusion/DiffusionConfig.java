@@ -1,6 +1,5 @@
 package org.lustra.diffusion;
 
-import com.google.gson.reflect.TypeToken;
 import java.util.List;
 import java.util.Map;
 import org.lustra.util.Json;
@@ -51,12 +50,12 @@ public record DiffusionConfig(int channels, int size, int[] widths, int heads, i
      * configuration, so a card written from these fields is byte for byte the card written from the record.
      */
     public Map<String, Object> asCardFields() {
-        return Json.GSON.fromJson(Json.GSON.toJsonTree(this), new TypeToken<Map<String, Object>>() {}.getType());
+        return Json.toMap(this);
     }
 
     /** The configuration stored in a model card's fields (see {@link #asCardFields}), validated as any other. */
     public static DiffusionConfig fromCardFields(Map<String, Object> fields) {
-        return Json.GSON.fromJson(Json.GSON.toJsonTree(fields), DiffusionConfig.class);
+        return Json.fromMap(fields, DiffusionConfig.class);
     }
 
     public NoiseSchedule schedule() {

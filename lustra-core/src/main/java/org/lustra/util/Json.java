@@ -30,6 +30,17 @@ public final class Json {
         }
     }
 
+    /** A record's fields as a JSON-shaped map (how configurations are stored in model cards). */
+    public static java.util.Map<String, Object> toMap(Object value) {
+        return GSON.fromJson(GSON.toJsonTree(value),
+                new com.google.gson.reflect.TypeToken<java.util.Map<String, Object>>() {}.getType());
+    }
+
+    /** The inverse of {@link #toMap}: a value of {@code type} from its map (the record's constructor validates). */
+    public static <T> T fromMap(java.util.Map<String, Object> fields, Class<T> type) {
+        return GSON.fromJson(GSON.toJsonTree(fields), type);
+    }
+
     public static void writeAtomically(Path file, Object value) {
         Files2.writeAtomically(file, (GSON.toJson(value) + "\n").getBytes(StandardCharsets.UTF_8));
     }

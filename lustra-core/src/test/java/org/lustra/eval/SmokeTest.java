@@ -14,7 +14,8 @@ import org.lustra.model.NetClassifier;
 
 /**
  * Every attack against every defence (DiffPure on the shipped diffusion model with a 2-step chain, attacked with
- * EXACT gradients by recomputation), both modes, tiny budgets, 4 shipped images, through the harness.
+ * EXACT gradients by recomputation), both modes, tiny budgets, 2 shipped images, through the harness (2, not 4: the
+ * test checks that every pair runs and stays in its budget, and its time halves).
  */
 class SmokeTest {
     @TempDir
@@ -36,8 +37,8 @@ class SmokeTest {
         attacks.add(ExperimentRunnerTest.attack("apgd-ce", "l2", 1.0, 1));
         List<String> defences = List.of("none", "jpeg:75", "median:3", "bits:3", "lgs", "diffpure:0.02:ddim2",
                 "diffender:ddim2");
-        Experiment exp = new Experiment("smoke", "classifier-resnet", "eval512", 4, "quick", List.of(1L), defences,
-                List.of("nonadaptive", "adaptive"), attacks, 4, null);
+        Experiment exp = new Experiment("smoke", "classifier-resnet", "eval512", 2, "quick", List.of(1L), defences,
+                List.of("nonadaptive", "adaptive"), attacks, 2, null);
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
                 ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })) {
             r.run(r.manifest("test", Map.of()));
@@ -46,7 +47,7 @@ class SmokeTest {
         int cells = attacks.size() * (1 + 2 * (defences.size() - 1));
         assertEquals(cells, s.cells().size());
         for (Report.CellSummary cell : s.cells()) {
-            assertEquals(4, cell.images(), cell.cell());
+            assertEquals(2, cell.images(), cell.cell());
             assertTrue(cell.robustMean() >= 0 && cell.robustMean() <= 1, cell.cell());
             assertTrue(cell.gradientMode() != null && !cell.gradientMode().isEmpty(), cell.cell());
         }

@@ -9,7 +9,6 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
-import com.google.gson.reflect.TypeToken;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -51,11 +50,11 @@ public final class MaepNetwork implements PurifierNetwork {
         }
 
         public Map<String, Object> asCardFields() {
-            return Json.GSON.fromJson(Json.GSON.toJsonTree(this), new TypeToken<Map<String, Object>>() {}.getType());
+            return Json.toMap(this);
         }
 
         public static Config fromCardFields(Map<String, Object> fields) {
-            return Json.GSON.fromJson(Json.GSON.toJsonTree(fields), Config.class);
+            return Json.fromMap(fields, Config.class);
         }
     }
 
