@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
+import org.lustra.eval.ChunkEngine;
 import org.lustra.eval.Experiment;
 import org.lustra.eval.ExperimentRunner;
 import org.lustra.eval.Report;
@@ -13,6 +14,7 @@ import org.lustra.eval.Reproduction;
 import org.lustra.eval.RunDirectory;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
+import org.lustra.spark.SparkChunkEngine;
 import org.lustra.util.LustraException;
 import org.lustra.util.LustraHome;
 import org.lustra.util.Versions;
@@ -46,12 +48,26 @@ final class ExperimentCommands {
                                                                + "noted in the manifest and report."})
         String redo;
 
+        @Option(names = "--engine", paramLabel = "local|spark", defaultValue = "local",
+                description = "Where the chunks are computed: local (this JVM, default) or spark (the journal and "
+                        + "report are still written here; see README \"Scaling out\").")
+        String engine;
+
+        @Option(names = "--master", paramLabel = "URL", description = "Spark master for --engine spark: local[N] "
+                + "(default local[2]) or spark://host:port.")
+        String master;
+
+        @Option(names = "--executor-threads", paramLabel = "N", defaultValue = "1", description = "Engine threads "
+                + "per Spark task (default 1); executors x threads should not exceed the cores.")
+        int executorThreads;
+
         @Override
         public Integer call() {
             if (!Files.isRegularFile(config)) {
                 throw new LustraException("Experiment config " + config + " not found; see experiments/ for examples.");
             }
             Experiment exp = Experiment.read(config);
+            ChunkEngine chunks = chunkEngine();
             if (images != null) {
                 exp = new Experiment(exp.name(), exp.classifier(), exp.subset(), images, exp.profile(), exp.seeds(),
                         exp.defenses(), exp.modes(), exp.attacks(), exp.batch(), exp.gradient());
@@ -65,7 +81,7 @@ final class ExperimentCommands {
                 if (redo != null) {
                     runner.redo(redo, gitCommit());
                 }
-                runner.run(runner.manifest(gitCommit(), Versions.describe()));
+                runner.run(runner.manifest(gitCommit(), Versions.describe()), chunks);
             }
             Report.Summary s = Report.write(dir);
             for (Report.CellSummary r : s.cells()) {
@@ -76,6 +92,22 @@ final class ExperimentCommands {
             System.out.println("Report: " + dir.resolve("report.md") + (failed > 0 ? "  (" + failed
                     + " sanity check(s) FAILED, see the report)" : "  (all sanity checks passed)"));
             return 0;
+        }
+
+        private ChunkEngine chunkEngine() {
+            if (engine.equals("spark")) {
+                if (executorThreads < 1) {
+                    throw new LustraException("--executor-threads must be at least 1, got " + executorThreads + ".");
+                }
+                return new SparkChunkEngine(master == null ? "local[2]" : master, executorThreads);
+            }
+            if (!engine.equals("local")) {
+                throw new LustraException("--engine must be local or spark, got " + engine + ".");
+            }
+            if (master != null) {
+                throw new LustraException("--master needs --engine spark.");
+            }
+            return ChunkEngine.LOCAL;
         }
     }
 

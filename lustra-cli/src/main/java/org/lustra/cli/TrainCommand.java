@@ -22,7 +22,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "train", description = "Train the shipped models.", mixinStandardHelpOptions = true,
         subcommands = {TrainCommand.ClassifierCommand.class, TrainCommand.DiffusionCommand.class,
-            TrainPurifierCommands.MaepCommand.class, TrainPurifierCommands.DiscoCommand.class})
+            TrainPurifierCommands.MaepCommand.class, TrainPurifierCommands.DiscoCommand.class,
+            TrainSacCommand.class})
 final class TrainCommand implements Runnable {
     @Override
     public void run() {

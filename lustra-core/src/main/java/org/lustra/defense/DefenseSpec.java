@@ -29,18 +29,21 @@ import org.lustra.util.LustraException;
  * paper's guidance difference), e.g. {@code diffender:mp:theta2.5:ddim10}. Heterogeneous-noise purification is
  * {@code hetero} followed by the options of {@link HeteroOptions#parse}; it takes its attention mask from the
  * protected classifier, so it is built by {@link DefenseFactory#create(DefenseSpec, Classifier)}. The trained purifier
- * networks are {@code maep[:NAME]} and {@code disco[:NAME]} ({@link LearnedSpecs}).
+ * networks are {@code maep[:NAME]} and {@code disco[:NAME]} ({@link LearnedSpecs}); the SAC-like segmenter and Jedi are
+ * {@code sac[:NAME][:…]} and {@code jedi[:…]} ({@link PatchRemovalSpecs}).
  *
  * <p>Parsing validates everything and loads nothing (for {@code tuned} it only checks that the shipped prompts exist);
  * {@link DefenseFactory} builds the purifier, loading the diffusion model once.
  */
-public sealed interface DefenseSpec {
+public sealed interface DefenseSpec permits DefenseSpec.None, DefenseSpec.Classic, DefenseSpec.DiffPureSpec,
+        DefenseSpec.DiffenderSpec, DefenseSpec.HeteroSpec, DefenseSpec.DwSpec, DefenseSpec.FncSpec,
+        DefenseSpec.LearnedSpec, PatchRemovalSpecs.SacSpec, PatchRemovalSpecs.JediSpec {
 
     String FORMS = "none, jpeg:Q (1..100), median:K (odd), bits:B (1..8), lgs, diffpure:T "
             + "(0 < T <= 1, DDPM) or diffpure:T:ddimN, "
             + "diffender[:ep|:mp|:tuned][:rec][:nr][:ddimN][:thetaX][:gX][:abarX], "
             + HeteroSpec.FORM + ", " + DigitalWatermarking.Config.FORM + ", " + FncSpec.FORM + ", "
-            + LearnedSpecs.FORM;
+            + LearnedSpecs.FORM + ", " + PatchRemovalSpecs.FORM;
 
     /** No defence. */
     None NONE = new None();
@@ -101,6 +104,12 @@ public sealed interface DefenseSpec {
         }
         if (spec.equals("fnc") || spec.startsWith("fnc:")) {
             return FncSpec.parse(spec);
+        }
+        if (spec.equals("sac") || spec.startsWith("sac:")) {
+            return PatchRemovalSpecs.SacSpec.parse(spec);
+        }
+        if (spec.equals("jedi") || spec.startsWith("jedi:")) {
+            return PatchRemovalSpecs.JediSpec.parse(spec);
         }
         if (LearnedSpecs.matches(spec)) {
             return LearnedSpecs.parse(spec);

@@ -15,6 +15,9 @@
  * {@code diffender} (DIFFender: patch localisation, repainting, few-shot prompt tuning and the shipped tuned prompts;
  * BPDA, STE), {@code classic} (JPEG, median smoothing, bit depth, local gradient smoothing; BPDA), {@code maep} (the
  * masked-autoencoder purifier of seed 003; EXACT, BPDA), {@code disco} (a DISCO-style EDSR + local implicit function
- * purifier; EXACT, BPDA) and {@code learned}, what those two share (training on PGD pairs, model files, the purifier).
+ * purifier; EXACT, BPDA) and {@code learned}, what those two share (training on PGD pairs, model files, the purifier);
+ * the patch baselines of DIFFender's Table 1: {@code dw} (Digital Watermarking; BPDA), {@code fnc} (feature norm
+ * clipping; EXACT, BPDA), {@code sac} (a SAC-like trained patch segmenter with shape completion; BPDA, STE) and
+ * {@code jedi} (local entropy, morphology, Telea; BPDA).
  */
 package org.lustra.defense;

@@ -52,6 +52,8 @@ public final class ExperimentRunner implements AutoCloseable {
     private final Map<String, Purifier> purifiers = new HashMap<>();
     private final DefenseFactory factory = new DefenseFactory();
     private long stopAfterChunks = Long.MAX_VALUE;
+    /** Computes chunks for {@link #computeChunk}; made afresh by every {@link #run} (its patch memory with it). */
+    private ChunkRunner chunks;
 
     public ExperimentRunner(Experiment exp, Inputs in, Path dir, Consumer<String> log) {
         this.exp = exp;
@@ -76,15 +78,15 @@ public final class ExperimentRunner implements AutoCloseable {
         return this;
     }
 
-    Experiment experiment() {
+    public Experiment experiment() {
         return exp;
     }
 
-    Inputs inputs() {
+    public Inputs inputs() {
         return in;
     }
 
-    RunDirectory directory() {
+    public RunDirectory directory() {
         return dir;
     }
 
@@ -109,11 +111,14 @@ public final class ExperimentRunner implements AutoCloseable {
             cells.putAll(ThreatModels.routeCells(c, p, routes(c, p), info));
         }
         return new Manifest(exp, Instant.now().toString(), gitCommit, versions, cells, images(),
-                in.classifier().name(), List.of(), hashes(), RunSeeds.DERIVATION);
+                in.classifier().name(), List.of(), inputHashes(), RunSeeds.DERIVATION);
     }
 
-    /** SHA-256 of the classifier's and the diffusion model's weights (from their verified cards) and of the subset. */
-    private Map<String, String> hashes() {
+    /**
+     * SHA-256 of the classifier's and the diffusion model's weights (from their verified cards) and of the subset, as
+     * the manifest records them; another JVM computing chunks of this run compares its own with the manifest's.
+     */
+    public Map<String, String> inputHashes() {
         Map<String, String> out = new LinkedHashMap<>();
         List<String> models = new ArrayList<>(List.of(in.classifier().name()));
         if (specs.values().stream().anyMatch(DefenseSpec::usesDiffusionModel)) {
@@ -184,8 +189,40 @@ public final class ExperimentRunner implements AutoCloseable {
         return old;
     }
 
-    /** Runs what is not done yet; returns the number of chunks computed by this call. */
+    /** Runs what is not done yet in this JVM; returns the number of chunks computed by this call. */
     public long run(Manifest manifest) {
+        return run(manifest, ChunkEngine.LOCAL);
+    }
+
+    /**
+     * Runs what is not done yet, the chunks computed by {@code engine} and the journal written here (the driver);
+     * returns the number of chunks computed by this call.
+     */
+    public long run(Manifest manifest, ChunkEngine engine) {
+        List<RunDirectory.ChunkKey> pending = pendingChunks(manifest);
+        long totalImages = (long) exp.seeds().size() * exp.cells().size() * images();
+        long doneImages = totalImages - pending.stream().mapToLong(k -> chunkSize(k.chunk())).sum();
+        Progress progress = new Progress("eval " + exp.name(), totalImages, "images");
+        progress.startAt(doneImages);
+        if (doneImages > 0) {
+            log.accept(String.format(Locale.ROOT, "Resuming %s: %d of %d image evaluations already done", dir.path(),
+                    doneImages, totalImages));
+        }
+        chunks = new ChunkRunner(this, new UniversalPatches(dir, in.train(), log), log);
+        List<RunDirectory.ChunkKey> now = pending.subList(0, (int) Math.min(pending.size(), stopAfterChunks));
+        JournalSink sink = new JournalSink(dir, this::chunkSize, now, progress, doneImages, log);
+        engine.compute(this, now, sink);
+        if (sink.finished() && now.size() == pending.size()) {
+            progress.finish(sink.images(), "done");
+        }
+        return sink.written();
+    }
+
+    /**
+     * Prepares the run directory (writes the manifest, or checks that it holds this experiment; drops the lines of
+     * chunks a kill cut short) and returns the chunks not finished yet, in run order: seed, cell, chunk.
+     */
+    public List<RunDirectory.ChunkKey> pendingChunks(Manifest manifest) {
         dir.create();
         if (dir.hasManifest()) {
             checkSameExperiment();
@@ -193,40 +230,30 @@ public final class ExperimentRunner implements AutoCloseable {
             dir.writeManifest(manifest);
         }
         Set<String> done = dir.finishedChunks(this::chunkSize, log);
-        List<Experiment.Cell> cells = exp.cells();
-        long totalImages = (long) exp.seeds().size() * cells.size() * images();
-        long doneImages = 0;
-        for (String key : done) {
-            if (!key.contains("@")) { // per-route records of worst-of cells come with their cell's chunk
-                doneImages += chunkSize(RunDirectory.ChunkKey.parse(key).chunk());
-            }
-        }
-        Progress progress = new Progress("eval " + exp.name(), totalImages, "images");
-        progress.startAt(doneImages);
-        if (doneImages > 0) {
-            log.accept(String.format(Locale.ROOT, "Resuming %s: %d of %d image evaluations already done", dir.path(),
-                    doneImages, totalImages));
-        }
-        ChunkRunner chunks = new ChunkRunner(this, new UniversalPatches(dir, in.train(), log), log);
-        long computed = 0;
+        List<RunDirectory.ChunkKey> out = new ArrayList<>();
         for (long seed : exp.seeds()) {
-            for (Experiment.Cell cell : cells) {
+            for (Experiment.Cell cell : exp.cells()) {
                 for (int chunk = 0; chunk < chunks(); chunk++) {
-                    if (done.contains(new RunDirectory.ChunkKey(seed, cell.id(), chunk).text())) {
-                        continue;
+                    RunDirectory.ChunkKey key = new RunDirectory.ChunkKey(seed, cell.id(), chunk);
+                    if (!done.contains(key.text())) {
+                        out.add(key);
                     }
-                    if (computed >= stopAfterChunks) {
-                        return computed;
-                    }
-                    dir.append(chunks.run(seed, cell, chunk));
-                    computed++;
-                    doneImages += chunkSize(chunk);
-                    progress.update(doneImages, cell.id());
                 }
             }
         }
-        progress.finish(doneImages, "done");
-        return computed;
+        return out;
+    }
+
+    /**
+     * Computes one chunk's records (a worst-of cell's route records first, then the cell's own) without writing them
+     * to the journal; the first chunk of the first seed writes its cell's example panel, AdvP cells their patch. Every
+     * engine computes chunks with this method. Not thread-safe: one chunk at a time per runner.
+     */
+    public List<SampleRecord> computeChunk(RunDirectory.ChunkKey key) {
+        if (chunks == null) {
+            chunks = new ChunkRunner(this, new UniversalPatches(dir, in.train(), log), log);
+        }
+        return chunks.run(key.seed(), cell(key.cell()), key.chunk());
     }
 
     /**
@@ -234,10 +261,13 @@ public final class ExperimentRunner implements AutoCloseable {
      * runner's directory (example panels, AdvP patches it has to train); for {@link Reproduction}.
      */
     List<SampleRecord> recompute(long seed, String cellId, int chunk) {
-        Experiment.Cell cell = exp.cells().stream().filter(c -> c.id().equals(cellId)).findFirst()
+        return new ChunkRunner(this, new UniversalPatches(dir, in.train(), log), log).run(seed, cell(cellId), chunk);
+    }
+
+    private Experiment.Cell cell(String cellId) {
+        return exp.cells().stream().filter(c -> c.id().equals(cellId)).findFirst()
                 .orElseThrow(() -> new LustraException("The journal names cell " + cellId + ", which the experiment "
                         + "config in the manifest does not produce."));
-        return new ChunkRunner(this, new UniversalPatches(dir, in.train(), log), log).run(seed, cell, chunk);
     }
 
     /** The defence of {@code cell}, built once per spec ({@link Identity} for none). */

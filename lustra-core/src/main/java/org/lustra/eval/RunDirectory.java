@@ -42,24 +42,37 @@ public final class RunDirectory {
     /** One record per line (PSNR of an unchanged image is +∞, so special values are allowed). */
     static final Gson LINE = new GsonBuilder().serializeSpecialFloatingPointValues().create();
 
-    /** The journal's unit of completion: one chunk of one cell under one run seed. */
-    record ChunkKey(long seed, String cell, int chunk) {
+    /**
+     * The journal's unit of completion and the harness's unit of work: one chunk of one cell under one run seed. Its
+     * random draws derive from these three alone ({@link RunSeeds}), so any engine may compute it anywhere.
+     */
+    public record ChunkKey(long seed, String cell, int chunk) {
         static ChunkKey of(SampleRecord r) {
             return new ChunkKey(r.seed(), r.cell(), r.chunk());
         }
 
         /** The key as text, {@code seed#cell#chunk}. */
-        String text() {
+        public String text() {
             return seed + "#" + cell + "#" + chunk;
         }
 
         /** Parses {@link #text}. */
-        static ChunkKey parse(String key) {
+        public static ChunkKey parse(String key) {
             String[] parts = key.split("#", -1);
             String last = parts[parts.length - 1];
             return new ChunkKey(Long.parseLong(parts[0]), key.substring(parts[0].length() + 1, key.length()
                     - last.length() - 1), Integer.parseInt(last));
         }
+    }
+
+    /** One record as its journal line (without the newline); engines ship records between JVMs in this form. */
+    public static String line(SampleRecord r) {
+        return LINE.toJson(r);
+    }
+
+    /** The record of one journal line. */
+    public static SampleRecord record(String line) {
+        return LINE.fromJson(line, SampleRecord.class);
     }
 
     private final Path dir;
@@ -258,7 +271,8 @@ public final class RunDirectory {
         return patchFile.resolveSibling(patchFile.getFileName().toString().replace(".json", ".info.json"));
     }
 
-    Path exampleFile(String cellId) {
+    /** The example panel of a cell's first chunk (rows clean, adversarial, purified); the demo reads it back. */
+    public Path exampleFile(String cellId) {
         return dir.resolve("examples").resolve(safe(cellId) + ".png");
     }
 

@@ -6,7 +6,9 @@
  * threat model, budget, gradient mode and image count.
  *
  * <p>Who does what: {@link org.lustra.eval.AttackRegistry} turns a config's attack entry into an attack with the
- * profile's defaults; {@link org.lustra.eval.ExperimentRunner} walks seeds × cells × chunks and
+ * profile's defaults; {@link org.lustra.eval.ExperimentRunner} lists the pending chunks (seeds × cells × chunks),
+ * has a {@link org.lustra.eval.ChunkEngine} compute them (in this JVM, or on Spark through {@code lustra-spark}) and
+ * appends each whole chunk to the journal once ({@code JournalSink});
  * {@code ChunkRunner} attacks and judges one chunk through its {@link org.lustra.eval.Route}s;
  * {@code Scoring} makes the per-sample records; {@code ThreatModels} writes the text every
  * cell carries; {@link org.lustra.eval.UniversalPatches} trains and caches AdvP patches;

@@ -1,0 +1,227 @@
+package org.lustra.defense.sac;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.training.ParameterStore;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.lustra.attack.Patch;
+import org.lustra.defense.GradientMode;
+import org.lustra.defense.MaskingPurifier;
+import org.lustra.defense.ThresholdedPurifier;
+import org.lustra.defense.classic.Morphology;
+import org.lustra.defense.dw.Inpainter;
+
+/**
+ * A SAC-like defence (J. Liu, A. Levine, C. P. Lau, R. Chellappa, S. Feizi, "Segment and Complete: Defending Object
+ * Detectors against Adversarial Patch Attacks with Robust Patch Detection", CVPR 2022), for classifiers as DIFFender's
+ * Table 1 runs it: the {@link PatchSegmenter}'s per-pixel probability is thresholded at τ, completed to squares of the
+ * expected sides ({@link ShapeCompletion}), widened by {@code dilate} pixels and removed. Pixels outside the final mask
+ * are returned bit for bit.
+ *
+ * <p>Removal: Telea inpainting by default, zeros ({@code zero}, what SAC does before its detector) as the variant.
+ * Telea is the default so that DW, SAC and Jedi differ only in how they locate the patch; on Fashion-MNIST a zero fill
+ * is the background colour and carves a black hole into a garment, which the classifier reads as shape.
+ *
+ * <p>Gradients: BPDA (identity backward), and STE ({@link ThresholdedPurifier}): exact through the segmenter, with the
+ * hard mask passed straight through to the segmenter's probability (across the threshold, the completion and the
+ * dilation), and the filled pixels passed as the identity (BPDA, as DIFFender's STE route treats its repainting, and
+ * as the harness labels the mode). So an adaptive attacker gets the BPDA signal plus how to make the segmenter miss
+ * the patch — the attack SAC's self-adversarial training is meant to resist.
+ * Owns its segmenter: close it (the {@code DefenseFactory} does).
+ */
+public final class SegmentAndComplete implements MaskingPurifier, ThresholdedPurifier, AutoCloseable {
+
+    /** How the masked region is filled. */
+    public enum Removal { TELEA, ZERO }
+
+    /**
+     * Settings; all placeholders until chosen on {@code data/validation} (not measured).
+     *
+     * @param threshold τ on the segmenter's probability
+     * @param minSide smallest candidate square side (0 = the side of a 0.5 % patch of the image)
+     * @param maxSide largest candidate square side (0 = the side of a 15 % patch)
+     * @param gamma relative Hamming tolerance of the completion (0 ≤ γ &lt; 1)
+     * @param dilate extra dilations of the completed mask (a margin the fill must not read from)
+     * @param removal TELEA or ZERO
+     * @param radius Telea's neighbourhood radius
+     */
+    public record Options(double threshold, int minSide, int maxSide, double gamma, int dilate, Removal removal,
+            int radius) {
+        public static final String FORM = "sac[:NAME][:tauX][:gammaX][:sidesA-B][:dilateN][:zero|:teleaR]";
+
+        public Options {
+            if (!(threshold > 0 && threshold < 1) || minSide < 0 || maxSide < 0 || (maxSide > 0 && minSide > maxSide)
+                    || !(gamma >= 0 && gamma < 1) || dilate < 0 || dilate > 10 || removal == null || radius < 1
+                    || radius > 64) {
+                throw new IllegalArgumentException("Invalid SAC options: tau " + threshold + " (0..1), sides "
+                        + minSide + "-" + maxSide + " (min <= max, 0 = derived), gamma " + gamma + " (0 <= gamma < 1),"
+                        + " dilate " + dilate + " (0..10), Telea radius " + radius + " (1..64)");
+            }
+        }
+
+        /** Placeholders: τ = 0.5, sides of 0.5–15 % patches, γ = 0.3, one pixel of margin, Telea radius 3. */
+        public static Options placeholder() {
+            return new Options(0.5, 0, 0, 0.3, 1, Removal.TELEA, 3);
+        }
+
+        /** The candidate square sides for h×w images. */
+        public List<Integer> sides(int h, int w) {
+            int lo = minSide > 0 ? minSide : Patch.side(0.005, h, w);
+            int hi = Math.min(Math.min(h, w), maxSide > 0 ? maxSide : Patch.side(0.15, h, w));
+            List<Integer> out = new ArrayList<>();
+            for (int k = Math.min(lo, hi); k <= hi; k++) {
+                out.add(k);
+            }
+            return out;
+        }
+
+        /** Applies one spec option ({@link #FORM}, without NAME); throws IllegalArgumentException if unknown. */
+        public Options with(String option) {
+            if (option.startsWith("tau")) {
+                return new Options(Double.parseDouble(option.substring(3)), minSide, maxSide, gamma, dilate, removal,
+                        radius);
+            } else if (option.startsWith("gamma")) {
+                return new Options(threshold, minSide, maxSide, Double.parseDouble(option.substring(5)), dilate,
+                        removal, radius);
+            } else if (option.matches("sides\\d+-\\d+")) {
+                String[] p = option.substring(5).split("-");
+                return new Options(threshold, Integer.parseInt(p[0]), Integer.parseInt(p[1]), gamma, dilate, removal,
+                        radius);
+            } else if (option.matches("dilate\\d+")) {
+                return new Options(threshold, minSide, maxSide, gamma, Integer.parseInt(option.substring(6)), removal,
+                        radius);
+            } else if (option.equals("zero")) {
+                return new Options(threshold, minSide, maxSide, gamma, dilate, Removal.ZERO, radius);
+            } else if (option.matches("telea\\d+")) {
+                return new Options(threshold, minSide, maxSide, gamma, dilate, Removal.TELEA,
+                        Integer.parseInt(option.substring(5)));
+            }
+            throw new IllegalArgumentException("unknown option " + option);
+        }
+
+        /** True for a spec token that is an option rather than a model name. */
+        public static boolean isOption(String token) {
+            return token.matches("tau.*|gamma.*|sides.*|dilate\\d+|zero|telea\\d+");
+        }
+    }
+
+    private final String name;
+    private final PatchSegmenter segmenter;
+    private final Options options;
+
+    /** Takes ownership of {@code segmenter}. */
+    public SegmentAndComplete(String name, PatchSegmenter segmenter, Options options) {
+        this.name = name;
+        this.segmenter = segmenter;
+        this.options = options;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    @Override
+    public Set<GradientMode> gradientModes() {
+        return EnumSet.of(GradientMode.BPDA, GradientMode.STE);
+    }
+
+    @Override
+    public boolean randomized() {
+        return false;
+    }
+
+    @Override
+    public NDArray purify(NDArray x, long seed) {
+        Masked r = purifyMasked(x, seed);
+        r.mask().close();
+        r.anomaly().close();
+        return r.purified();
+    }
+
+    /** Purifies without gradients; the anomaly map is the segmenter's probability. All owned by x's manager. */
+    @Override
+    public Masked purifyMasked(NDArray x, long seed) {
+        NDManager parent = x.getManager();
+        try (NDManager scope = parent.newSubManager()) {
+            NDArray in = x.stopGradient();
+            in.attach(scope);
+            NDArray prob = Activation.sigmoid(segmenter.logits(new ParameterStore(scope, false), in, false));
+            NDArray mask = scope.create(masks(prob.toFloatArray(), x.getShape()), prob.getShape());
+            NDArray out = composite(in, mask, fill(in, mask));
+            out.attach(parent);
+            mask.attach(parent);
+            prob.attach(parent);
+            return new Masked(out, mask, prob);
+        }
+    }
+
+    /** Equal to {@code purify}; differentiable as the class comment says (STE). Owned by x's manager. */
+    @Override
+    public NDArray purifyForAttack(NDArray x, long seed) {
+        try (NDManager scope = x.getManager().newSubManager()) {
+            scope.tempAttachAll(x);
+            NDArray prob = Activation.sigmoid(segmenter.logits(new ParameterStore(scope, false), x, false));
+            NDArray hard = scope.create(masks(prob.toFloatArray(), x.getShape()), prob.getShape());
+            NDArray mask = prob.add(hard.sub(prob).stopGradient()); // value: hard; ∂/∂prob = 1
+            NDArray fill = fill(x.stopGradient(), hard).stopGradient();
+            // value exactly 0, derivative the mask: identity backward on the filled pixels without rounding the fill
+            NDArray bpda = x.sub(x.stopGradient()).mul(mask);
+            return scope.ret(composite(x, mask, fill).add(bpda));
+        }
+    }
+
+    /** x·(1 − m) + fill·m: with m ∈ {0, 1} every unmasked pixel is x bit for bit. */
+    private static NDArray composite(NDArray x, NDArray mask, NDArray fill) {
+        return x.mul(mask.sub(1f).neg()).add(fill.mul(mask));
+    }
+
+    private NDArray fill(NDArray x, NDArray mask) {
+        return options.removal() == Removal.ZERO ? x.zerosLike()
+                : Inpainter.telea(options.radius()).inpaint(x, mask, 0);
+    }
+
+    /** The final masks (N·H·W, 0/1) of per-pixel probabilities (N·H·W) of images of shape {@code s}. */
+    float[] masks(float[] prob, Shape s) {
+        int n = (int) s.get(0);
+        int h = (int) s.get(2);
+        int w = (int) s.get(3);
+        List<Integer> sides = options.sides(h, w);
+        float[] out = new float[n * h * w];
+        for (int i = 0; i < n; i++) {
+            boolean[] coarse = new boolean[h * w];
+            for (int p = 0; p < h * w; p++) {
+                coarse[p] = prob[i * h * w + p] > options.threshold();
+            }
+            boolean[] m = ShapeCompletion.complete(coarse, h, w, sides, options.gamma()).mask();
+            m = Morphology.dilate(m, h, w, options.dilate());
+            for (int p = 0; p < h * w; p++) {
+                out[i * h * w + p] = m[p] ? 1f : 0f;
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "%s(tau=%.2f, gamma=%.2f, sides=%s, dilate=%d, %s)", name,
+                options.threshold(), options.gamma(), Arrays.toString(new int[] {options.minSide(), options.maxSide()}),
+                options.dilate(), options.removal());
+    }
+
+    @Override
+    public void close() {
+        segmenter.close();
+    }
+}
