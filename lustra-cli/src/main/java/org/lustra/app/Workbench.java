@@ -38,6 +38,7 @@ public final class Workbench implements AutoCloseable {
 
     /** Loads classifier {@code name} (a shipped model or a model folder); the diffusion model loads on first need. */
     public static Workbench open(String name) {
+        NativeWarnings.quiet();
         return new Workbench(ModelStore.loadClassifier(name));
     }
 
