@@ -143,7 +143,9 @@ public final class AttackModel {
      * Which of the n images {@code x} the target misclassifies: one forward pass for a deterministic target; for a
      * randomised one {@link #votes} fresh evaluations, fooled when their majority answer ({@link Votes#majority}, the
      * harness's "majority of K" rule, a tie against the true class counts as fooled) is wrong. A row with a non-finite
-     * logit answers the true class here: a broken forward is no success of the attacker's.
+     * logit answers no class (-1), a wrong answer, exactly as the harness's judging counts it: a defended model that
+     * returns NaN has not classified the input (the inputs themselves are finite here; non-finite inputs are replaced
+     * and flagged before judging).
      */
     public boolean[] confirmFooled(float[] x, int n, int[] labels) {
         int[][] answers = new int[n][votes];
@@ -151,7 +153,7 @@ public final class AttackModel {
             float[] z = logits(x, n);
             int k = z.length / n;
             for (int i = 0; i < n; i++) {
-                answers[i][v] = misclassified(z, i, k, labels[i]) ? argMax(z, i, k) : labels[i];
+                answers[i][v] = finiteRow(z, i, k) ? argMax(z, i, k) : -1;
             }
         }
         boolean[] out = new boolean[n];
@@ -341,6 +343,16 @@ public final class AttackModel {
             }
         }
         return argMax(logits, i, k) != label;
+    }
+
+    /** Whether every logit of row i is finite. */
+    static boolean finiteRow(float[] logits, int i, int k) {
+        for (int j = 0; j < k; j++) {
+            if (!Float.isFinite(logits[i * k + j])) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Index of the largest logit of row i. */

@@ -149,10 +149,11 @@ public final class AutoAttack {
                         fooled[todo[i]] = true;
                         by[todo[i]] = name;
                         System.arraycopy(r.adversarial(), i * d, adv, todo[i] * d, d);
-                    } else if (plain.randomized()
+                    } else if (plain.randomized() && (name.equals("apgd-ce") || name.equals("apgd-dlr"))
                             && opt.norm().distance(r.adversarial(), xs, i * d, d) <= opt.epsilon() * (1 + 1e-4) + 1e-6) {
-                        // unconfirmed against a randomised target: hand on the attack's best-objective iterate (the
-                        // latest attack's), not the clean image — the caller's K-vote scoring may still find it wrong
+                        // unconfirmed against a randomised target: hand on APGD's best-EOT-objective iterate, not the
+                        // clean image (APGD-T and FAB-T return the clean image for points they did not fool, Square a
+                        // point found from single forwards) — the caller's K-vote scoring may still find it wrong
                         System.arraycopy(r.adversarial(), i * d, adv, todo[i] * d, d);
                     }
                 }

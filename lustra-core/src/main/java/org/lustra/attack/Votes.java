@@ -13,7 +13,8 @@ public final class Votes {
 
     /**
      * The most frequent of {@code predictions}; a tie between the true {@code label} and another class goes to the
-     * other class (conservative: the defence must win outright). E.g. K = 4 with two right and two of one wrong class
+     * other class (conservative: the defence must win outright). -1 stands for "no class" (non-finite logits) and is a
+     * wrong answer like any other. E.g. K = 4 with two right and two of one wrong class
      * is fooled; K = 5 with two right and three scattered wrong classes is robust.
      */
     public static int majority(int[] predictions, int label) {

@@ -167,9 +167,18 @@ public final class ExperimentRunner implements AutoCloseable {
         }
         Set<String> ids = new HashSet<>(matched);
         int dropped = dir.dropRecords(ids);
+        // a patch shared by several cells (the bare classifier's) is retrained only when every cell using it is redone:
+        // a kept cell's records were made with it
+        Set<String> keptOwners = new HashSet<>();
+        for (Experiment.Cell c : exp.cells()) {
+            if (!ids.contains(c.id())) {
+                keptOwners.add(UniversalPatches.owner(c));
+            }
+        }
         for (Experiment.Cell c : exp.cells()) {
             if (ids.contains(c.id())) {
-                dir.forgetCellFiles(c.id(), UniversalPatches.owner(c));
+                String owner = UniversalPatches.owner(c);
+                dir.forgetCellFiles(c.id(), owner, !keptOwners.contains(owner));
             }
         }
         List<String> history = new ArrayList<>(old.history());

@@ -167,6 +167,14 @@ public final class RunDirectory {
         // A worst-of cell's per-route lines ("cell@MODE") belong to their cell's chunk: they count only when that
         // chunk is finished (else the chunk is redone and would append them a second time). The runner writes them
         // before the cell's own lines, so a finished cell chunk implies finished route lines.
+        // Journals written before 1 December put the cell's lines first: a cell chunk whose route lines are present
+        // but incomplete is unfinished as well.
+        for (ChunkKey k : byChunk.keySet()) {
+            int at = k.cell().lastIndexOf('@');
+            if (at >= 0 && !finished.contains(k.text())) {
+                finished.remove(new ChunkKey(k.seed(), k.cell().substring(0, at), k.chunk()).text());
+            }
+        }
         finished.removeIf(key -> {
             ChunkKey k = ChunkKey.parse(key);
             int at = k.cell().lastIndexOf('@');
@@ -235,14 +243,14 @@ public final class RunDirectory {
     }
 
     /** Deletes a cell's example panel and the universal patches of the cell and of {@code patchOwner}. */
-    void forgetCellFiles(String cellId, String patchOwner) {
+    void forgetCellFiles(String cellId, String patchOwner, boolean ownerUnused) {
         deleteMatching(dir.resolve("patches"), safe(cellId) + "-seed"); // older layouts: one patch per cell
         for (org.lustra.defense.GradientMode mode : org.lustra.defense.GradientMode.values()) {
             // worst-of cells: one patch per route
             deleteMatching(dir.resolve("patches"), safe(cellId + "@" + mode.name()) + "-seed");
         }
-        if (patchOwner.equals(cellId)) {
-            // a patch shared with other cells (the bare classifier's, "bare|attack") stays: their records used it
+        if (ownerUnused) {
+            // the owner's patch goes only when no kept cell uses it (a shared bare-classifier patch made their records)
             deleteMatching(dir.resolve("patches"), safe(patchOwner) + "-seed");
         }
         deleteMatching(dir.resolve("examples"), safe(cellId) + ".png");

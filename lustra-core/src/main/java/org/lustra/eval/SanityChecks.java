@@ -18,6 +18,9 @@ import org.lustra.eval.Report.Check;
  * row's attack is the typed config entry from the run's manifest, never its id parsed back.
  */
 final class SanityChecks {
+    /** Attacks whose chunks compute no gradient row: black-box ones, and AdvP (its patch is trained once, outside). */
+    private static final java.util.Set<String> NO_CHUNK_GRADIENTS = java.util.Set.of("square", "rhde", "advp");
+
     private SanityChecks() {}
 
     /** The sanity checks of a report; {@code attacks} gives each row's typed attack ({@link #attacks}). */
@@ -64,13 +67,17 @@ final class SanityChecks {
                         .map(CellSummary::cell).toList()));
         long badGrad = rows.stream().mapToLong(CellSummary::nonFiniteGradients).sum();
         long gradRows = rows.stream().mapToLong(CellSummary::gradientRows).sum();
-        // zero rows counted means nothing was checked (records written before harness v2 carry no counts, or every
-        // cell is black-box): that must not read as a pass
-        out.add(new Check("no gradient row is non-finite", badGrad == 0 && gradRows > 0, badGrad > 0
-                ? badGrad + " row(s) in " + rows.stream().filter(r -> r.nonFiniteGradients() > 0)
+        // zero rows counted where a per-chunk gradient attack ran means nothing was checked (records older than
+        // harness v2 carry no counts): that must not read as a pass. Square and RHDE take no gradient, and AdvP's
+        // gradients are spent once, training the universal patch, outside every chunk's counts.
+        boolean gradientCells = rows.stream().map(r -> attacks.get(r.attack()))
+                .anyMatch(a -> a == null || !NO_CHUNK_GRADIENTS.contains(a.attack()));
+        out.add(new Check("no gradient row is non-finite", badGrad == 0 && (gradRows > 0 || !gradientCells),
+                badGrad > 0 ? badGrad + " row(s) in " + rows.stream().filter(r -> r.nonFiniteGradients() > 0)
                         .map(CellSummary::cell).toList()
                 : gradRows > 0 ? "counted on " + gradRows + " rows"
-                : "no gradient rows were recorded (records older than harness v2, or black-box cells only): unchecked"));
+                : !gradientCells ? "no attack of this run takes per-chunk gradients (Square, RHDE, AdvP only)"
+                : "no gradient rows were recorded (records older than harness v2): unchecked"));
         List<CellSummary> patchCells = rows.stream().filter(r -> r.invalidPatches() + r.uncheckedPatches() > 0
                 || lp(r, attacks) == null).toList();
         long invalid = rows.stream().mapToLong(CellSummary::invalidPatches).sum();

@@ -53,6 +53,26 @@ class RandomizedTargetsTest {
         }
     }
 
+    @Test
+    void givenARandomisedTargetWhoseLogitsAreNaNOnTwoOfThreeDraws_whenConfirmed_thenItIsFooledAsTheScoreCountsIt() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            AtomicInteger calls = new AtomicInteger();
+            Function<NDArray, NDArray> target = x -> {
+                int n = (int) x.getShape().get(0);
+                float[] z = new float[n * LinearTargets.K];
+                if (calls.getAndIncrement() % 3 != 2) {
+                    java.util.Arrays.fill(z, Float.NaN);
+                }
+                return x.getManager().create(z, new Shape(n, LinearTargets.K)); // the third draw: class 0 (the label)
+            };
+            AttackModel model = new AttackModel(target, null, m, LinearTargets.IMAGE, 1, true, 3);
+            boolean fooled = model.confirmFooled(new float[LinearTargets.D], 1, new int[] {0})[0];
+            // the harness judges a NaN row as no class (-1): two of three wrong answers is a majority against the label
+            assertTrue(fooled);
+            assertEquals(-1, Votes.majority(new int[] {-1, -1, 0}, 0));
+        }
+    }
+
     /** The linear target plus fresh Gaussian logit noise per call: randomised, with a usable gradient. */
     private static Function<NDArray, NDArray> noisyLinear(NDManager m, double sigma, long seed) {
         Function<NDArray, NDArray> lin = LinearTargets.linear(m);

@@ -41,6 +41,19 @@ class JournalTest {
     }
 
     @Test
+    void givenAnOlderJournalCutInsideTheRouteLines_whenResumed_thenTheCellChunkIsRedoneToo() throws Exception {
+        RunDirectory dir = new RunDirectory(tmp);
+        List<SampleRecord> chunk = new ArrayList<>(lines("c", 4)); // before 1 December the cell's lines came first
+        chunk.addAll(lines("c@EXACT", 4));
+        chunk.addAll(lines("c@BPDA", 1));
+        dir.append(chunk);
+
+        Set<String> finished = dir.finishedChunks(k -> 4, s -> { });
+
+        assertTrue(finished.isEmpty(), "a finished cell chunk with unfinished routes is redone whole: " + finished);
+    }
+
+    @Test
     void givenAFinishedWorstOfChunk_whenResumed_thenItAndItsRoutesCountAsFinished() throws Exception {
         RunDirectory dir = new RunDirectory(tmp);
         List<SampleRecord> chunk = new ArrayList<>(lines("c@EXACT", 4));
