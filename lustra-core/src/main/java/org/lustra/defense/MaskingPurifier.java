@@ -19,4 +19,15 @@ public interface MaskingPurifier extends Purifier {
 
     /** Purifies without gradients and returns the mask and anomaly map too; all owned by {@code x}'s manager. */
     Masked purifyMasked(NDArray x, long seed);
+
+    /**
+     * The purified images alone, for maskers whose plain purification is {@link #purifyMasked} (no gradient path of
+     * its own); the mask and anomaly map are freed at once.
+     */
+    default NDArray purifyDroppingMasks(NDArray x, long seed) {
+        Masked r = purifyMasked(x, seed);
+        r.mask().close();
+        r.anomaly().close();
+        return r.purified();
+    }
 }

@@ -167,10 +167,7 @@ public final class DigitalWatermarking implements MaskingPurifier {
 
     @Override
     public NDArray purify(NDArray x, long seed) {
-        Masked r = purifyMasked(x, seed);
-        r.mask().close();
-        r.anomaly().close();
-        return r.purified();
+        return purifyDroppingMasks(x, seed);
     }
 
     /** Purifies without gradients; the anomaly map is the smoothed saliency divided by its maximum. */

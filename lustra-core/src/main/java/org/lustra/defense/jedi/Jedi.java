@@ -132,10 +132,7 @@ public final class Jedi implements MaskingPurifier {
 
     @Override
     public NDArray purify(NDArray x, long seed) {
-        Masked r = purifyMasked(x, seed);
-        r.mask().close();
-        r.anomaly().close();
-        return r.purified();
+        return purifyDroppingMasks(x, seed);
     }
 
     /** Purifies without gradients; the anomaly map is the entropy map over its maximum attainable value. */

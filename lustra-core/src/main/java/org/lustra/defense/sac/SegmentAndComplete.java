@@ -144,10 +144,7 @@ public final class SegmentAndComplete implements MaskingPurifier, ThresholdedPur
 
     @Override
     public NDArray purify(NDArray x, long seed) {
-        Masked r = purifyMasked(x, seed);
-        r.mask().close();
-        r.anomaly().close();
-        return r.purified();
+        return purifyDroppingMasks(x, seed);
     }
 
     /** Purifies without gradients; the anomaly map is the segmenter's probability. All owned by x's manager. */
