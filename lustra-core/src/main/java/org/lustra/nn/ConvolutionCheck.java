@@ -1,11 +1,11 @@
 package org.lustra.nn;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
-import ai.djl.training.GradientCollector;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -64,7 +64,7 @@ public final class ConvolutionCheck {
         return problem;
     }
 
-    private static String probe() {
+    static String probe() {
         List<String> failures = new ArrayList<>();
         try (NDManager m = NDManager.newBaseManager()) {
             SplittableRandom rng = new SplittableRandom(20261201L);
@@ -114,15 +114,24 @@ public final class ConvolutionCheck {
         }
     }
 
+    /**
+     * The probe runs on first use, which may be inside an attack's open gradient collector (DJL allows one at a time),
+     * so it differentiates with the engine's backward directly, as {@link Autograd} does, and restores grad mode.
+     */
     private static float[] inputGradient(NDManager base, NDArray x, NDArray w, NDArray weight, int k, int stride) {
-        try (NDManager s = base.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            NDArray xx = x.add(0f); // a fresh array of s's: the probe's own leaf, x stays untouched
+        boolean gradMode = JniUtils.isGradMode();
+        JniUtils.setGradMode(true);
+        try (NDManager s = base.newSubManager()) {
+            NDArray xx = x.stopGradient().duplicate(); // the probe's own leaf; x stays untouched
             xx.attach(s);
             xx.setRequiresGradient(true);
             NDArray y = Conv2d.conv2d(xx, weight, null, new Shape(stride, stride), new Shape(k / 2, k / 2),
                     new Shape(1, 1), 1).singletonOrThrow();
-            gc.backward(y.mul(w).sum());
+            NDArray loss = y.mul(w).sum();
+            JniUtils.backward((PtNDArray) loss, (PtNDArray) s.ones(loss.getShape()), false, false);
             return xx.getGradient().toFloatArray();
+        } finally {
+            JniUtils.setGradMode(gradMode);
         }
     }
 

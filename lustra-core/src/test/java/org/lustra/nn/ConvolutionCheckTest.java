@@ -2,6 +2,8 @@ package org.lustra.nn;
 
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import ai.djl.engine.Engine;
+import ai.djl.training.GradientCollector;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -13,5 +15,13 @@ class ConvolutionCheckTest {
     @Test
     void givenThisMachinesEngine_whenBatchedConvolutionInputGradientsAreProbed_thenTheyEqualPerImageGradients() {
         assertNull(ConvolutionCheck.problem());
+    }
+
+    @Test
+    void givenAnAttacksGradientCollectorIsOpen_whenTheProbeRuns_thenItStillWorks() {
+        // the probe runs on first use, which can be inside an attack's collector (DJL allows one at a time)
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            assertNull(ConvolutionCheck.probe());
+        }
     }
 }
