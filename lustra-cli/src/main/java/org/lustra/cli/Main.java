@@ -3,9 +3,11 @@ package org.lustra.cli;
 import java.io.PrintWriter;
 import java.nio.file.FileSystemException;
 import java.util.Locale;
+import org.lustra.app.NativeWarnings;
 import org.lustra.util.LustraException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
 
 /** Entry point of the {@code lustra} command. */
 @Command(name = "lustra", mixinStandardHelpOptions = true, version = "lustra 0.1.0-SNAPSHOT",
@@ -48,7 +50,33 @@ public final class Main implements Runnable {
             err.flush();
             return BAD_INPUT;
         });
+        cli.setExecutionStrategy(parsed -> {
+            // Every command that runs (not help or version) gets the engine's native warnings silenced first: at one
+            // engine thread PyTorch prints an NNPACK line per small convolution on CPUs it does not support (thousands
+            // per eval run). quiet() does nothing where it cannot.
+            if (runsSomething(parsed)) {
+                NativeWarnings.quiet();
+            }
+            return new CommandLine.RunLast().execute(parsed);
+        });
         return cli.execute(args);
+    }
+
+    /** Whether the parsed command line runs a subcommand rather than printing help or the version. */
+    private static boolean runsSomething(CommandLine.ParseResult parsed) {
+        CommandLine.ParseResult p = parsed;
+        boolean sub = false;
+        while (true) {
+            if (p.isUsageHelpRequested() || p.isVersionHelpRequested()
+                    || p.commandSpec().userObject() instanceof HelpCommand) {
+                return false;
+            }
+            if (!p.hasSubcommand()) {
+                return sub;
+            }
+            p = p.subcommand();
+            sub = true;
+        }
     }
 
     /** The one sentence a user sees for {@code ex}: ours as written, file-system errors by path and reason. */
