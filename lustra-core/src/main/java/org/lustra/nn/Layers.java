@@ -30,4 +30,17 @@ public final class Layers {
     public static NDArray call(Block b, ParameterStore ps, NDArray x, boolean training) {
         return b.forward(ps, new NDList(x), training).singletonOrThrow();
     }
+
+    /**
+     * Initialises {@code net} for (1, channels, size, size) inputs in {@code manager}, every WEIGHT parameter drawn from
+     * {@code weights} under engine seed {@code seed}. Set by type before {@code initialize}: DJL gives each weight its
+     * type's He-normal default at construction, so a "no initializer yet" predicate set afterwards matches nothing.
+     */
+    public static <B extends Block> B initialize(B net, ai.djl.training.initializer.Initializer weights,
+            ai.djl.ndarray.NDManager manager, int channels, int size, long seed) {
+        ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed);
+        net.setInitializer(weights, ai.djl.nn.Parameter.Type.WEIGHT);
+        net.initialize(manager, ai.djl.ndarray.types.DataType.FLOAT32, new Shape(1, channels, size, size));
+        return net;
+    }
 }

@@ -1,17 +1,14 @@
 package org.lustra.defense.disco;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
-import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.XavierInitializer;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.lustra.defense.learned.PurifierNetwork;
+import org.lustra.nn.Layers;
 import org.lustra.nn.LocalImplicitNet;
 import org.lustra.nn.Scalars;
 import org.lustra.util.Json;
@@ -67,11 +64,9 @@ public final class DiscoNetwork implements PurifierNetwork {
      * encoder has no normalisation layer to rein in its residual sums.
      */
     public static DiscoNetwork create(Config config, NDManager manager, long seed) {
-        Engine.getInstance().setRandomSeed((int) seed);
-        LocalImplicitNet net = new LocalImplicitNet(config.net());
-        net.setInitializer(new XavierInitializer(XavierInitializer.RandomType.GAUSSIAN,
-                XavierInitializer.FactorType.IN, 1f / 3), Parameter.Type.WEIGHT);
-        net.initialize(manager, DataType.FLOAT32, new Shape(1, config.net().channels(), config.size(), config.size()));
+        LocalImplicitNet net = Layers.initialize(new LocalImplicitNet(config.net()), new XavierInitializer(
+                XavierInitializer.RandomType.GAUSSIAN, XavierInitializer.FactorType.IN, 1f / 3), manager,
+                config.net().channels(), config.size(), seed);
         return new DiscoNetwork(config, net, manager);
     }
 

@@ -91,7 +91,7 @@ public final class LearnedModels {
      * builds the network from the card's configuration fields in the given manager (which the network then owns).
      * Parameters are frozen: gradients flow to the input only.
      */
-    public static <N extends PurifierNetwork> N load(String nameOrDir, String kind,
+    public static <N extends TrainedNetwork> N load(String nameOrDir, String kind,
             BiFunction<Map<String, Object>, NDManager, N> create) {
         Path dir = requireTrained(nameOrDir, kind);
         ModelCard card = ModelStore.readCard(dir);

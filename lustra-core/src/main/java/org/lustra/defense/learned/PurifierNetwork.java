@@ -1,7 +1,6 @@
 package org.lustra.defense.learned;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -10,7 +9,7 @@ import java.util.SplittableRandom;
  * A network trained to map adversarial images to their clean originals (MAEP, DISCO), with the parameters it owns.
  * Images are (N, C, H, W) in [0, 1]; returned arrays belong to the manager of the input.
  */
-public interface PurifierNetwork extends AutoCloseable {
+public interface PurifierNetwork extends TrainedNetwork {
 
     /** The training loss and its named parts (for progress lines and the history), all scalars. */
     record Loss(NDArray total, Map<String, NDArray> parts) {}
@@ -18,8 +17,6 @@ public interface PurifierNetwork extends AutoCloseable {
     /** The method, as in the spec and the CLI: {@code maep}, {@code disco}. */
     String kind();
 
-    /** The network; its parameters are what training updates and the weight file holds. */
-    Block block();
 
     /** The configuration as the JSON fields a model card stores. */
     Map<String, Object> configFields();
@@ -37,8 +34,4 @@ public interface PurifierNetwork extends AutoCloseable {
     int channels();
 
     int size();
-
-    /** Frees the parameters. */
-    @Override
-    void close();
 }

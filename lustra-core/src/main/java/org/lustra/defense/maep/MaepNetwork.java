@@ -1,18 +1,15 @@
 package org.lustra.defense.maep;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
-import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.lustra.defense.learned.PurifierNetwork;
+import org.lustra.nn.Layers;
 import org.lustra.nn.MaskedAutoencoder;
 import org.lustra.nn.PatchMask;
 import org.lustra.nn.Scalars;
@@ -70,14 +67,9 @@ public final class MaepNetwork implements PurifierNetwork {
 
     /** A freshly initialised network whose parameters live in {@code manager} (which it then owns). */
     public static MaepNetwork create(Config config, NDManager manager, long seed) {
-        Engine.getInstance().setRandomSeed((int) seed);
-        MaskedAutoencoder net = new MaskedAutoencoder(config.net());
-        // every weight, the position tables and the mask token included: normal, std 0.02 (the ViT/MAE recipe).
-        // Not a "no initializer yet" predicate: DJL gives every WEIGHT parameter its type's He-normal default at
-        // construction, so such a predicate matches nothing.
-        net.setInitializer(new NormalInitializer(0.02f), Parameter.Type.WEIGHT);
-        int s = config.net().size();
-        net.initialize(manager, DataType.FLOAT32, new Shape(1, config.net().channels(), s, s));
+        // every weight, the position tables and the mask token included: normal, std 0.02 (the ViT/MAE recipe)
+        MaskedAutoencoder net = Layers.initialize(new MaskedAutoencoder(config.net()), new NormalInitializer(0.02f),
+                manager, config.net().channels(), config.net().size(), seed);
         return new MaepNetwork(config, net, manager);
     }
 

@@ -1,24 +1,17 @@
 package org.lustra.defense.sac;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.XavierInitializer;
-import com.google.gson.reflect.TypeToken;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.lustra.defense.learned.LearnedModels;
+import org.lustra.defense.learned.TrainedNetwork;
 import org.lustra.model.ModelCard;
 import org.lustra.model.ModelStore;
+import org.lustra.nn.Layers;
 import org.lustra.nn.MaskUNet;
 import org.lustra.util.Json;
 
@@ -29,7 +22,7 @@ import org.lustra.util.Json;
  * training map holds the kind {@value #KIND} and the configuration), so the same one-sentence "not trained yet"
  * check serves {@code sac}. Owns its parameters' manager: close it when done.
  */
-public final class PatchSegmenter implements AutoCloseable {
+public final class PatchSegmenter implements TrainedNetwork {
     public static final String KIND = "sac";
     public static final String DEFAULT_MODEL = "sac-fmnist";
 
@@ -51,11 +44,11 @@ public final class PatchSegmenter implements AutoCloseable {
         }
 
         public Map<String, Object> asCardFields() {
-            return Json.GSON.fromJson(Json.GSON.toJsonTree(this), new TypeToken<Map<String, Object>>() {}.getType());
+            return Json.toMap(this);
         }
 
         public static Config fromCardFields(Map<String, Object> fields) {
-            return Json.GSON.fromJson(Json.GSON.toJsonTree(fields), Config.class);
+            return Json.fromMap(fields, Config.class);
         }
     }
 
@@ -75,11 +68,9 @@ public final class PatchSegmenter implements AutoCloseable {
      * run), the scale that keeps ReLU activations from shrinking through a net without normalisation.
      */
     public static PatchSegmenter create(Config config, NDManager manager, long seed) {
-        Engine.getInstance().setRandomSeed((int) seed);
-        MaskUNet net = new MaskUNet(config.net());
-        net.setInitializer(new XavierInitializer(XavierInitializer.RandomType.GAUSSIAN,
-                XavierInitializer.FactorType.IN, 2), Parameter.Type.WEIGHT);
-        net.initialize(manager, DataType.FLOAT32, new Shape(1, config.net().channels(), config.size(), config.size()));
+        MaskUNet net = Layers.initialize(new MaskUNet(config.net()), new XavierInitializer(
+                XavierInitializer.RandomType.GAUSSIAN, XavierInitializer.FactorType.IN, 2), manager,
+                config.net().channels(), config.size(), seed);
         return new PatchSegmenter(config, net, manager);
     }
 
@@ -88,24 +79,7 @@ public final class PatchSegmenter implements AutoCloseable {
      * its weights match the card's hash; parameters are frozen (gradients reach the input only).
      */
     public static PatchSegmenter load(String nameOrDir) {
-        Path dir = LearnedModels.requireTrained(nameOrDir, KIND);
-        ModelCard card = ModelStore.readCard(dir);
-        @SuppressWarnings("unchecked")
-        Map<String, Object> fields = (Map<String, Object>) card.training().get(LearnedModels.NETWORK);
-        Path weights = ModelStore.verifiedWeights(dir, card);
-        NDManager manager = NDManager.newBaseManager();
-        try (InputStream in = Files.newInputStream(weights)) {
-            PatchSegmenter s = create(Config.fromCardFields(fields), manager, 0);
-            ModelStore.decodeInto(s.net, in, manager, weights.toString());
-            s.net.freezeParameters(true);
-            return s;
-        } catch (IOException e) {
-            manager.close();
-            throw new UncheckedIOException(e);
-        } catch (RuntimeException e) {
-            manager.close();
-            throw e;
-        }
+        return LearnedModels.load(nameOrDir, KIND, (fields, manager) -> create(Config.fromCardFields(fields), manager, 0));
     }
 
     /** Writes weights and card; the card's training map gets the kind and configuration a loader needs. */
@@ -126,6 +100,7 @@ public final class PatchSegmenter implements AutoCloseable {
         return config;
     }
 
+    @Override
     public MaskUNet block() {
         return net;
     }
