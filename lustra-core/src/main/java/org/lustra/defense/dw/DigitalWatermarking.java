@@ -199,9 +199,7 @@ public final class DigitalWatermarking implements MaskingPurifier {
             }
             Shape maskShape = new Shape(n, 1, h, w);
             NDArray maskArr = scope.create(mask, maskShape);
-            NDArray filled = inpainter.inpaint(in, maskArr, seed);
-            // exact composite: 1·x + 0·fill keeps every unmasked pixel bit for bit
-            NDArray out = in.mul(maskArr.sub(1f).neg()).add(filled.mul(maskArr));
+            NDArray out = Inpainter.composite(in, maskArr, inpainter.inpaint(in, maskArr, seed));
             out.attach(parent);
             maskArr.attach(parent);
             NDArray anomalyArr = parent.create(anomaly, maskShape);

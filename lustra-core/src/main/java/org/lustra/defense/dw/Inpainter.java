@@ -22,6 +22,14 @@ public interface Inpainter {
      */
     NDArray inpaint(NDArray x, NDArray mask, long seed);
 
+    /**
+     * x·(1 − m) + fill·m for a 0/1 mask m: every unmasked pixel is x bit for bit, whatever the inpainter returns
+     * there. The one composite DW, Jedi and SAC use. Owned by {@code x}'s manager.
+     */
+    static NDArray composite(NDArray x, NDArray mask, NDArray fill) {
+        return x.mul(mask.sub(1f).neg()).add(fill.mul(mask));
+    }
+
     /** Telea's fast-marching inpainting (deterministic, in Java, image by image). */
     static Inpainter telea(int radius) {
         return new Telea(new TeleaInpainting(radius));

@@ -164,9 +164,7 @@ public final class Jedi implements MaskingPurifier {
             Shape maskShape = new Shape(n, 1, h, w);
             NDArray in = scope.create(all, s);
             NDArray maskArr = scope.create(mask, maskShape);
-            NDArray filled = inpainter.inpaint(in, maskArr, seed);
-            // exact composite: 1·x + 0·fill keeps every unmasked pixel bit for bit
-            NDArray out = in.mul(maskArr.sub(1f).neg()).add(filled.mul(maskArr));
+            NDArray out = Inpainter.composite(in, maskArr, inpainter.inpaint(in, maskArr, seed));
             out.attach(parent);
             maskArr.attach(parent);
             return new Masked(out, maskArr, parent.create(anomaly, maskShape));

@@ -156,7 +156,7 @@ public final class SegmentAndComplete implements MaskingPurifier, ThresholdedPur
             in.attach(scope);
             NDArray prob = Activation.sigmoid(segmenter.logits(new ParameterStore(scope, false), in, false));
             NDArray mask = scope.create(masks(prob.toFloatArray(), x.getShape()), prob.getShape());
-            NDArray out = composite(in, mask, fill(in, mask));
+            NDArray out = Inpainter.composite(in, mask, fill(in, mask));
             out.attach(parent);
             mask.attach(parent);
             prob.attach(parent);
@@ -175,13 +175,8 @@ public final class SegmentAndComplete implements MaskingPurifier, ThresholdedPur
             NDArray fill = fill(x.stopGradient(), hard).stopGradient();
             // value exactly 0, derivative the mask: identity backward on the filled pixels without rounding the fill
             NDArray bpda = x.sub(x.stopGradient()).mul(mask);
-            return scope.ret(composite(x, mask, fill).add(bpda));
+            return scope.ret(Inpainter.composite(x, mask, fill).add(bpda));
         }
-    }
-
-    /** x·(1 − m) + fill·m: with m ∈ {0, 1} every unmasked pixel is x bit for bit. */
-    private static NDArray composite(NDArray x, NDArray mask, NDArray fill) {
-        return x.mul(mask.sub(1f).neg()).add(fill.mul(mask));
     }
 
     private NDArray fill(NDArray x, NDArray mask) {
