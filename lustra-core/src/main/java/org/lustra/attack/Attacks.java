@@ -12,10 +12,15 @@ import org.lustra.data.ImageSet;
 public final class Attacks {
     private Attacks() {}
 
-    /** Where AdvP gets its universal patch: trained (or loaded) for {@code attack} through {@code model}. */
+    /**
+     * Where AdvP gets its universal patch: trained (or loaded) for {@code attack}. The source trains through a target of
+     * its own whose random draws (the defence's purifications included) derive from the patch's seed, never from the
+     * stream of the run that happens to ask first: a patch is shared by every chunk of a cell, so its content must not
+     * depend on which chunk trained it, nor on the order or the machine the chunks ran on.
+     */
     @FunctionalInterface
     public interface PatchSource {
-        float[] patch(AttackModel model, AdvPatchAttack attack);
+        float[] patch(AdvPatchAttack attack);
     }
 
     /**
@@ -286,10 +291,10 @@ public final class Attacks {
 
         @Override
         public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
-            // the patch is trained (once, in whichever chunk needs it first) on a copy of the target with counters of
-            // its own: the one-off training's gradient rows and forwards belong to no chunk, so a chunk's record is the
-            // same whether its run trained the patch or loaded it (eval reproduce compares them)
-            float[] patch = patches.patch(model.withEot(model.eot()), this);
+            // the patch is trained once by its source, through a target of the source's own (its own streams and
+            // counters): the one-off training's draws, gradient rows and forwards belong to no chunk, so a chunk's
+            // record is the same whether its run trained the patch or loaded it (eval reproduce compares them)
+            float[] patch = patches.patch(this);
             return Outcome.of(AdvPatch.apply(model, patch, x, labels, fraction, seed), model);
         }
     }

@@ -38,7 +38,7 @@ final class ChunkRunner {
 
     /** The images of one chunk and what every route's attack needs. */
     private record Batch(long seed, Experiment.Cell cell, int chunk, int from, int n, Shape image, int[] labels,
-            float[] x, DefendedClassifier defended, Attack attack, RunSeeds.ChunkSeeds seeds) {
+            float[] x, DefendedClassifier defended, RunSeeds.ChunkSeeds seeds) {
         int c() {
             return (int) image.get(0);
         }
@@ -61,10 +61,9 @@ final class ChunkRunner {
         Purifier p = runner.purifier(cell);
         DefendedClassifier defended = new DefendedClassifier(p, runner.inputs().classifier());
         List<Route> routes = runner.routes(cell, p);
-        Attack attack = runner.attack(cell, patches.source(seed, cell));
         try (NDManager m = NDManager.newBaseManager()) {
             Batch b = new Batch(seed, cell, chunk, from, to - from, image, Arrays.copyOfRange(set.labels(), from, to),
-                    set.batch(m, from, to).toFloatArray(), defended, attack, RunSeeds.ChunkSeeds.of(seed, cell, chunk));
+                    set.batch(m, from, to).toFloatArray(), defended, RunSeeds.ChunkSeeds.of(seed, cell, chunk));
             Scored scored = attackAndScore(b, routes, m);
             if (chunk == 0 && seed == exp.seeds().get(0)) {
                 writeExample(b, m, scored.adversarial());
@@ -90,13 +89,13 @@ final class ChunkRunner {
             long routeStart = System.nanoTime();
             String tag = routes.size() > 1 ? ":" + route.mode().name() : "";
             // each route of a worst-of cell draws its purifications from its own stream (consecutive seeds overlapped:
-            // route r's k-th call reused route r+1's (k-1)-th) and, for AdvP, trains its own patch
+            // route r's k-th call reused route r+1's (k-1)-th) and, for AdvP, trains its own patch (through this
+            // route's target, on the patch's own streams)
             long purification = routes.size() > 1
                     ? Seed.of(b.seeds().attackPurification()).child("route:" + route.mode().name()).value()
                     : b.seeds().attackPurification();
-            Attack attack = routes.size() > 1
-                    ? runner.attack(b.cell(), patches.source(b.seed(), b.cell(), "@" + route.mode().name()))
-                    : b.attack();
+            Attack attack = runner.attack(b.cell(), patches.source(b.seed(), b.cell(), routes.size() > 1 ? "@"
+                    + route.mode().name() : "", stream -> model(route, b, m, stream)));
             Attack.Outcome o = attackVia(route, attack, b, m, purification);
             float[] a = o.adversarial().clone();
             boolean[] bad = Scoring.replaceNonFinite(a, b.x(), n);
@@ -126,7 +125,18 @@ final class ChunkRunner {
 
     /** Runs the cell's attack on the chunk through one route. */
     private Attack.Outcome attackVia(Route route, Attack attack, Batch b, NDManager m, long purificationSeed) {
-        AtomicLong callSeed = new AtomicLong(Seed.of(purificationSeed).value());
+        Attack.Outcome o = attack.run(model(route, b, m, purificationSeed), b.x(), b.labels(), b.seeds().attack());
+        o.warnings().forEach(w -> log.accept(w.source() + " warning [" + b.cell().id() + " chunk " + b.chunk()
+                + "]: " + w.message()));
+        return o;
+    }
+
+    /**
+     * What an attack through {@code route} sees: the defended model (or the bare classifier), its k-th purification
+     * drawing seed {@code purificationSeed} + k. A fresh model, with counters of its own, per call.
+     */
+    private static AttackModel model(Route route, Batch b, NDManager m, long purificationSeed) {
+        AtomicLong callSeed = new AtomicLong(purificationSeed);
         DefendedClassifier defended = b.defended();
         Classifier cls = defended.classifier();
         // Forward-only queries see the real defence; gradients take the route's mode. Long chains (DiffPure) give
@@ -141,12 +151,7 @@ final class ChunkRunner {
         };
         // non-adaptive cells against a randomised defence also run full length (their target, the classifier, is
         // deterministic, so one vote confirms)
-        AttackModel model = new AttackModel(target, oracle, m, b.image(), route.eot(), route.randomized(),
-                route.attackVotes());
-        Attack.Outcome o = attack.run(model, b.x(), b.labels(), b.seeds().attack());
-        o.warnings().forEach(w -> log.accept(w.source() + " warning [" + b.cell().id() + " chunk " + b.chunk()
-                + "]: " + w.message()));
-        return o;
+        return new AttackModel(target, oracle, m, b.image(), route.eot(), route.randomized(), route.attackVotes());
     }
 
     /** Predictions of the defended model, {@code votes} independent evaluations (one for deterministic defences). */

@@ -12,7 +12,9 @@ final class RunSeeds {
     /** How the run's random streams derive from its seeds (written into the manifest). */
     static final String DERIVATION = "util.Seed: per (run seed s, cell, chunk): Seed.of(s).child(\"cell:\" + id)"
             + ".child(chunk).child(\"attack\" | \"attack-purification\" | \"judge\" | \"example\"); clean votes "
-            + "Seed.of(s).child(\"clean:\" + defence).child(chunk); AdvP patches Seed.of(s).child(\"patch:\" + owner)";
+            + "Seed.of(s).child(\"clean:\" + defence).child(chunk); AdvP patches Seed.of(s).child(\"patch:\" + owner) "
+            + "(placements and initial patch), the defence's purifications during its training from that seed's "
+            + ".child(\"purification\")";
 
     /**
      * The random streams of a chunk: the attack's own draws and the purifications it causes depend on (seed, cell,
@@ -37,5 +39,13 @@ final class RunSeeds {
     /** The seed of a universal patch (AdvP) of one owner and run seed. */
     static long patchSeed(long seed, String owner) {
         return Seed.of(seed).child("patch:" + owner).value();
+    }
+
+    /**
+     * The purification stream of a universal patch's training (a randomised defence's noise when the patch is trained
+     * adaptively): derived from the patch's seed, so the patch is the same whichever chunk trains it.
+     */
+    static long patchPurification(long patchSeed) {
+        return Seed.of(patchSeed).child("purification").value();
     }
 }

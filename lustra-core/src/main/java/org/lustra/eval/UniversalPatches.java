@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.LongFunction;
 import org.lustra.attack.AdvPatch;
 import org.lustra.attack.AttackModel;
 import org.lustra.attack.Attacks;
@@ -62,18 +63,19 @@ public final class UniversalPatches {
         return cell.undefended() || !cell.adaptive() ? "bare|" + cell.attack().id() : cell.id() + route;
     }
 
-    /** The source AdvP of {@code cell} under run seed {@code seed} draws its patch from. */
-    Attacks.PatchSource source(long seed, Experiment.Cell cell) {
-        return source(seed, cell, "");
+    /**
+     * The source one route of {@code cell} draws its AdvP patch from under run seed {@code seed} ({@code route}: "@" +
+     * mode in worst-of cells, else empty). {@code target} builds the model the patch is trained through — the route's
+     * target, with the purification stream it is given — from the patch's own seed ({@link RunSeeds#patchPurification}),
+     * never from the asking chunk's: the chunk that trains a shared patch is whichever runs first, on any engine.
+     */
+    Attacks.PatchSource source(long seed, Experiment.Cell cell, String route, LongFunction<AttackModel> target) {
+        return attack -> patch(seed, owner(cell, route), cell, target, attack);
     }
 
-    /** The source of one route of {@code cell} ({@code route}: "@" + mode in worst-of cells, else empty). */
-    Attacks.PatchSource source(long seed, Experiment.Cell cell, String route) {
-        return (model, attack) -> patch(seed, owner(cell, route), cell, model, attack);
-    }
-
-    /** The patch of (seed, owner): from memory, else from {@code patches/}, else trained through model. */
-    float[] patch(long seed, String owner, Experiment.Cell cell, AttackModel model, Attacks.AdvPatchAttack attack) {
+    /** The patch of (seed, owner): from memory, else from {@code patches/}, else trained through a fresh target. */
+    float[] patch(long seed, String owner, Experiment.Cell cell, LongFunction<AttackModel> target,
+            Attacks.AdvPatchAttack attack) {
         String key = seed + "#" + owner;
         float[] patch = memory.get(key);
         if (patch != null) {
@@ -83,8 +85,10 @@ public final class UniversalPatches {
         if (Files.exists(file)) {
             patch = Json.read(file, float[].class);
         } else {
+            long patchSeed = RunSeeds.patchSeed(seed, owner);
+            AttackModel model = target.apply(RunSeeds.patchPurification(patchSeed));
             Trained t = train(model, train, Math.min(train.size(), HARNESS_TRAINING_IMAGES),
-                    attack.training(RunSeeds.patchSeed(seed, owner)), attack.bestOfClasses());
+                    attack.training(patchSeed), attack.bestOfClasses());
             if (attack.bestOfClasses()) {
                 log.accept(String.format(Locale.ROOT, "AdvP %s seed %d: best target class %d fools %.1f %% of "
                         + "held-out training images (per class %s), trained in %.0f s", cell.id(), seed, t.target(),

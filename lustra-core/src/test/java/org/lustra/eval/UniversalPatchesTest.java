@@ -1,0 +1,62 @@
+package org.lustra.eval;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lustra.model.ModelStore;
+import org.lustra.model.NetClassifier;
+
+/** AdvP's universal patches: trained from their own seed, whichever chunk asks first. */
+class UniversalPatchesTest {
+    @TempDir
+    Path tmp;
+
+    /** An adaptive, untargeted 3-step AdvP cell against a randomised defence (seeded noise), 8 images in 2 chunks. */
+    static Experiment adaptiveAdvp(String gradient) {
+        return new Experiment("advp", "classifier-resnet", "eval512", 8, "quick", List.of(1L), List.of("bits:3"),
+                List.of("adaptive"), List.of(new Experiment.AttackConfig("advp", null, null, 3, null, null, null, -1)),
+                4, gradient);
+    }
+
+    /** Records of one chunk without the wall-clock field. */
+    private static List<String> comparable(List<SampleRecord> recs) {
+        return recs.stream().map(r -> RunDirectory.line(new SampleRecord(r.seed(), r.cell(), r.chunk(), r.index(),
+                r.label(), r.cleanPrediction(), r.adversarialPrediction(), r.cleanCorrect(), r.robust(),
+                r.anyCopyFooled(), r.votes(), r.distLinf(), r.distL2(), r.psnr(), r.ssim(), r.patchArea(), 0,
+                r.forwardImagesPerImage(), r.singleRobust(), r.nonFinite(), r.patchValid(), r.chunkGradientRows(),
+                r.chunkNonFiniteGradients(), r.chunkZeroGradients(), r.route()))).toList();
+    }
+
+    @Test
+    void givenAnAdaptiveAdvpCellOfARandomisedDefence_whenItsChunksRunInEitherOrder_thenPatchAndRecordsAreTheSame()
+            throws Exception {
+        Experiment exp = adaptiveAdvp("exact");
+        String cell = exp.cells().get(0).id();
+        RunDirectory.ChunkKey first = new RunDirectory.ChunkKey(1, cell, 0);
+        RunDirectory.ChunkKey second = new RunDirectory.ChunkKey(1, cell, 1);
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner inOrder = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp.resolve("a"),
+                    s -> { }).withDefense("bits:3", new HarnessV2Test.NoisePurifier());
+            List<String> a0 = comparable(inOrder.computeChunk(first)); // chunk 0 trains the patch
+            List<String> a1 = comparable(inOrder.computeChunk(second));
+            ExperimentRunner reversed = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp.resolve("b"),
+                    s -> { }).withDefense("bits:3", new HarnessV2Test.NoisePurifier());
+            List<String> b1 = comparable(reversed.computeChunk(second)); // chunk 1 trains it, as another engine may
+            List<String> b0 = comparable(reversed.computeChunk(first));
+
+            String owner = UniversalPatches.owner(exp.cells().get(0));
+            byte[] patchA = Files.readAllBytes(inOrder.directory().patchFile(owner, 1));
+            byte[] patchB = Files.readAllBytes(reversed.directory().patchFile(owner, 1));
+            assertArrayEquals(patchA, patchB, "the patch depends on its seed alone, not on the chunk that trained it");
+            assertEquals(a0, b0);
+            assertEquals(a1, b1);
+            assertTrue(a0.size() == 4 && a1.size() == 4);
+        }
+    }
+}
