@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.lustra.util.Files2;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
@@ -27,13 +28,19 @@ import org.lustra.util.LustraException;
  */
 public final class Report {
 
-    /** One row of the report. */
+    /**
+     * One row of the report. {@code gradientRows} etc. count the attack's per-chunk gradients; a universal patch's
+     * one-off training is counted apart, once per patch: {@code universalPatches} (the patches the cell used, one per
+     * run seed and route; null for attacks without one) and {@code patchTrainingGradients} (their training's gradient
+     * rows, summed; null when not recorded, as in runs made before 1 December).
+     */
     public record CellSummary(String cell, String defense, String mode, String attack, String budget,
             String gradientMode, String threatModel, int images, int runs, double cleanAccuracy, double robustMean,
             double robustStd, double ciLow, double ciHigh, Double anyCopyRobust, double psnr, double ssim,
             double maxLinf, double maxL2, double msPerImage, double forwardPerImage, Double singleRobust,
             long nonFiniteInputs, long invalidPatches, long uncheckedPatches, long gradientRows,
-            long nonFiniteGradients, long zeroGradients, List<String> warnings) {}
+            long nonFiniteGradients, long zeroGradients, List<String> warnings, Integer universalPatches,
+            Long patchTrainingGradients) {}
 
     /** A sanity relation and whether it held. */
     public record Check(String relation, boolean passed, String detail) {}
@@ -67,7 +74,9 @@ public final class Report {
         List<CellSummary> rows = new ArrayList<>();
         for (Map.Entry<String, List<SampleRecord>> e : byCell.entrySet()) {
             if (!e.getValue().isEmpty()) {
-                rows.add(cell(e.getKey(), manifest.cells().get(e.getKey()), e.getValue()));
+                Set<Long> seeds = new TreeSet<>(e.getValue().stream().map(SampleRecord::seed).toList());
+                rows.add(cell(e.getKey(), manifest.cells().get(e.getKey()), e.getValue(),
+                        UniversalPatches.trainingCost(run, manifest, e.getKey(), seeds)));
             }
         }
         return new Summary(manifest.experiment().name(), manifest.experiment().profile(), manifest.classifier(),
@@ -75,8 +84,9 @@ public final class Report {
                 SanityChecks.of(rows, SanityChecks.attacks(manifest)), evaluated, expected, manifest.history());
     }
 
-    /** One cell's row from its records. */
-    private static CellSummary cell(String id, CellInfo info, List<SampleRecord> recs) {
+    /** One cell's row from its records and, for AdvP, its patches' training cost (else null). */
+    private static CellSummary cell(String id, CellInfo info, List<SampleRecord> recs,
+            UniversalPatches.TrainingCost training) {
         Map<Long, long[]> perSeed = new TreeMap<>(); // seed -> {n, clean, robust}
         long n = 0;
         long clean = 0;
@@ -132,7 +142,8 @@ public final class Report {
                 ci[1], randomised ? (double) anyRobust / n : null, psnrCount > 0 ? psnr / psnrCount
                         : Double.POSITIVE_INFINITY, ssim / n, maxLinf, maxL2, median(ms), fwd / n,
                 hasSingle ? (double) single / n : null, health.nonFinite, health.invalidPatches,
-                health.uncheckedPatches, g[0], g[1], g[2], health.warnings());
+                health.uncheckedPatches, g[0], g[1], g[2], health.warnings(training),
+                training == null ? null : training.patches(), training == null ? null : training.gradientRows());
     }
 
     /** Non-finite inputs, patch validity and gradient health of one cell's records, and the warnings they give. */
@@ -170,9 +181,13 @@ public final class Report {
             return g;
         }
 
-        List<String> warnings() {
+        List<String> warnings(UniversalPatches.TrainingCost training) {
             long[] g = gradients();
             List<String> warnings = new ArrayList<>();
+            if (training != null && training.nonFiniteGradients() != null && training.nonFiniteGradients() > 0) {
+                warnings.add(training.nonFiniteGradients() + " of " + training.gradientRows() + " patch-training "
+                        + "gradient rows were non-finite (zeroed, no step taken)");
+            }
             if (g[1] > 0) {
                 warnings.add(g[1] + " of " + g[0] + " gradient rows were non-finite (zeroed, no step taken)");
             }
@@ -204,7 +219,7 @@ public final class Report {
         StringBuilder csv = new StringBuilder("cell,defense,mode,attack,budget,gradient_mode,images,runs,"
                 + "clean_accuracy,robust_mean,robust_std,ci95_low,ci95_high,any_copy_robust,psnr_db,ssim,max_linf,"
                 + "max_l2,ms_per_image,forward_per_image,single_robust,non_finite_inputs,invalid_patches,"
-                + "gradient_rows,non_finite_gradients,zero_gradients\n");
+                + "gradient_rows,non_finite_gradients,zero_gradients,universal_patches,patch_training_gradients\n");
         for (CellSummary r : s.cells()) {
             csv.append(String.join(",", q(r.cell()), q(r.defense()), q(r.mode()), q(r.attack()), q(r.budget()),
                     q(r.gradientMode()), "" + r.images(), "" + r.runs(), f(r.cleanAccuracy()), f(r.robustMean()),
@@ -212,7 +227,9 @@ public final class Report {
                     f(r.psnr()), f(r.ssim()), f(r.maxLinf()), f(r.maxL2()), f(r.msPerImage()),
                     f(r.forwardPerImage()), r.singleRobust() == null ? "" : f(r.singleRobust()),
                     "" + r.nonFiniteInputs(), "" + r.invalidPatches(), "" + r.gradientRows(),
-                    "" + r.nonFiniteGradients(), "" + r.zeroGradients())).append('\n');
+                    "" + r.nonFiniteGradients(), "" + r.zeroGradients(),
+                    r.universalPatches() == null ? "" : "" + r.universalPatches(),
+                    r.patchTrainingGradients() == null ? "" : "" + r.patchTrainingGradients())).append('\n');
         }
         Files2.writeAtomically(dir.resolve("report.csv"), csv.toString().getBytes(StandardCharsets.UTF_8));
         List<String> figures = figures(dir, s, attacks);
@@ -271,7 +288,9 @@ public final class Report {
                 + "defences the prediction is the majority of K evaluations, and the any-copy column counts an image "
                 + "robust only if no evaluation was fooled. Time per image is the attack's wall time per image of its chunk, "
                 + "median over chunks (a chunk that shared the CPU with other work runs slower); for AdvP it is the pasting only — the "
-                + "universal patch's one-off training time is in `patches/*.info.json`.\n\n");
+                + "universal patch's one-off training time is in `patches/*.info.json`, and its training gradients "
+                + "(rows: one per training image per step, over every target trained) are counted once per patch in "
+                + "the *training gradients* column, never in the per-image records.\n\n");
         md.append("Three scores per cell (harness v2): **single** — the first of the K evaluations alone; **robust** — "
                 + "the majority of K (a tie counts as fooled; the number the tables quote); **any-of-K** — robust only "
                 + "if all K evaluations are right, the worst case over K re-submissions. They coincide for "
@@ -318,18 +337,28 @@ public final class Report {
     /** One row per cell: the scores, their interval, image quality, time and warnings. */
     private static void appendCellTable(StringBuilder md, Summary s) {
         md.append("| defence | mode | attack | budget | gradient mode | images × runs | clean | single | robust | 95 % CI "
-                + "| any-of-K | PSNR dB | SSIM | ms/img (median) | warnings |\n"
-                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + "| any-of-K | PSNR dB | SSIM | ms/img (median) | training gradients | warnings |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (CellSummary r : s.cells()) {
             md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %d × %d | %.2f%% | %s | %.2f ± %.2f%% | "
-                    + "%.1f–%.1f%% | %s | %.1f | %.3f | %.1f | %s |%n", r.defense(), r.mode(), r.attack(), r.budget(),
+                    + "%.1f–%.1f%% | %s | %.1f | %.3f | %.1f | %s | %s |%n", r.defense(), r.mode(), r.attack(), r.budget(),
                     r.gradientMode(), r.images(), r.runs(), 100 * r.cleanAccuracy(),
                     r.singleRobust() == null ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * r.singleRobust()),
                     100 * r.robustMean(), 100 * r.robustStd(), 100 * r.ciLow(), 100 * r.ciHigh(),
                     r.anyCopyRobust() == null ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * r.anyCopyRobust()),
-                    r.psnr(), r.ssim(), r.msPerImage(), r.warnings() == null || r.warnings().isEmpty() ? ""
+                    r.psnr(), r.ssim(), r.msPerImage(), trainingGradients(r), r.warnings() == null || r.warnings().isEmpty() ? ""
                             : String.join("; ", r.warnings())));
         }
+    }
+
+    /** The training-gradients cell: "–" without a universal patch, else the rows and the patches they trained. */
+    private static String trainingGradients(CellSummary r) {
+        if (r.universalPatches() == null) {
+            return "–";
+        }
+        String of = r.universalPatches() == 1 ? "1 patch" : r.universalPatches() + " patches";
+        return r.patchTrainingGradients() == null ? "not recorded (" + of + ")"
+                : String.format(Locale.ROOT, "%,d (%s)", r.patchTrainingGradients(), of);
     }
 
     private static String q(String s) {

@@ -6,7 +6,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -14,6 +16,7 @@ import java.util.function.LongFunction;
 import org.lustra.attack.AdvPatch;
 import org.lustra.attack.AttackModel;
 import org.lustra.attack.Attacks;
+import org.lustra.attack.GradientCounts;
 import org.lustra.data.ImageSet;
 import org.lustra.util.Json;
 import org.lustra.util.LustraHome;
@@ -22,7 +25,8 @@ import org.lustra.util.LustraHome;
  * AdvP's universal patches, trained once on training images and cached on disk, in one place for the harness (one
  * patch per run seed and owner under the run directory's {@code patches/}) and for {@code lustra tune-prompts} (one
  * best-of-classes patch per classifier, fraction and seed beside the prompt checkpoints). Training is the one-off cost
- * of the attack, so it is not in any cell's time per image.
+ * of the attack, so it is not in any cell's time per image nor in any record's gradient counts: the patch's info file
+ * records it once, and the report shows it per cell ({@link #trainingCost}).
  */
 public final class UniversalPatches {
     /** Training images of a harness patch (the first ones of the training set). */
@@ -30,9 +34,21 @@ public final class UniversalPatches {
 
     /**
      * How a harness patch was made, next to it in {@code patches/}: its target (-1 untargeted), for best-of-classes
-     * the held-out fooling rate of the kept and of every target, and the one-off training time.
+     * the held-out fooling rate of the kept and of every target, the one-off training time, and (since 1 December)
+     * its owner and run seed and what its training cost: gradient rows (one per training image per step, over every
+     * target trained), of those the non-finite and the all-zero ones, and images passed through the target. The
+     * training cost is reported once per patch: a patch is shared by every chunk of its cell (or, on the bare
+     * classifier, by several cells), so no per-sample record carries it. Fields are null in older files.
      */
-    record PatchInfo(int target, Double heldOutFoolRate, double[] foolRateByTarget, Double trainSeconds) {}
+    record PatchInfo(int target, Double heldOutFoolRate, double[] foolRateByTarget, Double trainSeconds, String owner,
+            Long seed, Long trainingGradientRows, Long trainingNonFiniteGradients, Long trainingZeroGradients,
+            Long trainingForwardImages) {}
+
+    /**
+     * What training the universal patches of one report cell cost, summed over the patches it used (one per run seed,
+     * and per route in a worst-of cell): {@code gradientRows} etc. are null when some patch's info predates them.
+     */
+    record TrainingCost(int patches, Long gradientRows, Long nonFiniteGradients, Long forwardImages) {}
 
     private final RunDirectory dir;
     private final ImageSet train;
@@ -95,13 +111,55 @@ public final class UniversalPatches {
                         100 * t.heldOutFoolRate(), Arrays.toString(Arrays.stream(t.foolRateByTarget())
                                 .map(r -> Math.round(r * 1000) / 10.0).toArray()), t.seconds()));
             }
+            GradientCounts g = GradientCounts.of(model);
             store(RunDirectory.patchInfoFile(file), new PatchInfo(t.target(), t.heldOutFoolRate(),
-                    t.foolRateByTarget(), t.seconds()));
+                    t.foolRateByTarget(), t.seconds(), owner, seed, g.rows(), g.nonFinite(), g.zero(),
+                    model.forwardImages()));
             store(file, t.patch());
             patch = t.patch();
         }
         memory.put(key, patch);
         return patch;
+    }
+
+    /**
+     * The training cost of the universal patches behind report cell {@code cellId} (a cell of {@code manifest}, or a
+     * worst-of cell's route cell {@code id@MODE}) for {@code seeds}, read from {@code patches/*.info.json}; null for
+     * cells whose attack trains no universal patch. A cell on the bare classifier shows its shared patch's cost.
+     */
+    static TrainingCost trainingCost(RunDirectory dir, Manifest manifest, String cellId, Collection<Long> seeds) {
+        int at = cellId.indexOf('@');
+        String base = at < 0 ? cellId : cellId.substring(0, at);
+        Experiment.Cell cell = manifest.experiment().cells().stream().filter(c -> c.id().equals(base)).findFirst()
+                .orElse(null);
+        if (cell == null || !cell.attack().attack().equals("advp")) {
+            return null;
+        }
+        // a worst-of cell trained one patch per route (its route cells are in the manifest); a route cell its own
+        List<String> routes = at >= 0 ? List.of(cellId.substring(at))
+                : manifest.cells().keySet().stream().filter(k -> k.startsWith(base + "@"))
+                        .map(k -> k.substring(base.length())).toList();
+        List<String> owners = routes.isEmpty() ? List.of(owner(cell))
+                : routes.stream().map(r -> owner(cell, r)).toList();
+        int patches = 0;
+        long[] sum = new long[3];
+        boolean known = true;
+        for (long seed : seeds) {
+            for (String owner : owners) {
+                Path info = RunDirectory.patchInfoFile(dir.patchFile(owner, seed));
+                PatchInfo p = Files.exists(info) ? Json.read(info, PatchInfo.class) : null;
+                patches++;
+                if (p == null || p.trainingGradientRows() == null) {
+                    known = false;
+                    continue;
+                }
+                sum[0] += p.trainingGradientRows();
+                sum[1] += p.trainingNonFiniteGradients();
+                sum[2] += p.trainingForwardImages();
+            }
+        }
+        return known ? new TrainingCost(patches, sum[0], sum[1], sum[2])
+                : new TrainingCost(patches, null, null, null);
     }
 
     /**

@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
+import org.lustra.util.Json;
 
 /** AdvP's universal patches: trained from their own seed, whichever chunk asks first. */
 class UniversalPatchesTest {
@@ -58,5 +60,40 @@ class UniversalPatchesTest {
             assertEquals(a1, b1);
             assertTrue(a0.size() == 4 && a1.size() == 4);
         }
+    }
+
+    @Test
+    void givenAdvpCellsThatTrainTheirPatches_whenReported_thenTrainingGradientsAreCountedOncePerPatchAndInNoRecord()
+            throws Exception {
+        // worst-of: the adaptive cell trains one patch per route (EXACT, BPDA); the undefended one the bare patch
+        Experiment exp = new Experiment("cost", "classifier-resnet", "eval512", 8, "quick", List.of(1L),
+                List.of("none", "bits:3"), List.of("adaptive"), List.of(new Experiment.AttackConfig("advp", null, null,
+                        3, null, null, null, -1)), 4, "worst-of");
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
+                    .withDefense("bits:3", new HarnessV2Test.NoisePurifier());
+            r.run(r.manifest("test", Map.of()));
+        }
+        // pasting a trained patch takes no gradient: no record carries the training, whichever chunk ran it
+        for (SampleRecord rec : new RunDirectory(tmp).readRecords()) {
+            assertEquals(0L, rec.chunkGradientRows(), rec.toString());
+        }
+        // 3 steps of batch 32: 96 gradient rows per patch; through the noisy defence with EOT 4, 384 forwards
+        Experiment.Cell adaptive = exp.cells().get(1);
+        UniversalPatches.PatchInfo exact = Json.read(RunDirectory.patchInfoFile(new RunDirectory(tmp).patchFile(
+                UniversalPatches.owner(adaptive, "@EXACT"), 1)), UniversalPatches.PatchInfo.class);
+        assertEquals(96L, exact.trainingGradientRows());
+        assertEquals(384L, exact.trainingForwardImages());
+        assertEquals(0L, exact.trainingNonFiniteGradients());
+
+        Report.Summary s = Report.write(tmp);
+        Map<String, Report.CellSummary> byId = new java.util.HashMap<>();
+        s.cells().forEach(cell -> byId.put(cell.cell(), cell));
+        assertEquals(96L, byId.get(exp.cells().get(0).id()).patchTrainingGradients());
+        assertEquals(2, byId.get(adaptive.id()).universalPatches(), "one patch per route");
+        assertEquals(192L, byId.get(adaptive.id()).patchTrainingGradients());
+        assertEquals(96L, byId.get(adaptive.id() + "@BPDA").patchTrainingGradients());
+        assertEquals(0L, byId.get(adaptive.id()).gradientRows(), "the records' counts exclude the training");
+        assertTrue(Files.readString(tmp.resolve("report.md")).contains("| 192 (2 patches) |"));
     }
 }
