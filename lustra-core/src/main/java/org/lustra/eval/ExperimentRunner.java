@@ -209,9 +209,15 @@ public final class ExperimentRunner implements AutoCloseable {
      */
     public long run(Manifest manifest, ChunkEngine engine) {
         List<RunDirectory.ChunkKey> pending = pendingChunks(manifest);
-        long totalImages = (long) exp.seeds().size() * exp.cells().size() * images();
-        long doneImages = totalImages - pending.stream().mapToLong(k -> chunkSize(k.chunk())).sum();
-        Progress progress = new Progress("eval " + exp.name(), totalImages, "images");
+        // image evaluations, as the journal and the report count them: one per record, a worst-of cell's route
+        // records included (a chunk of n images writes n per route and n of its own)
+        long totalImages = 0;
+        for (Experiment.Cell cell : exp.cells()) {
+            totalImages += (long) exp.seeds().size() * images() * recordsPerImage(manifest, cell.id());
+        }
+        long doneImages = totalImages - pending.stream().mapToLong(k -> (long) chunkSize(k.chunk())
+                * recordsPerImage(manifest, k.cell())).sum();
+        Progress progress = new Progress("eval " + exp.name(), totalImages, "image evaluations");
         progress.startAt(doneImages);
         if (doneImages > 0) {
             log.accept(String.format(Locale.ROOT, "Resuming %s: %d of %d image evaluations already done", dir.path(),
@@ -219,12 +225,18 @@ public final class ExperimentRunner implements AutoCloseable {
         }
         chunks = new ChunkRunner(this, new UniversalPatches(dir, in.train(), log), log);
         List<RunDirectory.ChunkKey> now = pending.subList(0, (int) Math.min(pending.size(), stopAfterChunks));
-        JournalSink sink = new JournalSink(dir, this::chunkSize, now, progress, doneImages, log);
+        JournalSink sink = new JournalSink(dir, this::chunkSize, manifest::routeCells, now, progress, doneImages,
+                log);
         engine.compute(this, now, sink);
         if (sink.finished() && now.size() == pending.size()) {
             progress.finish(sink.images(), "done");
         }
         return sink.written();
+    }
+
+    /** Records one image of a cell writes: its own and one per route cell of a worst-of cell. */
+    private static int recordsPerImage(Manifest manifest, String cellId) {
+        return 1 + manifest.routeCells(cellId).size();
     }
 
     /**

@@ -1,9 +1,12 @@
 package org.lustra.eval;
 
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.IntUnaryOperator;
 import org.lustra.util.LustraException;
 import org.lustra.util.Progress;
@@ -12,20 +15,32 @@ import org.lustra.util.Progress;
  * The runner's end of a {@link ChunkEngine}: appends each chunk handed back to the journal once, and only whole. A
  * chunk that is not pending (finished before, or handed back a second time by a retried task) is dropped, so nothing
  * is counted twice; an incomplete one is an error and nothing of it is written, so the next run redoes it.
+ *
+ * <p>What it counts: chunks written, and <em>image evaluations</em> — one per record, so a worst-of chunk of n images
+ * over R routes counts n·(1 + R) (each route's attack and judging of every image is written as a record of its route
+ * cell, before the cell's own). That is the unit of the run's progress total and of the report's "N of M image
+ * evaluations" ({@link Report}: images × seeds × every cell of the manifest, route cells included). "Whole" means the
+ * cell's n records and n records of every route cell the manifest lists for it, and nothing else.
  */
 final class JournalSink implements ChunkEngine.Sink {
     private final RunDirectory dir;
     private final IntUnaryOperator chunkSize;
+    private final Function<String, List<String>> routeCells;
     private final Set<String> open = new HashSet<>();
     private final Progress progress;
     private final Consumer<String> log;
     private long images;
     private long written;
 
-    JournalSink(RunDirectory dir, IntUnaryOperator chunkSize, List<RunDirectory.ChunkKey> pending, Progress progress,
-            long doneImages, Consumer<String> log) {
+    /**
+     * @param routeCells the route cells of a cell id (empty for single-route cells), as {@link Manifest#routeCells}
+     * @param doneImages image evaluations (records) of the chunks finished before this run
+     */
+    JournalSink(RunDirectory dir, IntUnaryOperator chunkSize, Function<String, List<String>> routeCells,
+            List<RunDirectory.ChunkKey> pending, Progress progress, long doneImages, Consumer<String> log) {
         this.dir = dir;
         this.chunkSize = chunkSize;
+        this.routeCells = routeCells;
         pending.forEach(k -> open.add(k.text()));
         this.progress = progress;
         this.images = doneImages;
@@ -42,7 +57,7 @@ final class JournalSink implements ChunkEngine.Sink {
         dir.append(records);
         open.remove(key.text());
         written++;
-        images += chunkSize.applyAsInt(key.chunk());
+        images += records.size();
         progress.update(images, key.cell());
     }
 
@@ -51,7 +66,7 @@ final class JournalSink implements ChunkEngine.Sink {
         return open.isEmpty();
     }
 
-    /** Images evaluated so far, this run's and earlier runs'. */
+    /** Image evaluations (records, route records included) so far, this run's and earlier runs'. */
     long images() {
         return images;
     }
@@ -61,21 +76,28 @@ final class JournalSink implements ChunkEngine.Sink {
         return written;
     }
 
-    /** A whole chunk: every record belongs to it (its cell or the cell's routes), one per image for the cell. */
+    /**
+     * A whole chunk: every record belongs to it, one per image for the cell and for each of its route cells, and no
+     * route cell the manifest does not list (a chunk with a route missing or cut short would be written as finished,
+     * and the next run would then find an unfinished route and redo the chunk on top of it).
+     */
     private void requireWhole(RunDirectory.ChunkKey key, List<SampleRecord> records) {
-        long own = 0;
+        Map<String, Integer> perCell = new LinkedHashMap<>();
+        perCell.put(key.cell(), 0);
+        routeCells.apply(key.cell()).forEach(r -> perCell.put(r, 0));
         for (SampleRecord r : records) {
-            boolean cell = r.cell().equals(key.cell());
-            if (r.seed() != key.seed() || r.chunk() != key.chunk() || !(cell || r.cell().startsWith(key.cell() + "@"))) {
+            if (r.seed() != key.seed() || r.chunk() != key.chunk() || !perCell.containsKey(r.cell())) {
                 throw new LustraException("Chunk " + key.text() + " came back with a record of another chunk ("
                         + r.seed() + "#" + r.cell() + "#" + r.chunk() + "); nothing of it was written.");
             }
-            own += cell ? 1 : 0;
+            perCell.merge(r.cell(), 1, Integer::sum);
         }
         int expected = chunkSize.applyAsInt(key.chunk());
-        if (own != expected) {
-            throw new LustraException("Chunk " + key.text() + " came back with " + own + " of its " + expected
-                    + " records; nothing of it was written.");
+        for (Map.Entry<String, Integer> e : perCell.entrySet()) {
+            if (e.getValue() != expected) {
+                throw new LustraException("Chunk " + key.text() + " came back with " + e.getValue() + " of its "
+                        + expected + " records of " + e.getKey() + "; nothing of it was written.");
+            }
         }
     }
 }

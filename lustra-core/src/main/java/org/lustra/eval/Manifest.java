@@ -24,6 +24,14 @@ public record Manifest(Experiment experiment, String created, String gitCommit, 
         this(experiment, created, gitCommit, versions, cells, images, classifier, history, null, null);
     }
 
+    /**
+     * The route cells of a worst-of cell ({@code <cell id>@<MODE>}, in manifest order): their records are written with
+     * the cell's, one per image and route, before the cell's own. Empty for single-route cells.
+     */
+    public List<String> routeCells(String cellId) {
+        return cells.keySet().stream().filter(k -> k.startsWith(cellId + "@")).toList();
+    }
+
     /** The same run with refreshed cell descriptions and a longer history (after a redo). */
     public Manifest withCells(Map<String, CellInfo> newCells, List<String> newHistory) {
         return new Manifest(experiment, created, gitCommit, versions, newCells, images, classifier, newHistory, hashes,

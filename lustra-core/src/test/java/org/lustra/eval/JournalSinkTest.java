@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,10 +32,13 @@ class JournalSinkTest {
         return out;
     }
 
-    private JournalSink sink(RunDirectory dir) {
+    /** A sink for one pending chunk of 4 images of cell "c", a worst-of cell when {@code routes} are given. */
+    private JournalSink sink(RunDirectory dir, String... routes) {
         Progress quiet = new Progress("test", 4, "images", new PrintStream(OutputStream.nullOutputStream()), false,
                 0);
-        return new JournalSink(dir, chunk -> 4, List.of(KEY), quiet, 0, s -> { });
+        List<String> routeCells = Arrays.stream(routes).map(r -> "c@" + r).toList();
+        return new JournalSink(dir, chunk -> 4, cell -> cell.equals("c") ? routeCells : List.of(), List.of(KEY),
+                quiet, 0, s -> { });
     }
 
     @Test
@@ -61,15 +65,58 @@ class JournalSinkTest {
     }
 
     @Test
-    void givenAWorstOfChunk_whenHandedBackWithItsRouteLines_thenAllAreWritten() throws Exception {
+    void givenAWorstOfChunk_whenHandedBackWithItsRouteLines_thenAllAreWrittenAndCountedAsEvaluations()
+            throws Exception {
         RunDirectory dir = new RunDirectory(tmp);
-        JournalSink sink = sink(dir);
+        JournalSink sink = sink(dir, "EXACT", "BPDA");
         List<SampleRecord> chunk = new ArrayList<>(lines("c@EXACT", 4));
+        chunk.addAll(lines("c@BPDA", 4));
         chunk.addAll(lines("c", 4));
 
         sink.accept(KEY, chunk);
 
-        assertEquals(8, Files.readAllLines(dir.samplesFile()).size());
+        assertEquals(12, Files.readAllLines(dir.samplesFile()).size());
         assertTrue(sink.finished());
+        assertEquals(12, sink.images(), "4 images judged through each of 2 routes and as the worst-of: 12 records");
+        assertEquals(1, sink.written());
+    }
+
+    @Test
+    void givenAWorstOfChunkWithARouteCutShort_whenHandedBack_thenNothingOfItIsWritten() {
+        RunDirectory dir = new RunDirectory(tmp);
+        JournalSink sink = sink(dir, "EXACT", "BPDA");
+        List<SampleRecord> chunk = new ArrayList<>(lines("c@EXACT", 4));
+        chunk.addAll(lines("c@BPDA", 3));
+        chunk.addAll(lines("c", 4));
+
+        LustraException e = assertThrows(LustraException.class, () -> sink.accept(KEY, chunk));
+
+        assertTrue(e.getMessage().contains("3 of its 4 records of c@BPDA"), e.getMessage());
+        assertFalse(Files.exists(dir.samplesFile()));
+        assertFalse(sink.finished());
+    }
+
+    @Test
+    void givenAWorstOfChunkMissingARoute_whenHandedBack_thenNothingOfItIsWritten() {
+        RunDirectory dir = new RunDirectory(tmp);
+        JournalSink sink = sink(dir, "EXACT", "BPDA");
+        List<SampleRecord> chunk = new ArrayList<>(lines("c@EXACT", 4));
+        chunk.addAll(lines("c", 4));
+
+        assertThrows(LustraException.class, () -> sink.accept(KEY, chunk));
+
+        assertFalse(Files.exists(dir.samplesFile()));
+    }
+
+    @Test
+    void givenAChunkWithARouteTheManifestDoesNotList_whenHandedBack_thenNothingOfItIsWritten() {
+        RunDirectory dir = new RunDirectory(tmp);
+        JournalSink sink = sink(dir);
+        List<SampleRecord> chunk = new ArrayList<>(lines("c@STE", 4));
+        chunk.addAll(lines("c", 4));
+
+        assertThrows(LustraException.class, () -> sink.accept(KEY, chunk));
+
+        assertFalse(Files.exists(dir.samplesFile()));
     }
 }
