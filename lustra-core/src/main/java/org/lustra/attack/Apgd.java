@@ -50,18 +50,14 @@ public final class Apgd {
         if (model.randomized()) {
             // every restart attacks every point; per point the restart with the best EOT objective wins, and its
             // success is confirmed by K fresh evaluations
-            float[] bestLoss = new float[n];
-            Arrays.fill(bestLoss, Float.NEGATIVE_INFINITY);
-            for (int r = 0; r < opt.restarts(); r++) {
+            Run first = run(model, x, labels, targets, opt, root.split());
+            BestIterates best = new BestIterates(first.best, first.loss);
+            for (int r = 1; r < opt.restarts(); r++) {
                 Run run = run(model, x, labels, targets, opt, root.split());
-                for (int i = 0; i < n; i++) {
-                    if (run.loss[i] > bestLoss[i] || r == 0) {
-                        bestLoss[i] = run.loss[i];
-                        System.arraycopy(run.best, i * d, out, i * d, d);
-                    }
-                }
+                best.offerAll(run.loss, run.best);
             }
-            return new AttackResult(out, model.confirmFooled(out, n, labels), model.forwardImages() - before);
+            return new AttackResult(best.iterates(), model.confirmFooled(best.iterates(), n, labels),
+                    model.forwardImages() - before);
         }
         for (int r = 0; r < opt.restarts(); r++) {
             int[] todo = remaining(fooled);
@@ -98,8 +94,7 @@ public final class Apgd {
         AttackModel.Evaluation ev = model.evaluate(cur, n, opt.loss(), y, t);
         int k = ev.classes();
         float[] grad = ev.gradient();
-        float[] lossBest = ev.loss().clone();
-        float[] xBest = cur.clone();
+        BestIterates best = new BestIterates(cur, ev.loss());
         float[] gradBest = grad.clone();
         float[] advOut = x0.clone(); // first fooling point per sample, else the best-loss point
         boolean[] fooled = new boolean[n];
@@ -107,7 +102,7 @@ public final class Apgd {
 
         double[] stepSize = new double[n];
         Arrays.fill(stepSize, 2 * eps);
-        float[] lossAtLastCheck = lossBest.clone();
+        float[] lossAtLastCheck = best.losses().clone();
         boolean[] reducedAtLastCheck = new boolean[n];
         int[] increases = new int[n];
         float[] lastLoss = ev.loss().clone();
@@ -143,9 +138,7 @@ public final class Apgd {
                     increases[i]++;
                 }
                 lastLoss[i] = loss[i];
-                if (loss[i] > lossBest[i]) {
-                    lossBest[i] = loss[i];
-                    System.arraycopy(cur, i * d, xBest, i * d, d);
+                if (best.offer(i, loss[i], cur, i)) {
                     System.arraycopy(grad, i * d, gradBest, i * d, d);
                 }
             }
@@ -153,14 +146,14 @@ public final class Apgd {
             if (sinceCheck == checkEvery) {
                 for (int i = 0; i < n; i++) {
                     boolean oscillating = increases[i] <= checkEvery * RHO;
-                    boolean stalled = !reducedAtLastCheck[i] && lossAtLastCheck[i] >= lossBest[i];
+                    boolean stalled = !reducedAtLastCheck[i] && lossAtLastCheck[i] >= best.loss(i);
                     boolean reduce = oscillating || stalled;
                     reducedAtLastCheck[i] = reduce;
-                    lossAtLastCheck[i] = lossBest[i];
+                    lossAtLastCheck[i] = best.loss(i);
                     increases[i] = 0;
                     if (reduce) {
                         stepSize[i] /= 2;
-                        System.arraycopy(xBest, i * d, cur, i * d, d);
+                        System.arraycopy(best.iterates(), i * d, cur, i * d, d);
                         System.arraycopy(gradBest, i * d, grad, i * d, d);
                     }
                 }
@@ -170,14 +163,14 @@ public final class Apgd {
         }
         if (model.randomized()) {
             // a first "success" under one draw is not kept: the best EOT objective is
-            return new Run(xBest, fooled, lossBest);
+            return new Run(best.iterates(), fooled, best.losses());
         }
         for (int i = 0; i < n; i++) {
             if (!fooled[i]) {
-                System.arraycopy(xBest, i * d, advOut, i * d, d);
+                System.arraycopy(best.iterates(), i * d, advOut, i * d, d);
             }
         }
-        return new Run(advOut, fooled, lossBest);
+        return new Run(advOut, fooled, best.losses());
     }
 
     /** Records, for samples misclassified at {@code cur} for the first time, the fooling input. */

@@ -46,13 +46,12 @@ public final class GdpaLike {
         for (int j = 0; j < patches.length; j++) {
             patches[j] = (float) rng.nextDouble();
         }
-        float[] adv = x.clone();
+        float[] adv = x.clone(); // deterministic target: each image's last iterate (it stops once fooled)
         boolean[] fooled = new boolean[n];
         // against a randomised target no image stops at a first success (one forward may be luck): all run full
         // length and the iterate with the best EOT loss is kept, then K fresh evaluations decide (as LaVAN does)
         boolean randomized = model.randomized();
-        float[] bestLoss = new float[n];
-        java.util.Arrays.fill(bestLoss, Float.NEGATIVE_INFINITY);
+        BestIterates best = new BestIterates(x, n);
         boolean[] none = new boolean[n];
         Patch.Place[] kept = places.clone(); // where the patch of each kept image sits (it moves during the run)
         for (int it = 0; it <= opt.steps(); it++) {
@@ -72,10 +71,11 @@ public final class GdpaLike {
                     Apgd.gather(labels, todo), null);
             for (int t = 0; t < todo.length; t++) {
                 int i = todo[t];
-                if (!randomized || ev.loss()[t] > bestLoss[i]) {
-                    bestLoss[i] = ev.loss()[t];
+                if (!randomized) {
                     kept[i] = places[i];
                     System.arraycopy(cur, t * d, adv, i * d, d);
+                } else if (best.offer(i, ev.loss()[t], cur, t)) {
+                    kept[i] = places[i];
                 }
                 if (!randomized && AttackModel.misclassified(ev.logits(), t, ev.classes(), labels[i])) {
                     fooled[i] = true;
@@ -89,6 +89,7 @@ public final class GdpaLike {
             }
         }
         if (randomized) {
+            adv = best.iterates();
             fooled = model.confirmFooled(adv, n, labels);
         }
         float[] masks = new float[n * h * w];

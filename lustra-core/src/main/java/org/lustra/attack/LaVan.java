@@ -45,11 +45,10 @@ public final class LaVan {
         for (int j = 0; j < patches.length; j++) {
             patches[j] = (float) rng.nextDouble();
         }
-        float[] adv = x.clone();
+        float[] adv = x.clone(); // deterministic target: each image's last iterate (it stops once fooled)
         boolean[] fooled = new boolean[n];
         boolean randomized = model.randomized();
-        float[] bestLoss = new float[n];
-        java.util.Arrays.fill(bestLoss, Float.NEGATIVE_INFINITY);
+        BestIterates best = new BestIterates(x, n); // randomised target: the iterate with the best EOT loss
         boolean[] none = new boolean[n];
         for (int it = 0; it <= opt.steps(); it++) {
             // against a randomised target no sample stops at a first success: all run, the best EOT loss is kept
@@ -69,10 +68,7 @@ public final class LaVan {
             for (int t = 0; t < todo.length; t++) {
                 int i = todo[t];
                 if (randomized) {
-                    if (ev.loss()[t] > bestLoss[i]) {
-                        bestLoss[i] = ev.loss()[t];
-                        System.arraycopy(cur, t * c * h * w, adv, i * c * h * w, c * h * w);
-                    }
+                    best.offer(i, ev.loss()[t], cur, t);
                 } else {
                     System.arraycopy(cur, t * c * h * w, adv, i * c * h * w, c * h * w);
                 }
@@ -90,6 +86,7 @@ public final class LaVan {
             }
         }
         if (randomized) {
+            adv = best.iterates();
             fooled = model.confirmFooled(adv, n, labels);
         }
         return new Patch.Result(adv, masks, fooled, model.forwardImages() - before);

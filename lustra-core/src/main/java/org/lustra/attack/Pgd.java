@@ -118,26 +118,21 @@ public final class Pgd {
             int[] at, long before) {
         int n = labels.length;
         int per = model.imageSize();
-        float[] best = cur.clone();
-        float[] bestLoss = new float[n];
-        Arrays.fill(bestLoss, Float.NEGATIVE_INFINITY);
+        BestIterates best = new BestIterates(cur, n);
         for (int it = 0; it <= opt.steps(); it++) {
             AttackModel.Evaluation ev = model.evaluate(cur, n, AttackModel.Loss.CE, labels, null);
-            for (int i = 0; i < n; i++) {
-                if (ev.loss()[i] > bestLoss[i]) {
-                    bestLoss[i] = ev.loss()[i];
-                    System.arraycopy(cur, i * per, best, i * per, per);
-                }
-                if (it < opt.steps()) {
+            best.offerAll(ev.loss(), cur);
+            if (it < opt.steps()) {
+                for (int i = 0; i < n; i++) {
                     step(cur, x0, ev.gradient(), i * per, per, opt);
                 }
             }
         }
-        boolean[] fooled = model.confirmFooled(best, n, labels);
+        boolean[] fooled = model.confirmFooled(best.iterates(), n, labels);
         for (int i = 0; i < n; i++) {
             at[i] = fooled[i] ? opt.steps() : -1;
         }
-        return new AttackResult(best, fooled, model.forwardImages() - before);
+        return new AttackResult(best.iterates(), fooled, model.forwardImages() - before);
     }
 
     /** One ascent step on sample [off, off+len), then projection onto the ε-ball around x0 and onto [0, 1]. */
