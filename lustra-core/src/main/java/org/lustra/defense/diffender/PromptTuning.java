@@ -305,11 +305,17 @@ public final class PromptTuning {
             return "tune-prompts epoch 0 (starting prompts, no step)" + val + String.format(Locale.ROOT, "  %.1f s",
                     e.seconds());
         }
-        return String.format(Locale.ROOT, "tune-prompts epoch %d  loss %.4f (bce %.4f, l1 %.4f, d %.4f)  |grad| L "
-                + "[mask %.3g, l1 %.3g, d %.3g] R [l1 %.3g, d %.3g]  lr %.5f%s%s  %.1f s", e.epoch(), e.loss(), e.bce(),
-                e.l1(), e.feature(), e.gradNormL()[0], e.gradNormL()[1], e.gradNormL()[2], e.gradNormR()[1],
-                e.gradNormR()[2], e.learningRate(), e.skippedSteps() > 0 ? "  skipped " + e.skippedSteps()
+        return String.format(Locale.ROOT, "tune-prompts epoch %d  loss %.4f (bce %s, l1 %s, d %s)  |grad| L "
+                + "[mask %s, l1 %s, d %s] R [l1 %s, d %s]  lr %.5f%s%s  %.1f s", e.epoch(), e.loss(), num(e.bce()),
+                num(e.l1()), num(e.feature()), num(e.gradNormL()[0]), num(e.gradNormL()[1]), num(e.gradNormL()[2]),
+                num(e.gradNormR()[1]), num(e.gradNormR()[2]), e.learningRate(), e.skippedSteps() > 0 ? "  skipped "
+                        + e.skippedSteps()
                         + " non-finite step(s)" : "", val, e.seconds());
+    }
+
+    /** A logged number, or "–" for a term not computed. */
+    private static String num(double v) {
+        return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%.4g", v);
     }
 
     /** ‖∂(w_t·term_t)/∂prompt‖ per term of one step on all of {@code set} from the starting prompts (for tests). */

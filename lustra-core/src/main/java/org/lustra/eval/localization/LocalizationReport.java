@@ -103,6 +103,11 @@ public final class LocalizationReport {
         if (v instanceof boolean[] a) {
             return java.util.Arrays.toString(a);
         }
+        if (v instanceof Map<?, ?> map) {
+            StringBuilder b = new StringBuilder();
+            map.forEach((k, x) -> b.append("\n  - ").append(k).append(": ").append(text(x)));
+            return b.toString();
+        }
         return String.valueOf(v);
     }
 }
