@@ -2,12 +2,10 @@ package org.lustra.defense.diffender;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
-import org.lustra.attack.AttackModel;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.diffusion.NoiseSource;
 import org.lustra.model.Classifier;
@@ -77,9 +75,6 @@ public final class PromptTuning {
                         + l1Weight + "/" + featureWeight + ", tune " + tuneL + "/" + tuneR + ", clip " + clip + " "
                         + maxGradNorm + " (need positive sizes, 0 ≤ momentum < 1, weights ≥ 0 with one > 0, at "
                         + "least one prompt tuned, a clip mode and a positive bound)");
-            }
-            if (!tuneR && l1Weight + featureWeight == 0 && !tuneL) {
-                throw new IllegalArgumentException("Nothing to tune");
             }
         }
 
@@ -227,52 +222,32 @@ public final class PromptTuning {
             r.learnable().setRequiresGradient(opt.tuneR());
             List<Epoch> history = new ArrayList<>();
             long t00 = System.nanoTime();
-            double[] v0 = validate(root, l, r, validation);
+            double[] v0 = validation(l, r, root).score(validation);
             Epoch start = new Epoch(0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, nan3(), nan3(), 0, 0,
                     accuracy(v0), v0[1], v0[2], (System.nanoTime() - t00) / 1e9);
             history.add(start);
             log.accept(line(start));
             Validated best = new Validated(0, v0, l.values(root), r.values(root));
-            int n = train.size();
-            int stepsPerEpoch = (n + opt.batch() - 1) / opt.batch();
+            int stepsPerEpoch = (train.size() + opt.batch() - 1) / opt.batch();
             int total = opt.epochs() * stepsPerEpoch;
             int step = 0;
             for (int epoch = 1; epoch <= opt.epochs(); epoch++) {
                 long t0 = System.nanoTime();
-                int[] order = Permutations.random(n, rng::nextInt);
-                double[] sums = new double[3];
-                double[] normL = new double[3];
-                double[] normR = new double[3];
-                double lr = 0;
-                int skipped = 0;
-                for (int b = 0; b < stepsPerEpoch; b++) {
-                    int[] idx = java.util.Arrays.copyOfRange(order, b * opt.batch(), Math.min(n, (b + 1) * opt.batch()));
-                    lr = opt.learningRate() * 0.5 * (1 + Math.cos(Math.PI * step / total));
-                    step++;
-                    TuningLoss.Step st = loss.step(root, l, r, train, idx, rng.split());
-                    double[] nl = norms(st.gradL());
-                    double[] nr = norms(st.gradR());
-                    if (!finite(st.values(), weights()) || !finite(nl, st.gradL()) || !finite(nr, st.gradR())) {
-                        skipped++; // a non-finite loss or gradient must not poison the prompts: drop this step
-                        continue;
-                    }
-                    for (int t = 0; t < 3; t++) {
-                        sums[t] += st.values()[t];
-                        normL[t] += nl[t];
-                        normR[t] += nr[t];
-                    }
-                    sgd(l.learnable(), velL, combine(st.gradL(), nl), lr, root);
-                    sgd(r.learnable(), velR, combine(st.gradR(), nr), lr, root);
-                }
+                EpochSums sums = trainEpoch(root, l, r, velL, velR, train, rng, step, total);
+                step += stepsPerEpoch;
+                double lr = sums.lastLearningRate();
+                int skipped = sums.skipped();
                 int used = Math.max(1, stepsPerEpoch - skipped);
+                double[] normL = sums.normL();
+                double[] normR = sums.normR();
                 double[] v = null;
                 if (epoch % opt.validateEvery() == 0 || epoch == opt.epochs()) {
-                    v = validate(root, l, r, validation);
+                    v = validation(l, r, root).score(validation);
                     if (better(v, best.scores())) {
                         best = new Validated(epoch, v, l.values(root), r.values(root));
                     }
                 }
-                double[] m = {sums[0] / used, sums[1] / used, sums[2] / used};
+                double[] m = scale(sums.values(), used);
                 double weighted = opt.maskWeight() * zeroIfNan(m[0]) + opt.l1Weight() * zeroIfNan(m[1])
                         + opt.featureWeight() * zeroIfNan(m[2]);
                 Epoch e = new Epoch(epoch, weighted, m[0], m[1], m[2], scale(normL, used), scale(normR, used), skipped,
@@ -284,6 +259,40 @@ public final class PromptTuning {
             return new Result(Prompt.learned(best.promptL(), length, dim), Prompt.learned(best.promptR(), length, dim),
                     best.epoch(), history);
         }
+    }
+
+    /** Sums over one epoch's finite steps: term values and per-term gradient norms; skipped steps; the last lr. */
+    private record EpochSums(double[] values, double[] normL, double[] normR, int skipped, double lastLearningRate) {}
+
+    /** One pass over {@code train} in a fresh random order; {@code step} is the global step the epoch starts at. */
+    private EpochSums trainEpoch(NDManager root, LearnablePrompt l, LearnablePrompt r, NDArray velL, NDArray velR,
+            PatchedSet train, NoiseSource rng, int step, int total) {
+        int n = train.size();
+        int[] order = Permutations.random(n, rng::nextInt);
+        double[] sums = new double[3];
+        double[] normL = new double[3];
+        double[] normR = new double[3];
+        double lr = 0;
+        int skipped = 0;
+        for (int from = 0; from < n; from += opt.batch(), step++) {
+            int[] idx = java.util.Arrays.copyOfRange(order, from, Math.min(n, from + opt.batch()));
+            lr = opt.learningRate() * 0.5 * (1 + Math.cos(Math.PI * step / total));
+            TuningLoss.Step st = loss.step(root, l, r, train, idx, rng.split());
+            double[] nl = TuningLoss.norms(st.gradL());
+            double[] nr = TuningLoss.norms(st.gradR());
+            if (!finite(st.values(), weights()) || !finite(nl, st.gradL()) || !finite(nr, st.gradR())) {
+                skipped++; // a non-finite loss or gradient must not poison the prompts: drop this step
+                continue;
+            }
+            for (int t = 0; t < 3; t++) {
+                sums[t] += st.values()[t];
+                normL[t] += nl[t];
+                normR[t] += nr[t];
+            }
+            sgd(l.learnable(), velL, TuningLoss.combine(st.gradL(), nl, opt.clip(), opt.maxGradNorm()), lr, root);
+            sgd(r.learnable(), velR, TuningLoss.combine(st.gradR(), nr, opt.clip(), opt.maxGradNorm()), lr, root);
+        }
+        return new EpochSums(sums, normL, normR, skipped, lr);
     }
 
     /** A validated state: {accuracy or NaN, raw IoU, refined IoU} and the prompts' values then. */
@@ -331,7 +340,7 @@ public final class PromptTuning {
                 all[i] = i;
             }
             TuningLoss.Step st = loss.step(root, l, r, set, all, rng.split());
-            return new double[][] {norms(st.gradL()), norms(st.gradR())};
+            return new double[][] {TuningLoss.norms(st.gradL()), TuningLoss.norms(st.gradR())};
         }
     }
 
@@ -344,53 +353,6 @@ public final class PromptTuning {
             return new Prompt[] {Prompt.learned(l.values(root), length, dim), Prompt.learned(r.values(root), length,
                     dim)};
         }
-    }
-
-    private static double[] norms(float[][] grads) {
-        double[] out = nan3();
-        for (int t = 0; t < 3; t++) {
-            if (grads[t] != null) {
-                double s = 0;
-                for (float v : grads[t]) {
-                    s += (double) v * v;
-                }
-                out[t] = Math.sqrt(s);
-            }
-        }
-        return out;
-    }
-
-    /** The step's gradient from the per-term ones, clipped as configured; null when nothing reached the prompt. */
-    private float[] combine(float[][] grads, double[] norms) {
-        return combine(grads, norms, opt.clip(), opt.maxGradNorm());
-    }
-
-    /** {@link #combine(float[][], double[])} for a given clip mode and bound (package-private for its test). */
-    static float[] combine(float[][] grads, double[] norms, GradientClip clip, double bound) {
-        float[] sum = null;
-        double total = 0;
-        for (int t = 0; t < 3; t++) {
-            if (grads[t] == null) {
-                continue;
-            }
-            double f = clip == GradientClip.PER_TERM && norms[t] > bound ? bound / norms[t] : 1;
-            sum = sum == null ? new float[grads[t].length] : sum;
-            for (int j = 0; j < sum.length; j++) {
-                sum[j] += (float) (f * grads[t][j]);
-            }
-        }
-        if (sum != null && clip == GradientClip.TOTAL) {
-            for (float v : sum) {
-                total += (double) v * v;
-            }
-            total = Math.sqrt(total);
-            if (total > bound) {
-                for (int j = 0; j < sum.length; j++) {
-                    sum[j] *= (float) (bound / total);
-                }
-            }
-        }
-        return sum;
     }
 
     private void sgd(NDArray p, NDArray velocity, float[] grad, double lr, NDManager root) {
@@ -409,51 +371,11 @@ public final class PromptTuning {
         }
     }
 
-    /** Validation chunk: images per defence call (bounds memory at 128+ images). */
-    private static final int VALIDATION_CHUNK = 32;
-
-    /**
-     * {restored accuracy (NaN when the restoration is not tuned), raw-mask IoU, refined IoU} on {@code val} with the
-     * current prompts; chunk k uses noise seed {@code validationSeed + k}, the same at every validation.
-     */
-    private double[] validate(NDManager root, LearnablePrompt l, LearnablePrompt r, PatchedSet val) {
+    /** The defence with the current prompts, scored on fixed noise. */
+    private TuningValidation validation(LearnablePrompt l, LearnablePrompt r, NDManager root) {
         Diffender d = new Diffender(model, base.withPrompts(Prompt.learned(l.values(root), length, dim),
                 Prompt.learned(r.values(root), length, dim)));
-        boolean restoration = loss.restores();
-        int n = val.size();
-        int c = model.config().channels();
-        int s = model.config().size();
-        int hw = s * s;
-        int ok = 0;
-        double raw = 0;
-        double refined = 0;
-        for (int from = 0, k = 0; from < n; from += VALIDATION_CHUNK, k++) {
-            int to = Math.min(n, from + VALIDATION_CHUNK);
-            try (NDManager m = root.newSubManager()) {
-                NDArray x = m.create(java.util.Arrays.copyOfRange(val.adversarial(), from * c * hw, to * c * hw),
-                        new Shape(to - from, c, s, s));
-                long seed = opt.validationSeed() + k;
-                PatchLocalizer.Localization loc;
-                if (restoration) {
-                    Diffender.Result res = d.purifyWithMasks(x, seed);
-                    loc = res.localization();
-                    float[] logits = classifier.logits(res.purified()).toFloatArray();
-                    for (int i = 0; i < to - from; i++) {
-                        ok += AttackModel.argMax(logits, i, logits.length / (to - from)) == val.labels()[from + i]
-                                ? 1 : 0;
-                    }
-                } else { // same noise stream as purify: localisation draws first
-                    loc = d.localizer().localize(x, d.options().promptL(), new NoiseSource(seed));
-                }
-                float[] rm = loc.rawMask().toFloatArray();
-                float[] fm = loc.mask().toFloatArray();
-                for (int i = 0; i < to - from; i++) {
-                    raw += PatchLocalizer.maskScores(rm, i * hw, val.masks(), (from + i) * hw, hw)[0];
-                    refined += PatchLocalizer.maskScores(fm, i * hw, val.masks(), (from + i) * hw, hw)[0];
-                }
-            }
-        }
-        return new double[] {restoration ? (double) ok / n : Double.NaN, raw / n, refined / n};
+        return new TuningValidation(d, classifier, loss.restores(), opt.validationSeed());
     }
 
     private static Double accuracy(double[] v) {

@@ -184,4 +184,50 @@ final class TuningLoss {
     private static NDArray unit(NDArray f) {
         return f.div(f.square().sum(new int[] {1}, true).add(1e-6f).sqrt());
     }
+
+    /** ‖g_t‖ per term; NaN for a term without a gradient. */
+    static double[] norms(float[][] grads) {
+        double[] out = {Double.NaN, Double.NaN, Double.NaN};
+        for (int t = 0; t < 3; t++) {
+            if (grads[t] != null) {
+                double s = 0;
+                for (float v : grads[t]) {
+                    s += (double) v * v;
+                }
+                out[t] = Math.sqrt(s);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * One step's gradient on a prompt from its per-term gradients, clipped as {@code clip} says (see
+     * {@link PromptTuning.GradientClip}); null when no term reached the prompt.
+     */
+    static float[] combine(float[][] grads, double[] norms, PromptTuning.GradientClip clip, double bound) {
+        float[] sum = null;
+        double total = 0;
+        for (int t = 0; t < 3; t++) {
+            if (grads[t] == null) {
+                continue;
+            }
+            double f = clip == PromptTuning.GradientClip.PER_TERM && norms[t] > bound ? bound / norms[t] : 1;
+            sum = sum == null ? new float[grads[t].length] : sum;
+            for (int j = 0; j < sum.length; j++) {
+                sum[j] += (float) (f * grads[t][j]);
+            }
+        }
+        if (sum != null && clip == PromptTuning.GradientClip.TOTAL) {
+            for (float v : sum) {
+                total += (double) v * v;
+            }
+            total = Math.sqrt(total);
+            if (total > bound) {
+                for (int j = 0; j < sum.length; j++) {
+                    sum[j] *= (float) (bound / total);
+                }
+            }
+        }
+        return sum;
+    }
 }

@@ -148,9 +148,9 @@ class PromptTuningTest {
         float[] l1 = {0f, 10f};
         float[][] grads = {mask, l1, null};
         double[] norms = {0.5, 10, Double.NaN};
-        float[] perTerm = PromptTuning.combine(grads, norms, PromptTuning.GradientClip.PER_TERM, 1.0);
-        float[] total = PromptTuning.combine(grads, norms, PromptTuning.GradientClip.TOTAL, 1.0);
-        float[] none = PromptTuning.combine(grads, norms, PromptTuning.GradientClip.NONE, 1.0);
+        float[] perTerm = TuningLoss.combine(grads, norms, PromptTuning.GradientClip.PER_TERM, 1.0);
+        float[] total = TuningLoss.combine(grads, norms, PromptTuning.GradientClip.TOTAL, 1.0);
+        float[] none = TuningLoss.combine(grads, norms, PromptTuning.GradientClip.NONE, 1.0);
         org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0.5f, 1f}, perTerm, 1e-6f);
         assertEquals(0.5 / Math.hypot(0.5, 10), total[0], 1e-6, "the summed clip shrinks the mask term 20-fold");
         org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0.5f, 10f}, none, 1e-6f);
