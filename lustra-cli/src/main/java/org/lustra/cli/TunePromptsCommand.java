@@ -167,8 +167,9 @@ final class TunePromptsCommand implements Callable<Integer> {
                 }
                 return advp[0].patch();
             };
-            PromptTuning.PatchedSet train = patched(ks, am, patch, few, 0, few.size(), c, seed + 1);
-            PromptTuning.PatchedSet val = patched(ks, am, patch, validation, 4000, 4000 + valImages, c, seed + 2);
+            PromptTuning.PatchedSet train = patched(ks, am, patch, few, 0, few.size(), false, c, seed + 1);
+            PromptTuning.PatchedSet val = patched(ks, am, patch, validation, 4000, 4000 + valImages, true, c,
+                    seed + 2);
             System.err.printf(Locale.ROOT, "tuning on %d patched images (fewshot8 x %s), validating on %d%n",
                     train.size(), kinds, val.size());
             PromptTuning.Result r = new PromptTuning(dm, c, baseOptions, opt).tune(train, val, System.err::println);
@@ -224,10 +225,12 @@ final class TunePromptsCommand implements Callable<Integer> {
         return p.words();
     }
 
-    /** Every kind on every image of the range; for validation the range is split evenly over the kinds. */
+    /**
+     * Every kind on every image of the range (tuning: 8 images are few), or with {@code split} the range divided
+     * evenly over the kinds (validation: each image once).
+     */
     private PromptTuning.PatchedSet patched(List<PatchedImages.Kind> ks, AttackModel am, Supplier<float[]> patch,
-            ImageSet set, int from, int to, NetClassifier c, long seed) {
-        boolean split = from >= 4000; // validation: each image once; fewshot8: each image with every kind
+            ImageSet set, int from, int to, boolean split, NetClassifier c, long seed) {
         List<PromptTuning.PatchedSet> parts = new java.util.ArrayList<>();
         try (NDManager m = NDManager.newBaseManager()) {
             for (int k = 0; k < ks.size(); k++) {
