@@ -47,7 +47,7 @@ final class PurifyCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Output folder, created if missing.")
     Path out;
 
-    @Option(names = "--defense", defaultValue = "diffender",
+    @Option(names = "--defense", defaultValue = DefenseSpec.DIFFENDER_DEFAULT,
             description = "Defence (default ${DEFAULT-VALUE}), one of: " + DefenseSpec.FORMS + ".")
     String defense;
 

@@ -2,6 +2,7 @@ package org.lustra.cli;
 
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.lustra.defense.DefenseSpec;
 import org.lustra.serve.LustraServer;
 import org.lustra.serve.ServeOptions;
 import picocli.CommandLine.Command;
@@ -34,7 +35,7 @@ final class ServeCommand implements Callable<Integer> {
             description = "The protected classifier (default ${DEFAULT-VALUE}).")
     String classifier;
 
-    @Option(names = "--defense", defaultValue = "diffender",
+    @Option(names = "--defense", defaultValue = DefenseSpec.DIFFENDER_DEFAULT,
             description = "Defence used when a request names none (default ${DEFAULT-VALUE}).")
     String defense;
 

@@ -44,7 +44,7 @@ public record ServeOptions(String host, int port, String token, String classifie
 
     /** Loopback, port 8080, no token, classifier-resnet with DIFFender, 1 worker, 8 queued, 4 MiB, 4 Mpx. */
     public static ServeOptions defaults() {
-        return new ServeOptions(LOOPBACK, 8080, null, "classifier-resnet", "diffender", 1, 8, 4L << 20, 2048L * 2048L);
+        return new ServeOptions(LOOPBACK, 8080, null, "classifier-resnet", DefenseSpec.DIFFENDER_DEFAULT, 1, 8, 4L << 20, 2048L * 2048L);
     }
 
     public ServeOptions withPort(int p) {

@@ -26,7 +26,8 @@ import org.lustra.util.LustraException;
  * prompts, the default) or {@code tuned} (the prompts of {@code models/prompts-diffender}), {@code nr} (no
  * restoration), {@code ddimN} (restoration steps), {@code thetaX} (z-score threshold), {@code gX} (localisation
  * guidance), {@code abarX} (localisation noise level ᾱ), {@code rec} (our reconstruction-error signal instead of the
- * paper's guidance difference), e.g. {@code diffender:mp:theta2.5:ddim10}. Heterogeneous-noise purification is
+ * paper's guidance difference), {@code clip} (x̂0 clipped to [−1, 1] before differencing; default unclipped, SPEC §4.1),
+ * e.g. {@code diffender:mp:theta2.5:ddim10}. Heterogeneous-noise purification is
  * {@code hetero} followed by the options of {@link HeteroOptions#parse}; it takes its attention mask from the
  * protected classifier, so it is built by {@link DefenseFactory#create(DefenseSpec, Classifier)}. The trained purifier
  * networks are {@code maep[:NAME]} and {@code disco[:NAME]} ({@link LearnedSpecs}); the SAC-like segmenter and Jedi are
@@ -41,9 +42,16 @@ public sealed interface DefenseSpec permits DefenseSpec.None, DefenseSpec.Classi
 
     String FORMS = "none, jpeg:Q (1..100), median:K (odd), bits:B (1..8), lgs, diffpure:T "
             + "(0 < T <= 1, DDPM) or diffpure:T:ddimN, "
-            + "diffender[:ep|:mp|:tuned][:rec][:nr][:ddimN][:thetaX][:gX][:abarX], "
+            + "diffender[:ep|:mp|:tuned][:rec][:clip][:nr][:ddimN][:thetaX][:gX][:abarX], "
             + HeteroSpec.FORM + ", " + DigitalWatermarking.Config.FORM + ", " + FncSpec.FORM + ", "
             + LearnedSpecs.FORM + ", " + PatchRemovalSpecs.FORM;
+
+    /**
+     * The DIFFender variant {@code lustra purify}, {@code serve} and {@code eval clean-mask} use unless told otherwise:
+     * the one that localised best on validation ({@code lustra eval localize}, issue 11 item 4). Bare
+     * {@code diffender} stays the paper's manual-prompt setting, so experiment configs keep their meaning.
+     */
+    String DIFFENDER_DEFAULT = "diffender:ep:rec:abar0.7";
 
     /** No defence. */
     None NONE = new None();
@@ -250,6 +258,8 @@ public sealed interface DefenseSpec permits DefenseSpec.None, DefenseSpec.Classi
                         o = o.withPrompts(Prompt.text(Diffender.MANUAL_L), Prompt.text(Diffender.MANUAL_R));
                     } else if (v.equals("tuned")) {
                         tuned = true;
+                    } else if (v.equals("clip")) { // the pre-December localisation: x̂0 clipped before differencing
+                        o = o.withLocalization(loc.withClipX0(true));
                     } else if (v.equals("rec")) {
                         o = o.withLocalization(loc.withSignal(PatchLocalizer.Signal.RECONSTRUCTION));
                     } else if (v.startsWith("abar")) {
@@ -272,7 +282,7 @@ public sealed interface DefenseSpec permits DefenseSpec.None, DefenseSpec.Classi
                 return new DiffenderSpec(spec, o, tuned);
             } catch (IllegalArgumentException e) {
                 throw new LustraException("Invalid defence '" + spec + "' (" + e.getMessage() + "); use diffender "
-                        + "with options separated by ':' — ep|mp|tuned, rec, nr, ddimN, thetaX, gX, abarX — e.g. "
+                        + "with options separated by ':' — ep|mp|tuned, rec, clip, nr, ddimN, thetaX, gX, abarX — e.g. "
                         + "diffender:ep:rec:abar0.7");
             }
         }

@@ -109,9 +109,10 @@ public final class Diffender implements ThresholdedPurifier, MaskingPurifier {
     @Override
     public String name() {
         PatchLocalizer.Options l = options.localization();
-        return String.format(Locale.ROOT, "diffender(L=%s, R=%s, abar=%.2f, g=%.1f, m=%d, theta=%.1f%s, %s)",
+        return String.format(Locale.ROOT, "diffender(L=%s, R=%s, abar=%.2f, g=%.1f, m=%d, theta=%.1f%s%s%s, %s)",
                 options.promptL(), options.promptR(), l.alphaBar(), l.guidance(), l.repetitions(), l.theta(),
-                l.refine() ? "" : ", no refine", options.restore() ? "ddim" + options.restoreSteps() + " g="
+                l.signal() == PatchLocalizer.Signal.RECONSTRUCTION ? ", reconstruction signal" : "",
+                l.clipX0() ? ", x0 clipped" : "", l.refine() ? "" : ", no refine", options.restore() ? "ddim" + options.restoreSteps() + " g="
                         + options.restoreGuidance() + (options.strength() < 1 ? " strength=" + options.strength() : "")
                         : "NR");
     }

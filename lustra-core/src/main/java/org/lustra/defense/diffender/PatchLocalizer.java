@@ -20,9 +20,12 @@ import org.lustra.nn.Scalars;
  * M̂ = [(S − mean S)/std S &gt; θ] (straight-through backward), then refined: 3×3 Gaussian blur (σ = 1, edge-replicated),
  * 3×3 dilation, re-binarised at 0.5 (straight-through again).
  *
- * <p>All 2·m·N rows of one batch go through the UNet in one call (chunked to {@code maxRows}). The x̂0 are clipped to
- * [−1, 1] as decoded images are; without the clip |x̂0_L − x̂0_∅| = g·√(1−ᾱ)/√ᾱ·|ε_c − ε_u| and g would not change the
- * z-scored mask at all. The map is differentiable in the input (through the one-step UNet calls), so an adaptive
+ * <p>All 2·m·N rows of one batch go through the UNet in one call (chunked to {@code maxRows}). By default the two x̂0
+ * are differenced <em>unclipped</em>, as the paper and SPEC §4.1 have it: then |x̂0_L − x̂0_∅| = g·√(1−ᾱ)/√ᾱ·|ε_c − ε_u|,
+ * so g only scales S and the z-scored mask does not depend on it. Clipping to [−1, 1] first ({@code clipX0}, the
+ * pre-December default, kept as an option) cuts the guided move off wherever x̂0 saturates — on the black background
+ * of our garments the guided x̂0 (≈ 11.5·Δε at g 7.5, ᾱ 0.3) is clipped on both sides, which erased the signal there and
+ * its gradient with it. The map is differentiable in the input (through the one-step UNet calls), so an adaptive
  * attack can follow it with STE through the thresholds.
  */
 public final class PatchLocalizer {
@@ -34,7 +37,8 @@ public final class PatchLocalizer {
      * @param repetitions m, independent noise draws summed (official 3)
      * @param theta z-score threshold θ (official 2)
      * @param refine blur + dilate + re-binarise (official yes)
-     * @param clipX0 clip the one-step predictions to [−1, 1] before differencing
+     * @param clipX0 clip the one-step predictions to [−1, 1] before differencing (default no: SPEC §4.1; the
+     *     reconstruction signal clips x̂0 before comparing it with x when set)
      * @param maxRows UNet rows per call (2·m rows per image)
      * @param independentNoise draw separate noise for the two branches (the EP variant: with ∅ on both sides and
      *     shared noise the two predictions are identical, so only independent draws leave a difference)
@@ -53,7 +57,7 @@ public final class PatchLocalizer {
         }
 
         public static Options defaults() {
-            return new Options(0.30, 7.5, 3, 2.0, true, true, 384, false, Signal.GUIDANCE);
+            return new Options(0.30, 7.5, 3, 2.0, true, false, 384, false, Signal.GUIDANCE);
         }
 
         public Options withTheta(double t) {
@@ -74,6 +78,10 @@ public final class PatchLocalizer {
 
         public Options withIndependentNoise(boolean v) {
             return new Options(alphaBar, guidance, repetitions, theta, refine, clipX0, maxRows, v, signal);
+        }
+
+        public Options withClipX0(boolean v) {
+            return new Options(alphaBar, guidance, repetitions, theta, refine, v, maxRows, independentNoise, signal);
         }
 
         public Options withSignal(Signal v) {
@@ -132,10 +140,18 @@ public final class PatchLocalizer {
             maps.add(anomaly(n == to - from ? x : x.get(from + ":" + to), prompt, noise));
         }
         NDArray s = maps.size() == 1 ? maps.get(0) : NDArrays.concat(maps, 0);
+        return masks(s, options.theta(), options.refine());
+    }
+
+    /**
+     * Steps 4–5 of SPEC §4.1 on an anomaly map S (N, 1, H, W): z-scores, M̂ = [Z &gt; θ] (STE) and, with {@code refine},
+     * blur + dilation + re-binarisation. Owned by S's manager. Separate from {@link #localize} so one map can be scored
+     * at several θ without another UNet call.
+     */
+    public static Localization masks(NDArray s, double theta, boolean refine) {
         NDArray z = zScores(s);
-        NDArray raw = Ste.threshold(z, (float) options.theta());
-        NDArray mask = options.refine() ? refine(raw) : raw;
-        return new Localization(s, z, raw, mask);
+        NDArray raw = Ste.threshold(z, (float) theta);
+        return new Localization(s, z, raw, refine ? refine(raw) : raw);
     }
 
     /** S for one chunk: Σ_r |x̂0(prompt_L) − x̂0(∅)| over m repetitions, averaged over channels; (n, 1, H, W). */

@@ -89,8 +89,8 @@ class PromptTuningTest {
     }
 
     static PromptTuning.Options quick() {
-        return new PromptTuning.Options(4, 2, 2, 0.01, 0.9, 5e-4, 0.02, null, null, 2.0, true, true, true, true, true,
-                3, 1, 3);
+        return new PromptTuning.Options(4, 2, 2, 0.01, 0.9, 5e-4, 0.02, null, null, 2.0, 1, 1, 1, true, true, 3, 1,
+                PromptTuning.GradientClip.PER_TERM, 1.0, 3, 4);
     }
 
     /** Two shipped evaluation images with a 6×6 checkerboard patch at different places. */
@@ -113,44 +113,87 @@ class PromptTuningTest {
     }
 
     @Test
-    void gradientsReachBothPromptsAndPromptLAlsoThroughTheMaskIntoTheRestoration() {
+    void givenTheShippedModel_whenOneStepIsTaken_thenEachTermsGradientReachesThePromptsItShould() {
         try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = DiffusionModel.load("diffusion-unified");
                 Classifier c = ModelStore.loadClassifier("classifier-resnet")) {
             PromptTuning.PatchedSet set = shippedPatched(m);
-            Diffender.Options base = Diffender.Options.manual();
             PromptTuning.Options opt = PromptTuning.Options.defaults(3).withRestoreSteps(3);
-            double[] all = new PromptTuning(model, c, base, opt).gradientNorms(set);
-            assertTrue(all[0] > 0 && Double.isFinite(all[0]), "prompt_L gradient " + all[0]);
-            assertTrue(all[1] > 0 && Double.isFinite(all[1]), "prompt_R gradient " + all[1]);
-            // without the mask loss prompt_L still learns: through the STE mask into the restoration (SPEC §4.4)
-            double[] restorationOnly = new PromptTuning(model, c, base, opt.withLosses(false, true, true))
-                    .gradientNorms(set);
-            assertTrue(restorationOnly[0] > 0, "prompt_L through the restoration " + restorationOnly[0]);
-            // the mask loss alone does not involve prompt_R
-            double[] maskOnly = new PromptTuning(model, c, base, opt.withLosses(true, false, false))
-                    .gradientNorms(set);
-            assertTrue(maskOnly[0] > 0);
-            assertEquals(0.0, maskOnly[1]);
+            double[][] g = new PromptTuning(model, c, Diffender.Options.manual(), opt).gradientNorms(set);
+            // prompt_L: through the BCE (mask) and through the STE mask into the restoration (l1, feature)
+            for (int t = 0; t < 3; t++) {
+                assertTrue(g[0][t] > 0 && Double.isFinite(g[0][t]), "prompt_L, term " + t + ": " + g[0][t]);
+            }
+            // prompt_R: only the restoration terms reach it
+            assertEquals(0.0, g[1][0], "the mask loss does not involve prompt_R");
+            assertTrue(g[1][1] > 0 && g[1][2] > 0, "prompt_R through the restoration: " + g[1][1] + ", " + g[1][2]);
         }
     }
 
     @Test
-    void tuningRecordsEveryEpochKeepsTheBestValidatedOneAndRoundTripsThroughTheModelDirectory() {
+    void givenMaskLossOnly_whenOneStepIsTaken_thenOnlyPromptLGetsAMaskGradientAndNoRestorationRuns() {
+        try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = DiffenderTest.tiny(m);
+                Classifier c = tinyClassifier(m)) {
+            PromptTuning.Options opt = quick().withInit("alpha", "beta").maskLossOnly();
+            double[][] g = new PromptTuning(model, c, DiffenderTest.fast(Prompt.empty(), Prompt.empty()), opt)
+                    .gradientNorms(patched(m, 2, 1));
+            assertTrue(g[0][0] > 0 && Double.isFinite(g[0][0]), "mask term on prompt_L: " + g[0][0]);
+            assertTrue(Double.isNaN(g[0][1]) && Double.isNaN(g[0][2]), "l1 and feature not computed");
+            assertTrue(Double.isNaN(g[1][0]) && Double.isNaN(g[1][1]), "prompt_R not tuned");
+        }
+    }
+
+    @Test
+    void givenALargeRestorationGradient_whenClippedPerTerm_thenTheMaskTermKeepsItsSizeUnlikeTotalClipping() {
+        float[] mask = {0.5f, 0f};
+        float[] l1 = {0f, 10f};
+        float[][] grads = {mask, l1, null};
+        double[] norms = {0.5, 10, Double.NaN};
+        float[] perTerm = TuningLoss.combine(grads, norms, PromptTuning.GradientClip.PER_TERM, 1.0);
+        float[] total = TuningLoss.combine(grads, norms, PromptTuning.GradientClip.TOTAL, 1.0);
+        float[] none = TuningLoss.combine(grads, norms, PromptTuning.GradientClip.NONE, 1.0);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0.5f, 1f}, perTerm, 1e-6f);
+        assertEquals(0.5 / Math.hypot(0.5, 10), total[0], 1e-6, "the summed clip shrinks the mask term 20-fold");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0.5f, 10f}, none, 1e-6f);
+    }
+
+    @Test
+    void givenWordsAsTheStart_whenTheStartingPromptIsEncoded_thenItIsExactlyTheManualPrompt() {
+        try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = DiffenderTest.tiny(m);
+                Classifier c = tinyClassifier(m)) {
+            Prompt[] start = new PromptTuning(model, c, DiffenderTest.fast(Prompt.empty(), Prompt.empty()),
+                    quick().withInit("alpha beta", "")).startingPrompts();
+            org.junit.jupiter.api.Assertions.assertArrayEquals(Prompt.text("alpha beta").context(model, m, 1)
+                    .toFloatArray(), start[0].context(model, m, 1).toFloatArray(), 1e-6f);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(Prompt.empty().context(model, m, 1).toFloatArray(),
+                    start[1].context(model, m, 1).toFloatArray(), 1e-6f);
+            Prompt[] random = new PromptTuning(model, c, DiffenderTest.fast(Prompt.empty(), Prompt.empty()),
+                    quick()).startingPrompts();
+            assertNotEquals(Prompt.text("alpha beta").context(model, m, 1).toFloatArray()[0],
+                    random[0].context(model, m, 1).toFloatArray()[0], "the random start is another prompt");
+        }
+    }
+
+    @Test
+    void givenTinyModels_whenTuned_thenEpochZeroIsValidatedEveryEpochIsRecordedAndTheKeptPromptsRoundTrip() {
         try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = DiffenderTest.tiny(m);
                 Classifier c = tinyClassifier(m)) {
             Diffender.Options base = DiffenderTest.fast(Prompt.empty(), Prompt.empty());
             List<String> log = new java.util.ArrayList<>();
             PromptTuning.Result r = new PromptTuning(model, c, base, quick().withInit("alpha", null))
                     .tune(patched(m, 4, 1), patched(m, 4, 2), log::add);
-            assertEquals(2, r.history().size());
-            assertEquals(2, log.size());
-            assertTrue(r.bestEpoch() >= 1 && r.bestEpoch() <= 2);
-            for (PromptTuning.Epoch e : r.history()) {
-                assertTrue(Double.isFinite(e.loss()) && e.validationAccuracy() != null);
+            assertEquals(3, r.history().size(), "epoch 0 and two epochs");
+            assertEquals(3, log.size());
+            assertTrue(log.get(0).startsWith("tune-prompts epoch 0"), log.get(0));
+            assertTrue(log.get(1).contains("|grad| L [mask"), log.get(1));
+            assertEquals(0, r.start().epoch());
+            assertTrue(r.start().validationIou() != null && r.start().validationAccuracy() != null);
+            assertTrue(r.bestEpoch() >= 0 && r.bestEpoch() <= 2);
+            for (PromptTuning.Epoch e : r.history().subList(1, 3)) {
+                assertTrue(Double.isFinite(e.loss()) && e.validationAccuracy() != null, "epoch " + e.epoch());
+                assertTrue(e.gradNormL()[0] > 0 && e.gradNormR()[1] > 0, "per-term gradient norms logged");
             }
             float[] l = r.promptL().embeddings();
             assertEquals(12 * 8, l.length);
-            assertNotEquals(0f, l[8], "learned row 1 is filled");
 
             ModelCard card = new ModelCard("prompts-test", "prompts", null, 64,
                     null, "test", "test", "test", 3, java.util.Map.of(), 0, java.util.Map.of(), java.util.Map.of(),
@@ -161,6 +204,21 @@ class PromptTuningTest {
             org.junit.jupiter.api.Assertions.assertArrayEquals(r.promptR().embeddings(), back[1].embeddings());
             assertThrows(LustraException.class, () -> TunedPrompts.load(
                     tmp.resolve("missing").toString(), model));
+        }
+    }
+
+    @Test
+    void givenTheSameSeeds_whenTunedTwice_thenTheKeptPromptsAreTheSameBytes() {
+        try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = DiffenderTest.tiny(m);
+                Classifier c = tinyClassifier(m)) {
+            Diffender.Options base = DiffenderTest.fast(Prompt.empty(), Prompt.empty());
+            PromptTuning.Options opt = quick().withInit("alpha", "beta").withEpochs(1);
+            PromptTuning.Result a = new PromptTuning(model, c, base, opt).tune(patched(m, 2, 1), patched(m, 2, 2),
+                    s -> { });
+            PromptTuning.Result b = new PromptTuning(model, c, base, opt).tune(patched(m, 2, 1), patched(m, 2, 2),
+                    s -> { });
+            org.junit.jupiter.api.Assertions.assertArrayEquals(a.promptL().embeddings(), b.promptL().embeddings());
+            assertEquals(a.history().get(1).loss(), b.history().get(1).loss());
         }
     }
 }
