@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "eval", description = "Evaluate models and defences.", mixinStandardHelpOptions = true,
         subcommands = {EvalCommand.ClassifierEval.class, DiffusionEval.class, ExperimentCommands.Run.class,
-            ExperimentCommands.ReportCommand.class, ExperimentCommands.ReproduceCommand.class})
+            ExperimentCommands.ReportCommand.class, ExperimentCommands.ReproduceCommand.class, MaskQualityCommand.class})
 final class EvalCommand implements Runnable {
     @Override
     public void run() {
