@@ -84,7 +84,7 @@ public final class Calibrator {
                 }
             }
         } else if (t.equals("jedi:morph")) {
-            for (double theta : new double[] {0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9}) {
+            for (double theta : new double[] {0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95}) {
                 for (int open : new int[] {0, 1}) {
                     out.add(t + ":theta" + num(theta) + ":open" + open);
                 }

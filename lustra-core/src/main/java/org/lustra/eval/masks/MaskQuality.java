@@ -56,8 +56,8 @@ public record MaskQuality(String classifier, String images, long seed, List<Row>
                 + " clean accuracy defended |%n|---|---|---|---|---|---|---|---|%n", classifier, images, seed));
         for (Row r : rows) {
             b.append(String.format(Locale.ROOT, "| `%s` | %s | %s | %s | %s | %.2f %% | %.1f → %.1f %% | %.1f %% |%n",
-                    r.defence(), r.attack().split(":")[0], r.patched().getOrDefault("iou", "–"),
-                    r.patched().getOrDefault("precision", "–"), r.patched().getOrDefault("recall", "–"),
+                    r.defence(), r.attack().split(":")[0], fmt(r.patched().get("iou")), fmt(r.patched().get("precision")),
+                    fmt(r.patched().get("recall")),
                     100 * r.cleanMaskedShare(), 100 * r.undefendedAccuracy(), 100 * r.patchedAccuracy(),
                     100 * r.cleanAccuracy()));
         }
@@ -74,6 +74,10 @@ public record MaskQuality(String classifier, String images, long seed, List<Row>
         rows.forEach(r -> built.put(r.defence(), r.purifier()));
         built.forEach((k, v) -> b.append("* `").append(k).append("`: ").append(v).append(System.lineSeparator()));
         return b.toString();
+    }
+
+    private static String fmt(Object v) {
+        return v instanceof Number n ? String.format(Locale.ROOT, "%.3f", n.doubleValue()) : "–";
     }
 
     private static double round(double v) {
