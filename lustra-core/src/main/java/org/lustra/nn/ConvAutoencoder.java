@@ -28,14 +28,17 @@ public final class ConvAutoencoder extends AbstractBlock {
      * Sizes; validated.
      *
      * @param channels input channels C
-     * @param width channels at full resolution (doubled per level down)
+     * @param width channels at full resolution (doubled per level down); a multiple of
+     *     {@value ConvolutionCheck#CHANNEL_BLOCK} ({@link ConvolutionCheck#CHANNEL_BLOCK} says why)
      * @param depth stride-2 levels; H and W must be divisible by 2^depth
      */
     public record Config(int channels, int width, int depth) {
         public Config {
-            if (channels < 1 || channels > 4 || width < 1 || width > 256 || depth < 1 || depth > 4) {
+            if (channels < 1 || channels > 4 || width < 1 || width > 256 || width % ConvolutionCheck.CHANNEL_BLOCK != 0
+                    || depth < 1 || depth > 4) {
                 throw new IllegalArgumentException("Invalid conv autoencoder: channels " + channels + " (1..4), width "
-                        + width + " (1..256), depth " + depth + " (1..4)");
+                        + width + " (a multiple of " + ConvolutionCheck.CHANNEL_BLOCK + " up to 256), depth " + depth
+                        + " (1..4)");
             }
         }
     }

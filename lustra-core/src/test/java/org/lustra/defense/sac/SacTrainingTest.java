@@ -44,10 +44,30 @@ class SacTrainingTest {
         return -(p * Math.log(p) + (1 - p) * Math.log(1 - p));
     }
 
+    /**
+     * The root of the NaN untrained loss once seen in a full suite (ConvolutionCheck.CHANNEL_BLOCK): freed memory full
+     * of NaN, as earlier tests leave it, must not reach a fresh segmenter's forward. The width-4 segmenter (a 12-channel
+     * convolution) gave NaN here in 233 of 300 tries.
+     */
     @Test
-    @org.junit.jupiter.api.Disabled("Open finding, 1 December: in one of four full-suite runs the untrained segmenter's "
-            + "loss came out NaN before any training step (bce NaN -> 0.144); 200 fresh segmenters' forwards in a JVM of "
-            + "their own gave no NaN (AVX and SSE41). Find the root (a NaN is an error, not a flake) before re-enabling.")
+    void givenFreedMemoryFullOfNaN_whenAFreshSegmenterRuns_thenItsLossIsFinite() {
+        TrainingPatches.Batch fixed = DATA.draw(16, new SplittableRandom(99));
+        for (int rep = 0; rep < 20; rep++) {
+            try (NDManager p = NDManager.newBaseManager()) {
+                for (int k = 1; k <= 40; k++) {
+                    p.full(new Shape((k * 37 + rep) % 4096 + 16), Float.NaN);
+                    p.full(new Shape(16, 4 + k % 8, 16, 16), Float.NaN);
+                    p.full(new Shape(16, 8, 8, 8 + k % 3), Float.NaN);
+                }
+            }
+            try (PatchSegmenter s = TinySac.segmenter(5)) {
+                float l = loss(s, fixed, 16);
+                assertTrue(Float.isFinite(l), "try " + rep + ": bce " + l);
+            }
+        }
+    }
+
+    @Test
     void givenAFewPatchedImages_whenATinySegmenterTrains_thenItsLossDropsFourfoldAndWellBelowThePrior() {
         TrainingPatches.Batch fixed = DATA.draw(16, new SplittableRandom(99));
         MaskTraining.Options opt = new MaskTraining.Options(300, 8, 1e-2f, 10, 0f, 3L, 3600, 50);
@@ -57,7 +77,7 @@ class SacTrainingTest {
             float after = loss(s, fixed, 16);
             String seen = "bce " + before + " -> " + after + ", prior " + priorLoss(fixed);
             assertTrue(after < before / 4, seen);
-            // measured: 0.689 -> 0.146 with a prior of 0.300
+            // measured (width 4): 0.689 -> 0.146 with a prior of 0.300
             assertTrue(after < 0.6 * priorLoss(fixed), "it learnt where the patches are: " + seen);
         }
     }
