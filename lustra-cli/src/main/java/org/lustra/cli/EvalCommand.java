@@ -16,8 +16,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "eval", description = "Evaluate models and defences.", mixinStandardHelpOptions = true,
-        subcommands = {EvalCommand.ClassifierEval.class, DiffusionEval.class, LocalizeEval.class, CleanMaskEval.class, ExperimentCommands.Run.class,
-            ExperimentCommands.ReportCommand.class, ExperimentCommands.ReproduceCommand.class})
+        subcommands = {EvalCommand.ClassifierEval.class, DiffusionEval.class, LocalizeEval.class, CleanMaskEval.class,
+            MaskQualityCommand.class, ExperimentCommands.Run.class, ExperimentCommands.ReportCommand.class,
+            ExperimentCommands.ReproduceCommand.class})
 final class EvalCommand implements Runnable {
     @Override
     public void run() {

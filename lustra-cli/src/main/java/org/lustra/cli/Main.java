@@ -19,7 +19,7 @@ import picocli.CommandLine.HelpCommand;
             "3:Partial: some inputs were skipped (listed on stderr)."},
         subcommands = {DemoCommand.class, ClassifyCommand.class, PurifyCommand.class, ServeCommand.class,
             SampleCommand.class, InpaintCommand.class, AttackCommand.class, BenchCommand.class,
-            TunePromptsCommand.class, DataCommand.class, TrainCommand.class, EvalCommand.class,
+            TunePromptsCommand.class, DataCommand.class, TrainCommand.class, EvalCommand.class, CalibrateCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit codes, documented in the README and in {@code lustra --help}. */

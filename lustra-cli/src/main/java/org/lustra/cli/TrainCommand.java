@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
 @Command(name = "train", description = "Train the shipped models.", mixinStandardHelpOptions = true,
         subcommands = {TrainCommand.ClassifierCommand.class, TrainCommand.DiffusionCommand.class,
             TrainPurifierCommands.MaepCommand.class, TrainPurifierCommands.DiscoCommand.class,
-            TrainSacCommand.class})
+            TrainSacCommand.class, TrainJediCommand.class})
 final class TrainCommand implements Runnable {
     @Override
     public void run() {

@@ -23,10 +23,12 @@ public final class DefenseFactory implements AutoCloseable {
 
     /**
      * The purifier of {@code spec} defending {@code classifier}: specs that read the protected classifier (hetero's
-     * attention mask) need this form; the others ignore the classifier. The classifier is not owned by the factory.
+     * attention mask) need this form; the others ignore the classifier. A bare {@code dw}, {@code fnc}, {@code sac} or
+     * {@code jedi} becomes the spec calibrated for this classifier, if any ({@link Calibrations}). The classifier is not
+     * owned by the factory.
      */
     public Purifier create(DefenseSpec spec, Classifier classifier) {
-        return owned(spec.build(this::diffusionModel, classifier));
+        return owned(Calibrations.resolve(spec, classifier.name()).build(this::diffusionModel, classifier));
     }
 
     /** Purifiers that hold their own weights (maep, disco) are closed with the factory. */

@@ -31,6 +31,17 @@ import org.lustra.util.LustraException;
  * computed alone (a convolution treats images independently, so any difference is the bug).
  */
 public final class ConvolutionCheck {
+    /**
+     * Channel counts of the 3×3 convolutions our mask networks build are multiples of this. Measured 1 December with
+     * {@code DNNL_MAX_CPU_ISA=AVX}: a 3×3 convolution forward with 12 input channels (→ 4, batch 16, 16×16) read
+     * uninitialised memory — after freeing tensors full of NaN, 64 of 100 fresh forwards came out NaN (weights and
+     * inputs finite; 1, 3, 4 and 8 input channels and 1×1 convolutions stayed finite). oneDNN pads channels to its
+     * 8-wide AVX block, and the padded lanes were not zero (NaN·0 = NaN). This was the NaN untrained loss of
+     * SacTrainingTest's width-4 segmenter (its up level concatenates 8 + 4 = 12 channels) in full test suites, whose
+     * freed memory holds earlier tests' values; a JVM of its own hands out zeroed pages, hence no NaN there.
+     */
+    public static final int CHANNEL_BLOCK = 8;
+
     /** {in channels, out channels, size, kernel, stride}: shapes seen to fail, one per kind of failure. */
     private static final int[][] PROBES = {{1, 24, 28, 3, 1}, {24, 24, 28, 3, 1}, {48, 96, 14, 3, 2}, {3, 5, 8, 3, 1},
         {32, 1, 28, 3, 1}, {16, 5, 8, 3, 1}};

@@ -30,14 +30,18 @@ public final class MaskUNet extends AbstractBlock {
      * Sizes; validated.
      *
      * @param channels image channels C
-     * @param width channels of the first level (doubled at every level down)
+     * @param width channels of the first level (doubled at every level down); a multiple of
+     *     {@value ConvolutionCheck#CHANNEL_BLOCK}, so every convolution's input (level widths and their concatenations)
+     *     is one ({@link ConvolutionCheck#CHANNEL_BLOCK} says why)
      * @param depth number of 2×2 poolings; H and W must be divisible by 2^depth
      */
     public record Config(int channels, int width, int depth) {
         public Config {
-            if (channels < 1 || channels > 4 || width < 1 || width > 256 || depth < 1 || depth > 4) {
+            if (channels < 1 || channels > 4 || width < 1 || width > 256 || width % ConvolutionCheck.CHANNEL_BLOCK != 0
+                    || depth < 1 || depth > 4) {
                 throw new IllegalArgumentException("Invalid mask U-Net: channels " + channels + " (1..4), width "
-                        + width + " (1..256), depth " + depth + " (1..4)");
+                        + width + " (a multiple of " + ConvolutionCheck.CHANNEL_BLOCK + " up to 256), depth " + depth
+                        + " (1..4)");
             }
         }
     }

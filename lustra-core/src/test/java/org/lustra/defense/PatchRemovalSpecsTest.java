@@ -39,12 +39,12 @@ class PatchRemovalSpecsTest {
 
     @Test
     void givenJediSpecs_whenParsedAndTheirTextParsedAgain_thenTheSameValueComesBack() {
-        for (String s : List.of("jedi", "jedi:r3:bins32:theta0.7", "jedi:open0:close2:dilate1:telea5")) {
+        for (String s : List.of("jedi:morph", "jedi:morph:r3:bins32:theta0.7", "jedi:morph:open0:close2:dilate1:telea5")) {
             DefenseSpec spec = DefenseSpec.parse(s);
             assertEquals(s, spec.text());
             assertEquals(spec, DefenseSpec.parse(spec.text()), s);
         }
-        Purifier p = DefenseSpec.parse("jedi:theta0.9").build(() -> {
+        Purifier p = DefenseSpec.parse("jedi:morph:theta0.9").build(() -> {
             throw new AssertionError("Jedi needs no diffusion model");
         });
         assertEquals(0.9, assertInstanceOf(Jedi.class, p).options().theta());
@@ -98,8 +98,8 @@ class PatchRemovalSpecsTest {
     void givenBadSacOrJediSpecs_whenParsed_thenOneSentenceNamesTheAcceptedForm() {
         Path dir = savedTinySegmenter();
         for (String bad : List.of("sac:" + dir + ":tau2", "sac:" + dir + ":gamma1", "sac:" + dir + ":sides6-3",
-                "sac:" + dir + ":blur", "sac::tau0.5", "jedi:theta0", "jedi:r0", "jedi:bins1", "jedi:foo",
-                "jedi:")) {
+                "sac:" + dir + ":blur", "sac::tau0.5", "jedi:morph:theta0", "jedi:morph:r0", "jedi:morph:bins1", "jedi:morph:foo",
+                "jedi:", "jedi:morph:tau0.5")) {
             LustraException e = assertThrows(LustraException.class, () -> DefenseSpec.parse(bad), bad);
             assertTrue(e.getMessage().contains(bad.startsWith("sac") ? "sac[" : "jedi["), e.getMessage());
             assertFalse(e.getMessage().contains("\n"), e.getMessage());

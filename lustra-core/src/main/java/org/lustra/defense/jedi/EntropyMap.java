@@ -75,4 +75,17 @@ public final class EntropyMap {
         }
         return out;
     }
+
+    /**
+     * Jedi's high-entropy kernel map of one entropy map (bits, H×W): the centres of the windows whose entropy exceeds
+     * θ·{@link #maxBits}, a share of the most a window can reach, so one θ serves every window size and bin count.
+     */
+    public static boolean[] kernels(float[] bits, int radius, int bins, double theta) {
+        double cut = theta * maxBits(radius, bins);
+        boolean[] out = new boolean[bits.length];
+        for (int p = 0; p < bits.length; p++) {
+            out[p] = bits[p] > cut;
+        }
+        return out;
+    }
 }

@@ -3,6 +3,8 @@ package org.lustra.defense.jedi;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.training.ParameterStore;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Locale;
@@ -18,74 +20,103 @@ import org.lustra.defense.dw.Inpainter;
  * <ol>
  *   <li>Entropy map: the local entropy of the grey image in (2r+1)² windows ({@link EntropyMap}).</li>
  *   <li>High-entropy kernels: windows whose entropy exceeds θ·log₂(min(bins, (2r+1)²)), a share of the most a window
- *       can reach, so one θ serves every window size and bin count.</li>
- *   <li>Mask: an opening of the kernel centres (drops isolated high-entropy windows of natural texture), a closing
- *       (joins the centres of one patch), then the union of the kept windows (a dilation by r: a flagged window marks
- *       all its pixels, as Jedi's kernels do), then {@code dilate} pixels of margin.</li>
+ *       can reach ({@link EntropyMap#kernels}).</li>
+ *   <li>Mask, two variants:
+ *     <ul>
+ *       <li><b>autoencoder</b> (the paper's): the sparse kernel-centre map goes through the {@link JediAutoencoder},
+ *           trained on synthetic (kernel map, pasted mask) pairs ({@link JediTraining}); its probability above τ,
+ *           then {@code dilate} pixels of margin, is the mask. r, bins and θ are the autoencoder's (it learnt maps
+ *           made with them).</li>
+ *       <li><b>morphology</b> (the ablation, and the fallback while no autoencoder is trained): an opening of the
+ *           kernel centres (drops isolated high-entropy windows of natural texture), a closing (joins the centres of
+ *           one patch), the union of the kept windows (a dilation by r: a flagged window marks all its pixels), then
+ *           {@code dilate} pixels of margin.</li>
+ *     </ul></li>
  *   <li>Removal: Telea inpainting of the mask, as in the paper.</li>
  * </ol>
  * Pixels outside the mask are returned bit for bit.
  *
- * <p>What differs from the paper: Jedi completes the sparse high-entropy map into a patch-shaped mask with an
- * autoencoder trained on synthetic masks, and sets its entropy threshold from the entropy statistics of a dataset.
- * Here the autoencoder is replaced by fixed morphology (opening, closing, kernel union), and θ is one number to be
- * chosen on {@code data/validation}; the defaults are placeholders, not measured. The seed reads Jedi's weakness
- * (robust against AdvP, not LaVAN) as the autoencoder's; with morphology in its place that reading cannot be tested
- * here.
+ * <p>What differs from the paper: Jedi sets its entropy threshold from the entropy statistics of a dataset; here θ and
+ * τ are chosen on {@code data/validation} by {@code lustra calibrate jedi} (placeholders until then). Our autoencoder
+ * is small (28×28 inputs) and trained on our synthetic patches, not the paper's. The seed reads Jedi's weakness
+ * (robust against AdvP, not LaVAN) as the autoencoder's; the two variants make that reading testable.
  *
  * <p>Gradients: BPDA only. The entropy of a quantised histogram is piecewise constant in x (zero derivative almost
- * everywhere), so a straight-through estimator at the threshold would pass a zero, not a signal; with the mask fixed,
- * Telea reads no pixel inside it. Identity backward (Athalye et al., 2018) is the adaptive attack.
+ * everywhere), so neither a straight-through estimator at the threshold nor a path through the autoencoder (whose
+ * input is that binary map) carries a signal; with the mask fixed, Telea reads no pixel inside it. Identity backward
+ * (Athalye et al., 2018) is the adaptive attack.
  */
-public final class Jedi implements MaskingPurifier {
+public final class Jedi implements MaskingPurifier, AutoCloseable {
 
     /**
      * Settings; validated. All are placeholders until chosen on {@code data/validation}.
      *
-     * @param radius window radius r (window (2r+1)²)
-     * @param bins histogram bins over [0, 1]
-     * @param theta share of the maximum window entropy above which a window is a high-entropy kernel
-     * @param open openings of the kernel-centre map
-     * @param close closings of the kernel-centre map
+     * @param radius window radius r (window (2r+1)²); morphology variant only
+     * @param bins histogram bins over [0, 1]; morphology variant only
+     * @param theta share of the maximum window entropy above which a window is a high-entropy kernel; morphology only
+     * @param open openings of the kernel-centre map; morphology only
+     * @param close closings of the kernel-centre map; morphology only
      * @param dilate extra dilations of the final mask
      * @param radiusTelea Telea's neighbourhood radius
+     * @param tau threshold on the autoencoder's probability; autoencoder variant only
      */
-    public record Options(int radius, int bins, double theta, int open, int close, int dilate, int radiusTelea) {
-        public static final String FORM = "jedi[:rN][:binsN][:thetaX][:openN][:closeN][:dilateN][:teleaR]";
+    public record Options(int radius, int bins, double theta, int open, int close, int dilate, int radiusTelea,
+            double tau) {
+        public static final String FORM = "jedi[:NAME|:morph][:rN][:binsN][:thetaX][:openN][:closeN][:dilateN]"
+                + "[:tauX][:teleaR]";
 
         public Options {
             if (radius < 1 || radius > 32 || bins < 2 || bins > 256 || !(theta > 0 && theta <= 1) || open < 0
                     || open > 5 || close < 0 || close > 5 || dilate < 0 || dilate > 10 || radiusTelea < 1
-                    || radiusTelea > 64) {
+                    || radiusTelea > 64 || !(tau > 0 && tau < 1)) {
                 throw new IllegalArgumentException("Invalid Jedi options: r " + radius + " (1..32), bins " + bins
                         + " (2..256), theta " + theta + " (0 < theta <= 1), open " + open + " (0..5), close " + close
-                        + " (0..5), dilate " + dilate + " (0..10), Telea radius " + radiusTelea + " (1..64)");
+                        + " (0..5), dilate " + dilate + " (0..10), Telea radius " + radiusTelea + " (1..64), tau "
+                        + tau + " (0 < tau < 1)");
             }
+        }
+
+        /** These options with the autoencoder's probability threshold {@code v}. */
+        public Options withTau(double v) {
+            return new Options(radius, bins, theta, open, close, dilate, radiusTelea, v);
+        }
+
+        /** These options with entropy threshold {@code v}. */
+        public Options withTheta(double v) {
+            return new Options(radius, bins, v, open, close, dilate, radiusTelea, tau);
         }
 
         /**
          * Placeholders for 28×28 images: 5×5 windows, 16 bins (25 pixels of uniform noise give ≈ 3.5 of the 4 bits on
          * average, by the plug-in estimator's known downward bias; a smooth garment edge spans few bins), θ = 0.7, one
-         * opening, one closing, no extra margin, Telea radius 3.
+         * opening, one closing, no extra margin, Telea radius 3; τ = 0.5 on the autoencoder's probability.
          */
         public static Options defaults() {
-            return new Options(2, 16, 0.7, 1, 1, 0, 3);
+            return new Options(2, 16, 0.7, 1, 1, 0, 3, 0.5);
         }
 
-        /** Parses a spec {@code jedi:…} ({@link #FORM}); throws IllegalArgumentException naming the bad option. */
-        public static Options parse(String spec) {
-            String[] p = spec.split(":", -1);
-            if (!p[0].equals("jedi")) {
-                throw new IllegalArgumentException("not a Jedi spec: " + spec);
-            }
+        /** True for a spec token that is an option rather than a model name or {@code morph}. */
+        public static boolean isOption(String token) {
+            return token.matches("r\\d+|bins\\d+|open\\d+|close\\d+|dilate\\d+|telea\\d+|theta.*|tau.*");
+        }
+
+        /**
+         * Parses the option tokens of a spec {@code jedi:…} ({@link #FORM}; the model name and {@code morph} are the
+         * spec's business); throws IllegalArgumentException naming the bad option.
+         */
+        public static Options parse(String... tokens) {
             Options d = defaults();
             int[] v = {d.radius(), d.bins(), d.open(), d.close(), d.dilate(), d.radiusTelea()};
             double theta = d.theta();
+            double tau = d.tau();
             String[] prefixes = {"r", "bins", "open", "close", "dilate", "telea"};
-            for (int i = 1; i < p.length; i++) {
-                String o = p[i];
+            for (String o : tokens) {
                 if (o.startsWith("theta")) {
                     theta = Double.parseDouble(o.substring(5));
+                    continue;
+                }
+                if (o.startsWith("tau")) {
+                    tau = Double.parseDouble(o.substring(3));
                     continue;
                 }
                 int k = 0;
@@ -97,16 +128,29 @@ public final class Jedi implements MaskingPurifier {
                 }
                 v[k] = Integer.parseInt(o.substring(prefixes[k].length()));
             }
-            return new Options(v[0], v[1], theta, v[2], v[3], v[4], v[5]);
+            return new Options(v[0], v[1], theta, v[2], v[3], v[4], v[5], tau);
         }
     }
 
     private final Options options;
     private final Inpainter inpainter;
+    private final JediAutoencoder autoencoder;
 
+    /** The morphology variant. */
     public Jedi(Options options) {
+        this(options, null);
+    }
+
+    /** The autoencoder variant (morphology when {@code autoencoder} is null); takes ownership of the autoencoder. */
+    public Jedi(Options options, JediAutoencoder autoencoder) {
         this.options = options;
         this.inpainter = Inpainter.telea(options.radiusTelea());
+        this.autoencoder = autoencoder;
+    }
+
+    /** Whether the mask comes from the autoencoder (else from morphology). */
+    public boolean usesAutoencoder() {
+        return autoencoder != null;
     }
 
     public Options options() {
@@ -115,9 +159,14 @@ public final class Jedi implements MaskingPurifier {
 
     @Override
     public String name() {
-        return String.format(Locale.ROOT, "jedi(r=%d, bins=%d, theta=%.2f, open=%d, close=%d, dilate=%d, %s)",
-                options.radius(), options.bins(), options.theta(), options.open(), options.close(), options.dilate(),
-                inpainter.name());
+        if (autoencoder != null) {
+            JediAutoencoder.Config c = autoencoder.config();
+            return String.format(Locale.ROOT, "jedi(autoencoder, r=%d, bins=%d, theta=%.2f, tau=%.2f, dilate=%d, %s)",
+                    c.radius(), c.bins(), c.theta(), options.tau(), options.dilate(), inpainter.name());
+        }
+        return String.format(Locale.ROOT, "jedi(morphology, r=%d, bins=%d, theta=%.2f, open=%d, close=%d, dilate=%d, "
+                + "%s)", options.radius(), options.bins(), options.theta(), options.open(), options.close(),
+                options.dilate(), inpainter.name());
     }
 
     @Override
@@ -135,7 +184,10 @@ public final class Jedi implements MaskingPurifier {
         return purifyDroppingMasks(x, seed);
     }
 
-    /** Purifies without gradients; the anomaly map is the entropy map over its maximum attainable value. */
+    /**
+     * Purifies without gradients. The anomaly map is the autoencoder's probability, or (morphology) the entropy map over
+     * its maximum attainable value.
+     */
     @Override
     public Masked purifyMasked(NDArray x, long seed) {
         NDManager parent = x.getManager();
@@ -148,6 +200,21 @@ public final class Jedi implements MaskingPurifier {
         try (NDArray detached = x.stopGradient()) {
             all = detached.toFloatArray();
         }
+        float[][] maskAndAnomaly = autoencoder != null ? autoencoderMasks(all, n, c, h, w, parent)
+                : morphologyMasks(all, n, c, h, w);
+        try (NDManager scope = parent.newSubManager()) {
+            Shape maskShape = new Shape(n, 1, h, w);
+            NDArray in = scope.create(all, s);
+            NDArray maskArr = scope.create(maskAndAnomaly[0], maskShape);
+            NDArray out = Inpainter.composite(in, maskArr, inpainter.inpaint(in, maskArr, seed));
+            out.attach(parent);
+            maskArr.attach(parent);
+            return new Masked(out, maskArr, parent.create(maskAndAnomaly[1], maskShape));
+        }
+    }
+
+    /** Masks and anomaly maps (n·h·w each) of the morphology variant. */
+    private float[][] morphologyMasks(float[] all, int n, int c, int h, int w) {
         float[] mask = new float[n * h * w];
         float[] anomaly = new float[n * h * w];
         double max = EntropyMap.maxBits(options.radius(), options.bins());
@@ -160,26 +227,48 @@ public final class Jedi implements MaskingPurifier {
                 anomaly[i * h * w + p] = (float) (bits[p] / max);
             }
         }
-        try (NDManager scope = parent.newSubManager()) {
-            Shape maskShape = new Shape(n, 1, h, w);
-            NDArray in = scope.create(all, s);
-            NDArray maskArr = scope.create(mask, maskShape);
-            NDArray out = Inpainter.composite(in, maskArr, inpainter.inpaint(in, maskArr, seed));
-            out.attach(parent);
-            maskArr.attach(parent);
-            return new Masked(out, maskArr, parent.create(anomaly, maskShape));
+        return new float[][] {mask, anomaly};
+    }
+
+    /** Masks and anomaly maps (n·h·w each) of the autoencoder variant: one batched pass for all n kernel maps. */
+    private float[][] autoencoderMasks(float[] all, int n, int c, int h, int w, NDManager parent) {
+        if (h != autoencoder.config().size() || w != h) {
+            throw new IllegalArgumentException("The Jedi autoencoder takes " + autoencoder.config().size() + "×"
+                    + autoencoder.config().size() + " images, got " + h + "×" + w);
         }
+        float[] prob;
+        try (NDManager scope = parent.newSubManager()) {
+            NDArray maps = scope.create(autoencoder.kernelMaps(all, n, c), new Shape(n, 1, h, w));
+            prob = Activation.sigmoid(autoencoder.logits(new ParameterStore(scope, false), maps, false))
+                    .toFloatArray();
+        }
+        float[] mask = new float[n * h * w];
+        for (int i = 0; i < n; i++) {
+            boolean[] m = new boolean[h * w];
+            for (int p = 0; p < h * w; p++) {
+                m[p] = prob[i * h * w + p] > options.tau();
+            }
+            m = Morphology.dilate(m, h, w, options.dilate());
+            for (int p = 0; p < h * w; p++) {
+                mask[i * h * w + p] = m[p] ? 1f : 0f;
+            }
+        }
+        return new float[][] {mask, prob};
     }
 
     /** Jedi's mask of one entropy map (H×W, bits): kernel threshold, opening, closing, kernel union, margin. */
     static boolean[] mask(float[] bits, int h, int w, Options o) {
-        double cut = o.theta() * EntropyMap.maxBits(o.radius(), o.bins());
-        boolean[] centres = new boolean[bits.length];
-        for (int p = 0; p < bits.length; p++) {
-            centres[p] = bits[p] > cut;
-        }
+        boolean[] centres = EntropyMap.kernels(bits, o.radius(), o.bins(), o.theta());
         centres = Morphology.close(Morphology.open(centres, h, w, o.open()), h, w, o.close());
         // a dilation by r with the 3×3 element is the union of the (2r+1)² windows around the kept centres
         return Morphology.dilate(centres, h, w, o.radius() + o.dilate());
+    }
+
+    /** Frees the autoencoder's weights, if any. */
+    @Override
+    public void close() {
+        if (autoencoder != null) {
+            autoencoder.close();
+        }
     }
 }

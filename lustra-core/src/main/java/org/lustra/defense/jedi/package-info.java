@@ -1,6 +1,9 @@
 /**
  * Jedi (Tarchoun et al., 2023), a baseline of DIFFender's Table 1: windows of high local entropy
- * ({@link org.lustra.defense.jedi.EntropyMap}) locate a patch, morphology stands in for the paper's mask autoencoder,
- * and Telea inpainting removes it ({@link org.lustra.defense.jedi.Jedi}). Deterministic; attacked with BPDA.
+ * ({@link org.lustra.defense.jedi.EntropyMap}) locate a patch, a mask autoencoder
+ * ({@link org.lustra.defense.jedi.JediAutoencoder}, trained by {@link org.lustra.defense.jedi.JediTraining} on
+ * synthetic kernel maps) completes them into a patch-shaped mask — or fixed morphology, the ablation and the fallback
+ * while no autoencoder is trained — and Telea inpainting removes it ({@link org.lustra.defense.jedi.Jedi}).
+ * Deterministic; attacked with BPDA.
  */
 package org.lustra.defense.jedi;

@@ -65,6 +65,13 @@ public final class LearnedModels {
         return ModelStore.save(network.block(), card, dir);
     }
 
+    /** Whether {@code nameOrDir} (a name under models/ or a directory) holds a model card. */
+    public static boolean exists(String nameOrDir) {
+        Path asDir = Path.of(nameOrDir);
+        return Files.isRegularFile(asDir.resolve(ModelStore.CARD))
+                || Files.isRegularFile(LustraHome.models().resolve(nameOrDir).resolve(ModelStore.CARD));
+    }
+
     /**
      * The model directory of {@code nameOrDir} (a name under models/ or a directory), after checking that a model card
      * is there and that it is a {@code kind} model; each failure is one sentence that says what to do.

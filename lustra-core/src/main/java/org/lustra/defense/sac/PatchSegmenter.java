@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.lustra.defense.learned.LearnedModels;
-import org.lustra.defense.learned.TrainedNetwork;
+import org.lustra.defense.learned.MaskNetwork;
 import org.lustra.model.ModelCard;
 import org.lustra.model.ModelStore;
 import org.lustra.nn.Layers;
@@ -22,7 +22,7 @@ import org.lustra.util.Json;
  * training map holds the kind {@value #KIND} and the configuration), so the same one-sentence "not trained yet"
  * check serves {@code sac}. Owns its parameters' manager: close it when done.
  */
-public final class PatchSegmenter implements TrainedNetwork {
+public final class PatchSegmenter implements MaskNetwork {
     public static final String KIND = "sac";
     public static final String DEFAULT_MODEL = "sac-fmnist";
 
@@ -105,7 +105,13 @@ public final class PatchSegmenter implements TrainedNetwork {
         return net;
     }
 
+    @Override
+    public Map<String, Object> configFields() {
+        return config.asCardFields();
+    }
+
     /** Per-pixel patch logits (N, 1, H, W) of x (N, C, H, W) in [0, 1]; owned by x's manager. */
+    @Override
     public NDArray logits(ParameterStore ps, NDArray x, boolean training) {
         long[] s = x.getShape().getShape();
         if (s.length != 4 || s[1] != config.net().channels() || s[2] != config.size() || s[3] != config.size()) {

@@ -1,5 +1,6 @@
 package org.lustra.defense.sac;
 
+import java.util.Locale;
 import java.util.SplittableRandom;
 import org.lustra.data.ImageSet;
 
@@ -36,6 +37,21 @@ public record TrainingPatches(ImageSet images, PatchBank bank, double cleanShare
             throw new IllegalArgumentException("Patch bank has " + bank.channels() + " channels, images have "
                     + images.channels());
         }
+    }
+
+    /** What a resumed training must have been made with: image count, clean share, sizes and the bank's hash. */
+    public String settingsKey() {
+        return "images " + images.size() + ", clean " + cleanShare + ", fractions " + minFraction + ".." + maxFraction
+                + ", bank " + bank.fingerprint();
+    }
+
+    /** The card's sentence on how patches were made. */
+    public String describe() {
+        return String.format(Locale.ROOT, "one pasted patch per image (%.0f %% left clean): uniform noise, 2x2 blocky "
+                + "noise, natural crops of other training images%s; square, rectangle (aspect 1:2..2:1) or disc; area "
+                + "%.1f-%.1f %% of the image; uniform place", cleanShare * 100,
+                bank.size() > 0 ? " or adversarial patches (" + bank.size() + ")" : "", minFraction * 100,
+                maxFraction * 100);
     }
 
     /** A batch: images (n·C·H·W) and masks (n·H·W), in [0, 1]. */

@@ -18,7 +18,7 @@ class JediTest {
     static final int LEFT = 12;
     static final int SIDE = 8;
     /** 5×5 windows, 16 bins, θ = 0.7, one opening and closing, no margin, Telea radius 3. */
-    static final Jedi.Options OPTIONS = new Jedi.Options(2, 16, 0.7, 1, 1, 0, 3);
+    static final Jedi.Options OPTIONS = new Jedi.Options(2, 16, 0.7, 1, 1, 0, 3, 0.5);
 
     /** A flat grey 32×32 image with an 8×8 square of uniform noise at (10, 12). */
     static float[] noiseSquare(long seed) {
@@ -104,8 +104,8 @@ class JediTest {
 
     @Test
     void givenJediSpecs_whenParsed_thenOptionsLandInTheirFields() {
-        assertEquals(Jedi.Options.defaults(), Jedi.Options.parse("jedi"));
-        assertEquals(new Jedi.Options(3, 32, 0.7, 0, 2, 1, 5),
-                Jedi.Options.parse("jedi:r3:bins32:theta0.7:open0:close2:dilate1:telea5"));
+        assertEquals(Jedi.Options.defaults(), Jedi.Options.parse());
+        assertEquals(new Jedi.Options(3, 32, 0.7, 0, 2, 1, 5, 0.3),
+                Jedi.Options.parse("r3:bins32:theta0.7:open0:close2:dilate1:telea5:tau0.3".split(":")));
     }
 }

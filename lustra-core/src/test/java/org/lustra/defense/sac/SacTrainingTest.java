@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lustra.defense.learned.MaskTraining;
 import org.lustra.model.ModelStore;
 import org.lustra.util.LustraException;
 
@@ -29,7 +30,7 @@ class SacTrainingTest {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray x = m.create(b.images(), new Shape(n, 1, 16, 16));
             NDArray y = m.create(b.masks(), new Shape(n, 1, 16, 16));
-            return SacTraining.bce(s.logits(new ParameterStore(m, false), x, false), y).getFloat();
+            return MaskTraining.bce(s.logits(new ParameterStore(m, false), x, false), y).getFloat();
         }
     }
 
@@ -43,35 +44,55 @@ class SacTrainingTest {
         return -(p * Math.log(p) + (1 - p) * Math.log(1 - p));
     }
 
+    /**
+     * The root of the NaN untrained loss once seen in a full suite (ConvolutionCheck.CHANNEL_BLOCK): freed memory full
+     * of NaN, as earlier tests leave it, must not reach a fresh segmenter's forward. The width-4 segmenter (a 12-channel
+     * convolution) gave NaN here in 233 of 300 tries.
+     */
     @Test
-    @org.junit.jupiter.api.Disabled("Open finding, 1 December: in one of four full-suite runs the untrained segmenter's "
-            + "loss came out NaN before any training step (bce NaN -> 0.144); 200 fresh segmenters' forwards in a JVM of "
-            + "their own gave no NaN (AVX and SSE41). Find the root (a NaN is an error, not a flake) before re-enabling.")
+    void givenFreedMemoryFullOfNaN_whenAFreshSegmenterRuns_thenItsLossIsFinite() {
+        TrainingPatches.Batch fixed = DATA.draw(16, new SplittableRandom(99));
+        for (int rep = 0; rep < 20; rep++) {
+            try (NDManager p = NDManager.newBaseManager()) {
+                for (int k = 1; k <= 40; k++) {
+                    p.full(new Shape((k * 37 + rep) % 4096 + 16), Float.NaN);
+                    p.full(new Shape(16, 4 + k % 8, 16, 16), Float.NaN);
+                    p.full(new Shape(16, 8, 8, 8 + k % 3), Float.NaN);
+                }
+            }
+            try (PatchSegmenter s = TinySac.segmenter(5)) {
+                float l = loss(s, fixed, 16);
+                assertTrue(Float.isFinite(l), "try " + rep + ": bce " + l);
+            }
+        }
+    }
+
+    @Test
     void givenAFewPatchedImages_whenATinySegmenterTrains_thenItsLossDropsFourfoldAndWellBelowThePrior() {
         TrainingPatches.Batch fixed = DATA.draw(16, new SplittableRandom(99));
-        SacTraining.Options opt = new SacTraining.Options(300, 8, 1e-2f, 10, 0f, 3L, 3600, 50);
+        MaskTraining.Options opt = new MaskTraining.Options(300, 8, 1e-2f, 10, 0f, 3L, 3600, 50);
         try (PatchSegmenter s = TinySac.segmenter(5)) {
             float before = loss(s, fixed, 16);
             SacTraining.train(s, DATA, opt, tmp.resolve("overfit"), line -> { });
             float after = loss(s, fixed, 16);
             String seen = "bce " + before + " -> " + after + ", prior " + priorLoss(fixed);
             assertTrue(after < before / 4, seen);
-            // measured: 0.689 -> 0.146 with a prior of 0.300
+            // measured (width 4): 0.689 -> 0.146 with a prior of 0.300
             assertTrue(after < 0.6 * priorLoss(fixed), "it learnt where the patches are: " + seen);
         }
     }
 
     @Test
     void givenAnInterruptedRun_whenResumed_thenItEndsWithTheWeightsOfAnUninterruptedRun() {
-        SacTraining.Options opt = new SacTraining.Options(6, 4, 1e-3f, 2, 0.01f, 7L, 3600, 2);
+        MaskTraining.Options opt = new MaskTraining.Options(6, 4, 1e-3f, 2, 0.01f, 7L, 3600, 2);
         try (PatchSegmenter whole = TinySac.segmenter(1); PatchSegmenter part = TinySac.segmenter(1);
                 PatchSegmenter resumed = TinySac.segmenter(1)) {
             SacTraining.train(whole, DATA, opt, tmp.resolve("a"), line -> { });
-            SacTraining.Result r = SacTraining.train(part, DATA, opt, tmp.resolve("b"), line -> { }, 3);
+            MaskTraining.Result r = SacTraining.train(part, DATA, opt, tmp.resolve("b"), line -> { }, 3);
             assertEquals(3, r.steps());
             byte[] halfway = ModelStore.encode(part.block());
             StringBuilder log = new StringBuilder();
-            SacTraining.Result done = SacTraining.train(resumed, DATA, opt, tmp.resolve("b"), log::append);
+            MaskTraining.Result done = SacTraining.train(resumed, DATA, opt, tmp.resolve("b"), log::append);
             assertTrue(log.toString().contains("Resuming"), log.toString());
             byte[] end = ModelStore.encode(whole.block());
             assertFalse(Arrays.equals(halfway, end), "the last three steps changed the weights");
@@ -82,7 +103,7 @@ class SacTrainingTest {
 
     @Test
     void givenACheckpointOfOtherPatches_whenTrainingStarts_thenItRefusesInOneSentence() {
-        SacTraining.Options opt = new SacTraining.Options(4, 4, 1e-3f, 0, 0f, 7L, 3600, 2);
+        MaskTraining.Options opt = new MaskTraining.Options(4, 4, 1e-3f, 0, 0f, 7L, 3600, 2);
         try (PatchSegmenter s = TinySac.segmenter(1); PatchSegmenter t = TinySac.segmenter(1)) {
             SacTraining.train(s, DATA, opt, tmp.resolve("c"), line -> { }, 1);
             TrainingPatches other = new TrainingPatches(DATA.images(), DATA.bank(), 0.5, 0.05, 0.2);

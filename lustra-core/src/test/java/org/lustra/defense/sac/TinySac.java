@@ -7,8 +7,8 @@ import org.lustra.nn.MaskUNet;
 
 /** Tiny 16×16 grayscale images and segmenters for tests of the SAC-like defence. */
 public final class TinySac {
-    /** Width 4, one pooling level. */
-    public static final PatchSegmenter.Config CONFIG = new PatchSegmenter.Config(new MaskUNet.Config(1, 4, 1), 16);
+    /** Width 8 (every convolution input a multiple of ConvolutionCheck.CHANNEL_BLOCK), one pooling level. */
+    public static final PatchSegmenter.Config CONFIG = new PatchSegmenter.Config(new MaskUNet.Config(1, 8, 1), 16);
 
     private TinySac() {}
 
