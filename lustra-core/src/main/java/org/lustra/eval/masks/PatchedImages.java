@@ -48,14 +48,9 @@ public record PatchedImages(String attack, float[] clean, int[] labels, float[] 
         int w = images.width();
         int d = c * h * w;
         Experiment.AttackSpec spec = new Experiment.AttackSpec(attack, null, 0, steps, null, fraction, null, null);
-        Attacks.PatchSource source = (model, a) -> UniversalPatches.bestOfClasses(cache.resolve(String.format(
-                Locale.ROOT, "advp-%s-%.3f-%d-seed%d.json", classifier.name(), fraction, a.steps(), seed)), model,
-                patchTraining, Math.min(2000, patchTraining.size()), a.training(seed)).patch();
         if (!AttackRegistry.isPatch(attack) || attack.equals("rhde")) {
             throw new IllegalArgumentException("Not a gradient patch attack: " + attack + " (lavan, advp, gdpa)");
         }
-        Attack run = AttackRegistry.create(spec, AttackRegistry.Profile.QUICK,
-                new AttackRegistry.Context(patchTraining, source));
         int n = indices.length;
         float[] clean = new float[n * d];
         int[] labels = new int[n];
@@ -65,8 +60,16 @@ public record PatchedImages(String attack, float[] clean, int[] labels, float[] 
             System.arraycopy(images.imageFloats(indices[i]), 0, clean, i * d, d);
             labels[i] = images.label(indices[i]);
         }
+        String name;
         try (NDManager m = NDManager.newBaseManager()) {
             AttackModel target = new AttackModel(classifier::logits, m, new Shape(c, h, w), 1);
+            // AdvP's universal patch trains on the bare classifier, the model the patches are made against.
+            Attacks.PatchSource source = a -> UniversalPatches.bestOfClasses(cache.resolve(String.format(Locale.ROOT,
+                    "advp-%s-%.3f-%d-seed%d.json", classifier.name(), fraction, a.steps(), seed)), target,
+                    patchTraining, Math.min(2000, patchTraining.size()), a.training(seed)).patch();
+            Attack run = AttackRegistry.create(spec, AttackRegistry.Profile.QUICK,
+                    new AttackRegistry.Context(patchTraining, source));
+            name = run.name() + ": " + run.describe(h, w) + ", against " + classifier.name();
             for (int from = 0; from < n; from += CHUNK) {
                 int to = Math.min(n, from + CHUNK);
                 float[] x = java.util.Arrays.copyOfRange(clean, from * d, to * d);
@@ -76,7 +79,7 @@ public record PatchedImages(String attack, float[] clean, int[] labels, float[] 
                 System.arraycopy(o.masks(), 0, masks, from * h * w, (to - from) * h * w);
             }
         }
-        return new PatchedImages(run.name() + ": " + run.describe(h, w) + ", against " + classifier.name(), clean,
+        return new PatchedImages(name, clean,
                 labels, patched, masks, new Shape(c, h, w));
     }
 
