@@ -12,8 +12,9 @@ then traces it with torch.jit.trace and writes, under lustra-core/src/test/resou
   tiny-fmnist.pt           the traced module (eval mode); it expects (N, 1, 28, 28) inputs normalised as
                            (x - 0.2860) / 0.3530 for x in [0, 1], and returns logits (N, 10)
   tiny-fmnist.json         the description Lustra reads beside it (classes, channels, size, range, mean, std)
-  tiny-fmnist.expected.json  logits of three fixed inputs computed here (float32) from the saved file, and the
-                           fixture's accuracy on data/eval512, for the Java tests to compare against
+  tiny-fmnist.expected.json  logits of three fixed inputs computed here (float32) from the saved file, the input
+                           gradient of log-sum-exp(logits) at the first one, and the fixture's accuracy on
+                           data/eval512, for the Java tests to compare against
 
 BatchNorm and dropout are there on purpose: in training mode they change the output, so matching Python's eval-mode
 logits shows that Lustra runs the module in eval mode while still recording input gradients.
@@ -109,6 +110,10 @@ def main():
         for name, inp in fixed_inputs():
             logits = reloaded((inp - MEAN) / STD)[0]
             expected.append({"input": name, "logits": [float(v) for v in logits]})
+    # the input gradient of log-sum-exp(logits) at eval512[0], through the normalisation, for the Java gradient test
+    first = fixed_inputs()[0][1].clone().requires_grad_(True)
+    torch.logsumexp(reloaded((first - MEAN) / STD), 1).sum().backward()
+    gradient = [float(v) for v in first.grad.reshape(-1)]
     with open(os.path.join(OUT, "tiny-fmnist.json"), "w") as f:
         json.dump({"name": "tiny-fmnist", "classes": CLASSES, "channels": 1, "size": 28, "range": [0, 1],
                    "mean": [MEAN], "std": [STD]}, f, indent=2)
@@ -116,7 +121,8 @@ def main():
     with open(os.path.join(OUT, "tiny-fmnist.expected.json"), "w") as f:
         json.dump({"torch": torch.__version__, "seed": SEED, "trainedOn": "data/validation",
                    "trainingSteps": STEPS, "batch": 64, "learningRate": 0.01,
-                   "eval512Accuracy": round(acc, 4), "outputs": expected}, f, indent=2)
+                   "eval512Accuracy": round(acc, 4), "outputs": expected,
+                   "logSumExpGradientAtEval512First": gradient}, f, indent=1)
         f.write("\n")
     print(f"torch {torch.__version__}: {STEPS} steps in {seconds:.1f} s, eval512 accuracy {acc:.4f}; "
           f"wrote {OUT}", file=sys.stderr)
