@@ -28,10 +28,11 @@ public final class DefenseFactory implements AutoCloseable {
      * attention mask) need this form; the others ignore the classifier. The classifier is not owned by the factory.
      */
     public Purifier create(DefenseSpec spec, Classifier classifier) {
+        Purifier p = spec.build(this::diffusionModel, classifier); // specs that cannot defend it refuse here, unloaded
         if (spec.usesDiffusionModel()) {
             requireDiffusionShape(spec, classifier);
         }
-        return owned(spec.build(this::diffusionModel, classifier));
+        return owned(p);
     }
 
     /**
