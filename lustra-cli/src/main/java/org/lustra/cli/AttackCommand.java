@@ -153,11 +153,12 @@ final class AttackCommand implements Runnable {
             System.out.printf(Locale.ROOT, "clean accuracy %.2f%%, robust accuracy %.2f%% (%d/%d)%n",
                     100.0 * cleanOk / total, 100.0 * robust / total, robust, total);
             System.out.printf(Locale.ROOT, "threat model: white-box, %s; PGD %s eps=%.4f, %d steps of %.4f, %s; "
-                    + "gradient mode %s; %d eval512 images (chosen clean-correct for classifier-resnet; %s); %.1f ms/image%n", defended,
+                    + "gradient mode %s; %d eval512 images (the subset classifier-resnet classifies correctly); "
+                    + "%.1f ms/image%n", defended,
                     n == Norm.LINF ? "l-inf" : "l2", eps, steps, opt.stepSize(),
                     noRandomStart ? "no random start" : "random start (seed " + seed + ")",
                     spec.none() ? "EXACT" : adaptive ? "BPDA through the defence (adaptive" + routeNote + ")"
-                            : "EXACT on the classifier only (non-adaptive)", total, model, 1000 * sec / total);
+                            : "EXACT on the classifier only (non-adaptive)", total, 1000 * sec / total);
             return 0;
         }
     }
