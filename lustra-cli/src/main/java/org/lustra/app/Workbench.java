@@ -14,8 +14,7 @@ import org.lustra.defense.DefenseSpec;
 import org.lustra.defense.MaskingPurifier;
 import org.lustra.defense.Purifier;
 import org.lustra.model.Classifier;
-import org.lustra.model.ModelStore;
-import org.lustra.model.NetClassifier;
+import org.lustra.model.Classifiers;
 import org.lustra.util.LustraException;
 
 /**
@@ -28,18 +27,21 @@ public final class Workbench implements AutoCloseable {
     /** Purifiers kept built; specs past this many are built per call (a spec is arbitrary user text). */
     private static final int MAX_CACHED = 32;
 
-    private final NetClassifier classifier;
+    private final Classifier classifier;
     private final DefenseFactory defenses = new DefenseFactory();
     private final Map<String, Purifier> purifiers = new ConcurrentHashMap<>();
 
-    private Workbench(NetClassifier classifier) {
+    private Workbench(Classifier classifier) {
         this.classifier = classifier;
     }
 
-    /** Loads classifier {@code name} (a shipped model or a model folder); the diffusion model loads on first need. */
+    /**
+     * Loads classifier {@code name} (a shipped model, a model folder or a TorchScript file, see {@link Classifiers});
+     * the diffusion model loads on first need.
+     */
     public static Workbench open(String name) {
         NativeWarnings.quiet();
-        return new Workbench(ModelStore.loadClassifier(name));
+        return new Workbench(Classifiers.open(name));
     }
 
     public Classifier classifier() {

@@ -19,8 +19,9 @@ import org.lustra.defense.DefenseSpec;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
 import org.lustra.eval.AttackRegistry;
-import org.lustra.model.ModelStore;
-import org.lustra.model.NetClassifier;
+import org.lustra.eval.ExperimentRunner;
+import org.lustra.model.Classifier;
+import org.lustra.model.Classifiers;
 import org.lustra.util.Seed;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -38,7 +39,8 @@ final class AttackCommand implements Runnable {
                     + "classifier on the first N images of eval512, with exact gradients.",
                 "Prints robust accuracy and the threat model."})
     static final class PgdCommand implements Callable<Integer> {
-        @Option(names = "--model", defaultValue = "classifier-resnet", description = "Classifier (default ${DEFAULT-VALUE}).")
+        @Option(names = {"--classifier", "--model"}, defaultValue = "classifier-resnet", description = "Classifier: "
+                + "a shipped model, a model folder or a TorchScript file (default ${DEFAULT-VALUE}).")
         String model;
 
         @Option(names = "--norm", defaultValue = "linf", description = "linf or l2 (default ${DEFAULT-VALUE}).")
@@ -105,8 +107,9 @@ final class AttackCommand implements Runnable {
             long t0 = System.nanoTime();
             String purifierName;
             String routeNote = "";
-            try (DefenseFactory defenses = new DefenseFactory(); NetClassifier c = ModelStore.loadClassifier(model);
+            try (DefenseFactory defenses = new DefenseFactory(); Classifier c = Classifiers.open(model);
                     NDManager nd = NDManager.newBaseManager()) {
+                ExperimentRunner.Inputs.requireFits(c, eval);
                 Purifier purifier = defenses.create(spec, c);
                 purifierName = purifier.name();
                 if (adaptive && purifier.randomized()) {
@@ -150,11 +153,12 @@ final class AttackCommand implements Runnable {
             System.out.printf(Locale.ROOT, "clean accuracy %.2f%%, robust accuracy %.2f%% (%d/%d)%n",
                     100.0 * cleanOk / total, 100.0 * robust / total, robust, total);
             System.out.printf(Locale.ROOT, "threat model: white-box, %s; PGD %s eps=%.4f, %d steps of %.4f, %s; "
-                    + "gradient mode %s; %d eval512 images (all clean-correct for %s); %.1f ms/image%n", defended,
+                    + "gradient mode %s; %d eval512 images (the subset classifier-resnet classifies correctly); "
+                    + "%.1f ms/image%n", defended,
                     n == Norm.LINF ? "l-inf" : "l2", eps, steps, opt.stepSize(),
                     noRandomStart ? "no random start" : "random start (seed " + seed + ")",
                     spec.none() ? "EXACT" : adaptive ? "BPDA through the defence (adaptive" + routeNote + ")"
-                            : "EXACT on the classifier only (non-adaptive)", total, model, 1000 * sec / total);
+                            : "EXACT on the classifier only (non-adaptive)", total, 1000 * sec / total);
             return 0;
         }
     }

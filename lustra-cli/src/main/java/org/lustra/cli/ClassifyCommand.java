@@ -25,7 +25,8 @@ final class ClassifyCommand implements Callable<Integer> {
     List<Path> inputs;
 
     @Option(names = {"--classifier", "--model"}, defaultValue = "classifier-resnet",
-            description = "Classifier, a shipped model name or a model folder (default ${DEFAULT-VALUE}).")
+            description = "Classifier: a shipped model name, a model folder, or a TorchScript file (model.pt with "
+                    + "model.json beside it) (default ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--top", defaultValue = "3", description = "Classes to show per image (default ${DEFAULT-VALUE}).")

@@ -11,8 +11,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.lustra.data.ImageFiles;
-import org.lustra.model.ModelCard;
-import org.lustra.model.ModelStore;
+import org.lustra.model.Classifiers;
 import org.lustra.util.LustraException;
 
 /** Input handling shared by the commands that read image files: folders, relative names, bad files. */
@@ -39,19 +38,14 @@ final class Common {
     }
 
     /**
-     * Reads every input at the input shape of classifier {@code model} (from its card, before any engine starts, so a
-     * bad file costs nothing). A file that is not an image, or not the model's size without {@code resize}, is
-     * skipped and listed; the size is checked from the header before decoding.
+     * Reads every input at the input shape of classifier {@code model} (from its card or its TorchScript description,
+     * before any engine starts, so a bad file costs nothing). A file that is not an image, or not the model's size
+     * without {@code resize}, is skipped and listed; the size is checked from the header before decoding.
      */
     static Images readForClassifier(String model, List<Input> inputs, boolean resize) {
-        ModelCard card = ModelStore.readCard(ModelStore.resolve(model));
-        if (card.architecture() == null) {
-            throw new LustraException("'" + model + "' is not a classifier; choose one of "
-                    + String.join(", ", ModelStore.available().stream().filter(n -> n.startsWith("classifier"))
-                            .toList()) + ".");
-        }
-        int ch = card.architecture().channels();
-        int size = card.architecture().size();
+        Classifiers.Description d = Classifiers.describe(model);
+        int ch = d.channels();
+        int size = d.size();
         float[][] pixels = new float[inputs.size()][];
         List<Skipped> skipped = new ArrayList<>();
         for (int i = 0; i < inputs.size(); i++) {

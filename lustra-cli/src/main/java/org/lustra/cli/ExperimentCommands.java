@@ -12,8 +12,8 @@ import org.lustra.eval.ExperimentRunner;
 import org.lustra.eval.Report;
 import org.lustra.eval.Reproduction;
 import org.lustra.eval.RunDirectory;
-import org.lustra.model.ModelStore;
-import org.lustra.model.NetClassifier;
+import org.lustra.model.Classifier;
+import org.lustra.model.Classifiers;
 import org.lustra.spark.SparkChunkEngine;
 import org.lustra.util.LustraException;
 import org.lustra.util.LustraHome;
@@ -75,7 +75,7 @@ final class ExperimentCommands {
             Path dir = out != null ? out : LustraHome.root().resolve("results").resolve(exp.name());
             ImageSet eval = Subsets.load(exp.subset());
             ImageSet train = Subsets.load("validation");
-            try (NetClassifier c = ModelStore.loadClassifier(exp.classifier());
+            try (Classifier c = Classifiers.open(exp.classifier());
                     ExperimentRunner runner = new ExperimentRunner(exp, new ExperimentRunner.Inputs(c, eval, train),
                             dir, System.err::println)) {
                 if (redo != null) {
@@ -150,7 +150,7 @@ final class ExperimentCommands {
             Experiment exp = run.readManifest().experiment();
             Path work = Files.createTempDirectory("lustra-reproduce");
             Reproduction.Result r;
-            try (NetClassifier c = ModelStore.loadClassifier(exp.classifier())) {
+            try (Classifier c = Classifiers.open(exp.classifier())) {
                 r = Reproduction.run(dir, new ExperimentRunner.Inputs(c, Subsets.load(exp.subset()),
                         Subsets.load("validation")), chunks, work, System.err::println);
             }

@@ -52,7 +52,8 @@ final class PurifyCommand implements Callable<Integer> {
     String defense;
 
     @Option(names = {"--classifier", "--model"}, defaultValue = "classifier-resnet",
-            description = "Classifier for the predictions, and the one defended (default ${DEFAULT-VALUE}).")
+            description = "Classifier for the predictions, and the one defended: a shipped model name, a model "
+                    + "folder, or a TorchScript file with its JSON (default ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--seed", defaultValue = "0",

@@ -32,7 +32,8 @@ final class ServeCommand implements Callable<Integer> {
     String token;
 
     @Option(names = {"--classifier", "--model"}, defaultValue = "classifier-resnet",
-            description = "The protected classifier (default ${DEFAULT-VALUE}).")
+            description = "The protected classifier: a shipped model name, a model folder, or a TorchScript file "
+                    + "with its JSON (default ${DEFAULT-VALUE}).")
     String classifier;
 
     @Option(names = "--defense", defaultValue = DefenseSpec.DIFFENDER_DEFAULT,

@@ -2,8 +2,10 @@ package org.lustra.defense;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.lustra.diffusion.DiffusionConfig;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.model.Classifier;
+import org.lustra.util.LustraException;
 
 /**
  * Builds purifiers from {@link DefenseSpec}s and owns the one diffusion model they share (loaded on first need, closed
@@ -28,7 +30,27 @@ public final class DefenseFactory implements AutoCloseable {
      * owned by the factory.
      */
     public Purifier create(DefenseSpec spec, Classifier classifier) {
-        return owned(Calibrations.resolve(spec, classifier.name()).build(this::diffusionModel, classifier));
+        DefenseSpec resolved = Calibrations.resolve(spec, classifier.name());
+        // specs that cannot defend this classifier refuse here, before any model is loaded
+        Purifier p = resolved.build(this::diffusionModel, classifier);
+        if (resolved.usesDiffusionModel()) {
+            requireDiffusionShape(resolved, classifier);
+        }
+        return owned(p);
+    }
+
+    /**
+     * The diffusion model purifies images of one shape; a user's classifier of another shape (a TorchScript file
+     * declaring 3x32x32, say) would otherwise fail deep inside the UNet with an engine message.
+     */
+    private void requireDiffusionShape(DefenseSpec spec, Classifier classifier) {
+        DiffusionConfig d = diffusionModel().config();
+        if (d.channels() != classifier.channels() || d.size() != classifier.size()) {
+            throw new LustraException("The defence '" + spec.text() + "' runs the shipped diffusion model on "
+                    + d.channels() + "x" + d.size() + "x" + d.size() + " images but " + classifier.name() + " takes "
+                    + classifier.channels() + "x" + classifier.size() + "x" + classifier.size() + "; protect it with "
+                    + "a defence that works at any size (jpeg:75, median:3, bits:4).");
+        }
     }
 
     /** Purifiers that hold their own weights (maep, disco) are closed with the factory. */

@@ -311,6 +311,11 @@ public sealed interface DefenseSpec permits DefenseSpec.None, DefenseSpec.Classi
 
         @Override
         public Purifier build(Supplier<DiffusionModel> diffusionModel, Classifier classifier) {
+            if (!classifier.exposesStages()) {
+                throw new LustraException("The defence '" + text + "' takes its attention mask from the classifier's "
+                        + "stage activations, which " + classifier.name() + " (a TorchScript module) does not expose; "
+                        + "protect it with a defence that reads only the image, e.g. diffpure, diffender or jpeg:75.");
+            }
             return new HeteroPurifier(diffusionModel.get(), classifier, options);
         }
 

@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -21,7 +22,7 @@ import org.lustra.defense.GradientMode;
 import org.lustra.defense.Identity;
 import org.lustra.defense.Purifier;
 import org.lustra.model.Classifier;
-import org.lustra.model.ModelStore;
+import org.lustra.model.Classifiers;
 import org.lustra.util.Files2;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
@@ -40,8 +41,31 @@ import org.lustra.util.Progress;
  */
 public final class ExperimentRunner implements AutoCloseable {
 
-    /** What an experiment runs on: the protected classifier, the images, and training images (AdvP, RHDE). */
-    public record Inputs(Classifier classifier, ImageSet eval, ImageSet train) {}
+    /**
+     * What an experiment runs on: the protected classifier, the images, and training images (AdvP, RHDE). The images
+     * must have the classifier's input shape and labels among its classes (a TorchScript classifier declares its own).
+     */
+    public record Inputs(Classifier classifier, ImageSet eval, ImageSet train) {
+        public Inputs {
+            requireFits(classifier, eval);
+        }
+
+        /** Refuses images of another shape, or labels past the classifier's classes, in one sentence. */
+        public static void requireFits(Classifier c, ImageSet set) {
+            if (set.channels() != c.channels() || set.height() != c.size() || set.width() != c.size()) {
+                throw new LustraException(c.name() + " takes " + c.channels() + "x" + c.size() + "x" + c.size()
+                        + " images but the evaluation images are " + set.channels() + "x" + set.height() + "x"
+                        + set.width() + "; attacks and experiments run on the shipped Fashion-MNIST subsets, so give "
+                        + "a classifier of their shape (classify, purify and serve take other sizes).");
+            }
+            int maxLabel = Arrays.stream(set.labels()).max().orElse(0);
+            if (maxLabel >= c.classes()) {
+                throw new LustraException(c.name() + " has " + c.classes() + " classes but the evaluation labels go up "
+                        + "to " + maxLabel + "; attacks and experiments need a classifier of the subset's classes, in "
+                        + "its order.");
+            }
+        }
+    }
 
     private final Experiment exp;
     private final Inputs in;
@@ -126,7 +150,9 @@ public final class ExperimentRunner implements AutoCloseable {
         }
         for (String name : models) {
             try {
-                out.put("model:" + name, ModelStore.readCard(ModelStore.resolve(name)).sha256());
+                // the classifier by what the experiment names (a TorchScript path is not a model-store name)
+                String source = name.equals(in.classifier().name()) ? exp.classifier() : name;
+                out.put("model:" + name, Classifiers.sha256(source));
             } catch (RuntimeException e) {
                 out.put("model:" + name, "unavailable (" + e.getMessage() + ")");
             }

@@ -27,6 +27,14 @@ public interface Classifier extends AutoCloseable {
 
     Output forward(NDArray x);
 
+    /**
+     * Whether {@link #forward} returns stage activations. Lustra's networks do; a TorchScript module is a black box
+     * and returns none, so defences that read inner features refuse it.
+     */
+    default boolean exposesStages() {
+        return true;
+    }
+
     /** Logits only; owned by {@code x}'s manager. */
     default NDArray logits(NDArray x) {
         return forward(x).logits();

@@ -12,8 +12,8 @@ import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
 import org.lustra.eval.Experiment;
 import org.lustra.eval.ExperimentRunner;
-import org.lustra.model.ModelStore;
-import org.lustra.model.NetClassifier;
+import org.lustra.model.Classifier;
+import org.lustra.model.Classifiers;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 import org.lustra.util.LustraHome;
@@ -25,7 +25,7 @@ import org.lustra.util.LustraHome;
  * in one sentence instead of writing different numbers into the driver's journal.
  */
 final class ExecutorRunners {
-    private static final Map<String, NetClassifier> CLASSIFIERS = new HashMap<>();
+    private static final Map<String, Classifier> CLASSIFIERS = new HashMap<>();
     private static final Map<String, ExperimentRunner> RUNNERS = new HashMap<>();
     private static int engineThreads;
     /** The JVM's thread count before the first chunk, restored by {@link #clear} (local masters share the driver's). */
@@ -52,9 +52,9 @@ final class ExecutorRunners {
 
     private static ExperimentRunner create(ChunkTask.Spec spec) {
         Experiment exp = Json.GSON.fromJson(spec.experiment(), Experiment.class);
-        String sha = ModelStore.readCard(ModelStore.resolve(exp.classifier())).sha256();
-        NetClassifier classifier = CLASSIFIERS.computeIfAbsent(exp.classifier() + "@" + sha,
-                k -> ModelStore.loadClassifier(exp.classifier()));
+        String sha = Classifiers.sha256(exp.classifier());
+        Classifier classifier = CLASSIFIERS.computeIfAbsent(exp.classifier() + "@" + sha,
+                k -> Classifiers.open(exp.classifier()));
         ImageSet eval = Subsets.load(exp.subset() == null ? "eval512" : exp.subset());
         ImageSet train = Subsets.load("validation");
         if (eval.size() != spec.evalImages() || train.size() != spec.trainImages()) {
@@ -105,7 +105,7 @@ final class ExecutorRunners {
     static synchronized void clear() {
         RUNNERS.values().forEach(ExperimentRunner::close);
         RUNNERS.clear();
-        CLASSIFIERS.values().forEach(NetClassifier::close);
+        CLASSIFIERS.values().forEach(Classifier::close);
         CLASSIFIERS.clear();
         if (engineThreads != 0) {
             JniUtils.setNumThreads(threadsBefore);

@@ -13,6 +13,7 @@ import org.lustra.defense.FeatureDefense;
 import org.lustra.defense.GradientMode;
 import org.lustra.model.Classifier;
 import org.lustra.model.NetClassifier;
+import org.lustra.util.LustraException;
 import org.lustra.nn.ClassifierNet;
 import org.lustra.nn.Scalars;
 
@@ -162,8 +163,9 @@ public final class FeatureNormClipping implements FeatureDefense {
     @Override
     public Classifier defend(Classifier classifier) {
         if (!(classifier instanceof NetClassifier nc)) {
-            throw new IllegalArgumentException("Feature norm clipping re-runs the classifier's stages and needs one of "
-                    + "Lustra's networks; " + classifier.name() + " is not one");
+            throw new LustraException("Feature norm clipping (" + name() + ") clips the classifier's inner stages, "
+                    + "which only Lustra's own networks expose and " + classifier.name() + " does not; protect it "
+                    + "with a defence that reads only the image, e.g. diffpure, diffender or jpeg:75.");
         }
         int stages = nc.net().stageCount();
         if (options.thresholds.length != 1 && options.thresholds.length != stages) {
