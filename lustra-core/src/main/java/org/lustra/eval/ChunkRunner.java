@@ -11,10 +11,12 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import org.lustra.attack.Attack;
 import org.lustra.attack.AttackModel;
+import org.lustra.attack.DetectorView;
 import org.lustra.attack.GradientCounts;
 import org.lustra.data.ImageFiles;
 import org.lustra.data.ImageSet;
 import org.lustra.defense.DefendedClassifier;
+import org.lustra.defense.DetectingPurifier;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
 import org.lustra.model.Classifier;
@@ -88,14 +90,16 @@ final class ChunkRunner {
         for (int ri = 0; ri < routes.size(); ri++) {
             Route route = routes.get(ri);
             long routeStart = System.nanoTime();
-            String tag = routes.size() > 1 ? ":" + route.mode().name() : "";
+            String tag = routes.size() > 1 ? ":" + route.tag() : "";
             // each route of a worst-of cell draws its purifications from its own stream (consecutive seeds overlapped:
             // route r's k-th call reused route r+1's (k-1)-th) and, for AdvP, trains its own patch
             long purification = routes.size() > 1
-                    ? Seed.of(b.seeds().attackPurification()).child("route:" + route.mode().name()).value()
+                    ? Seed.of(b.seeds().attackPurification()).child("route:" + route.tag()).value()
                     : b.seeds().attackPurification();
-            Attack attack = routes.size() > 1
-                    ? runner.attack(b.cell(), patches.source(b.seed(), b.cell(), "@" + route.mode().name()))
+            Attack attack = route.attack() != null && !route.attack().equals(b.cell().attack().attack())
+                    ? runner.substitute(b.cell(), route.attack())
+                    : routes.size() > 1
+                    ? runner.attack(b.cell(), patches.source(b.seed(), b.cell(), "@" + route.tag()))
                     : b.attack();
             Attack.Outcome o = attackVia(route, attack, b, m, purification);
             float[] a = o.adversarial().clone();
@@ -143,6 +147,25 @@ final class ChunkRunner {
         // deterministic, so one vote confirms)
         AttackModel model = new AttackModel(target, oracle, m, b.image(), route.eot(), route.randomized(),
                 route.attackVotes());
+        if (route.adaptive() && defended.purifier() instanceof DetectingPurifier dp) {
+            // a white-box attacker knows the detector: detector-aware attacks may ask for it (others never do)
+            model = model.withDetector(new DetectorView() {
+                @Override
+                public NDArray classifierLogits(NDArray rows) {
+                    return defended.model().logits(rows);
+                }
+
+                @Override
+                public NDArray softDetection(NDArray rows) {
+                    return dp.softDetection(rows, callSeed.incrementAndGet());
+                }
+
+                @Override
+                public NDArray detection(NDArray rows) {
+                    return dp.detection(rows, callSeed.incrementAndGet());
+                }
+            });
+        }
         Attack.Outcome o = attack.run(model, b.x(), b.labels(), b.seeds().attack());
         o.warnings().forEach(w -> log.accept(w.source() + " warning [" + b.cell().id() + " chunk " + b.chunk()
                 + "]: " + w.message()));
@@ -215,7 +238,7 @@ final class ChunkRunner {
                     System.arraycopy(advMasks, i * plane, masks, i * plane, plane);
                 }
                 if (routes != null) {
-                    routes[i] = route.mode().name();
+                    routes[i] = route.tag();
                 }
             }
         }
