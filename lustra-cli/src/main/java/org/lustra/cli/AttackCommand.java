@@ -27,7 +27,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "attack", description = "Run an attack on the shipped evaluation subset.", mixinStandardHelpOptions = true,
-        subcommands = {AttackCommand.PgdCommand.class})
+        subcommands = {AttackCommand.PgdCommand.class, AttackPatchCommand.class})
 final class AttackCommand implements Runnable {
     @Override
     public void run() {

@@ -33,7 +33,9 @@ public final class AttackModel {
         /** Targeted DLR: −(z_y − z_t) / (z_π1 − (z_π3 + z_π4) / 2). */
         DLR_TARGETED,
         /** Logit of the target minus logit of the true class (FAB's linearised boundary). */
-        TARGET_MARGIN
+        TARGET_MARGIN,
+        /** The CW margin max_{j≠y} z_j − z_y: positive once misclassified, unbounded both ways. */
+        MARGIN
     }
 
     /** Per-sample loss (mean over EOT copies), gradient of the summed loss, and mean logits over copies. */
@@ -56,6 +58,7 @@ public final class AttackModel {
     private final int eot;
     private final boolean randomized;
     private final int votes;
+    private final DetectorView detector;
     private long forwardImages;
     private long gradientRows;
     private long nonFiniteGradientRows;
@@ -84,6 +87,12 @@ public final class AttackModel {
      */
     public AttackModel(Function<NDArray, NDArray> logits, GradientOracle oracle, NDManager parent, Shape imageShape,
             int eot, boolean randomized, int votes) {
+        this(logits, oracle, parent, imageShape, eot, randomized, votes, null);
+    }
+
+    private AttackModel(Function<NDArray, NDArray> logits, GradientOracle oracle, NDManager parent, Shape imageShape,
+            int eot, boolean randomized, int votes, DetectorView detector) {
+        this.detector = detector;
         // every attack trusts input gradients: refuse to start where the engine's convolution backward is wrong
         org.lustra.nn.ConvolutionCheck.require();
         if (votes < 1 || (!randomized && votes != 1)) {
@@ -111,7 +120,38 @@ public final class AttackModel {
 
     /** The same target with {@code copies} EOT copies (counters start at zero). */
     public AttackModel withEot(int copies) {
-        return new AttackModel(logits, oracle, parent, imageShape, copies, randomized, votes);
+        return new AttackModel(logits, oracle, parent, imageShape, copies, randomized, votes, detector);
+    }
+
+    /**
+     * The same target with its defence's detector opened to detector-aware attacks ({@link EvadeLaVan}); counters start
+     * at zero. Attacks that do not ask for it behave exactly as before.
+     */
+    public AttackModel withDetector(DetectorView view) {
+        return new AttackModel(logits, oracle, parent, imageShape, eot, randomized, votes, view);
+    }
+
+    /** The defence's detector, or null when the target has none (or the attacker is not shown it). */
+    public DetectorView detector() {
+        return detector;
+    }
+
+    /** The manager under which scratch managers are opened. */
+    NDManager parent() {
+        return parent;
+    }
+
+    /** Counts forward images computed outside {@link #evaluate} (e.g. a detector-aware objective). */
+    void countForwards(long images) {
+        forwardImages += images;
+    }
+
+    /** Adds another model's counters to this one's (e.g. a helper attack run on the bare classifier). */
+    void absorb(AttackModel other) {
+        forwardImages += other.forwardImages;
+        gradientRows += other.gradientRows;
+        nonFiniteGradientRows += other.nonFiniteGradientRows;
+        zeroGradientRows += other.zeroGradientRows;
     }
 
     /** Whether the target is randomised (see the class comment). */
@@ -233,7 +273,7 @@ public final class AttackModel {
     }
 
     /** Zeroes and counts non-finite gradient rows, counts zero rows, ranks non-finite losses lowest. */
-    private Evaluation sanitized(Evaluation ev, int n) {
+    Evaluation sanitized(Evaluation ev, int n) {
         int d = ev.gradient().length / n;
         float[] g = ev.gradient();
         float[] loss = ev.loss();
@@ -316,6 +356,8 @@ public final class AttackModel {
             }
             case TARGET_MARGIN:
                 return z.mul(oneHot(m, targets, k)).sum(new int[] {1}).sub(zy);
+            case MARGIN:
+                return z.sub(Scalars.mul(onehotY, 1e4)).max(new int[] {1}).sub(zy);
             default:
                 throw new IllegalStateException(loss.name());
         }

@@ -217,6 +217,61 @@ public final class Attacks {
         }
     }
 
+    /**
+     * The localiser-aware {@link EvadeLaVan} patch with its default settings; natural-crop starts from the first 1000
+     * images of {@code sources} (null: from the other images of the batch).
+     */
+    public record EvadeLaVanAttack(double fraction, int steps, ImageSet sources) implements Attack {
+        /** What the route label of a detector-aware run says its gradient is. */
+        public static final String GRADIENT = "evade-then-fool: exact gradients through the detector's soft mask "
+                + "(DIFFender: the localiser's one-step UNet calls, EOT over its noise) and the bare classifier on the "
+                + "patched image; the replacement (restoration) never enters the loop";
+
+        @Override
+        public String name() {
+            return "evade-lavan";
+        }
+
+        @Override
+        public Budget budget() {
+            return Budget.patch(fraction);
+        }
+
+        @Override
+        public String iterations() {
+            EvadeLaVan.Options o = EvadeLaVan.Options.defaults(fraction, steps, 0);
+            return String.format(java.util.Locale.ROOT, "%d Adam steps of %.3g from %d starts side by side (random, "
+                    + "natural crop of %s, non-adaptive LaVAN patch), λ %.3g ×%.3g per detecting %s-vote check every %d"
+                    + " steps (detected: mask covers > %.0f%% of the patch), margin capped at %.3g, best start per "
+                    + "image by end-to-end votes", steps, o.learningRate(), o.starts().size(), sources == null
+                    ? "another image of the batch" : "a training image", o.lambda(), o.lambdaGrowth(), "K",
+                    o.checkEvery(), 100 * o.coverage(), o.kappa());
+        }
+
+        @Override
+        public boolean blackBox() {
+            return false;
+        }
+
+        @Override
+        public String randomizedNote() {
+            return "; against a defence with a detector the gradient is the attack's own (" + GRADIENT + "), the route "
+                    + "serves only the end-to-end K-vote check; without one, Adam on the CW margin through the route";
+        }
+
+        @Override
+        public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
+            float[] src = null;
+            if (sources != null) {
+                try (NDManager s = NDManager.newBaseManager()) {
+                    src = sources.batch(s, 0, Math.min(sources.size(), 1000)).toFloatArray();
+                }
+            }
+            return Outcome.of(EvadeLaVan.attack(model, x, labels, src, EvadeLaVan.Options.defaults(fraction, steps,
+                    seed)), model);
+        }
+    }
+
     /** {@link GdpaLike}: step 0.05, the patch moves every 5 steps within radius 3. */
     public record GdpaAttack(double fraction, int steps) implements Attack {
         @Override

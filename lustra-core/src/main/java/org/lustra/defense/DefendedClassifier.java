@@ -16,7 +16,9 @@ import org.lustra.model.Classifier;
  *       x + stopGradient(purify(x) − x) (Athalye et al., 2018);</li>
  *   <li>{@link GradientMode#SURROGATE}: autograd through the purifier's coarse version (recomputable purifiers);</li>
  *   <li>{@link GradientMode#STE}: autograd through a {@link ThresholdedPurifier}'s attack forward (thresholds
- *       straight through).</li>
+ *       straight through);</li>
+ *   <li>{@link GradientMode#MASKED}: autograd through a {@link DetectingPurifier}'s corrected surrogate (replaced
+ *       content constant, detection mask straight through).</li>
  * </ul>
  * For long chains, {@link #lossGradient} computes EXACT and SURROGATE gradients by recomputation. EOT (batched
  * copies) lives in the attacks' {@code AttackModel}; K-sample voting in the evaluation harness.
@@ -84,6 +86,12 @@ public final class DefendedClassifier {
                     throw new IllegalArgumentException(purifier.name() + " has no thresholds for STE");
                 }
                 yield model.logits(tp.purifyForAttack(x, seed));
+            }
+            case MASKED -> {
+                if (!(purifier instanceof DetectingPurifier dp)) {
+                    throw new IllegalArgumentException(purifier.name() + " detects no region for MASKED");
+                }
+                yield model.logits(dp.purifyMaskedSurrogate(x, seed));
             }
         };
     }

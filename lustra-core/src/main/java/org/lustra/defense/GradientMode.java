@@ -12,5 +12,11 @@ public enum GradientMode {
     /** Backward Pass Differentiable Approximation: identity backward (Athalye et al., 2018). */
     BPDA,
     /** Straight-through estimator for hard thresholds: forward hard, backward identity. */
-    STE
+    STE,
+    /**
+     * A detect-then-replace purifier's corrected surrogate ({@link DetectingPurifier#purifyMaskedSurrogate}): output
+     * x·(1 − M̃) + sg(R)·M̃ — exact outside the mask, the mask M̃ straight-through, the replaced content R a constant,
+     * and no identity term for the replaced pixels.
+     */
+    MASKED
 }

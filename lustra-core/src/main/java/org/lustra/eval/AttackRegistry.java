@@ -71,6 +71,8 @@ public final class AttackRegistry {
         patch("advp", (a, p, c) -> new Attacks.AdvPatchAttack(a.fraction(), steps(a, p, 50, 100), a.target(),
                 c.patches()));
         patch("gdpa", (a, p, c) -> new Attacks.GdpaAttack(a.fraction(), steps(a, p, 50, 100)));
+        patch("evade-lavan", (a, p, c) -> new Attacks.EvadeLaVanAttack(a.fraction(), steps(a, p, 50, 300),
+                c.train()));
         patch("rhde", (a, p, c) -> new Attacks.RhdeAttack(a.fraction(), steps(a, p, 25, 50), c.train()));
     }
 

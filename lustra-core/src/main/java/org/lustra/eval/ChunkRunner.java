@@ -11,10 +11,12 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import org.lustra.attack.Attack;
 import org.lustra.attack.AttackModel;
+import org.lustra.attack.DetectorView;
 import org.lustra.attack.GradientCounts;
 import org.lustra.data.ImageFiles;
 import org.lustra.data.ImageSet;
 import org.lustra.defense.DefendedClassifier;
+import org.lustra.defense.DetectingPurifier;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
 import org.lustra.model.Classifier;
@@ -87,15 +89,18 @@ final class ChunkRunner {
         for (int ri = 0; ri < routes.size(); ri++) {
             Route route = routes.get(ri);
             long routeStart = System.nanoTime();
-            String tag = routes.size() > 1 ? ":" + route.mode().name() : "";
+            String tag = routes.size() > 1 ? ":" + route.tag() : "";
             // each route of a worst-of cell draws its purifications from its own stream (consecutive seeds overlapped:
             // route r's k-th call reused route r+1's (k-1)-th) and, for AdvP, trains its own patch (through this
             // route's target, on the patch's own streams)
             long purification = routes.size() > 1
-                    ? Seed.of(b.seeds().attackPurification()).child("route:" + route.mode().name()).value()
+                    ? Seed.of(b.seeds().attackPurification()).child("route:" + route.tag()).value()
                     : b.seeds().attackPurification();
-            Attack attack = runner.attack(b.cell(), patches.source(b.seed(), b.cell(), routes.size() > 1 ? "@"
-                    + route.mode().name() : "", stream -> model(route, b, m, stream)));
+            // a route may name its own attack (evade-lavan against a detector); the others run the cell's attack
+            Attack attack = route.attack() != null && !route.attack().equals(b.cell().attack().attack())
+                    ? runner.substitute(b.cell(), route.attack())
+                    : runner.attack(b.cell(), patches.source(b.seed(), b.cell(), routes.size() > 1 ? "@"
+                            + route.tag() : "", stream -> model(route, b, m, stream)));
             Attack.Outcome o = attackVia(route, attack, b, m, purification);
             float[] a = o.adversarial().clone();
             boolean[] bad = Scoring.replaceNonFinite(a, b.x(), n);
@@ -151,7 +156,28 @@ final class ChunkRunner {
         };
         // non-adaptive cells against a randomised defence also run full length (their target, the classifier, is
         // deterministic, so one vote confirms)
-        return new AttackModel(target, oracle, m, b.image(), route.eot(), route.randomized(), route.attackVotes());
+        AttackModel model = new AttackModel(target, oracle, m, b.image(), route.eot(), route.randomized(),
+                route.attackVotes());
+        if (route.adaptive() && defended.purifier() instanceof DetectingPurifier dp) {
+            // a white-box attacker knows the detector: detector-aware attacks may ask for it (others never do)
+            model = model.withDetector(new DetectorView() {
+                @Override
+                public NDArray classifierLogits(NDArray rows) {
+                    return defended.model().logits(rows);
+                }
+
+                @Override
+                public NDArray softDetection(NDArray rows) {
+                    return dp.softDetection(rows, callSeed.incrementAndGet());
+                }
+
+                @Override
+                public NDArray detection(NDArray rows) {
+                    return dp.detection(rows, callSeed.incrementAndGet());
+                }
+            });
+        }
+        return model;
     }
 
     /** Predictions of the defended model, {@code votes} independent evaluations (one for deterministic defences). */
@@ -220,7 +246,7 @@ final class ChunkRunner {
                     System.arraycopy(advMasks, i * plane, masks, i * plane, plane);
                 }
                 if (routes != null) {
-                    routes[i] = route.mode().name();
+                    routes[i] = route.tag();
                 }
             }
         }

@@ -20,8 +20,8 @@ import org.lustra.util.LustraException;
  * Budgets given as a list expand into one cell each; {@code steps} etc. override the profile's defaults.
  * {@code gradient} sets how adaptive attacks pass the defence: auto (EXACT where the purifier is differentiable —
  * by recomputation for DiffPure — else STE where the purifier has thresholds, as DIFFender, else BPDA), exact,
- * surrogate, bpda, ste, or worst-of (each adaptive cell runs its attack once per route the defence offers and keeps,
- * per image, the worst outcome).
+ * surrogate, bpda, ste, masked (DIFFender's corrected surrogate), or worst-of (each adaptive cell runs its attack
+ * once per route the defence offers and keeps, per image, the worst outcome).
  */
 public record Experiment(String name, String classifier, String subset, Integer images, String profile,
         List<Long> seeds, List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch,
@@ -121,10 +121,10 @@ public record Experiment(String name, String classifier, String subset, Integer 
         }
         attacks = List.copyOf(attacks);
         gradient = gradient == null ? "auto" : gradient;
-        if (!List.of("auto", "exact", "surrogate", "bpda", "ste", "worst-of").contains(gradient)) {
+        if (!List.of("auto", "exact", "surrogate", "bpda", "ste", "masked", "worst-of").contains(gradient)) {
             throw new LustraException("Experiment \"gradient\" (how adaptive attacks pass the defence) must be auto, "
-                    + "exact, surrogate, bpda, ste or worst-of (every route the defence offers, the worst outcome per "
-                    + "image), got " + gradient);
+                    + "exact, surrogate, bpda, ste, masked or worst-of (every route the defence offers, the worst "
+                    + "outcome per image), got " + gradient);
         }
     }
 

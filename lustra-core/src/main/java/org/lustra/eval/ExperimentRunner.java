@@ -18,6 +18,7 @@ import org.lustra.attack.Attacks;
 import org.lustra.data.ImageSet;
 import org.lustra.defense.DefenseFactory;
 import org.lustra.defense.DefenseSpec;
+import org.lustra.defense.DetectingPurifier;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Identity;
 import org.lustra.defense.Purifier;
@@ -341,6 +342,7 @@ public final class ExperimentRunner implements AutoCloseable {
             case "surrogate" -> GradientMode.SURROGATE;
             case "bpda" -> GradientMode.BPDA;
             case "ste" -> GradientMode.STE;
+            case "masked" -> GradientMode.MASKED;
             default -> p.gradientModes().contains(GradientMode.EXACT) ? GradientMode.EXACT
                     : p.gradientModes().contains(GradientMode.STE) ? GradientMode.STE : GradientMode.BPDA;
         };
@@ -354,25 +356,43 @@ public final class ExperimentRunner implements AutoCloseable {
     /** The one route a cell is both run and labelled with (the first of {@link #routes} for worst-of). */
     Route route(Experiment.Cell cell, Purifier p) {
         boolean adaptive = !(p instanceof Identity) && cell.adaptive();
+        if (adaptive && p instanceof DetectingPurifier && cell.attack().attack().equals(Route.EVADE)) {
+            // the attack's gradient is its own (detector and classifier); the route carries its K-vote forwards only
+            return Route.of(p, true, GradientMode.BPDA, eot(cell.attack(), p), votes(p)).withAttack(Route.EVADE);
+        }
         return Route.of(p, adaptive, adaptive ? adaptiveMode(p) : GradientMode.EXACT, eot(cell.attack(), p),
                 votes(p));
     }
 
+    /** The attack registered as {@code name} on {@code cell}'s patch budget and overrides (a worst-of extra route). */
+    Attack substitute(Experiment.Cell cell, String name) {
+        Experiment.AttackSpec a = cell.attack();
+        return AttackRegistry.create(new Experiment.AttackSpec(name, null, 0, a.steps(), a.eot(), a.fraction(), null,
+                null), profile, new AttackRegistry.Context(in.train(), null));
+    }
+
     /**
      * The routes a cell runs: one, or for "worst-of" on an adaptive gradient attack every mode the defence offers
-     * (EXACT, SURROGATE, STE, BPDA in that order); black-box attacks need no gradient and run once.
+     * (EXACT, SURROGATE, STE, MASKED, BPDA in that order) — and for a LaVAN cell against a defence with a detector
+     * also the localiser-aware {@code evade-lavan} on the same budget, so the per-image worst covers the seed's attack,
+     * the corrected surrogate and evade-then-fool (issue 11, 3a–c). Black-box attacks need no gradient and run once, as
+     * does an attack whose gradient is its own (evade-lavan against a detector).
      */
     List<Route> routes(Experiment.Cell cell, Purifier p) {
         Route first = route(cell, p);
-        if (!exp.gradient().equals("worst-of") || !first.adaptive() || attack(cell, null).blackBox()) {
+        if (!exp.gradient().equals("worst-of") || !first.adaptive() || attack(cell, null).blackBox()
+                || first.attack() != null) {
             return List.of(first);
         }
         List<Route> out = new ArrayList<>();
         for (GradientMode m : List.of(GradientMode.EXACT, GradientMode.SURROGATE, GradientMode.STE,
-                GradientMode.BPDA)) {
+                GradientMode.MASKED, GradientMode.BPDA)) {
             if (p.gradientModes().contains(m)) {
                 out.add(Route.of(p, true, m, eot(cell.attack(), p), votes(p)));
             }
+        }
+        if (p instanceof DetectingPurifier && cell.attack().attack().equals("lavan")) {
+            out.add(Route.of(p, true, GradientMode.BPDA, eot(cell.attack(), p), votes(p)).withAttack(Route.EVADE));
         }
         return out;
     }

@@ -1,5 +1,6 @@
 package org.lustra.eval;
 
+import org.lustra.attack.Attacks;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Identity;
 import org.lustra.defense.Purifier;
@@ -16,13 +17,30 @@ import org.lustra.defense.RecomputablePurifier;
  * @param eot EOT copies per gradient (1 for deterministic targets)
  * @param randomized the defence is randomised: attacks run full length and keep the best EOT objective
  * @param votes K, fresh evaluations that confirm a success during an adaptive attack and that score every cell
+ * @param attack null: the cell's own attack with gradient {@code mode}; else the registry name of an attack with its
+ *     own objective that this route runs instead, on the cell's budget (a worst-of LaVAN cell against a detecting
+ *     defence adds {@code evade-lavan}); {@code mode} then only carries its forward confirmations
  */
-public record Route(boolean adaptive, GradientMode mode, boolean viaOracle, int eot, boolean randomized, int votes) {
+public record Route(boolean adaptive, GradientMode mode, boolean viaOracle, int eot, boolean randomized, int votes,
+        String attack) {
+    /** The registry name of the localiser-aware patch attack that worst-of LaVAN cells add against a detector. */
+    static final String EVADE = "evade-lavan";
+
     public Route {
         if (mode == null || eot < 1 || votes < 1 || (!randomized && (eot != 1 || votes != 1))) {
             throw new IllegalArgumentException("Invalid route: mode " + mode + ", eot " + eot + ", votes " + votes
                     + ", randomized " + randomized + " (a deterministic target takes eot 1 and 1 vote)");
         }
+    }
+
+    /** A route that runs the attack {@code name} (with its own objective) instead of the cell's. */
+    Route withAttack(String name) {
+        return new Route(adaptive, mode, viaOracle, eot, randomized, votes, name);
+    }
+
+    /** How records and seeds name this route: the attack it substitutes, else the gradient mode (e.g. {@code STE}). */
+    String tag() {
+        return attack != null ? attack : mode.name();
     }
 
     /** Votes the attack itself takes to confirm a success: K when it sees a randomised defence, else 1. */
@@ -36,15 +54,15 @@ public record Route(boolean adaptive, GradientMode mode, boolean viaOracle, int 
      */
     static Route of(Purifier p, boolean adaptive, GradientMode requested, int eot, int votes) {
         if (p instanceof Identity) {
-            return new Route(false, GradientMode.EXACT, false, 1, false, 1);
+            return new Route(false, GradientMode.EXACT, false, 1, false, 1, null);
         }
         boolean randomized = p.randomized();
         if (!adaptive) {
-            return new Route(false, GradientMode.EXACT, false, 1, randomized, randomized ? votes : 1);
+            return new Route(false, GradientMode.EXACT, false, 1, randomized, randomized ? votes : 1, null);
         }
         boolean viaOracle = p instanceof RecomputablePurifier
                 && (requested == GradientMode.EXACT || requested == GradientMode.SURROGATE);
-        return new Route(true, requested, viaOracle, randomized ? eot : 1, randomized, randomized ? votes : 1);
+        return new Route(true, requested, viaOracle, randomized ? eot : 1, randomized, randomized ? votes : 1, null);
     }
 
     /** The gradient-mode text of the manifest and report, derived from this route alone. */
@@ -61,9 +79,17 @@ public record Route(boolean adaptive, GradientMode mode, boolean viaOracle, int 
             return "none (black-box queries through the defence)"
                     + (randomized ? ", successes confirmed by " + votes + " fresh purifications" : "");
         }
+        if (attack != null) {
+            return attack + " (" + Attacks.EvadeLaVanAttack.GRADIENT + ") through " + p.name()
+                    + (randomized ? " with EOT " + eot + " over the detector's noise, full length, each start's best "
+                            + "checked iterate kept, picks confirmed end to end by " + votes + " fresh purifications"
+                            : "");
+        }
         String how = switch (mode) {
             case EXACT -> viaOracle ? " (step-by-step recomputation)" : "";
             case STE -> " (straight-through thresholds, exact localisation, BPDA for the repainted pixels)";
+            case MASKED -> " (x·(1 − M̃) + sg(R)·M̃: exact localisation, straight-through thresholds, repainted "
+                    + "content constant, no identity term inside the mask)";
             case SURROGATE -> viaOracle && p instanceof RecomputablePurifier r ? " (" + r.surrogate().name() + ")"
                     : "";
             default -> "";

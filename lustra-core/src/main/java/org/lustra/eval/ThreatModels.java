@@ -51,13 +51,13 @@ final class ThreatModels {
         if (routes.size() > 1) {
             for (Route r : routes) {
                 out.put(routeCellId(cell, r), new CellInfo(base.defense(), base.attack(), cell.mode() + "@"
-                        + r.mode().name(), r.label(p, false), base.threatModel(), base.budget()));
+                        + r.tag(), r.label(p, false), base.threatModel(), base.budget()));
             }
         }
         return out;
     }
 
     static String routeCellId(Experiment.Cell cell, Route r) {
-        return cell.id() + "@" + r.mode().name();
+        return cell.id() + "@" + r.tag();
     }
 }

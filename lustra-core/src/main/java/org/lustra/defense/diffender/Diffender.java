@@ -7,7 +7,7 @@ import java.util.EnumSet;
 import java.util.Locale;
 import java.util.Set;
 import org.lustra.defense.GradientMode;
-import org.lustra.defense.MaskingPurifier;
+import org.lustra.defense.DetectingPurifier;
 import org.lustra.defense.ThresholdedPurifier;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.diffusion.NoiseSource;
@@ -23,9 +23,11 @@ import org.lustra.nn.Scalars;
  * <p>Gradient modes: {@link GradientMode#BPDA} (identity backward through everything) and {@link GradientMode#STE},
  * the seed's adaptive attack: exact through the one-step localisation UNet calls, straight-through at both
  * thresholds, and BPDA (identity) for the repainted content — output = x·(1 − M) + [x + sg(R − x)]·M, so the
- * gradient reaches the input through the mask as well as through the pixels.
+ * gradient reaches the input through the mask as well as through the pixels; and {@link GradientMode#MASKED}
+ * ({@link #purifyMaskedSurrogate}), the corrected surrogate without that identity term. For evade-then-fool attacks it
+ * also opens its localiser as a {@link DetectingPurifier}: a differentiable soft mask and the hard one.
  */
-public final class Diffender implements ThresholdedPurifier, MaskingPurifier {
+public final class Diffender implements ThresholdedPurifier, DetectingPurifier {
 
     /**
      * @param localization AAP settings
@@ -119,7 +121,7 @@ public final class Diffender implements ThresholdedPurifier, MaskingPurifier {
 
     @Override
     public Set<GradientMode> gradientModes() {
-        return EnumSet.of(GradientMode.BPDA, GradientMode.STE);
+        return EnumSet.of(GradientMode.BPDA, GradientMode.STE, GradientMode.MASKED);
     }
 
     @Override
@@ -169,18 +171,76 @@ public final class Diffender implements ThresholdedPurifier, MaskingPurifier {
         NoiseSource noise = new NoiseSource(seed);
         PatchLocalizer.Localization loc = localizer.localize(x, options.promptL(), noise);
         NDArray mask = loc.mask();
-        NDArray repainted;
+        NDArray repainted = detachedContent(x, mask, noise);
+        NDArray keep = mask.sub(1f).neg();
+        NDArray bpda = x.add(repainted.sub(x).stopGradient());
+        return x.mul(keep).add(bpda.mul(mask));
+    }
+
+    /** The attacker's temperature k of {@link #softDetection(NDArray, long)}: σ(1·(Z − θ)). */
+    public static final double SOFT_TEMPERATURE = 1.0;
+
+    /** {@link #softDetection(NDArray, long, double)} at {@link #SOFT_TEMPERATURE}. */
+    @Override
+    public NDArray softDetection(NDArray x, long seed) {
+        return softDetection(x, seed, SOFT_TEMPERATURE);
+    }
+
+    /**
+     * The localiser's differentiable refined mask ({@link PatchLocalizer#softMask}) from the same one-step x̂0 as
+     * {@code purify(x, seed)} localises with: exact gradients through the localiser's UNet calls, the restoration never
+     * runs. (N, 1, H, W) in [0, 1], owned by {@code x}'s manager.
+     */
+    public NDArray softDetection(NDArray x, long seed, double temperature) {
+        PatchLocalizer.Localization loc = localizer.localize(x, options.promptL(), new NoiseSource(seed));
+        return localizer.softMask(loc.zScores(), temperature);
+    }
+
+    /** The refined mask {@code purify(x, seed)} repaints, from the localisation alone; no gradient. */
+    @Override
+    public NDArray detection(NDArray x, long seed) {
+        try (NDManager s = x.getManager().newSubManager()) {
+            NDArray in = x.stopGradient();
+            in.attach(s);
+            NDArray mask = localizer.localize(in, options.promptL(), new NoiseSource(seed)).mask().stopGradient();
+            mask.attach(x.getManager());
+            return mask;
+        }
+    }
+
+    /**
+     * Gradient mode MASKED, the corrected surrogate of the whole pipeline (issue 11, 3c): out = x·(1 − M̃) + sg(R)·M̃,
+     * so ∂out/∂x = (1 − M) + (R − x)·∂M̃/∂x, with M̃ the localiser's mask (exact through its UNet calls, straight
+     * through its two thresholds) and R the repainting, a constant. Same output as {@code purify(x, seed)}; EOT over
+     * the restoration's noise comes from the caller's copies (every row draws its own noise).
+     *
+     * <p>Why not the seed's STE ({@link #purifyForAttack}): it writes the repainted pixels as x + sg(R − x), whose
+     * backward adds the identity for every masked pixel — the classifier's gradient at the repainted image, which
+     * does not depend on the patch, handed to the patch pixels as if they reached the classifier. For a detector that
+     * is the wrong signal: a detected patch pixel is thrown away, and the only way it can matter is by not being
+     * detected, which only the (R − x)·∂M̃/∂x term says. The identity term is usually the larger one, so an attacker
+     * following STE keeps optimising pixels the defence repaints and barely pushes to evade. Owned by {@code x}'s
+     * manager.
+     */
+    @Override
+    public NDArray purifyMaskedSurrogate(NDArray x, long seed) {
+        NoiseSource noise = new NoiseSource(seed);
+        NDArray mask = localizer.localize(x, options.promptL(), noise).mask();
+        NDArray repainted = detachedContent(x, mask, noise);
+        return x.mul(mask.sub(1f).neg()).add(repainted.mul(mask));
+    }
+
+    /** The masked region's content computed off the graph (no gradient through the restoration); in x's manager. */
+    private NDArray detachedContent(NDArray x, NDArray mask, NoiseSource noise) {
         try (NDManager s = x.getManager().newSubManager()) {
             NDArray in = x.stopGradient();
             NDArray hard = mask.stopGradient();
             in.attach(s);
             hard.attach(s);
-            repainted = content(in, hard, noise);
+            NDArray repainted = content(in, hard, noise);
             repainted.attach(x.getManager());
+            return repainted;
         }
-        NDArray keep = mask.sub(1f).neg();
-        NDArray bpda = x.add(repainted.sub(x).stopGradient());
-        return x.mul(keep).add(bpda.mul(mask));
     }
 
     private Result run(NDArray x, long seed) {

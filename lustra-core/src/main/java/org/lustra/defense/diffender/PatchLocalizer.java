@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.pooling.Pool;
 import org.lustra.defense.Ste;
@@ -244,6 +245,32 @@ public final class PatchLocalizer {
                 new Shape(1, 1), 1).singletonOrThrow();
         NDArray dilated = Pool.maxPool2d(blurred, new Shape(3, 3), new Shape(1, 1), new Shape(1, 1), false);
         return Ste.threshold(dilated, 0.5f);
+    }
+
+    /**
+     * The refined mask made differentiable, for attacks on the localiser (issue 11, 3b): the z-score threshold
+     * [Z &gt; θ] becomes σ(k·(Z − θ)) and the refinement keeps its blur and dilation but drops the final
+     * re-binarisation, so values are in [0, 1] and every step has a true gradient (the max-pool's is the usual sub-gradient). k is the
+     * attacker's temperature: k → ∞ recovers the hard mask before its last threshold; small k keeps gradients alive at
+     * pixels far above θ, where a detected patch sits. Without {@code refine} the sigmoid alone. Owned by
+     * {@code zScores}' manager.
+     */
+    public NDArray softMask(NDArray zScores, double temperature) {
+        if (!(temperature > 0) || Double.isInfinite(temperature)) {
+            throw new IllegalArgumentException("Invalid soft-mask temperature " + temperature
+                    + " (finite, > 0; e.g. 1)");
+        }
+        NDArray p = Activation.sigmoid(Scalars.mul(zScores.sub((float) options.theta()), temperature));
+        return options.refine() ? blurAndDilate(p) : p;
+    }
+
+    /** {@link #refine} before its re-binarisation: 3×3 Gaussian blur (edge-replicated) then 3×3 dilation. */
+    static NDArray blurAndDilate(NDArray mask) {
+        NDManager m = mask.getManager();
+        NDArray kernel = Scalars.owned(m, GAUSSIAN_3X3, new Shape(1, 1, 3, 3));
+        NDArray blurred = Conv2d.conv2d(replicatePad(mask), kernel, null, new Shape(1, 1), new Shape(0, 0),
+                new Shape(1, 1), 1).singletonOrThrow();
+        return Pool.maxPool2d(blurred, new Shape(3, 3), new Shape(1, 1), new Shape(1, 1), false);
     }
 
     /** One pixel of edge replication on each side of (N, C, H, W). */

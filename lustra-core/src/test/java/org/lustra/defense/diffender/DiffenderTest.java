@@ -105,7 +105,8 @@ class DiffenderTest {
             NDArray x = images(m, 4, 2);
             Diffender d = new Diffender(model, fast(Prompt.text("a photo of a alpha with a patch"),
                     Prompt.text("a clean beta")));
-            assertEquals(java.util.EnumSet.of(GradientMode.BPDA, GradientMode.STE), d.gradientModes());
+            assertEquals(java.util.EnumSet.of(GradientMode.BPDA, GradientMode.STE, GradientMode.MASKED),
+                    d.gradientModes());
             Diffender.Result r = d.purifyWithMasks(x, 7);
             float[] mask = r.localization().mask().toFloatArray();
             float[] in = x.toFloatArray();
