@@ -21,7 +21,7 @@ import org.lustra.diffusion.DiffusionModel;
 import org.lustra.eval.UniversalPatches;
 import org.lustra.eval.localization.LocalizationReport;
 import org.lustra.eval.localization.LocalizationSweep;
-import org.lustra.eval.localization.PatchedImages;
+import org.lustra.eval.masks.PatchedImages;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 import org.lustra.util.LustraException;
@@ -145,7 +145,7 @@ final class LocalizeEval implements Callable<Integer> {
             for (PatchedImages.Kind k : ks) {
                 long tk = System.nanoTime();
                 AdvPatch.Trained[] advp = new AdvPatch.Trained[1];
-                PatchedSet p = PatchedImages.make(k, am, () -> {
+                PatchedSet p = PatchedImages.makeSet(k, am, () -> {
                     advp[0] = advpPatch(am, c.name());
                     return advp[0].patch();
                 }, clean, labels, c.channels(), c.size(), fraction, attackSteps, seed);

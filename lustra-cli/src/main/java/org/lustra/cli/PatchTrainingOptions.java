@@ -102,6 +102,12 @@ final class PatchTrainingOptions {
         return out != null ? out : LustraHome.models().resolve(name);
     }
 
+    /** Prints where the model went and the --defense spec that uses it ({@code kind} alone for the default model). */
+    void reportWritten(String kind, String name, String defaultModel, Path modelDir) {
+        String spec = out != null ? kind + ":" + modelDir : name.equals(defaultModel) ? kind : kind + ":" + name;
+        System.out.println("Wrote " + modelDir + "; use it with --defense " + spec);
+    }
+
     /** The command line that reproduces a run, after {@code lustra train KIND --name NAME}. */
     String commandTail() {
         return String.format(Locale.ROOT, "--classifier %s --bank-images %d --bank-steps %d --holdout %d --steps %d "

@@ -55,9 +55,7 @@ final class TrainJediCommand implements Callable<Integer> {
             ModelCard card = JediTraining.card(name, r, opt, d.patches(), d.bankText(), PatchTrainingOptions.DATA,
                     d.split(), command);
             fresh.save(card, modelDir);
-            String spec = common.out != null ? "jedi:" + modelDir : name.equals(JediAutoencoder.DEFAULT_MODEL) ? "jedi"
-                    : "jedi:" + name;
-            System.out.println("Wrote " + modelDir + "; use it with --defense " + spec);
+            common.reportWritten("jedi", name, JediAutoencoder.DEFAULT_MODEL, modelDir);
         } finally {
             fresh.close();
         }

@@ -46,9 +46,7 @@ final class TrainSacCommand implements Callable<Integer> {
             ModelCard card = SacTraining.card(name, r, opt, d.patches(), d.bankText(), PatchTrainingOptions.DATA,
                     d.split(), command);
             fresh.save(card, modelDir);
-            String spec = common.out != null ? "sac:" + modelDir : name.equals(PatchSegmenter.DEFAULT_MODEL) ? "sac"
-                    : "sac:" + name;
-            System.out.println("Wrote " + modelDir + "; use it with --defense " + spec);
+            common.reportWritten("sac", name, PatchSegmenter.DEFAULT_MODEL, modelDir);
         } finally {
             fresh.close();
         }

@@ -21,7 +21,7 @@ import org.lustra.defense.diffender.PromptTuning;
 import org.lustra.defense.diffender.TunedPrompts;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.eval.UniversalPatches;
-import org.lustra.eval.localization.PatchedImages;
+import org.lustra.eval.masks.PatchedImages;
 import org.lustra.model.ModelCard;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
@@ -238,7 +238,7 @@ final class TunePromptsCommand implements Callable<Integer> {
                 int b = split ? from + (to - from) * (k + 1) / ks.size() : to;
                 float[] clean = set.batch(m, a, b).toFloatArray();
                 int[] labels = Arrays.copyOfRange(set.labels(), a, b);
-                parts.add(PatchedImages.make(ks.get(k), am, patch, clean, labels, c.channels(), c.size(), fraction,
+                parts.add(PatchedImages.makeSet(ks.get(k), am, patch, clean, labels, c.channels(), c.size(), fraction,
                         attackSteps, seed + k));
             }
         }

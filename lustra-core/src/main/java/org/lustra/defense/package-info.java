@@ -5,8 +5,9 @@
  * Two capabilities widen the modes a purifier offers: a {@link RecomputablePurifier} gives exact gradients through a
  * long chain by recomputing it step by step with replayed noise (and a coarse surrogate), and a
  * {@link ThresholdedPurifier} passes its hard thresholds straight through ({@link Ste}). A {@link MaskingPurifier}
- * can say which region it replaced (masks and anomaly maps for the CLI). "No defence" is the {@link Identity} purifier,
- * never {@code null}.
+ * can say which region it replaced (masks and anomaly maps for the CLI); {@link MaskScores} scores such masks against
+ * true ones, the one implementation every mask measurement uses. "No defence" is the {@link Identity} purifier, never
+ * {@code null}.
  *
  * <p>A {@link DefenseSpec} is a defence spec string (jpeg:75, diffpure:0.1:ddim10, diffender:ep:rec, ...) parsed once
  * into a value; a {@link DefenseFactory} builds its purifier and owns the diffusion model the diffusion defences share.

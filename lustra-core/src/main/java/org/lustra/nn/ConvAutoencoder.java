@@ -1,15 +1,12 @@
 package org.lustra.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.training.ParameterStore;
-import ai.djl.util.PairList;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,7 +19,8 @@ import java.util.List;
  * what Jedi's mask autoencoder is for. No normalisation (one image's pass is the same in training and evaluation).
  * Up-sampling is nearest + convolution because DJL's transposed convolution throws on PyTorch (DJL-NOTES).
  */
-public final class ConvAutoencoder extends AbstractBlock {
+public final class ConvAutoencoder extends PixelLogitNet {
+    private static final String NAME = "conv autoencoder";
 
     /**
      * Sizes; validated.
@@ -34,12 +32,7 @@ public final class ConvAutoencoder extends AbstractBlock {
      */
     public record Config(int channels, int width, int depth) {
         public Config {
-            if (channels < 1 || channels > 4 || width < 1 || width > 256 || width % ConvolutionCheck.CHANNEL_BLOCK != 0
-                    || depth < 1 || depth > 4) {
-                throw new IllegalArgumentException("Invalid conv autoencoder: channels " + channels + " (1..4), width "
-                        + width + " (a multiple of " + ConvolutionCheck.CHANNEL_BLOCK + " up to 256), depth " + depth
-                        + " (1..4)");
-            }
+            requireSizes(NAME, channels, width, depth);
         }
     }
 
@@ -50,6 +43,7 @@ public final class ConvAutoencoder extends AbstractBlock {
     private final Conv2d head;
 
     public ConvAutoencoder(Config c) {
+        super(NAME, c.channels(), c.depth());
         this.config = c;
         stem = addChildBlock("stem", Layers.conv(c.width(), 3, 1, true));
         for (int l = 1; l <= c.depth(); l++) {
@@ -65,14 +59,9 @@ public final class ConvAutoencoder extends AbstractBlock {
         return config;
     }
 
-    /** Per-pixel logits (N, 1, H, W) of x; owned by x's manager. */
+    @Override
     public NDArray logits(ParameterStore ps, NDArray x, boolean training) {
-        int f = 1 << config.depth();
-        Shape s = x.getShape();
-        if (s.dimension() != 4 || s.get(1) != config.channels() || s.get(2) % f != 0 || s.get(3) % f != 0) {
-            throw new IllegalArgumentException("The conv autoencoder takes (N, " + config.channels() + ", H, W) with H "
-                    + "and W divisible by " + f + ", got " + s);
-        }
+        requireInput(x.getShape());
         NDArray h = Activation.relu(Layers.call(stem, ps, x.sub(0.5f), training)); // sub by a number is autograd-safe
         for (Conv2d d : down) {
             h = Activation.relu(Layers.call(d, ps, h, training));
@@ -81,18 +70,6 @@ public final class ConvAutoencoder extends AbstractBlock {
             h = Activation.relu(Layers.call(u, ps, h.repeat(2, 2).repeat(3, 2), training));
         }
         return Layers.call(head, ps, h, training);
-    }
-
-    @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
-            PairList<String, Object> params) {
-        return new NDList(logits(ps, inputs.singletonOrThrow(), training));
-    }
-
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        Shape in = inputShapes[0];
-        return new Shape[] {new Shape(in.get(0), 1, in.get(2), in.get(3))};
     }
 
     @Override

@@ -7,6 +7,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.XavierInitializer;
 
 /** Small factories and call helpers for built-in DJL blocks. */
 public final class Layers {
@@ -42,5 +43,13 @@ public final class Layers {
         net.setInitializer(weights, ai.djl.nn.Parameter.Type.WEIGHT);
         net.initialize(manager, ai.djl.ndarray.types.DataType.FLOAT32, new Shape(1, channels, size, size));
         return net;
+    }
+
+    /**
+     * He-normal weights (normal, variance 2/fan-in): the scale that keeps ReLU activations from shrinking through a
+     * net without normalisation (the mask networks').
+     */
+    public static ai.djl.training.initializer.Initializer heNormal() {
+        return new XavierInitializer(XavierInitializer.RandomType.GAUSSIAN, XavierInitializer.FactorType.IN, 2);
     }
 }

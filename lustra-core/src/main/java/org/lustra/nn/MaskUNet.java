@@ -24,7 +24,8 @@ import java.util.List;
  * trained function agree. Up-sampling is nearest + convolution because DJL's transposed convolution throws on
  * PyTorch (DJL-NOTES).
  */
-public final class MaskUNet extends AbstractBlock {
+public final class MaskUNet extends PixelLogitNet {
+    private static final String NAME = "mask U-Net";
 
     /**
      * Sizes; validated.
@@ -37,12 +38,7 @@ public final class MaskUNet extends AbstractBlock {
      */
     public record Config(int channels, int width, int depth) {
         public Config {
-            if (channels < 1 || channels > 4 || width < 1 || width > 256 || width % ConvolutionCheck.CHANNEL_BLOCK != 0
-                    || depth < 1 || depth > 4) {
-                throw new IllegalArgumentException("Invalid mask U-Net: channels " + channels + " (1..4), width "
-                        + width + " (a multiple of " + ConvolutionCheck.CHANNEL_BLOCK + " up to 256), depth " + depth
-                        + " (1..4)");
-            }
+            requireSizes(NAME, channels, width, depth);
         }
     }
 
@@ -53,6 +49,7 @@ public final class MaskUNet extends AbstractBlock {
     private final Conv2d head;
 
     public MaskUNet(Config c) {
+        super(NAME, c.channels(), c.depth());
         this.config = c;
         for (int l = 0; l < c.depth(); l++) {
             down.add(addChildBlock("down" + l, new DoubleConv(c.width() << l)));
@@ -69,8 +66,9 @@ public final class MaskUNet extends AbstractBlock {
     }
 
     /** Per-pixel logits (N, 1, H, W) of x in [0, 1]; owned by x's manager. */
+    @Override
     public NDArray logits(ParameterStore ps, NDArray x, boolean training) {
-        requireDivisible(x.getShape());
+        requireInput(x.getShape());
         NDArray h = x.sub(0.5f); // centre the input; add/sub by a number is autograd-safe (README, engine facts)
         List<NDArray> skips = new ArrayList<>();
         for (DoubleConv d : down) {
@@ -85,26 +83,6 @@ public final class MaskUNet extends AbstractBlock {
             h = Layers.call(up.get(i), ps, NDArrays.concat(new NDList(u, skip), 1), training);
         }
         return Layers.call(head, ps, h, training);
-    }
-
-    private void requireDivisible(Shape s) {
-        int f = 1 << config.depth();
-        if (s.dimension() != 4 || s.get(1) != config.channels() || s.get(2) % f != 0 || s.get(3) % f != 0) {
-            throw new IllegalArgumentException("The mask U-Net takes (N, " + config.channels() + ", H, W) with H and W "
-                    + "divisible by " + f + ", got " + s);
-        }
-    }
-
-    @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
-            PairList<String, Object> params) {
-        return new NDList(logits(ps, inputs.singletonOrThrow(), training));
-    }
-
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        Shape in = inputShapes[0];
-        return new Shape[] {new Shape(in.get(0), 1, in.get(2), in.get(3))};
     }
 
     @Override

@@ -282,25 +282,4 @@ public final class PatchLocalizer {
         return NDArrays.concat(new NDList(rows.get(":, :, :, 0:1"), rows, rows.get(":, :, :, " + (w - 1) + ":" + w)),
                 3);
     }
-
-    /**
-     * IoU, precision and recall of a predicted mask against the true one (values > 0.5 count as inside): how a
-     * localisation is scored against a patch attack's true mask.
-     */
-    public static double[] maskScores(float[] predicted, int pOff, float[] truth, int tOff, int len) {
-        long tp = 0;
-        long fp = 0;
-        long fn = 0;
-        for (int j = 0; j < len; j++) {
-            boolean p = predicted[pOff + j] > 0.5f;
-            boolean t = truth[tOff + j] > 0.5f;
-            tp += p && t ? 1 : 0;
-            fp += p && !t ? 1 : 0;
-            fn += !p && t ? 1 : 0;
-        }
-        double iou = tp + fp + fn == 0 ? 1 : (double) tp / (tp + fp + fn);
-        double precision = tp + fp == 0 ? (fn == 0 ? 1 : 0) : (double) tp / (tp + fp);
-        double recall = tp + fn == 0 ? 1 : (double) tp / (tp + fn);
-        return new double[] {iou, precision, recall};
-    }
 }

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
 import org.lustra.attack.AttackModel;
+import org.lustra.defense.MaskScores;
 import org.lustra.diffusion.NoiseSource;
 import org.lustra.model.Classifier;
 
@@ -60,8 +61,8 @@ final class TuningValidation {
                 float[] rm = loc.rawMask().toFloatArray();
                 float[] fm = loc.mask().toFloatArray();
                 for (int i = 0; i < to - from; i++) {
-                    raw += PatchLocalizer.maskScores(rm, i * hw, val.masks(), (from + i) * hw, hw)[0];
-                    refined += PatchLocalizer.maskScores(fm, i * hw, val.masks(), (from + i) * hw, hw)[0];
+                    raw += MaskScores.overlap(rm, i * hw, val.masks(), (from + i) * hw, hw).iou();
+                    refined += MaskScores.overlap(fm, i * hw, val.masks(), (from + i) * hw, hw).iou();
                 }
             }
         }

@@ -3,15 +3,12 @@ package org.lustra.defense.jedi;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
-import ai.djl.training.initializer.XavierInitializer;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.lustra.defense.learned.LearnedModels;
 import org.lustra.defense.learned.MaskNetwork;
 import org.lustra.model.ModelCard;
-import org.lustra.model.ModelStore;
 import org.lustra.nn.ConvAutoencoder;
 import org.lustra.nn.Layers;
 import org.lustra.util.Json;
@@ -77,9 +74,8 @@ public final class JediAutoencoder implements MaskNetwork {
 
     /** A freshly initialised autoencoder (He-normal weights, set by type before initialize) owning {@code manager}. */
     public static JediAutoencoder create(Config config, NDManager manager, long seed) {
-        ConvAutoencoder net = Layers.initialize(new ConvAutoencoder(config.net()), new XavierInitializer(
-                XavierInitializer.RandomType.GAUSSIAN, XavierInitializer.FactorType.IN, 2), manager, 1, config.size(),
-                seed);
+        ConvAutoencoder net = Layers.initialize(new ConvAutoencoder(config.net()), Layers.heNormal(), manager, 1,
+                config.size(), seed);
         return new JediAutoencoder(config, net, manager);
     }
 
@@ -90,16 +86,7 @@ public final class JediAutoencoder implements MaskNetwork {
 
     /** Writes weights and card; the card's training map gets the kind and configuration a loader needs. */
     public ModelCard save(ModelCard card, Path dir) {
-        Map<String, Object> training = new LinkedHashMap<>();
-        training.put(LearnedModels.KIND, KIND);
-        training.put(LearnedModels.NETWORK, config.asCardFields());
-        if (card.training() != null) {
-            training.putAll(card.training());
-        }
-        ModelCard full = new ModelCard(card.name(), card.role(), card.architecture(), ModelStore.parameterCount(net),
-                card.classNames(), card.data(), card.split(), card.command(), card.seed(), training,
-                card.wallTimeSeconds(), card.metrics(), card.evaluations(), card.versions(), null, null, null);
-        return ModelStore.save(net, full, dir);
+        return LearnedModels.save(KIND, this, card, dir);
     }
 
     public Config config() {

@@ -4,7 +4,6 @@ import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import org.lustra.defense.learned.MaskTraining;
 import org.lustra.defense.sac.TrainingPatches;
@@ -45,23 +44,7 @@ public final class JediTraining {
             throw new IllegalArgumentException("Training images are " + data.images().height() + "x"
                     + data.images().width() + " but the Jedi autoencoder expects " + size + "x" + size + ".");
         }
-        return new MaskTraining.Examples() {
-            @Override
-            public Batch draw(int n, SplittableRandom rng) {
-                TrainingPatches.Batch b = data.draw(n, rng);
-                return new Batch(autoencoder.kernelMaps(b.images(), n, c), b.masks());
-            }
-
-            @Override
-            public Shape inputShape() {
-                return new Shape(1, size, size);
-            }
-
-            @Override
-            public String settingsKey() {
-                return data.settingsKey();
-            }
-        };
+        return data.examples(new Shape(1, size, size), (images, n) -> autoencoder.kernelMaps(images, n, c));
     }
 
     /** The model card of a finished run (options, patch synthesis, history, wall time). */
@@ -70,9 +53,7 @@ public final class JediTraining {
         Map<String, Object> training = new LinkedHashMap<>();
         training.put("inputs", "high-entropy kernel-centre map of each example (EntropyMap.kernels with the network's "
                 + "radius, bins and theta); target: the true pasted mask (all zero for clean examples)");
-        training.put("patches", patches.describe());
-        training.put("adversarial_patches", bank);
-        training.put("adversarial_patch_bank_sha256", patches.bank().fingerprint());
+        training.putAll(patches.cardFields(bank));
         return LOOP.card(name, ROLE, r, opt, training, data, split, command);
     }
 }

@@ -65,6 +65,24 @@ public final class LearnedModels {
         return ModelStore.save(network.block(), card, dir);
     }
 
+    /**
+     * Writes a mask network's weights and card: the card's training map gets the network's kind and configuration a
+     * loader needs first, then the card's own entries; the parameter count is the network's.
+     */
+    public static ModelCard save(String kind, MaskNetwork network, ModelCard card, Path dir) {
+        Map<String, Object> training = new LinkedHashMap<>();
+        training.put(KIND, kind);
+        training.put(NETWORK, network.configFields());
+        if (card.training() != null) {
+            training.putAll(card.training());
+        }
+        ModelCard full = new ModelCard(card.name(), card.role(), card.architecture(),
+                ModelStore.parameterCount(network.block()), card.classNames(), card.data(), card.split(),
+                card.command(), card.seed(), training, card.wallTimeSeconds(), card.metrics(), card.evaluations(),
+                card.versions(), null, null, null);
+        return ModelStore.save(network.block(), full, dir);
+    }
+
     /** Whether {@code nameOrDir} (a name under models/ or a directory) holds a model card. */
     public static boolean exists(String nameOrDir) {
         Path asDir = Path.of(nameOrDir);

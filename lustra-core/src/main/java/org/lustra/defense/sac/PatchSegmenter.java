@@ -3,14 +3,11 @@ package org.lustra.defense.sac;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
-import ai.djl.training.initializer.XavierInitializer;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.lustra.defense.learned.LearnedModels;
 import org.lustra.defense.learned.MaskNetwork;
 import org.lustra.model.ModelCard;
-import org.lustra.model.ModelStore;
 import org.lustra.nn.Layers;
 import org.lustra.nn.MaskUNet;
 import org.lustra.util.Json;
@@ -68,8 +65,7 @@ public final class PatchSegmenter implements MaskNetwork {
      * run), the scale that keeps ReLU activations from shrinking through a net without normalisation.
      */
     public static PatchSegmenter create(Config config, NDManager manager, long seed) {
-        MaskUNet net = Layers.initialize(new MaskUNet(config.net()), new XavierInitializer(
-                XavierInitializer.RandomType.GAUSSIAN, XavierInitializer.FactorType.IN, 2), manager,
+        MaskUNet net = Layers.initialize(new MaskUNet(config.net()), Layers.heNormal(), manager,
                 config.net().channels(), config.size(), seed);
         return new PatchSegmenter(config, net, manager);
     }
@@ -84,16 +80,7 @@ public final class PatchSegmenter implements MaskNetwork {
 
     /** Writes weights and card; the card's training map gets the kind and configuration a loader needs. */
     public ModelCard save(ModelCard card, Path dir) {
-        Map<String, Object> training = new LinkedHashMap<>();
-        training.put(LearnedModels.KIND, KIND);
-        training.put(LearnedModels.NETWORK, config.asCardFields());
-        if (card.training() != null) {
-            training.putAll(card.training());
-        }
-        ModelCard full = new ModelCard(card.name(), card.role(), card.architecture(), ModelStore.parameterCount(net),
-                card.classNames(), card.data(), card.split(), card.command(), card.seed(), training,
-                card.wallTimeSeconds(), card.metrics(), card.evaluations(), card.versions(), null, null, null);
-        return ModelStore.save(net, full, dir);
+        return LearnedModels.save(KIND, this, card, dir);
     }
 
     public Config config() {

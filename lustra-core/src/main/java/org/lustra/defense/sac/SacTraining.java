@@ -2,10 +2,6 @@ package org.lustra.defense.sac;
 
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Locale;
-import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import org.lustra.defense.learned.MaskTraining;
 import org.lustra.model.ModelCard;
@@ -43,23 +39,8 @@ public final class SacTraining {
                     + data.images().height() + "x" + data.images().width() + " but the segmenter expects "
                     + cfg.net().channels() + "x" + cfg.size() + "x" + cfg.size() + ".");
         }
-        return new MaskTraining.Examples() {
-            @Override
-            public Batch draw(int n, SplittableRandom rng) {
-                TrainingPatches.Batch b = data.draw(n, rng);
-                return new Batch(b.images(), b.masks());
-            }
-
-            @Override
-            public Shape inputShape() {
-                return new Shape(data.images().channels(), data.images().height(), data.images().width());
-            }
-
-            @Override
-            public String settingsKey() {
-                return data.settingsKey();
-            }
-        };
+        return data.examples(new Shape(data.images().channels(), data.images().height(), data.images().width()),
+                (images, n) -> images);
     }
 
     /**
@@ -68,10 +49,6 @@ public final class SacTraining {
      */
     public static ModelCard card(String name, MaskTraining.Result r, MaskTraining.Options opt, TrainingPatches patches,
             String bank, String data, String split, String command) {
-        Map<String, Object> training = new LinkedHashMap<>();
-        training.put("patches", patches.describe());
-        training.put("adversarial_patches", bank);
-        training.put("adversarial_patch_bank_sha256", patches.bank().fingerprint());
-        return LOOP.card(name, ROLE, r, opt, training, data, split, command);
+        return LOOP.card(name, ROLE, r, opt, patches.cardFields(bank), data, split, command);
     }
 }

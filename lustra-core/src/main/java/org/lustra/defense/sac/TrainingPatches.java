@@ -1,8 +1,13 @@
 package org.lustra.defense.sac;
 
+import ai.djl.ndarray.types.Shape;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.BiFunction;
 import org.lustra.data.ImageSet;
+import org.lustra.defense.learned.MaskTraining;
 
 /**
  * The segmenter's training examples (SAC §3.2 trains on images with pasted patches and their masks): a training image
@@ -52,6 +57,42 @@ public record TrainingPatches(ImageSet images, PatchBank bank, double cleanShare
                 + "%.1f-%.1f %% of the image; uniform place", cleanShare * 100,
                 bank.size() > 0 ? " or adversarial patches (" + bank.size() + ")" : "", minFraction * 100,
                 maxFraction * 100);
+    }
+
+    /**
+     * The card's entries on these patches: how they were made, how the adversarial bank was made ({@code bank}) and
+     * the bank's hash.
+     */
+    public Map<String, Object> cardFields(String bankDescription) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("patches", describe());
+        out.put("adversarial_patches", bankDescription);
+        out.put("adversarial_patch_bank_sha256", bank.fingerprint());
+        return out;
+    }
+
+    /**
+     * These patches as a mask network's training examples (SAC's segmenter, Jedi's autoencoder): {@code input} turns n
+     * drawn images (n·C·H·W) into the network's input, {@code inputShape} per example; the target is the pasted mask.
+     */
+    public MaskTraining.Examples examples(Shape inputShape, BiFunction<float[], Integer, float[]> input) {
+        return new MaskTraining.Examples() {
+            @Override
+            public Batch draw(int n, SplittableRandom rng) {
+                TrainingPatches.Batch b = TrainingPatches.this.draw(n, rng);
+                return new Batch(input.apply(b.images(), n), b.masks());
+            }
+
+            @Override
+            public Shape inputShape() {
+                return inputShape;
+            }
+
+            @Override
+            public String settingsKey() {
+                return TrainingPatches.this.settingsKey();
+            }
+        };
     }
 
     /** A batch: images (n·C·H·W) and masks (n·H·W), in [0, 1]. */

@@ -2,6 +2,7 @@ package org.lustra.eval.localization;
 
 import ai.djl.ndarray.NDManager;
 import org.lustra.data.ImageSet;
+import org.lustra.defense.MaskScores;
 import org.lustra.defense.diffender.Diffender;
 import org.lustra.diffusion.NoiseSource;
 
@@ -35,11 +36,7 @@ public final class CleanMasking {
                         new NoiseSource(seed + k)).mask().toFloatArray();
                 int hw = mask.length / (end - start);
                 for (int i = 0; i < end - start; i++) {
-                    int on = 0;
-                    for (int j = 0; j < hw; j++) {
-                        on += mask[i * hw + j] > 0.5f ? 1 : 0;
-                    }
-                    share[start - from + i] = (double) on / hw;
+                    share[start - from + i] = MaskScores.overlap(mask, i * hw, null, 0, hw).maskedShare();
                 }
             }
         }

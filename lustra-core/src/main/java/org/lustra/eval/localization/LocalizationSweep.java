@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.lustra.defense.MaskScores;
 import org.lustra.defense.diffender.Diffender;
 import org.lustra.defense.diffender.PatchLocalizer;
 import org.lustra.defense.diffender.Prompt;
@@ -188,28 +189,18 @@ public final class LocalizationSweep {
         }
     }
 
-    /** Mean IoU / precision / recall against {@code truth} (null: clean images) and the masked share. */
+    /**
+     * Mean IoU / precision / recall against {@code truth} (null: clean images; every patched image's true mask is set,
+     * so all of them are scored) and the share of all pixels masked.
+     */
     static Scores score(float[] mask, int from, float[] truth, int n, int size) {
         int hw = size * size;
-        double iou = 0;
-        double precision = 0;
-        double recall = 0;
-        double area = 0;
+        MaskScores s = new MaskScores();
         for (int i = 0; i < n; i++) {
-            int off = (from + i) * hw;
-            for (int j = 0; j < hw; j++) {
-                area += mask[off + j] > 0.5f ? 1 : 0;
-            }
-            if (truth != null) {
-                double[] s = PatchLocalizer.maskScores(mask, off, truth, i * hw, hw);
-                iou += s[0];
-                precision += s[1];
-                recall += s[2];
-            }
+            s.add(mask, (from + i) * hw, truth, i * hw, hw);
         }
-        area /= (double) n * hw;
-        return truth == null ? new Scores(null, null, null, area)
-                : new Scores(iou / n, precision / n, recall / n, area);
+        return truth == null ? new Scores(null, null, null, s.pooledMaskedShare())
+                : new Scores(s.iou(), s.precision(), s.recall(), s.pooledMaskedShare());
     }
 
     /** Settings and grid as a map for the report's header. */

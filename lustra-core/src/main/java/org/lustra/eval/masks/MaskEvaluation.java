@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
+import org.lustra.defense.MaskScores;
 import org.lustra.defense.MaskingPurifier;
 import org.lustra.model.Classifier;
 

@@ -4,11 +4,19 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+import org.lustra.attack.AdvPatch;
 import org.lustra.attack.Attack;
 import org.lustra.attack.AttackModel;
 import org.lustra.attack.Attacks;
+import org.lustra.attack.GdpaLike;
+import org.lustra.attack.LaVan;
+import org.lustra.attack.Patch;
 import org.lustra.data.ImageSet;
+import org.lustra.defense.diffender.PromptTuning.PatchedSet;
 import org.lustra.eval.AttackRegistry;
 import org.lustra.eval.Experiment;
 import org.lustra.eval.UniversalPatches;
@@ -16,11 +24,16 @@ import org.lustra.model.Classifier;
 import org.lustra.util.Seed;
 
 /**
- * Images with a patch of one of the harness's patch attacks (LaVAN, AdvP, GDPA-like; {@link AttackRegistry}, quick
- * profile unless {@code steps} is given) made against the bare classifier, with the true patch masks the attacks
- * return: the ground truth of mask quality and of threshold calibration. AdvP's universal patch is the best of the
- * per-class targeted patches trained on {@code patchTraining} images (never the images it is pasted into), cached in
- * {@code cache}.
+ * Patched images with their true patch masks, the ground truth of every mask measurement; one class for mask quality,
+ * threshold calibration, the localisation sweep and prompt tuning, with two makers. {@link #make} uses one of the
+ * harness's patch attacks (LaVAN, AdvP, GDPA-like; {@link AttackRegistry}, quick profile unless {@code steps} is given)
+ * made against the bare classifier, AdvP's universal patch being the best of the per-class targeted patches trained on
+ * {@code patchTraining} images (never the images it is pasted into), cached in {@code cache}: a record of this type.
+ * {@link #makeSet} calls the attacks with explicit settings (LaVAN per image, AdvP's given universal patch at a seeded
+ * random place, the GDPA-like attack that also moves the patch) or — for quick checks that need no classifier
+ * gradients — pastes a uniform-random or a checkerboard square at a seeded random place, all one square of
+ * {@code fraction} of the image ({@link Patch#side}): a {@link PatchedSet} as DIFFender's localisation and prompt
+ * tuning take it.
  *
  * @param attack the attack's name and settings, for reports
  * @param clean the images before the attack (n·C·H·W)
@@ -72,8 +85,8 @@ public record PatchedImages(String attack, float[] clean, int[] labels, float[] 
             name = run.name() + ": " + run.describe(h, w) + ", against " + classifier.name();
             for (int from = 0; from < n; from += CHUNK) {
                 int to = Math.min(n, from + CHUNK);
-                float[] x = java.util.Arrays.copyOfRange(clean, from * d, to * d);
-                int[] y = java.util.Arrays.copyOfRange(labels, from, to);
+                float[] x = Arrays.copyOfRange(clean, from * d, to * d);
+                int[] y = Arrays.copyOfRange(labels, from, to);
                 Attack.Outcome o = run.run(target, x, y, Seed.of(seed).child(attack).child(from).value());
                 System.arraycopy(o.adversarial(), 0, patched, from * d, (to - from) * d);
                 System.arraycopy(o.masks(), 0, masks, from * h * w, (to - from) * h * w);
@@ -91,7 +104,7 @@ public record PatchedImages(String attack, float[] clean, int[] labels, float[] 
             for (int from = 0; from < labels.length; from += CHUNK) {
                 int to = Math.min(labels.length, from + CHUNK);
                 try (NDManager s = m.newSubManager()) {
-                    NDArray in = s.create(java.util.Arrays.copyOfRange(x, from * d, to * d),
+                    NDArray in = s.create(Arrays.copyOfRange(x, from * d, to * d),
                             new Shape(to - from, shape.get(0), shape.get(1), shape.get(2)));
                     float[] z = classifier.logits(in).toFloatArray();
                     int k = z.length / (to - from);
@@ -114,5 +127,97 @@ public record PatchedImages(String attack, float[] clean, int[] labels, float[] 
             best = z[off + j] > z[off + best] ? j : best;
         }
         return best;
+    }
+
+    /** What is pasted. */
+    public enum Kind {
+        LAVAN, ADVP, GDPA, RANDOM, CHECKERBOARD;
+
+        /** Lower-case name for files, tables and CLI options. */
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /** From a CLI word (case-insensitive); the sentence names the allowed words. */
+        public static Kind parse(String word) {
+            for (Kind k : values()) {
+                if (k.id().equals(word.trim().toLowerCase(Locale.ROOT))) {
+                    return k;
+                }
+            }
+            throw new IllegalArgumentException("Unknown patch kind '" + word + "'; use one of lavan, advp, gdpa, "
+                    + "random, checkerboard");
+        }
+
+        /** Kinds that need the classifier (attacks). */
+        public boolean attack() {
+            return this == LAVAN || this == ADVP || this == GDPA;
+        }
+    }
+
+    /**
+     * Patches every image of {@code clean} (flat N·C·H·W in [0, 1]) with one kind.
+     *
+     * @param model the attacked classifier (unused for RANDOM and CHECKERBOARD; may then be null)
+     * @param advpPatch AdvP's universal patch (C·s·s), asked for only for ADVP (training it is the caller's cost)
+     * @param steps iterations of LaVAN and the GDPA-like attack
+     * @param seed placement (and attack) seed
+     */
+    public static PatchedSet makeSet(Kind kind, AttackModel model, Supplier<float[]> advpPatch, float[] clean,
+            int[] labels, int channels, int size, double fraction, int steps, long seed) {
+        Patch.Result r = switch (kind) {
+            case LAVAN -> LaVan.attack(model, clean, labels, new LaVan.Options(fraction, steps, 0.05, seed));
+            case GDPA -> GdpaLike.attack(model, clean, labels, new GdpaLike.Options(fraction, steps, 0.05, 5, 3,
+                    seed));
+            case ADVP -> AdvPatch.apply(model, advpPatch.get(), clean, labels, fraction, seed);
+            case RANDOM, CHECKERBOARD -> synthetic(kind, clean, labels.length, channels, size, fraction, seed);
+        };
+        return new PatchedSet(r.adversarial(), clean.clone(), r.masks(), labels.clone());
+    }
+
+    /** A uniform-random or checkerboard square at a seeded random place per image; nothing is attacked. */
+    static Patch.Result synthetic(Kind kind, float[] clean, int n, int c, int size, double fraction, long seed) {
+        int s = Patch.side(fraction, size, size);
+        int d = c * size * size;
+        float[] adv = clean.clone();
+        float[] masks = new float[n * size * size];
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (int i = 0; i < n; i++) {
+            int row = rng.nextInt(size - s + 1);
+            int col = rng.nextInt(size - s + 1);
+            for (int a = 0; a < s; a++) {
+                for (int b = 0; b < s; b++) {
+                    masks[i * size * size + (row + a) * size + col + b] = 1f;
+                    for (int ch = 0; ch < c; ch++) {
+                        adv[i * d + (ch * size + row + a) * size + col + b] = kind == Kind.CHECKERBOARD
+                                ? ((a + b) % 2 == 0 ? 1f : 0f) : (float) rng.nextDouble();
+                    }
+                }
+            }
+        }
+        return new Patch.Result(adv, masks, new boolean[n], 0);
+    }
+
+    /** The rows of {@code sets} one after the other. */
+    public static PatchedSet concat(PatchedSet... sets) {
+        float[] adv = new float[0];
+        float[] clean = new float[0];
+        float[] masks = new float[0];
+        int[] labels = new int[0];
+        for (PatchedSet p : sets) {
+            adv = join(adv, p.adversarial());
+            clean = join(clean, p.clean());
+            masks = join(masks, p.masks());
+            int[] l = Arrays.copyOf(labels, labels.length + p.size());
+            System.arraycopy(p.labels(), 0, l, labels.length, p.size());
+            labels = l;
+        }
+        return new PatchedSet(adv, clean, masks, labels);
+    }
+
+    private static float[] join(float[] a, float[] b) {
+        float[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 }

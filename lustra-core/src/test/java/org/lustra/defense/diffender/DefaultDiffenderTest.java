@@ -9,10 +9,11 @@ import org.junit.jupiter.api.Test;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
 import org.lustra.defense.DefenseSpec;
+import org.lustra.defense.MaskScores;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.diffusion.NoiseSource;
 import org.lustra.eval.localization.CleanMasking;
-import org.lustra.eval.localization.PatchedImages;
+import org.lustra.eval.masks.PatchedImages;
 
 /**
  * Issue 11 item 4, "the default must work": the variant {@code lustra purify} uses by default finds a plain 6×6
@@ -31,13 +32,13 @@ class DefaultDiffenderTest {
         try (DiffusionModel model = DiffusionModel.load(MODEL); NDManager m = NDManager.newBaseManager()) {
             Diffender d = defaultVariant(model);
             float[] clean = val.batch(m, FROM, FROM + N).toFloatArray();
-            PromptTuning.PatchedSet p = PatchedImages.make(PatchedImages.Kind.CHECKERBOARD, null, null, clean,
+            PromptTuning.PatchedSet p = PatchedImages.makeSet(PatchedImages.Kind.CHECKERBOARD, null, null, clean,
                     Arrays.copyOfRange(val.labels(), FROM, FROM + N), 1, 28, 0.05, 0, 11);
             float[] raw = d.localizer().localize(m.create(p.adversarial(), new Shape(N, 1, 28, 28)),
                     d.options().promptL(), new NoiseSource(3)).rawMask().toFloatArray();
             double iou = 0;
             for (int i = 0; i < N; i++) {
-                iou += PatchLocalizer.maskScores(raw, i * 784, p.masks(), i * 784, 784)[0];
+                iou += MaskScores.overlap(raw, i * 784, p.masks(), i * 784, 784).iou();
             }
             iou /= N;
             System.out.printf("default %s on %s: raw-mask IoU %.3f on %d checkerboards%n", DefenseSpec

@@ -10,6 +10,7 @@ import org.lustra.attack.Patch;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
 import org.lustra.defense.DefenseSpec;
+import org.lustra.defense.MaskScores;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.diffusion.NoiseSource;
 import org.lustra.model.ModelStore;
@@ -54,9 +55,9 @@ class DiffenderProbe {
                             float[] mb = b.mask().toFloatArray();
                             double iou = 0, pr = 0, rc = 0, iouRaw = 0, area = 0, areaClean = 0;
                             for (int i = 0; i < n; i++) {
-                                double[] sc = PatchLocalizer.maskScores(ma, i * 784, lav.masks(), i * 784, 784);
-                                iou += sc[0]; pr += sc[1]; rc += sc[2];
-                                iouRaw += PatchLocalizer.maskScores(mr, i * 784, lav.masks(), i * 784, 784)[0];
+                                MaskScores.Overlap sc = MaskScores.overlap(ma, i * 784, lav.masks(), i * 784, 784);
+                                iou += sc.iou(); pr += sc.precision(); rc += sc.recall();
+                                iouRaw += MaskScores.overlap(mr, i * 784, lav.masks(), i * 784, 784).iou();
                             }
                             for (int j = 0; j < n * 784; j++) { area += ma[j]; areaClean += mb[j]; }
                             System.out.printf("L='%s' g=%.1f abar=%.2f: IoU %.3f (raw %.3f) P %.3f R %.3f | mask area adv %.1f%% clean %.1f%% | %.1f ms/img%n",
@@ -83,8 +84,8 @@ class DiffenderProbe {
                     float[] mk = PatchLocalizer.refine(z.gt(2f).toType(ai.djl.ndarray.types.DataType.FLOAT32, false)).toFloatArray();
                     double iou = 0, pr = 0, rc = 0, area = 0;
                     for (int i = 0; i < n; i++) {
-                        double[] sc = PatchLocalizer.maskScores(mk, i * 784, lav.masks(), i * 784, 784);
-                        iou += sc[0]; pr += sc[1]; rc += sc[2];
+                        MaskScores.Overlap sc = MaskScores.overlap(mk, i * 784, lav.masks(), i * 784, 784);
+                        iou += sc.iou(); pr += sc.precision(); rc += sc.recall();
                     }
                     for (int j = 0; j < n * 784; j++) { area += mk[j]; }
                     System.out.printf("reconstruction abar=%.2f: IoU %.3f P %.3f R %.3f area %.1f%%%n", ab, iou / n, pr / n, rc / n, 100 * area / (n * 784.0));
@@ -101,7 +102,7 @@ class DiffenderProbe {
                     float[] ma = ra.localization().mask().toFloatArray();
                     double iou = 0, area = 0, areaC = 0;
                     float[] mc = rc.localization().mask().toFloatArray();
-                    for (int i2 = 0; i2 < n; i2++) iou += PatchLocalizer.maskScores(ma, i2 * 784, lav.masks(), i2 * 784, 784)[0];
+                    for (int i2 = 0; i2 < n; i2++) iou += MaskScores.overlap(ma, i2 * 784, lav.masks(), i2 * 784, 784).iou();
                     for (int j2 = 0; j2 < n * 784; j2++) { area += ma[j2]; areaC += mc[j2]; }
                     System.out.printf("purify %s: robust %.3f clean %.3f IoU %.3f area adv %.1f%% clean %.1f%%, %.1f ms/img%n", spec,
                             acc(c, ra.purified(), y), acc(c, rc.purified(), y), iou / n, 100 * area / (n * 784.0), 100 * areaC / (n * 784.0), ms);

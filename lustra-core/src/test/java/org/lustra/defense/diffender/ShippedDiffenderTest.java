@@ -11,6 +11,7 @@ import org.lustra.attack.Patch;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
 import org.lustra.defense.DefenseFactory;
+import org.lustra.defense.MaskScores;
 import org.lustra.diffusion.NoiseSource;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
@@ -53,7 +54,7 @@ class ShippedDiffenderTest {
                 def.options().promptL(), new NoiseSource(3)).mask().toFloatArray();
         double iou = 0;
         for (int i = 0; i < n; i++) {
-            iou += PatchLocalizer.maskScores(mask, i * d, lav.masks(), i * d, d)[0];
+            iou += MaskScores.overlap(mask, i * d, lav.masks(), i * d, d).iou();
         }
         return iou / n;
     }

@@ -18,6 +18,7 @@ import org.lustra.diffusion.Captions;
 import org.lustra.diffusion.DiffusionConfig;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.diffusion.NoiseSource;
+import org.lustra.eval.masks.PatchedImages;
 
 /** The localisation sweep and its patched images, on a tiny random diffusion model with 8×8 images. */
 class LocalizationSweepTest {
@@ -48,7 +49,7 @@ class LocalizationSweepTest {
     void givenACheckerboardKind_whenPatched_thenTheMaskIsOneSquareAndItsPixelsAlternate() {
         try (NDManager m = NDManager.newBaseManager()) {
             float[] clean = images(m, 3, 1);
-            PatchedSet p = PatchedImages.make(PatchedImages.Kind.CHECKERBOARD, null, null, clean, new int[3], 1, 8,
+            PatchedSet p = PatchedImages.makeSet(PatchedImages.Kind.CHECKERBOARD, null, null, clean, new int[3], 1, 8,
                     0.15, 0, 4);
             int side = org.lustra.attack.Patch.side(0.15, 8, 8);
             for (int i = 0; i < 3; i++) {
@@ -72,9 +73,9 @@ class LocalizationSweepTest {
         try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = tiny(m)) {
             float[] clean = images(m, 4, 2);
             Map<String, PatchedSet> sets = new LinkedHashMap<>();
-            sets.put("checkerboard", PatchedImages.make(PatchedImages.Kind.CHECKERBOARD, null, null, clean,
+            sets.put("checkerboard", PatchedImages.makeSet(PatchedImages.Kind.CHECKERBOARD, null, null, clean,
                     new int[4], 1, 8, 0.15, 0, 5));
-            sets.put("random", PatchedImages.make(PatchedImages.Kind.RANDOM, null, null, clean, new int[4], 1, 8,
+            sets.put("random", PatchedImages.makeSet(PatchedImages.Kind.RANDOM, null, null, clean, new int[4], 1, 8,
                     0.15, 0, 6));
             LocalizationSweep.Config config = new LocalizationSweep.Config(List.of(LocalizationSweep.Signal.MP,
                     LocalizationSweep.Signal.EP, LocalizationSweep.Signal.REC), new double[] {0.3, 0.7},
