@@ -16,6 +16,7 @@ import org.lustra.defense.GradientMode;
 import org.lustra.model.Architecture;
 import org.lustra.model.Classifier;
 import org.lustra.model.NetClassifier;
+import org.lustra.util.LustraException;
 
 /** Feature norm clipping on hand-made feature maps and on tiny random-weight networks (8×8 inputs, 3 classes). */
 class FeatureNormClippingTest {
@@ -142,7 +143,9 @@ class FeatureNormClippingTest {
             assertThrows(IllegalArgumentException.class, () -> three.defend(c));
             Classifier wrapped = new FeatureNormClipping(FeatureNormClipping.Options.placeholder()).defend(c);
             FeatureNormClipping again = new FeatureNormClipping(FeatureNormClipping.Options.placeholder());
-            assertThrows(IllegalArgumentException.class, () -> again.defend(wrapped));
+            // a wrapped classifier exposes no stages: the user-facing refusal names the problem and the fix
+            LustraException e = assertThrows(LustraException.class, () -> again.defend(wrapped));
+            assertTrue(e.getMessage().contains("inner stages"), e.getMessage());
         }
         assertThrows(IllegalArgumentException.class, () -> FeatureNormClipping.Options.relative(0));
         assertThrows(IllegalArgumentException.class, () -> FeatureNormClipping.Options.absolute(Double.NaN));
