@@ -16,6 +16,7 @@ import org.lustra.defense.Purifier;
 import org.lustra.model.Classifier;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
+import org.lustra.nn.NativeWarnings;
 import org.lustra.util.LustraException;
 
 /**

@@ -78,7 +78,11 @@ public final class SparkChunkEngine implements ChunkEngine {
                 }
             } finally {
                 jobs.shutdownNow();
-                sc.cancelAllJobs();
+                // a cluster may have stopped the context (the master removed the application): cancelling would
+                // throw and hide the sentence about the failed chunk
+                if (!sc.sc().isStopped()) {
+                    sc.cancelAllJobs();
+                }
             }
         } finally {
             if (master.startsWith("local")) {
@@ -101,10 +105,19 @@ public final class SparkChunkEngine implements ChunkEngine {
                 .setIfMissing("spark.ui.enabled", "false") // a batch run has no use for a web UI and its port
                 .setIfMissing("spark.task.cpus", threads)
                 .setIfMissing("spark.executor.cores", threads)
-                // executors of a cluster start without ./lustra's environment; see ConvolutionCheck for the why
-                .setIfMissing("spark.executorEnv.DNNL_MAX_CPU_ISA", dnnl == null ? "AVX" : dnnl)
-                .setIfMissing("spark.executor.extraJavaOptions", "-Dai.djl.offline=true -Dlustra.home="
-                        + LustraHome.root() + " -Dai.djl.pytorch.num_threads=" + threads);
+                // executors of a cluster start with their worker's environment, not ./lustra's; see
+                // ConvolutionCheck for why this one matters
+                .setIfMissing("spark.executorEnv.DNNL_MAX_CPU_ISA", dnnl == null ? "AVX" : dnnl);
+        String logLevel = System.getenv("TORCH_CPP_LOG_LEVEL");
+        if (logLevel != null) {
+            conf.setIfMissing("spark.executorEnv.TORCH_CPP_LOG_LEVEL", logLevel); // NativeWarnings applies it
+        }
+        // The user's executor options (a -Dspark.executor.extraJavaOptions property) come after Lustra's: they add to
+        // them and win for the same property, where replacing them would leave the executors without lustra.home.
+        String lustraOptions = "-Dai.djl.offline=true -Dlustra.home=" + LustraHome.root()
+                + " -Dai.djl.pytorch.num_threads=" + threads;
+        conf.set("spark.executor.extraJavaOptions", (lustraOptions + " "
+                + conf.get("spark.executor.extraJavaOptions", "")).trim());
         if (!master.startsWith("local")) {
             // every node is expected to hold the checkout (jar, lib/, models/, data/) at the driver's path
             conf.setIfMissing("spark.executor.extraClassPath", System.getProperty("java.class.path"));
