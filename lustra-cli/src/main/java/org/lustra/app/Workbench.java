@@ -15,6 +15,7 @@ import org.lustra.defense.MaskingPurifier;
 import org.lustra.defense.Purifier;
 import org.lustra.model.Classifier;
 import org.lustra.model.Classifiers;
+import org.lustra.nn.NativeWarnings;
 import org.lustra.util.LustraException;
 
 /**

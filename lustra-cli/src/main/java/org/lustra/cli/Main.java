@@ -3,7 +3,7 @@ package org.lustra.cli;
 import java.io.PrintWriter;
 import java.nio.file.FileSystemException;
 import java.util.Locale;
-import org.lustra.app.NativeWarnings;
+import org.lustra.nn.NativeWarnings;
 import org.lustra.util.LustraException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

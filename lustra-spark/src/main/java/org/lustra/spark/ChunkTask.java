@@ -8,6 +8,7 @@ import java.util.TreeMap;
 import org.lustra.eval.ExperimentRunner;
 import org.lustra.eval.RunDirectory;
 import org.lustra.eval.SampleRecord;
+import org.lustra.nn.NativeWarnings;
 import org.lustra.util.Json;
 
 /**
@@ -43,6 +44,10 @@ final class ChunkTask {
     /** Computes the chunk {@code key} ({@link RunDirectory.ChunkKey#text}) and returns its records as journal lines. */
     static String[] compute(Spec spec, String key) {
         synchronized (ONE_CHUNK_PER_JVM) {
+            // An executor of a cluster is a fresh JVM: JniUtils' natives exist only once the engine has loaded PyTorch
+            // (with local masters the driver had; found by scripts/spark-cluster-test.sh), and the engine must be set
+            // up as the driver's is (NNPACK off, so the same convolution path; PyTorch's log level)
+            NativeWarnings.quiet();
             // Spark's task threads are new to PyTorch, which starts them with grad mode on: forwards would record
             // graphs and leak (DJL-NOTES). The attacks switch it on where they need it.
             JniUtils.setGradMode(false);

@@ -7,6 +7,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -30,6 +33,7 @@ import org.lustra.util.LustraHome;
  * {@code LUSTRA_JAVA_OPTS}) take precedence over the defaults set here.
  */
 public final class SparkChunkEngine implements ChunkEngine {
+    static final int STOP_GRACE_SECONDS = 5;
     private final String master;
     private final int engineThreads;
 
@@ -74,11 +78,15 @@ public final class SparkChunkEngine implements ChunkEngine {
                     results.add(jobs.submit(() -> chunks.collectPartitions(new int[] {partition})[0].get(0)));
                 }
                 for (int i = 0; i < keys.size(); i++) {
-                    sink.accept(pending.get(i), records(await(results.get(i), keys.get(i))));
+                    sink.accept(pending.get(i), records(await(results.get(i), keys.get(i), sc.sc()::isStopped)));
                 }
             } finally {
                 jobs.shutdownNow();
-                sc.cancelAllJobs();
+                // a cluster may have stopped the context (the master removed the application): cancelling would
+                // throw and hide the sentence about the failed chunk
+                if (!sc.sc().isStopped()) {
+                    sc.cancelAllJobs();
+                }
             }
         } finally {
             if (master.startsWith("local")) {
@@ -101,10 +109,19 @@ public final class SparkChunkEngine implements ChunkEngine {
                 .setIfMissing("spark.ui.enabled", "false") // a batch run has no use for a web UI and its port
                 .setIfMissing("spark.task.cpus", threads)
                 .setIfMissing("spark.executor.cores", threads)
-                // executors of a cluster start without ./lustra's environment; see ConvolutionCheck for the why
-                .setIfMissing("spark.executorEnv.DNNL_MAX_CPU_ISA", dnnl == null ? "AVX" : dnnl)
-                .setIfMissing("spark.executor.extraJavaOptions", "-Dai.djl.offline=true -Dlustra.home="
-                        + LustraHome.root() + " -Dai.djl.pytorch.num_threads=" + threads);
+                // executors of a cluster start with their worker's environment, not ./lustra's; see
+                // ConvolutionCheck for why this one matters
+                .setIfMissing("spark.executorEnv.DNNL_MAX_CPU_ISA", dnnl == null ? "AVX" : dnnl);
+        String logLevel = System.getenv("TORCH_CPP_LOG_LEVEL");
+        if (logLevel != null) {
+            conf.setIfMissing("spark.executorEnv.TORCH_CPP_LOG_LEVEL", logLevel); // NativeWarnings applies it
+        }
+        // The user's executor options (a -Dspark.executor.extraJavaOptions property) come after Lustra's: they add to
+        // them and win for the same property, where replacing them would leave the executors without lustra.home.
+        String lustraOptions = "-Dai.djl.offline=true -Dlustra.home=" + LustraHome.root()
+                + " -Dai.djl.pytorch.num_threads=" + threads;
+        conf.set("spark.executor.extraJavaOptions", (lustraOptions + " "
+                + conf.get("spark.executor.extraJavaOptions", "")).trim());
         if (!master.startsWith("local")) {
             // every node is expected to hold the checkout (jar, lib/, models/, data/) at the driver's path
             conf.setIfMissing("spark.executor.extraClassPath", System.getProperty("java.class.path"));
@@ -112,9 +129,23 @@ public final class SparkChunkEngine implements ChunkEngine {
         return conf;
     }
 
-    private static String[] await(Future<String[]> result, String key) {
+    /**
+     * The lines of a chunk's job. Waiting also ends when the context has stopped ({@code stopped}): Spark stops it when
+     * the master removes the application (for example when no executor could start), and a job whose submission was
+     * still queued then is never failed, so its caller would wait forever (seen with scripts/spark-cluster-test.sh's
+     * cluster and executors that could not launch: the driver hung in 3 of 4 tries, and in none of 6 since).
+     */
+    static String[] await(Future<String[]> result, String key, BooleanSupplier stopped) {
         try {
-            return result.get();
+            while (true) {
+                try {
+                    return result.get(1, TimeUnit.SECONDS);
+                } catch (TimeoutException e) {
+                    if (stopped.getAsBoolean()) {
+                        return afterStop(result, key);
+                    }
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new LustraException("Interrupted while waiting for chunk " + key + ".", e);
@@ -122,6 +153,18 @@ public final class SparkChunkEngine implements ChunkEngine {
             String cause = String.valueOf(e.getCause().getMessage()).lines().findFirst().orElse("");
             throw new LustraException("Spark could not compute chunk " + key + " (" + cause + "); the chunks before "
                     + "it are in the journal, rerun the command to resume.", e.getCause());
+        }
+    }
+
+    /** A job that Spark's stop fails reports its own reason within moments; one it lost never will. */
+    private static String[] afterStop(Future<String[]> result, String key)
+            throws InterruptedException, ExecutionException {
+        try {
+            return result.get(STOP_GRACE_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            throw new LustraException("Spark stopped the application before chunk " + key + " was computed (its "
+                    + "log above says why, e.g. the master removed it when no executor could start); the chunks "
+                    + "before it are in the journal, rerun the command to resume.");
         }
     }
 

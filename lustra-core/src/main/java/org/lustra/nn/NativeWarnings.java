@@ -1,4 +1,4 @@
-package org.lustra.app;
+package org.lustra.nn;
 
 import ai.djl.engine.Engine;
 import com.sun.jna.Function;
