@@ -20,9 +20,9 @@ export function fail(message) {
  * /healthz answers 200. The launcher execs java, so the child's pid is the server's (for /proc/PID/status).
  * The launcher may first rebuild the jar when sources changed: startSeconds must allow for that.
  */
-export async function startServer(args, { startSeconds = 240 } = {}) {
+export async function startServer(args, { startSeconds = 240, env = process.env } = {}) {
   const child = spawn(join(ROOT, "lustra"), ["serve", "--port", "0", ...args], {
-    cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"],
+    cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env,
   });
   const server = { child, pid: child.pid, log: "", exited: null, base: null };
   const keep = chunk => { server.log = (server.log + chunk).slice(-8000); };
