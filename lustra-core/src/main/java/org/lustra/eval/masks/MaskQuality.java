@@ -51,7 +51,10 @@ public record MaskQuality(String classifier, String images, long seed, List<Row>
         StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "# Mask quality against true patch masks%n%n"
                 + "Classifier `%s`; %s; attack seed %d. IoU, precision and recall are means over patched images; "
                 + "\"clean masked\" is the share of a clean image's pixels masked (false positives); accuracies are "
-                + "non-adaptive (patches made against the bare classifier).%n%n"
+                + "non-adaptive (patches made with exact gradients against the bare classifier, no EOT: this "
+                + "measures localisation, not robustness; no adaptive attack was run). Scoring: each image is "
+                + "purified once with the attack seed, so for a randomised defence (DIFFender) masks and accuracies "
+                + "are single draws, not a majority of K.%n%n"
                 + "| defence | attack | IoU | precision | recall | clean masked | accuracy undefended → defended |"
                 + " clean accuracy defended |%n|---|---|---|---|---|---|---|---|%n", classifier, images, seed));
         for (Row r : rows) {
