@@ -72,20 +72,18 @@ public final class EvadeLaVan {
      */
     public static Patch.Result attack(AttackModel model, float[] x, int[] labels, float[] sources, Options opt) {
         int n = labels.length;
-        int c = (int) model.imageShape().get(0);
-        int h = (int) model.imageShape().get(1);
-        int w = (int) model.imageShape().get(2);
-        int d = c * h * w;
-        int s = Patch.side(opt.fraction(), h, w);
-        int ps = c * s * s;
+        // LaVAN's draw, first: the same seed puts the patch at LaVAN's place
+        Patch.Setup setup = Patch.Setup.draw(model, n, opt.fraction(), opt.seed());
+        int c = setup.c();
+        int h = setup.h();
+        int w = setup.w();
+        int d = setup.imageSize();
+        int s = setup.side();
+        int ps = setup.patchSize();
         long before = model.forwardImages();
-        SplittableRandom rng = new SplittableRandom(opt.seed());
-        Patch.Place[] places = new Patch.Place[n];
-        float[] masks = new float[n * h * w];
-        for (int i = 0; i < n; i++) { // LaVAN's draw, first: the same seed puts the patch at LaVAN's place
-            places[i] = Patch.Place.random(s, h, w, rng);
-            Patch.markMask(masks, i, s, places[i], h, w);
-        }
+        SplittableRandom rng = setup.rng();
+        Patch.Place[] places = setup.places();
+        float[] masks = setup.masks();
         boolean detector = model.detector() != null;
         List<Start> starts = opt.starts().stream().filter(st -> detector || st != Start.NON_ADAPTIVE).toList();
         int r = starts.size();

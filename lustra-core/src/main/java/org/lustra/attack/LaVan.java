@@ -28,20 +28,17 @@ public final class LaVan {
 
     public static Patch.Result attack(AttackModel model, float[] x, int[] labels, Options opt) {
         int n = labels.length;
-        int c = (int) model.imageShape().get(0);
-        int h = (int) model.imageShape().get(1);
-        int w = (int) model.imageShape().get(2);
-        int s = Patch.side(opt.fraction(), h, w);
-        int ps = c * s * s;
+        Patch.Setup setup = Patch.Setup.draw(model, n, opt.fraction(), opt.seed());
+        int c = setup.c();
+        int h = setup.h();
+        int w = setup.w();
+        int s = setup.side();
+        int ps = setup.patchSize();
         long before = model.forwardImages();
-        SplittableRandom rng = new SplittableRandom(opt.seed());
-        Patch.Place[] places = new Patch.Place[n];
+        SplittableRandom rng = setup.rng();
+        Patch.Place[] places = setup.places();
         float[] patches = new float[n * ps];
-        float[] masks = new float[n * h * w];
-        for (int i = 0; i < n; i++) {
-            places[i] = Patch.Place.random(s, h, w, rng);
-            Patch.markMask(masks, i, s, places[i], h, w);
-        }
+        float[] masks = setup.masks();
         for (int j = 0; j < patches.length; j++) {
             patches[j] = (float) rng.nextDouble();
         }

@@ -18,6 +18,45 @@ public final class Patch {
         return Math.max(1, Math.min(s, Math.min(h, w)));
     }
 
+    /**
+     * What every patch attack starts from: the image shape, the patch side and one placement per image, drawn first
+     * from the attack's seed — so LaVAN, GDPA-like and evade-LaVAN put image i's patch at the same place for the
+     * same seed. {@code rng} continues after the placements (the patches' initial contents are drawn from it).
+     */
+    record Setup(int c, int h, int w, int side, Place[] places, SplittableRandom rng) {
+        static Setup draw(AttackModel model, int n, double fraction, long seed) {
+            int c = (int) model.imageShape().get(0);
+            int h = (int) model.imageShape().get(1);
+            int w = (int) model.imageShape().get(2);
+            int s = Patch.side(fraction, h, w);
+            SplittableRandom rng = new SplittableRandom(seed);
+            Place[] places = new Place[n];
+            for (int i = 0; i < n; i++) {
+                places[i] = Place.random(s, h, w, rng);
+            }
+            return new Setup(c, h, w, s, places, rng);
+        }
+
+        /** Values per image (C·H·W). */
+        int imageSize() {
+            return c * h * w;
+        }
+
+        /** Values per patch (C·s·s). */
+        int patchSize() {
+            return c * side * side;
+        }
+
+        /** The true patch masks (N·H·W) of the drawn placements. */
+        float[] masks() {
+            float[] masks = new float[places.length * h * w];
+            for (int i = 0; i < places.length; i++) {
+                markMask(masks, i, side, places[i], h, w);
+            }
+            return masks;
+        }
+    }
+
     /** A placement: top-left corner. */
     public record Place(int row, int col) {
         static Place random(int side, int h, int w, SplittableRandom rng) {
