@@ -54,7 +54,7 @@ class ClassicDefencesTest {
     }
 
     @Test
-    void everyClassicDefenceIsDeterministicShapePreservingAndDeclaresBpda() {
+    void everyClassicDefenceIsDeterministicShapePreservingAndDeclaresItsRoutes() {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray x = m.randomUniform(0, 1, new Shape(3, 1, 28, 28));
             for (Purifier p : List.of(new Jpeg(75), new MedianSmoothing(3), new BitDepth(4),
@@ -65,13 +65,68 @@ class ClassicDefencesTest {
                 for (float v : a) {
                     assertTrue(v >= 0 && v <= 1, p.name());
                 }
-                assertEquals(Set.of(GradientMode.BPDA), p.gradientModes());
+                // the median is a gather of its input, so it also offers exact gradients
+                assertEquals(p instanceof MedianSmoothing ? Set.of(GradientMode.EXACT, GradientMode.BPDA)
+                        : Set.of(GradientMode.BPDA), p.gradientModes(), p.name());
             }
         }
         assertThrows(IllegalArgumentException.class, () -> new Jpeg(0));
         assertThrows(IllegalArgumentException.class, () -> new MedianSmoothing(4));
         assertThrows(IllegalArgumentException.class, () -> new BitDepth(9));
         assertThrows(IllegalArgumentException.class, () -> new LocalGradientSmoothing(5, 5, 0.1, 2.3));
+    }
+
+    /**
+     * Given random images, when median-filtered as a gather, then every output is its window's median (sorted by a
+     * reference) and the EXACT gradient of a weighted sum reaches each selected input pixel with exactly its output's
+     * weight — what finite differences of the filter give away from ties.
+     */
+    @Test
+    void medianIsAGatherOfItsWindowsMedianWithExactGradients() {
+        int k = 3;
+        int h = 7;
+        int w = 6;
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = m.randomUniform(0, 1, new Shape(2, 1, h, w));
+            float[] in = x.toFloatArray();
+            float[] weights = m.randomUniform(-1, 1, new Shape(2 * h * w)).toFloatArray();
+            x.setRequiresGradient(true);
+            float[] out;
+            try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                NDArray y = new MedianSmoothing(k).purify(x, 0);
+                out = y.toFloatArray();
+                gc.backward(y.reshape(-1).mul(m.create(weights)).sum());
+            }
+            float[] grad = x.getGradient().toFloatArray();
+            float[] expected = new float[in.length];
+            for (int i = 0; i < 2; i++) {
+                for (int yy = 0; yy < h; yy++) {
+                    for (int xx = 0; xx < w; xx++) {
+                        float[] win = new float[k * k];
+                        int n = 0;
+                        for (int dy = -1; dy <= 1; dy++) {
+                            for (int dx = -1; dx <= 1; dx++) {
+                                int r = Math.max(0, Math.min(h - 1, yy + dy));
+                                int c = Math.max(0, Math.min(w - 1, xx + dx));
+                                win[n++] = in[i * h * w + r * w + c];
+                            }
+                        }
+                        java.util.Arrays.sort(win);
+                        int o = i * h * w + yy * w + xx;
+                        assertEquals(win[4], out[o], 0f);
+                        // random values have no ties: the median is exactly one input pixel of the image
+                        int src = -1;
+                        for (int j = i * h * w; j < (i + 1) * h * w; j++) {
+                            if (in[j] == out[o]) {
+                                src = j;
+                            }
+                        }
+                        expected[src] += weights[o];
+                    }
+                }
+            }
+            assertArrayEquals(expected, grad, 1e-5f);
+        }
     }
 
     /**
