@@ -104,6 +104,17 @@ public final class Subsets {
         return load(dir(), name);
     }
 
+    /** Where a shipped subset's images come from ("fashion-mnist test", "opencv digits.png", …), by subset spec. */
+    public static String source(String spec) {
+        String base = SubsetSpec.parse(spec).base();
+        Entry e = manifest(dir()).subsets().get(base);
+        if (e == null) {
+            throw new LustraException("Shipped subset '" + base + "' is not in " + dir().resolve(MANIFEST)
+                    + "; run 'lustra data subsets'.");
+        }
+        return e.source();
+    }
+
     /** The Fashion-MNIST training images not in the validation split (what classifiers train on). */
     public static int[] trainingIndices(Manifest m, int trainSize) {
         return complement(m.subsets().get("validation").indices(), trainSize);
