@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "data", description = "Data set utilities.", mixinStandardHelpOptions = true,
-        subcommands = {DataCommand.SubsetsCommand.class})
+        subcommands = {DataCommand.SubsetsCommand.class, DataCommand.ToneCommand.class})
 final class DataCommand implements Runnable {
     @Override
     public void run() {
@@ -71,6 +71,31 @@ final class DataCommand implements Runnable {
             }
             m.subsets().forEach((k, e) -> System.out.printf("%-15s %5d images  %s%n", k, e.count(), e.description()));
             System.out.println("Wrote " + target.resolve(Subsets.MANIFEST) + " (seed " + seed + ")");
+            return 0;
+        }
+    }
+
+    @Command(name = "tone", mixinStandardHelpOptions = true,
+            description = {"Write only the tone-shifted evaluation set data/eval512-tone (eval512 with each image's "
+                    + "log-intensity mean and spread moved onto a random other test image's; targets from the "
+                    + "manifest seed, recorded), keeping every other subset. 'data subsets' writes it too; this "
+                    + "needs only the Fashion-MNIST test split, not the digits sheet."})
+    static final class ToneCommand implements Callable<Integer> {
+        @Option(names = "--data-dir", description = "Fashion-MNIST IDX directory (default: $LUSTRA_FASHION_MNIST_DIR "
+                + "or /usr/share/datasets/fashion-mnist).")
+        Path dataDir;
+
+        @Option(names = "--out", description = "Shipped data directory (default: data/ of the checkout).")
+        Path out;
+
+        @Override
+        public Integer call() {
+            ImageSet test = FashionMnist.load(FashionMnist.resolveDir(dataDir), FashionMnist.Split.TEST);
+            Path target = out != null ? out : LustraHome.data();
+            Subsets.Manifest m = Subsets.writeTone(target, test);
+            Subsets.Entry e = m.subsets().get(Subsets.TONE);
+            System.out.printf("%-15s %5d images  %s%n", Subsets.TONE, e.count(), e.description());
+            System.out.println("Wrote " + target.resolve(Subsets.MANIFEST) + " (seed " + m.seed() + ")");
             return 0;
         }
     }

@@ -28,8 +28,10 @@ final class EvalCommand implements Runnable {
     @Command(name = "classifier", mixinStandardHelpOptions = true,
             description = {"Measure a classifier's clean accuracy.",
                 "Splits: test (the full Fashion-MNIST test set, needs the Debian data), "
-                    + "validation, eval512, fewshot8, digits-holdout. The default is test for "
-                    + "Fashion-MNIST models and digits-holdout for classifier-digits.",
+                    + "validation, eval512, eval512-tone (tone-shifted), fewshot8, digits-holdout, and any of "
+                    + "these with a CIFAR-10-C corruption, NAME+brightness:S or NAME+contrast:S (S = 1..5), e.g. "
+                    + "eval512+contrast:3. The default is test for Fashion-MNIST models and digits-holdout for "
+                    + "classifier-digits.",
                 "--record writes the result into the model card."})
     static final class ClassifierEval implements Callable<Integer> {
         @Option(names = "--model", required = true, description = "Model name or directory.")

@@ -75,6 +75,7 @@ final class ExperimentCommands {
             Path dir = out != null ? out : LustraHome.root().resolve("results").resolve(exp.name());
             ImageSet eval = Subsets.load(exp.subset());
             ImageSet train = Subsets.load("validation");
+            requireTrainingImagesFit(exp);
             try (Classifier c = Classifiers.open(exp.classifier());
                     ExperimentRunner runner = new ExperimentRunner(exp, new ExperimentRunner.Inputs(c, eval, train),
                             dir, System.err::println)) {
@@ -92,6 +93,20 @@ final class ExperimentCommands {
             System.out.println("Report: " + dir.resolve("report.md") + (failed > 0 ? "  (" + failed
                     + " sanity check(s) FAILED, see the report)" : "  (all sanity checks passed)"));
             return 0;
+        }
+
+        /**
+         * AdvP trains its universal patch on data/validation, Fashion-MNIST images with Fashion-MNIST labels: against a
+         * classifier of another dataset (digits-holdout with classifier-digits) that patch would chase the wrong labels.
+         */
+        private static void requireTrainingImagesFit(Experiment exp) {
+            String source = Subsets.source(exp.subset());
+            if (!source.startsWith("fashion-mnist")
+                    && exp.attacks().stream().anyMatch(a -> a.attack().equals("advp"))) {
+                throw new LustraException("AdvP trains its universal patch on data/validation (Fashion-MNIST images "
+                        + "and labels) but " + exp.subset() + " comes from " + source + "; drop advp from " + exp.name()
+                        + " (PGD, AutoAttack and the per-image patch attacks run on any subset).");
+            }
         }
 
         private ChunkEngine chunkEngine() {

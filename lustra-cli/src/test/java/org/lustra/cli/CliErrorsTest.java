@@ -119,6 +119,22 @@ class CliErrorsTest {
     }
 
     @Test
+    void givenAnUnknownCorruption_whenAClassifierIsEvaluated_thenOneSentenceNamesTheForms() {
+        assertOneSentence(run("eval", "classifier", "--model", "classifier-resnet", "--split", "eval512+fog:1"),
+                "NAME+brightness:S");
+    }
+
+    @Test
+    void givenAdvpOnTheDigits_whenAnExperimentRuns_thenItIsRefusedBeforeAnyModelLoads() throws IOException {
+        // AdvP would train its patch on Fashion-MNIST validation images and labels against the digits classifier
+        Path config = tmp.resolve("digits-advp.json");
+        Files.writeString(config, "{\"name\": \"digits-advp\", \"classifier\": \"classifier-digits\", "
+                + "\"subset\": \"digits-holdout\", \"attacks\": [{\"attack\": \"advp\"}]}");
+        assertOneSentence(run("eval", "run", config.toString(), "--out", tmp.resolve("out").toString()),
+                "AdvP trains its universal patch on data/validation");
+    }
+
+    @Test
     void givenAFolderWithABadAndAWrongSizeFile_whenClassified_thenTheGoodOneIsClassifiedAndExitCodeIs3()
             throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("mixed"));

@@ -15,6 +15,7 @@ import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 import org.lustra.util.LustraHome;
 import org.lustra.util.Permutations;
+import org.lustra.util.Seed;
 
 /**
  * The data subsets shipped under {@code data/}, written by {@code lustra data subsets} with a recorded seed:
@@ -25,7 +26,11 @@ import org.lustra.util.Permutations;
  *   <li>{@code eval512}: the fixed evaluation subset, 512 test images that {@code classifier-resnet} classifies
  *       correctly (SPEC §7), taken in a seeded random order;</li>
  *   <li>{@code digits-holdout}: 20 % of the OpenCV digits, held out from {@code classifier-digits}.</li>
+ *   <li>{@code eval512-tone}: {@code eval512} tone-shifted (seed 003's ColoredImageNet on grayscale): each image's
+ *       log-intensity mean and spread moved onto those of a random test-split image ({@link ToneTransfer}), the
+ *       targets drawn from the manifest seed's child {@code "eval512-tone"} and recorded.</li>
  * </ul>
+ * {@link #load(Path, String)} also takes corrupted forms of any subset, computed on load ({@link SubsetSpec}).
  * Each subset comes from its own split of the seed's generator, so remaking one never moves another.
  */
 public final class Subsets {
@@ -35,10 +40,15 @@ public final class Subsets {
     public static final int FEWSHOT_SIZE = 8;
     public static final int EVAL_SIZE = 512;
     public static final double DIGITS_HOLDOUT = 0.2;
+    /** The tone-shifted evaluation subset. */
+    public static final String TONE = "eval512-tone";
 
-    /** One shipped subset: where it came from, its files and their hashes, and the source indices. */
+    /**
+     * One shipped subset: where it came from, its files and their hashes, and the source indices; for
+     * {@value #TONE} also the test-split index of each image's tone target (null for the others).
+     */
     public record Entry(String source, String description, int count, String images, String labels,
-            String imagesSha256, String labelsSha256, int[] indices) {}
+            String imagesSha256, String labelsSha256, int[] indices, int[] targets) {}
 
     /** The manifest written next to the files. */
     public record Manifest(long seed, String command, String created, Map<String, String> sources,
@@ -59,8 +69,17 @@ public final class Subsets {
         return Json.read(file, Manifest.class);
     }
 
-    /** Loads a shipped subset by name, verifying both files against the manifest's hashes. */
-    public static ImageSet load(Path dataDir, String name) {
+    /**
+     * Loads a subset by its spec ({@link SubsetSpec}: a shipped subset, optionally corrupted on load), verifying the
+     * shipped files against the manifest's hashes.
+     */
+    public static ImageSet load(Path dataDir, String spec) {
+        SubsetSpec s = SubsetSpec.parse(spec);
+        ImageSet base = loadShipped(dataDir, s.base());
+        return s.corruption() == null ? base : s.corruption().applyTo(base, s.severity());
+    }
+
+    private static ImageSet loadShipped(Path dataDir, String name) {
         Entry e = manifest(dataDir).subsets().get(name);
         if (e == null) {
             throw new LustraException("Shipped subset '" + name + "' is not in " + dataDir.resolve(MANIFEST)
@@ -83,6 +102,17 @@ public final class Subsets {
 
     public static ImageSet load(String name) {
         return load(dir(), name);
+    }
+
+    /** Where a shipped subset's images come from ("fashion-mnist test", "opencv digits.png", …), by subset spec. */
+    public static String source(String spec) {
+        String base = SubsetSpec.parse(spec).base();
+        Entry e = manifest(dir()).subsets().get(base);
+        if (e == null) {
+            throw new LustraException("Shipped subset '" + base + "' is not in " + dir().resolve(MANIFEST)
+                    + "; run 'lustra data subsets'.");
+        }
+        return e.source();
     }
 
     /** The Fashion-MNIST training images not in the validation split (what classifiers train on). */
@@ -178,9 +208,64 @@ public final class Subsets {
                     "20% of the 5000 OpenCV digits (padded to 28x28), held out from classifier-digits training"));
             sources.put("digits", digitsSource.toString() + " (Debian package opencv-doc)");
         }
+        if (out.containsKey("eval512")) {
+            out.put(TONE, tone(dataDir, seed, out.get("eval512").indices(), fmTest));
+        }
         Manifest m = new Manifest(seed, command, Instant.now().toString(), sources, out);
         Json.writeAtomically(dataDir.resolve(MANIFEST), m);
         return m;
+    }
+
+    /**
+     * (Re)writes only {@value #TONE} from the shipped {@code eval512} and the full test split, keeping every other
+     * entry of the manifest; for checkouts made before the tone set existed, or where the digits sheet that a full
+     * {@link #make} needs is missing.
+     */
+    public static Manifest writeTone(Path dataDir, ImageSet fmTest) {
+        Manifest m = manifest(dataDir);
+        Entry eval = m.subsets().get("eval512");
+        if (eval == null) {
+            throw new LustraException("The tone-shifted set is made from eval512, which " + dataDir.resolve(MANIFEST)
+                    + " does not list; run 'lustra data subsets' once classifier-resnet exists.");
+        }
+        Map<String, Entry> subsets = new LinkedHashMap<>(m.subsets());
+        subsets.put(TONE, tone(dataDir, m.seed(), eval.indices(), fmTest));
+        Manifest out = new Manifest(m.seed(), m.command(), m.created(), m.sources(), subsets);
+        Json.writeAtomically(dataDir.resolve(MANIFEST), out);
+        return out;
+    }
+
+    /**
+     * {@code eval512} (test-split indices {@code evalIndices}) tone-shifted: image i takes the log-intensity statistics
+     * of test image {@code targets[i]}, drawn uniformly from the test split other than image i itself, from the
+     * seed's child {@code "eval512-tone"}. Bytes are rounded (the transfer's output is continuous).
+     */
+    static Entry tone(Path dataDir, long seed, int[] evalIndices, ImageSet fmTest) {
+        SplittableRandom rng = Seed.of(seed).child(TONE).random();
+        ImageSet eval = fmTest.subset(evalIndices);
+        int d = eval.imageSize();
+        byte[] px = new byte[eval.size() * d];
+        int[] targets = new int[eval.size()];
+        for (int i = 0; i < eval.size(); i++) {
+            int t;
+            do {
+                t = rng.nextInt(fmTest.size());
+            } while (t == evalIndices[i]);
+            targets[i] = t;
+            float[] shifted = ToneTransfer.transfer(eval.imageFloats(i), fmTest.imageFloats(t), eval.channels());
+            for (int j = 0; j < d; j++) {
+                px[i * d + j] = (byte) Math.round(shifted[j] * 255.0);
+            }
+        }
+        ImageSet shifted = new ImageSet(px, eval.labels(), eval.channels(), eval.height(), eval.width());
+        Path img = dataDir.resolve(TONE + "-images-idx3-ubyte.gz");
+        Path lab = dataDir.resolve(TONE + "-labels-idx1-ubyte.gz");
+        Idx.writeImageSet(shifted, img, lab);
+        return new Entry("fashion-mnist test", "eval512 tone-shifted: each image's log-intensity mean and standard "
+                + "deviation moved onto those of a random other test image (grayscale Reinhard transfer, a per-image "
+                + "gamma and gain; targets from seed child \"" + TONE + "\" of the manifest seed, listed in targets)",
+                evalIndices.length, img.getFileName().toString(), lab.getFileName().toString(), Files2.sha256(img),
+                Files2.sha256(lab), evalIndices, targets);
     }
 
     private static Entry write(Path dataDir, String name, ImageSet source, int[] indices, String sourceName,
@@ -190,6 +275,6 @@ public final class Subsets {
         Path lab = dataDir.resolve(name + "-labels-idx1-ubyte.gz");
         Idx.writeImageSet(subset, img, lab);
         return new Entry(sourceName, description, indices.length, img.getFileName().toString(),
-                lab.getFileName().toString(), Files2.sha256(img), Files2.sha256(lab), indices);
+                lab.getFileName().toString(), Files2.sha256(img), Files2.sha256(lab), indices, null);
     }
 }

@@ -60,6 +60,22 @@ public final class DefendedClassifier {
         return purifier instanceof Identity;
     }
 
+    /** One forward of the defended model and the purified images it classified; both owned by {@code x}'s manager. */
+    public record Evaluation(NDArray logits, NDArray purified) {}
+
+    /**
+     * The forward {@link #logits(NDArray, GradientMode, long)} computes in BPDA mode (the same operations, so the same
+     * logits to the bit), also handing out the purified images, so the harness can measure their fidelity to the clean
+     * image without a second purification. Undefended: the input itself.
+     */
+    public Evaluation evaluate(NDArray x, long seed) {
+        if (undefended()) {
+            return new Evaluation(classifier.logits(x), x);
+        }
+        NDArray purified = purifier.purify(x.stopGradient(), seed);
+        return new Evaluation(model.logits(x.add(purified.sub(x).stopGradient())), purified);
+    }
+
     /** Logits of the defended model; owned by {@code x}'s manager. */
     public NDArray logits(NDArray x, GradientMode mode, long seed) {
         if (!purifier.gradientModes().contains(mode)) {

@@ -80,7 +80,9 @@ final class ChunkRunner {
     private Scored attackAndScore(Batch b, List<Route> routes, NDManager m) {
         int n = b.n();
         int votes = routes.get(0).votes();
-        int[][] cleanVotes = predict(m, b.defended(), b.x(), b.image(), votes, b.seeds().clean());
+        Judged clean = predict(m, b.defended(), b.x(), b.image(), votes, b.seeds().clean());
+        int[][] cleanVotes = clean.votes();
+        Judged last = null;
         WorstOf worst = new WorstOf(n, b.x().length / n, b.h() * b.w(), votes, routes.size() > 1);
         long forward = 0;
         GradientCounts gradients = GradientCounts.NONE;
@@ -104,25 +106,29 @@ final class ChunkRunner {
             Attack.Outcome o = attackVia(route, attack, b, m, purification);
             float[] a = o.adversarial().clone();
             boolean[] bad = Scoring.replaceNonFinite(a, b.x(), n);
-            int[][] v = predict(m, b.defended(), a, b.image(), votes, b.seeds().judge(tag));
+            last = predict(m, b.defended(), a, b.image(), votes, b.seeds().judge(tag));
+            int[][] v = last.votes();
             forward += o.forwardImages();
             gradients = gradients.plus(o.gradients());
             if (routes.size() > 1) {
                 perRoute.addAll(Scoring.records(new Scoring.Chunk(b.seed(), ThreatModels.routeCellId(b.cell(), route),
                         b.chunk(), b.from(), b.labels(), b.x(), a, o.masks(), bad, cleanVotes, v, b.c(), b.h(), b.w(),
-                        (System.nanoTime() - routeStart) / 1e6 / n, o.forwardImages() / n, o.gradients(), null)));
+                        (System.nanoTime() - routeStart) / 1e6 / n, o.forwardImages() / n, o.gradients(), null,
+                        clean.purified(), last.purified())));
             }
             worst.offer(route, b.labels(), a, o.masks(), bad, v);
         }
         // A worst-of cell picks each image's route by its judging votes; scoring the pick with those same votes
         // would count the luckiest draw (a max over noisy estimates). The chosen inputs are judged again, afresh.
-        int[][] finalVotes = routes.size() > 1
+        // (one route: its judging evaluation is the final one, and it scored every image)
+        Judged judged = routes.size() > 1
                 ? predict(m, b.defended(), worst.adversarial, b.image(), votes, b.seeds().judge(":worst-of"))
-                : worst.votes;
+                : last;
+        int[][] finalVotes = judged.votes();
         double ms = (System.nanoTime() - t0) / 1e6 / n;
         List<SampleRecord> out = Scoring.records(new Scoring.Chunk(b.seed(), b.cell().id(), b.chunk(), b.from(),
                 b.labels(), b.x(), worst.adversarial, worst.masks, worst.nonFinite, cleanVotes, finalVotes, b.c(),
-                b.h(), b.w(), ms, forward / n, gradients, worst.routes));
+                b.h(), b.w(), ms, forward / n, gradients, worst.routes, clean.purified(), judged.purified()));
         // route lines first: a run killed mid-append then never leaves a finished cell chunk with unfinished routes
         perRoute.addAll(out);
         return new Scored(perRoute, worst.adversarial);
@@ -180,15 +186,27 @@ final class ChunkRunner {
         return model;
     }
 
+    /**
+     * {@code votes} independent predictions of the defended model, and the images the first of them classified after
+     * purification (null for the undefended classifier).
+     */
+    private record Judged(int[][] votes, float[] purified) {}
+
     /** Predictions of the defended model, {@code votes} independent evaluations (one for deterministic defences). */
-    private static int[][] predict(NDManager m, DefendedClassifier defended, float[] x, Shape image, int votes,
+    private static Judged predict(NDManager m, DefendedClassifier defended, float[] x, Shape image, int votes,
             long seed) {
         int n = x.length / Math.toIntExact(image.size());
         int[][] out = new int[votes][n];
+        float[] purified = null;
         for (int v = 0; v < votes; v++) {
             try (NDManager s = m.newSubManager()) {
                 NDArray xa = s.create(x, new Shape(n, image.get(0), image.get(1), image.get(2)));
-                float[] z = defended.logits(xa, GradientMode.BPDA, seed + v).toFloatArray();
+                // the forward of logits(x, BPDA, seed) to the bit, so votes are what they were before fidelity existed
+                DefendedClassifier.Evaluation e = defended.evaluate(xa, seed + v);
+                if (v == 0 && !defended.undefended()) {
+                    purified = e.purified().toFloatArray();
+                }
+                float[] z = e.logits().toFloatArray();
                 int k = z.length / n;
                 for (int i = 0; i < n; i++) {
                     // a row with a non-finite logit is no class at all (-1: never correct, never a chosen class);
@@ -201,7 +219,7 @@ final class ChunkRunner {
                 }
             }
         }
-        return out;
+        return new Judged(out, purified);
     }
 
     /** Per image, the outcome of the route that fooled it worst ({@link Scoring#badness}); one route is kept whole. */

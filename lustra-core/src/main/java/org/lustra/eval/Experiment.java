@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
+import org.lustra.data.SubsetSpec;
 import org.lustra.defense.DefenseSpec;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
@@ -21,7 +22,10 @@ import org.lustra.util.LustraException;
  * {@code gradient} sets how adaptive attacks pass the defence: auto (EXACT where the purifier is differentiable —
  * by recomputation for DiffPure — else STE where the purifier has thresholds, as DIFFender, else BPDA), exact,
  * surrogate, bpda, ste, masked (DIFFender's corrected surrogate), or worst-of (each adaptive cell runs its attack
- * once per route the defence offers and keeps, per image, the worst outcome).
+ * once per route the defence offers and keeps, per image, the worst outcome). {@code subset} is a {@link SubsetSpec}:
+ * a shipped subset ({@code eval512}, {@code eval512-tone}, {@code digits-holdout}) optionally corrupted on load
+ * ({@code eval512+brightness:3}); with {@code digits-holdout} give a digits classifier ({@code classifier-digits}) —
+ * purifiers trained on Fashion-MNIST then run across datasets.
  */
 public record Experiment(String name, String classifier, String subset, Integer images, String profile,
         List<Long> seeds, List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch,
@@ -80,6 +84,7 @@ public record Experiment(String name, String classifier, String subset, Integer 
         }
         classifier = classifier == null ? "classifier-resnet" : classifier;
         subset = subset == null ? "eval512" : subset;
+        SubsetSpec.parse(subset); // fails with the accepted forms
         profile = profile == null ? "quick" : profile;
         if (!profile.equals("quick") && !profile.equals("paper")) {
             throw new LustraException("Experiment \"profile\" must be quick or paper, got " + profile);

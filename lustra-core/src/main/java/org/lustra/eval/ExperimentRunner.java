@@ -16,6 +16,7 @@ import java.util.function.Consumer;
 import org.lustra.attack.Attack;
 import org.lustra.attack.Attacks;
 import org.lustra.data.ImageSet;
+import org.lustra.data.SubsetSpec;
 import org.lustra.defense.DefenseFactory;
 import org.lustra.defense.DefenseSpec;
 import org.lustra.defense.DetectingPurifier;
@@ -158,7 +159,9 @@ public final class ExperimentRunner implements AutoCloseable {
                 out.put("model:" + name, "unavailable (" + e.getMessage() + ")");
             }
         }
-        String subset = exp.subset() == null ? "eval512" : exp.subset();
+        // a corrupted subset (eval512+contrast:3) is computed from the shipped files of its base, which are hashed; the
+        // corruption itself is in the config
+        String subset = SubsetSpec.parse(exp.subset() == null ? "eval512" : exp.subset()).base();
         for (String part : List.of("images-idx3-ubyte.gz", "labels-idx1-ubyte.gz")) {
             Path f = LustraHome.data().resolve(subset + "-" + part);
             if (Files.exists(f)) {

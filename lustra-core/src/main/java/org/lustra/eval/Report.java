@@ -23,7 +23,8 @@ import org.lustra.util.LustraException;
 /**
  * Aggregates {@code samples.jsonl} of a run directory into {@code report.md}, {@code report.csv}, {@code report.json}
  * and {@code figures/*.png}: per cell, clean and robust accuracy as mean ± std over the run seeds, a 95 % Wilson
- * interval on the pooled images, PSNR/SSIM/distances of the adversarial inputs, time and forward passes per image, the
+ * interval on the pooled images, PSNR/SSIM/distances of the adversarial inputs, PSNR/SSIM of the purified images
+ * against the clean ones, time and forward passes per image, the
  * gradient mode and threat model; then the sanity checks every robustness table must pass.
  */
 public final class Report {
@@ -32,7 +33,10 @@ public final class Report {
      * One row of the report. {@code gradientRows} etc. count the attack's per-chunk gradients; a universal patch's
      * one-off training is counted apart, once per patch: {@code universalPatches} (the patches the cell used, one per
      * run seed and route; null for attacks without one) and {@code patchTrainingGradients} (their training's gradient
-     * rows, summed; null when not recorded, as in runs made before 1 December).
+     * rows, summed; null when not recorded, as in runs made before 1 December). {@code psnr} and {@code ssim} compare
+     * the adversarial input with the clean image; {@code purified} holds the means over images of the purified
+     * images' fidelity to the clean image (PSNR over the finite values; null for the undefended classifier and for
+     * records made before it was measured).
      */
     public record CellSummary(String cell, String defense, String mode, String attack, String budget,
             String gradientMode, String threatModel, int images, int runs, double cleanAccuracy, double robustMean,
@@ -40,7 +44,7 @@ public final class Report {
             double maxLinf, double maxL2, double msPerImage, double forwardPerImage, Double singleRobust,
             long nonFiniteInputs, long invalidPatches, long uncheckedPatches, long gradientRows,
             long nonFiniteGradients, long zeroGradients, List<String> warnings, Integer universalPatches,
-            Long patchTrainingGradients) {}
+            Long patchTrainingGradients, SampleRecord.Fidelity purified) {}
 
     /** A sanity relation and whether it held. */
     public record Check(String relation, boolean passed, String detail) {}
@@ -103,7 +107,9 @@ public final class Report {
         long single = 0;
         boolean hasSingle = false;
         Health health = new Health();
+        FidelityMean fidelity = new FidelityMean();
         for (SampleRecord r : recs) {
+            fidelity.add(r.purified());
             single += r.singleDrawRobust() ? 1 : 0;
             hasSingle |= r.singleRobust() != null;
             health.add(r);
@@ -143,7 +149,38 @@ public final class Report {
                         : Double.POSITIVE_INFINITY, ssim / n, maxLinf, maxL2, median(ms), fwd / n,
                 hasSingle ? (double) single / n : null, health.nonFinite, health.invalidPatches,
                 health.uncheckedPatches, g[0], g[1], g[2], health.warnings(training),
-                training == null ? null : training.patches(), training == null ? null : training.gradientRows());
+                training == null ? null : training.patches(), training == null ? null : training.gradientRows(),
+                fidelity.mean());
+    }
+
+    /** Means of the records' purified-image fidelity; PSNR over finite values (identical images give +∞). */
+    private static final class FidelityMean {
+        private final double[] sum = new double[4];
+        private final int[] count = new int[4];
+
+        void add(SampleRecord.Fidelity f) {
+            if (f == null) {
+                return;
+            }
+            double[] v = {f.psnr(), f.ssim(), f.cleanPsnr(), f.cleanSsim()};
+            for (int k = 0; k < 4; k++) {
+                if (Double.isFinite(v[k])) {
+                    sum[k] += v[k];
+                    count[k]++;
+                }
+            }
+        }
+
+        SampleRecord.Fidelity mean() {
+            if (count[1] == 0) {
+                return null;
+            }
+            double[] m = new double[4];
+            for (int k = 0; k < 4; k++) {
+                m[k] = count[k] > 0 ? sum[k] / count[k] : Double.POSITIVE_INFINITY;
+            }
+            return new SampleRecord.Fidelity(m[0], m[1], m[2], m[3]);
+        }
     }
 
     /** Non-finite inputs, patch validity and gradient health of one cell's records, and the warnings they give. */
@@ -219,7 +256,8 @@ public final class Report {
         StringBuilder csv = new StringBuilder("cell,defense,mode,attack,budget,gradient_mode,images,runs,"
                 + "clean_accuracy,robust_mean,robust_std,ci95_low,ci95_high,any_copy_robust,psnr_db,ssim,max_linf,"
                 + "max_l2,ms_per_image,forward_per_image,single_robust,non_finite_inputs,invalid_patches,"
-                + "gradient_rows,non_finite_gradients,zero_gradients,universal_patches,patch_training_gradients\n");
+                + "gradient_rows,non_finite_gradients,zero_gradients,universal_patches,patch_training_gradients,"
+                + "purified_psnr_db,purified_ssim,purified_clean_psnr_db,purified_clean_ssim\n");
         for (CellSummary r : s.cells()) {
             csv.append(String.join(",", q(r.cell()), q(r.defense()), q(r.mode()), q(r.attack()), q(r.budget()),
                     q(r.gradientMode()), "" + r.images(), "" + r.runs(), f(r.cleanAccuracy()), f(r.robustMean()),
@@ -229,7 +267,10 @@ public final class Report {
                     "" + r.nonFiniteInputs(), "" + r.invalidPatches(), "" + r.gradientRows(),
                     "" + r.nonFiniteGradients(), "" + r.zeroGradients(),
                     r.universalPatches() == null ? "" : "" + r.universalPatches(),
-                    r.patchTrainingGradients() == null ? "" : "" + r.patchTrainingGradients())).append('\n');
+                    r.patchTrainingGradients() == null ? "" : "" + r.patchTrainingGradients(),
+                    r.purified() == null ? "" : f(r.purified().psnr()), r.purified() == null ? "" : f(r.purified().ssim()),
+                    r.purified() == null ? "" : f(r.purified().cleanPsnr()),
+                    r.purified() == null ? "" : f(r.purified().cleanSsim()))).append('\n');
         }
         Files2.writeAtomically(dir.resolve("report.csv"), csv.toString().getBytes(StandardCharsets.UTF_8));
         List<String> figures = figures(dir, s, attacks);
@@ -337,18 +378,25 @@ public final class Report {
     /** One row per cell: the scores, their interval, image quality, time and warnings. */
     private static void appendCellTable(StringBuilder md, Summary s) {
         md.append("| defence | mode | attack | budget | gradient mode | images × runs | clean | single | robust | 95 % CI "
-                + "| any-of-K | PSNR dB | SSIM | ms/img (median) | training gradients | warnings |\n"
-                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + "| any-of-K | PSNR dB | SSIM | purified PSNR / SSIM (adv · clean) | ms/img (median) | training gradients "
+                + "| warnings |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (CellSummary r : s.cells()) {
             md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %d × %d | %.2f%% | %s | %.2f ± %.2f%% | "
-                    + "%.1f–%.1f%% | %s | %.1f | %.3f | %.1f | %s | %s |%n", r.defense(), r.mode(), r.attack(), r.budget(),
+                    + "%.1f–%.1f%% | %s | %.1f | %.3f | %s | %.1f | %s | %s |%n", r.defense(), r.mode(), r.attack(), r.budget(),
                     r.gradientMode(), r.images(), r.runs(), 100 * r.cleanAccuracy(),
                     r.singleRobust() == null ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * r.singleRobust()),
                     100 * r.robustMean(), 100 * r.robustStd(), 100 * r.ciLow(), 100 * r.ciHigh(),
                     r.anyCopyRobust() == null ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * r.anyCopyRobust()),
-                    r.psnr(), r.ssim(), r.msPerImage(), trainingGradients(r), r.warnings() == null || r.warnings().isEmpty() ? ""
+                    r.psnr(), r.ssim(), fidelity(r.purified()), r.msPerImage(), trainingGradients(r), r.warnings() == null || r.warnings().isEmpty() ? ""
                             : String.join("; ", r.warnings())));
         }
+    }
+
+    /** The purified-fidelity cell: "29.1 / 0.912 · 31.0 / 0.950", or "–" without a purifier or measurement. */
+    private static String fidelity(SampleRecord.Fidelity f) {
+        return f == null ? "–" : String.format(Locale.ROOT, "%.1f / %.3f · %.1f / %.3f", f.psnr(), f.ssim(),
+                f.cleanPsnr(), f.cleanSsim());
     }
 
     /** The training-gradients cell: "–" without a universal patch, else the rows and the patches they trained. */

@@ -19,12 +19,33 @@ package org.lustra.eval;
  * @param chunkNonFiniteGradients of those, rows with a non-finite value (zeroed, no step taken)
  * @param chunkZeroGradients of those, rows that were exactly zero
  * @param route for worst-of cells, the gradient route whose attack gave this image's worst outcome
+ * @param purified fidelity of the defence's output to the clean image (seed 003's PSNR/SSIM of purified images), from
+ *     the first judging evaluation; null for the undefended classifier and in records written before 1 December
  */
 public record SampleRecord(long seed, String cell, int chunk, int index, int label, int cleanPrediction,
         int adversarialPrediction, boolean cleanCorrect, boolean robust, Boolean anyCopyFooled, int votes,
         double distLinf, double distL2, double psnr, double ssim, Double patchArea, double msPerImage,
         long forwardImagesPerImage, Boolean singleRobust, Boolean nonFinite, Boolean patchValid,
-        Long chunkGradientRows, Long chunkNonFiniteGradients, Long chunkZeroGradients, String route) {
+        Long chunkGradientRows, Long chunkNonFiniteGradients, Long chunkZeroGradients, String route,
+        Fidelity purified) {
+
+    /**
+     * PSNR (dB, +∞ when identical) and SSIM of purified images against the clean image: the purified final
+     * (adversarial) input, and the purified clean image.
+     */
+    public record Fidelity(double psnr, double ssim, double cleanPsnr, double cleanSsim) {}
+
+    /** A record without fidelity (as written before it existed); for tests and readers of old runs. */
+    public SampleRecord(long seed, String cell, int chunk, int index, int label, int cleanPrediction,
+            int adversarialPrediction, boolean cleanCorrect, boolean robust, Boolean anyCopyFooled, int votes,
+            double distLinf, double distL2, double psnr, double ssim, Double patchArea, double msPerImage,
+            long forwardImagesPerImage, Boolean singleRobust, Boolean nonFinite, Boolean patchValid,
+            Long chunkGradientRows, Long chunkNonFiniteGradients, Long chunkZeroGradients, String route) {
+        this(seed, cell, chunk, index, label, cleanPrediction, adversarialPrediction, cleanCorrect, robust,
+                anyCopyFooled, votes, distLinf, distL2, psnr, ssim, patchArea, msPerImage, forwardImagesPerImage,
+                singleRobust, nonFinite, patchValid, chunkGradientRows, chunkNonFiniteGradients, chunkZeroGradients,
+                route, null);
+    }
 
     /** A v1-shaped record (the v2 fields null), for tests and readers of old runs. */
     public SampleRecord(long seed, String cell, int chunk, int index, int label, int cleanPrediction,
@@ -33,7 +54,7 @@ public record SampleRecord(long seed, String cell, int chunk, int index, int lab
             long forwardImagesPerImage) {
         this(seed, cell, chunk, index, label, cleanPrediction, adversarialPrediction, cleanCorrect, robust,
                 anyCopyFooled, votes, distLinf, distL2, psnr, ssim, patchArea, msPerImage, forwardImagesPerImage, null,
-                null, null, null, null, null, null);
+                null, null, null, null, null, null, null);
     }
 
     /** Single-draw robustness; for v1 records (no field) the majority stands in. */

@@ -18,7 +18,8 @@ final class Scoring {
     /** Everything a chunk's records are made of. */
     record Chunk(long seed, String cell, int chunk, int from, int[] labels, float[] clean, float[] adversarial,
             float[] masks, boolean[] nonFinite, int[][] cleanVotes, int[][] advVotes, int c, int h, int w,
-            double msPerImage, long forwardPerImage, GradientCounts gradients, String[] routes) {}
+            double msPerImage, long forwardPerImage, GradientCounts gradients, String[] routes,
+            float[] purifiedClean, float[] purifiedAdversarial) {}
 
     /**
      * Replaces, in place, every adversarial image holding a non-finite pixel by its clean image (a failed attack: it
@@ -40,6 +41,19 @@ final class Scoring {
             }
         }
         return bad;
+    }
+
+    /** Purified images of image i against its clean image; null when the chunk carries none (undefended). */
+    private static SampleRecord.Fidelity fidelity(Chunk k, int i, int d) {
+        if (k.purifiedClean() == null || k.purifiedAdversarial() == null) {
+            return null;
+        }
+        float[] x = k.clean();
+        float[] pa = k.purifiedAdversarial();
+        float[] pc = k.purifiedClean();
+        return new SampleRecord.Fidelity(Metrics.psnr(pa, i * d, x, i * d, d),
+                Metrics.ssim(pa, i * d, x, i * d, k.c(), k.h(), k.w()), Metrics.psnr(pc, i * d, x, i * d, d),
+                Metrics.ssim(pc, i * d, x, i * d, k.c(), k.h(), k.w()));
     }
 
     static List<SampleRecord> records(Chunk k) {
@@ -73,7 +87,7 @@ final class Scoring {
                     Metrics.psnr(adv, i * d, x, i * d, d), Metrics.ssim(adv, i * d, x, i * d, k.c(), k.h(), k.w()),
                     area, k.msPerImage(), k.forwardPerImage(), k.advVotes()[0][i] == label, k.nonFinite()[i],
                     patchValid, k.gradients().rows(), k.gradients().nonFinite(), k.gradients().zero(),
-                    k.routes() == null ? null : k.routes()[i]));
+                    k.routes() == null ? null : k.routes()[i], fidelity(k, i, d)));
         }
         return out;
     }

@@ -81,4 +81,89 @@ class SubsetsTest {
         Idx.write(f, new int[] {8}, new byte[8]);
         assertThrows(LustraException.class, () -> Subsets.load(tmp, "fewshot8"));
     }
+
+    @Test
+    void toneSetShiftsEachEvalImageTowardsARecordedOtherTestImage() {
+        // given subsets made twice with one seed from a test split of varied images
+        ImageSet train = synthetic(8000, 0);
+        ImageSet test = varied(2000);
+        Subsets.Manifest a = Subsets.make(tmp.resolve("a"), 42, train, test, Path.of("fm"), null, null,
+                batch -> allTrue(batch.size()), "t", s -> { });
+        Subsets.Manifest b = Subsets.make(tmp.resolve("b"), 42, train, test, Path.of("fm"), null, null,
+                batch -> allTrue(batch.size()), "t", s -> { });
+
+        // then the tone entry lists one target per eval image, never the image itself, the same for the same seed
+        Subsets.Entry e = a.subsets().get(Subsets.TONE);
+        int[] src = a.subsets().get("eval512").indices();
+        assertEquals(Subsets.EVAL_SIZE, e.targets().length);
+        assertArrayEquals(src, e.indices());
+        assertArrayEquals(e.targets(), b.subsets().get(Subsets.TONE).targets());
+        for (int i = 0; i < src.length; i++) {
+            assertTrue(e.targets()[i] != src[i], "image " + i + " is its own target");
+        }
+        // and each shipped image is the grayscale transfer of its eval image onto its target, rounded to bytes
+        ImageSet tone = Subsets.load(tmp.resolve("a"), Subsets.TONE);
+        int changed = 0;
+        for (int i = 0; i < tone.size(); i++) {
+            float[] want = ToneTransfer.reinhardGray(test.imageFloats(src[i]), test.imageFloats(e.targets()[i]));
+            byte[] got = tone.imageBytes(i);
+            for (int j = 0; j < got.length; j++) {
+                assertEquals(Math.round(want[j] * 255.0), got[j] & 0xff, "image " + i + " pixel " + j);
+            }
+            changed += Arrays.equals(got, test.imageBytes(src[i])) ? 0 : 1;
+            assertEquals(test.label(src[i]), tone.label(i));
+        }
+        assertTrue(changed > tone.size() / 2, "only " + changed + " images changed");
+    }
+
+    @Test
+    void writeToneKeepsEveryOtherEntry() throws IOException {
+        // given a data directory without a tone set (made before it existed)
+        ImageSet test = varied(2000);
+        Subsets.make(tmp, 7, synthetic(8000, 0), test, Path.of("fm"), null, null, batch -> allTrue(batch.size()), "t",
+                s -> { });
+        byte[] before = Files.readAllBytes(tmp.resolve("eval512-images-idx3-ubyte.gz"));
+        Subsets.Manifest made = Subsets.manifest(tmp);
+
+        // when only the tone set is rewritten
+        Subsets.Manifest m = Subsets.writeTone(tmp, test);
+
+        // then it equals the one make() wrote and the other subsets are untouched
+        assertArrayEquals(made.subsets().get(Subsets.TONE).targets(), m.subsets().get(Subsets.TONE).targets());
+        assertEquals(made.subsets().get(Subsets.TONE).imagesSha256(), m.subsets().get(Subsets.TONE).imagesSha256());
+        assertEquals(made.subsets().keySet(), m.subsets().keySet());
+        assertArrayEquals(before, Files.readAllBytes(tmp.resolve("eval512-images-idx3-ubyte.gz")));
+    }
+
+    @Test
+    void corruptedSpecLoadsTheCorruptedSubset() {
+        // given shipped subsets, when a corrupted spec is loaded, then it is the corruption of the shipped subset
+        Subsets.make(tmp, 3, synthetic(8000, 0), varied(600), Path.of("fm"), null, null, batch -> allTrue(batch.size()),
+                "t", s -> { });
+        ImageSet plain = Subsets.load(tmp, "eval512");
+        ImageSet low = Subsets.load(tmp, "eval512+contrast:5");
+        assertArrayEquals(Corruption.CONTRAST.applyTo(plain, 5).pixels(), low.pixels());
+        assertFalse(Arrays.equals(plain.pixels(), low.pixels()));
+        assertThrows(LustraException.class, () -> Subsets.load(tmp, "eval512+contrast:9"));
+    }
+
+    /** n 2x2 images with distinct, spread-out intensities (some black), labels 0..9. */
+    private static ImageSet varied(int n) {
+        byte[] px = new byte[n * 4];
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) {
+            y[i] = i % 10;
+            px[i * 4] = 0;
+            px[i * 4 + 1] = (byte) (20 + i % 200);
+            px[i * 4 + 2] = (byte) (60 + (i * 7) % 190);
+            px[i * 4 + 3] = (byte) (i * 13 % 256);
+        }
+        return new ImageSet(px, y, 1, 2, 2);
+    }
+
+    private static boolean[] allTrue(int n) {
+        boolean[] ok = new boolean[n];
+        Arrays.fill(ok, true);
+        return ok;
+    }
 }
