@@ -3,9 +3,11 @@ package org.lustra.eval;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lustra.defense.DefenseFactory;
@@ -40,9 +42,10 @@ class ExperimentDiffusionTest {
     }
 
     @Test
-    void givenAPathAsDiffusionModel_whenRead_thenOneSentenceNamesTheRule() {
-        LustraException e = assertThrows(LustraException.class, () -> read("{" + BODY
-                + ", \"diffusion\": \"../x y\"}"));
-        assertFalse(e.getMessage().contains("\n"));
+    void givenAPathAsDiffusionModel_whenConstructed_thenOneSentenceNamesTheRule() {
+        LustraException e = assertThrows(LustraException.class, () -> new Experiment("x", null, null, null, null,
+                null, List.of("hetero"), null, List.of(new Experiment.AttackConfig("pgd", "linf", List.of(0.03), null,
+                        null, null, null)), null, null, "../x y"));
+        assertTrue(e.getMessage().contains("../x y") && !e.getMessage().contains("\n"), e.getMessage());
     }
 }

@@ -150,17 +150,19 @@ public final class HeteroSweep {
         Progress progress = new Progress("calibrate hetero", candidates.size(), "candidates");
         int before = (int) candidates.stream().filter(c -> done.containsKey(c.id())).count();
         progress.startAt(before);
+        int finished = before;
         for (HeteroGrid.Candidate c : candidates) {
             Row row = done.get(c.id());
             if (row == null) {
                 row = measure(c, classifier, factory, clean, adversarial, labels, shape, settings);
                 append(journal, LINE.toJson(row));
+                // journaled rows count from the start, so the rate and ETA are this run's
+                progress.update(++finished, c.id());
             }
             rows.add(row);
             log.accept(String.format(Locale.ROOT, "%-62s clean %3d/%d  PGD-transfer %3d/%d  mask %.1f%%/%.1f%%  %.0f s",
                     row.id(), row.clean(), n, row.robust(), n, 100 * row.cleanMaskShare(),
                     100 * row.adversarialMaskShare(), row.seconds()));
-            progress.update(rows.size(), c.id());
         }
         progress.finish(rows.size(), "done");
         Comparator<Row> better = Comparator.comparingInt(Row::robust).thenComparingInt(Row::clean)
