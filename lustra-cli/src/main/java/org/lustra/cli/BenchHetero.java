@@ -31,7 +31,15 @@ import org.lustra.model.Classifier;
  * and the line's cost is the peak during it above the resident set at its start. Memory the C allocator kept from
  * an earlier line can be reused without showing; the single-step line runs first, so that bias can only make the
  * multi-step line look cheaper, i.e. the reported saving is not overstated. Where the mark cannot be reset the lines
- * say so and give no memory ratio.
+ * say so and give no memory ratio. Two more things grow the resident set besides tensors, and the lines record whether
+ * they were held fixed: the Java heap (fixed by {@code -Xms} = {@code -Xmx} with {@code -XX:+AlwaysPreTouch}, so it is
+ * resident from the start) and glibc's adaptive mmap threshold, which after the first free of a large block serves
+ * later tensors from the heap arena and keeps them resident (fixed by {@code MALLOC_MMAP_THRESHOLD_=131072}). The
+ * measurement command is therefore:
+ * <pre>
+ * MALLOC_MMAP_THRESHOLD_=131072 LUSTRA_JAVA_OPTS="-Dai.djl.pytorch.num_threads=1 -Xms768m -Xmx768m
+ *   -XX:+AlwaysPreTouch" ./lustra bench --quick --hetero-only
+ * </pre>
  */
 final class BenchHetero {
     /** The seed's comparison point. */
@@ -51,6 +59,10 @@ final class BenchHetero {
         HeteroPurifier multi = new HeteroPurifier(model, cls, options(HeteroOptions.Resampling.MULTI));
         report.say(String.format(Locale.ROOT, "hetero resampling at U = %d: %s (%d UNet calls) vs %s (%d UNet calls)",
                 U, single.name(), single.unetCalls(), multi.name(), multi.unetCalls()));
+        if (!heapFixed() || System.getenv("MALLOC_MMAP_THRESHOLD_") == null) {
+            report.say("  memory caveat: the Java heap can grow during a line (-Xms != -Xmx) or glibc keeps freed "
+                    + "tensors resident (MALLOC_MMAP_THRESHOLD_ unset); the peaks then include that. See BenchHetero.");
+        }
         int c = model.config().channels();
         int s = model.config().size();
         NDArray x = nd.randomUniform(0, 1, new Shape(batch, c, s, s));
@@ -96,6 +108,9 @@ final class BenchHetero {
         out.put("process_peak_mb", Math.max(processPeak, BenchReport.peakRssMb()));
         out.put("memory_method", "peak RSS above the line's starting RSS, peak mark reset per line via "
                 + "/proc/self/clear_refs; single-step measured first");
+        out.put("java_heap_fixed", heapFixed());
+        out.put("malloc_mmap_threshold", System.getenv().getOrDefault("MALLOC_MMAP_THRESHOLD_", "glibc default "
+                + "(adaptive)"));
         x.close();
         xg.close();
         x1.close();
@@ -127,6 +142,14 @@ final class BenchHetero {
                 leaf.getGradient().getFloat(0, 0, 0, 0);
             };
         };
+    }
+
+    /** Whether the Java heap is fully committed from the start, so it cannot grow during a line. */
+    static boolean heapFixed() {
+        Runtime r = Runtime.getRuntime();
+        return r.totalMemory() >= 0.95 * r.maxMemory()
+                && java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                        .anyMatch(a -> a.equals("-XX:+AlwaysPreTouch"));
     }
 
     /** Resets the kernel's peak-RSS mark of this process to its current RSS; false where that is not possible. */

@@ -103,7 +103,13 @@ public final class HeteroFigure {
         int rowH = tileH + 34;
         int width = gap + heads.size() * (tileW + gap);
         int height = top + panel.rows().size() * rowH + 8;
-        BufferedImage img = new BufferedImage(Math.max(width, 640), height, BufferedImage.TYPE_INT_RGB);
+        // wide enough for the title and the purifier's name, which can be longer than the row of tiles
+        BufferedImage probe = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+        Graphics2D pg = probe.createGraphics();
+        int text = Math.max(pg.getFontMetrics(new Font(Font.SANS_SERIF, Font.BOLD, 13)).stringWidth(title),
+                pg.getFontMetrics(new Font(Font.SANS_SERIF, Font.PLAIN, 11)).stringWidth(panel.purifier()));
+        pg.dispose();
+        BufferedImage img = new BufferedImage(Math.max(width, text + 2 * gap), height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
         g.setColor(Color.WHITE);
