@@ -53,6 +53,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--record", description = "Also write docs/bench.json (the numbers the README quotes).")
     boolean record;
 
+    @Option(names = "--hetero-only", description = "Only the hetero lines: single-step vs multi-step (RePaint) "
+            + "resampling at U = 20, time and peak memory of purification and of one gradient, as ratios.")
+    boolean heteroOnly;
+
     static final String CEILING_LABEL = "ceiling = best of matmul and the UNet's conv kernels, this run";
     static final String ONE_THREAD = "LUSTRA_JAVA_OPTS=-Dai.djl.pytorch.num_threads=1 ./lustra bench";
     static final int BATCH = 64;
@@ -73,7 +77,7 @@ final class BenchCommand implements Callable<Integer> {
         Kernel pipelineKernel = Kernel.configured(); // a bad -Dlustra.groupnorm fails here, before any timing
         long started = System.nanoTime();
         Map<String, Object> json = new LinkedHashMap<>();
-        json.put("command", "lustra bench" + (quick ? " --quick" : "") + (out != null ? " --out " + out : "")
+        json.put("command", "lustra bench" + (quick ? " --quick" : "") + (heteroOnly ? " --hetero-only" : "") + (out != null ? " --out " + out : "")
                 + (record ? " --record" : ""));
         json.put("started", Instant.now().toString());
         json.put("load_average_start", BenchReport.loadAverage());
@@ -82,6 +86,7 @@ final class BenchCommand implements Callable<Integer> {
         BenchTiming pipelines = quick ? new BenchTiming(1, 1) : new BenchTiming(1, 3);
         BenchReport report = new BenchReport(System.out);
         Map<String, Object> summary = new LinkedHashMap<>();
+        double peakBeforeReset = 0;
         boolean shipped = Files.isRegularFile(LustraHome.models().resolve("diffusion-unified/model-card.json"));
         try (NDManager nd = NDManager.newBaseManager();
                 DiffusionModel model = shipped ? DiffusionModel.load("diffusion-unified")
@@ -106,109 +111,19 @@ final class BenchCommand implements Callable<Integer> {
                     : "(random weights)", flops / 1e6, threads.get("intra_op_engine"), json.get("load_average_start")));
             report.printHeader();
 
-            // The ceiling: matmul at several sizes and the UNet's own convolutions, this run, this machine state.
-            double ceiling = 0;
-            String ceilingSource = "";
-            for (int n : quick ? new int[] {512, 1024} : new int[] {512, 1024, 2048}) {
-                double g = BenchKernels.matmulGflops(nd, n, kernels);
-                report.add("ceiling", "matmul fp32", n + "^3", g, "GFLOP/s", "");
-                if (g > ceiling) {
-                    ceiling = g;
-                    ceilingSource = "matmul " + n + "^3";
-                }
+            if (!heteroOnly) {
+                standardLines(report, json, summary, model, nd, cls, pipelineKernel, kernels, unet, pipelines);
             }
-            int size = c.size();
-            for (int w : c.widths()) {
-                double g = BenchKernels.convGflops(nd, BATCH, w, size, kernels);
-                String setting = w + "->" + w + " @" + size + "x" + size + ", batch " + BATCH;
-                report.add("ceiling", "conv3x3", setting, g, "GFLOP/s", "2*N*Cout*Cin*9*H*W FLOPs");
-                if (g > ceiling) {
-                    ceiling = g;
-                    ceilingSource = "conv3x3 " + setting;
-                }
-                size = (size + 1) / 2;
-            }
-            report.say(String.format(Locale.ROOT, "%s: %.1f GFLOP/s (%s)", CEILING_LABEL, ceiling, ceilingSource));
-            json.put("ceiling", ordered("label", CEILING_LABEL, "gflops", ceiling, "source", ceilingSource));
-
-            // GroupNorm alone, at the UNet's first level, every kernel this JVM can run.
-            Kernel oldKernel = Kernel.BATCH_NORM;
-            Kernel newKernel = nativeLoads() ? Kernel.NATIVE : Kernel.LAYER_NORM;
-            if (newKernel != Kernel.NATIVE) {
-                report.say("The native group_norm kernel did not load; the new kernel measured is layer_norm.");
-            }
-            json.put("groupnorm", ordered("old", name(oldKernel), "new", name(newKernel), "pipelines",
-                    name(pipelineKernel)));
-            Shape gn = new Shape(BATCH, c.widths()[0], c.size(), c.size());
-            String gnShape = gn.toString().replace(", ", "x").replaceAll("[()]", "") + ", " + c.groups() + " groups";
-            Kernel[] runnable = newKernel == Kernel.NATIVE ? Kernel.values()
-                    : new Kernel[] {Kernel.LAYER_NORM, oldKernel};
-            for (Kernel k : runnable) {
-                for (boolean backward : new boolean[] {false, true}) {
-                    double ms = BenchKernels.groupNormMillis(nd, k, gn, c.groups(), backward, kernels);
-                    report.add("groupnorm", "groupnorm+silu", name(k) + (backward ? ", forward+backward" : ", forward"),
-                            ms, "ms", gnShape + ", per call");
-                }
-            }
-
-            // The UNet with the old and the new GroupNorm, alternating so that drift in machine load hits both.
-            List<Map<String, Object>> comparisons = new ArrayList<>();
-            Kernel[] oldNew = {oldKernel, newKernel};
-            for (int batch : new int[] {1, 16, BATCH}) {
-                comparisons.add(compareUnet(report, model, nd, false, batch, oldNew, unet, ceiling, flops));
-            }
-            for (int batch : new int[] {16, BATCH}) {
-                comparisons.add(compareUnet(report, model, nd, true, batch, oldNew, unet, ceiling, flops));
-            }
-            json.put("unet_old_vs_new", comparisons);
-            summary.put("ceiling_gflops", ceiling);
-            for (Map<String, Object> cmp : comparisons) {
-                String key = (cmp.get("label").equals("forward") ? "unet_forward" : "unet_forward_backward") + "_batch"
-                        + cmp.get("batch");
-                summary.put(key + "_pct_of_ceiling_new", cmp.get("pct_of_ceiling_new"));
-                summary.put(key + "_speedup_new_over_old", cmp.get("new_over_old"));
-            }
-
-            // Pipelines, with the GroupNorm kernel this JVM uses by default.
-            GroupNorm.useKernelEverywhere(model.net(), pipelineKernel);
-            String gnNote = "gn " + name(pipelineKernel);
-            NDArray x = nd.randomUniform(0, 1, new Shape(PIPELINE_BATCH, c.channels(), c.size(), c.size()));
-            for (DiffPure.Options o : List.of(DiffPure.Options.ddpm(0.1), DiffPure.Options.ddim(0.1, 20),
-                    DiffPure.Options.ddim(0.1, 10))) {
-                DiffPure p = new DiffPure(model, o);
-                double ips = BenchPipelines.purifyImagesPerSecond(p, x, pipelines);
-                report.add("pipeline", "diffpure", p.name() + ", batch " + PIPELINE_BATCH, ips, "images/s",
-                        String.format(Locale.ROOT, "%.2f s per batch; %s", PIPELINE_BATCH / ips, gnNote));
-            }
-            Diffender diffender = new Diffender(model, Diffender.Options.manual());
-            double dips = BenchPipelines.purifyImagesPerSecond(diffender, x, pipelines);
-            report.add("pipeline", "diffender", "defaults (as 'diffender'), batch " + PIPELINE_BATCH, dips,
-                    "images/s", String.format(Locale.ROOT, "%.2f s per batch; %s; %s", PIPELINE_BATCH / dips, gnNote,
-                            diffender.name()));
-            DiffPure chain = new DiffPure(model, DiffPure.Options.ddim(0.1, 10));
-            double gips = BenchPipelines.exactGradientImagesPerSecond(new DefendedClassifier(chain, cls), x,
-                    cls.classes(), pipelines);
-            report.add("pipeline", "exact gradient", chain.name() + ", batch " + PIPELINE_BATCH, gips, "images/s",
-                    String.format(Locale.ROOT, "%.2f s per image: CE loss + input gradient, chain recomputed step by "
-                            + "step; %s; %s", 1 / gips, cls.name(), gnNote));
-            summary.put("exact_gradient_seconds_per_image", 1 / gips);
-
-            double sps = BenchPipelines.trainingStepsPerSecond(c, BATCH, unet);
-            double trainGflops = sps * BATCH * flops * TRAINING_PASSES / 1e9;
-            report.add("training", "diffusion train", "batch " + BATCH + ", AdamW, " + gnNote, sps, "steps/s",
-                    String.format(Locale.ROOT, "%.0f ms/step; %.1f GFLOP/s = %.0f%% of ceiling (3x forward FLOPs)",
-                            1000 / sps, trainGflops, 100 * trainGflops / ceiling));
-            summary.put("training_steps_per_second", sps);
-            summary.put("diffender_images_per_second", dips);
-            StringBuilder line = new StringBuilder("UNet, % of the ceiling with gn " + name(newKernel)
-                    + " (x new/old vs " + name(oldKernel) + "):");
-            for (Map<String, Object> cmp : comparisons) {
-                line.append(String.format(Locale.ROOT, " %s b%d %.0f%% (x%.2f);", cmp.get("label"), cmp.get("batch"),
-                        cmp.get("pct_of_ceiling_new"), cmp.get("new_over_old")));
-            }
-            report.say(line.toString());
+            Map<String, Object> hetero = BenchHetero.run(report, model, cls, nd, pipelines, quick ? 8 : PIPELINE_BATCH,
+                    quick ? 4 : 8);
+            json.put("hetero_resampling", hetero);
+            peakBeforeReset = ((Number) hetero.get("process_peak_mb")).doubleValue();
+            summary.put("hetero_purify_time_single_over_multi", hetero.get("purify_time_single_over_multi"));
+            summary.put("hetero_exact_gradient_time_single_over_multi",
+                    hetero.get("exact_gradient_recomputed_time_single_over_multi"));
         }
-        summary.put("peak_rss_mb", BenchReport.peakRssMb());
+        // the hetero lines reset the kernel's peak mark per line and report the process's peak across their resets
+        summary.put("peak_rss_mb", Math.max(BenchReport.peakRssMb(), peakBeforeReset));
         json.put("wall_seconds", (System.nanoTime() - started) / 1e9);
         json.put("load_average_end", BenchReport.loadAverage());
         json.put("summary", summary);
@@ -223,6 +138,116 @@ final class BenchCommand implements Callable<Integer> {
             report.say("Recorded " + docs);
         }
         return 0;
+    }
+
+    /** Every line but the hetero ones: the ceiling, GroupNorm, the UNet, DiffPure, DIFFender, DiffPure's EXACT
+     * gradient and training. */
+    private void standardLines(BenchReport report, Map<String, Object> json, Map<String, Object> summary,
+            DiffusionModel model, NDManager nd, Classifier cls, Kernel pipelineKernel, BenchTiming kernels,
+            BenchTiming unet, BenchTiming pipelines) {
+        DiffusionConfig c = model.config();
+        long flops = model.net().unetFlopsPerImage();
+        // The ceiling: matmul at several sizes and the UNet's own convolutions, this run, this machine state.
+        double ceiling = 0;
+        String ceilingSource = "";
+        for (int n : quick ? new int[] {512, 1024} : new int[] {512, 1024, 2048}) {
+            double g = BenchKernels.matmulGflops(nd, n, kernels);
+            report.add("ceiling", "matmul fp32", n + "^3", g, "GFLOP/s", "");
+            if (g > ceiling) {
+                ceiling = g;
+                ceilingSource = "matmul " + n + "^3";
+            }
+        }
+        int size = c.size();
+        for (int w : c.widths()) {
+            double g = BenchKernels.convGflops(nd, BATCH, w, size, kernels);
+            String setting = w + "->" + w + " @" + size + "x" + size + ", batch " + BATCH;
+            report.add("ceiling", "conv3x3", setting, g, "GFLOP/s", "2*N*Cout*Cin*9*H*W FLOPs");
+            if (g > ceiling) {
+                ceiling = g;
+                ceilingSource = "conv3x3 " + setting;
+            }
+            size = (size + 1) / 2;
+        }
+        report.say(String.format(Locale.ROOT, "%s: %.1f GFLOP/s (%s)", CEILING_LABEL, ceiling, ceilingSource));
+        json.put("ceiling", ordered("label", CEILING_LABEL, "gflops", ceiling, "source", ceilingSource));
+
+        // GroupNorm alone, at the UNet's first level, every kernel this JVM can run.
+        Kernel oldKernel = Kernel.BATCH_NORM;
+        Kernel newKernel = nativeLoads() ? Kernel.NATIVE : Kernel.LAYER_NORM;
+        if (newKernel != Kernel.NATIVE) {
+            report.say("The native group_norm kernel did not load; the new kernel measured is layer_norm.");
+        }
+        json.put("groupnorm", ordered("old", name(oldKernel), "new", name(newKernel), "pipelines",
+                name(pipelineKernel)));
+        Shape gn = new Shape(BATCH, c.widths()[0], c.size(), c.size());
+        String gnShape = gn.toString().replace(", ", "x").replaceAll("[()]", "") + ", " + c.groups() + " groups";
+        Kernel[] runnable = newKernel == Kernel.NATIVE ? Kernel.values()
+                : new Kernel[] {Kernel.LAYER_NORM, oldKernel};
+        for (Kernel k : runnable) {
+            for (boolean backward : new boolean[] {false, true}) {
+                double ms = BenchKernels.groupNormMillis(nd, k, gn, c.groups(), backward, kernels);
+                report.add("groupnorm", "groupnorm+silu", name(k) + (backward ? ", forward+backward" : ", forward"),
+                        ms, "ms", gnShape + ", per call");
+            }
+        }
+
+        // The UNet with the old and the new GroupNorm, alternating so that drift in machine load hits both.
+        List<Map<String, Object>> comparisons = new ArrayList<>();
+        Kernel[] oldNew = {oldKernel, newKernel};
+        for (int batch : new int[] {1, 16, BATCH}) {
+            comparisons.add(compareUnet(report, model, nd, false, batch, oldNew, unet, ceiling, flops));
+        }
+        for (int batch : new int[] {16, BATCH}) {
+            comparisons.add(compareUnet(report, model, nd, true, batch, oldNew, unet, ceiling, flops));
+        }
+        json.put("unet_old_vs_new", comparisons);
+        summary.put("ceiling_gflops", ceiling);
+        for (Map<String, Object> cmp : comparisons) {
+            String key = (cmp.get("label").equals("forward") ? "unet_forward" : "unet_forward_backward") + "_batch"
+                    + cmp.get("batch");
+            summary.put(key + "_pct_of_ceiling_new", cmp.get("pct_of_ceiling_new"));
+            summary.put(key + "_speedup_new_over_old", cmp.get("new_over_old"));
+        }
+
+        // Pipelines, with the GroupNorm kernel this JVM uses by default.
+        GroupNorm.useKernelEverywhere(model.net(), pipelineKernel);
+        String gnNote = "gn " + name(pipelineKernel);
+        NDArray x = nd.randomUniform(0, 1, new Shape(PIPELINE_BATCH, c.channels(), c.size(), c.size()));
+        for (DiffPure.Options o : List.of(DiffPure.Options.ddpm(0.1), DiffPure.Options.ddim(0.1, 20),
+                DiffPure.Options.ddim(0.1, 10))) {
+            DiffPure p = new DiffPure(model, o);
+            double ips = BenchPipelines.purifyImagesPerSecond(p, x, pipelines);
+            report.add("pipeline", "diffpure", p.name() + ", batch " + PIPELINE_BATCH, ips, "images/s",
+                    String.format(Locale.ROOT, "%.2f s per batch; %s", PIPELINE_BATCH / ips, gnNote));
+        }
+        Diffender diffender = new Diffender(model, Diffender.Options.manual());
+        double dips = BenchPipelines.purifyImagesPerSecond(diffender, x, pipelines);
+        report.add("pipeline", "diffender", "defaults (as 'diffender'), batch " + PIPELINE_BATCH, dips,
+                "images/s", String.format(Locale.ROOT, "%.2f s per batch; %s; %s", PIPELINE_BATCH / dips, gnNote,
+                        diffender.name()));
+        DiffPure chain = new DiffPure(model, DiffPure.Options.ddim(0.1, 10));
+        double gips = BenchPipelines.exactGradientImagesPerSecond(new DefendedClassifier(chain, cls), x,
+                cls.classes(), pipelines);
+        report.add("pipeline", "exact gradient", chain.name() + ", batch " + PIPELINE_BATCH, gips, "images/s",
+                String.format(Locale.ROOT, "%.2f s per image: CE loss + input gradient, chain recomputed step by "
+                        + "step; %s; %s", 1 / gips, cls.name(), gnNote));
+        summary.put("exact_gradient_seconds_per_image", 1 / gips);
+
+        double sps = BenchPipelines.trainingStepsPerSecond(c, BATCH, unet);
+        double trainGflops = sps * BATCH * flops * TRAINING_PASSES / 1e9;
+        report.add("training", "diffusion train", "batch " + BATCH + ", AdamW, " + gnNote, sps, "steps/s",
+                String.format(Locale.ROOT, "%.0f ms/step; %.1f GFLOP/s = %.0f%% of ceiling (3x forward FLOPs)",
+                        1000 / sps, trainGflops, 100 * trainGflops / ceiling));
+        summary.put("training_steps_per_second", sps);
+        summary.put("diffender_images_per_second", dips);
+        StringBuilder line = new StringBuilder("UNet, % of the ceiling with gn " + name(newKernel)
+                + " (x new/old vs " + name(oldKernel) + "):");
+        for (Map<String, Object> cmp : comparisons) {
+            line.append(String.format(Locale.ROOT, " %s b%d %.0f%% (x%.2f);", cmp.get("label"), cmp.get("batch"),
+                    cmp.get("pct_of_ceiling_new"), cmp.get("new_over_old")));
+        }
+        report.say(line.toString());
     }
 
     /**

@@ -13,8 +13,9 @@ import java.util.Map;
 
 /**
  * The lines of one {@code lustra bench} run, printed as they are measured. Each line carries the process's peak RSS
- * (VmHWM) after it and how much that peak grew during the line: Linux cannot reset the high-water mark, so a line
- * that needs no more memory than an earlier one shows +0.
+ * (VmHWM) after it and how much that peak grew during the line, so a line that needs no more memory than an earlier
+ * one shows +0. (The mark can be reset, via /proc/self/clear_refs; {@link BenchHetero} does so for its own lines,
+ * which need a peak per line to compare. The other lines keep the process-wide peak their JSON has always reported.)
  */
 final class BenchReport {
 

@@ -38,10 +38,20 @@ import picocli.CommandLine.Parameters;
                 + "lose at most --max-drop of clean accuracy (and, for masking defences, mask at most --max-clean-mask "
                 + "of a clean image's pixels); the best mask IoU (FNC: the best patched accuracy) wins.",
             "Writes docs/results/calibration/KEY.json (KEY names the defence, its model and the classifier); the bare "
-                + "spec (dw, fnc, sac, jedi) then means the chosen one in eval run, purify, serve and attack."})
+                + "spec (dw, fnc, sac, jedi) then means the chosen one in eval run, purify, serve and attack.",
+            "hetero: sweeps the product of --noise x --norms x --thresholds x --resampling x --stages x --members x "
+                + "--aggregation on clean validation images and on the same images after PGD made against the bare "
+                + "classifier (a non-adaptive transfer proxy, not adaptive robustness); admissible: at most --max-drop "
+                + "below the undefended clean accuracy; chosen: the best transfer accuracy. Resumable (a journal under "
+                + "the checkpoint folder); writes hetero-MODEL-CLASSIFIER.json and .md. It does not change hetero's "
+                + "defaults by itself."})
 final class CalibrateCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "DEFENCE", description = "dw, fnc, sac[:NAME] or jedi[:NAME|:morph].")
+    @Parameters(index = "0", paramLabel = "DEFENCE", description = "dw, fnc, sac[:NAME], jedi[:NAME|:morph] or "
+            + "hetero (a validation sweep of its defaults: options marked 'hetero:').")
     String defence;
+
+    @picocli.CommandLine.Mixin
+    CalibrateHetero.Options hetero;
 
     @Option(names = "--classifier", description = "Protected classifier (default ${DEFAULT-VALUE}).",
             defaultValue = "classifier-resnet")
@@ -84,6 +94,11 @@ final class CalibrateCommand implements Callable<Integer> {
         if (images < 1 || first < 0 || first + images > validation.size()) {
             throw new LustraException("--first " + first + " and --images " + images + " must select images within "
                     + "the " + validation.size() + " of data/validation.");
+        }
+        if (defence.equals("hetero")) {
+            try (NetClassifier c = ModelStore.loadClassifier(classifier)) {
+                return CalibrateHetero.run(this, hetero, validation, c);
+            }
         }
         DefenseSpec bare = canonical(DefenseSpec.parse(defence));
         Calibrator.Rule rule = new Calibrator.Rule(maxDrop, maxCleanMask);

@@ -70,7 +70,7 @@ final class ExperimentCommands {
             ChunkEngine chunks = chunkEngine();
             if (images != null) {
                 exp = new Experiment(exp.name(), exp.classifier(), exp.subset(), images, exp.profile(), exp.seeds(),
-                        exp.defenses(), exp.modes(), exp.attacks(), exp.batch(), exp.gradient());
+                        exp.defenses(), exp.modes(), exp.attacks(), exp.batch(), exp.gradient(), exp.diffusion());
             }
             Path dir = out != null ? out : LustraHome.root().resolve("results").resolve(exp.name());
             ImageSet eval = Subsets.load(exp.subset());

@@ -15,8 +15,30 @@ public final class DefenseFactory implements AutoCloseable {
     /** The shipped diffusion model DiffPure and DIFFender run on. */
     public static final String DIFFUSION_MODEL = "diffusion-unified";
 
+    private final String diffusionModelName;
     private DiffusionModel model;
     private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    /** A factory whose diffusion defences run on the shipped {@value #DIFFUSION_MODEL}. */
+    public DefenseFactory() {
+        this(DIFFUSION_MODEL);
+    }
+
+    /**
+     * A factory whose diffusion defences run on {@code diffusionModel} (a name under models/ or a directory), e.g. a
+     * newer model being evaluated before it becomes the shipped one; loaded on first need.
+     */
+    public DefenseFactory(String diffusionModel) {
+        if (diffusionModel == null || diffusionModel.isBlank()) {
+            throw new IllegalArgumentException("Missing diffusion model name; use e.g. " + DIFFUSION_MODEL);
+        }
+        this.diffusionModelName = diffusionModel;
+    }
+
+    /** The diffusion model this factory loads (its name or directory as given). */
+    public String diffusionModelName() {
+        return diffusionModelName;
+    }
 
     /** The purifier of {@code spec} ({@link Identity} for {@code none}). */
     public Purifier create(DefenseSpec spec) {
@@ -69,7 +91,7 @@ public final class DefenseFactory implements AutoCloseable {
     /** The shared diffusion model, loaded on first call; owned by this factory. */
     public synchronized DiffusionModel diffusionModel() {
         if (model == null) {
-            model = DiffusionModel.load(DIFFUSION_MODEL);
+            model = DiffusionModel.load(diffusionModelName);
         }
         return model;
     }

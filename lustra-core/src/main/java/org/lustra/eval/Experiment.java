@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 import org.lustra.data.SubsetSpec;
+import org.lustra.defense.DefenseFactory;
 import org.lustra.defense.DefenseSpec;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
@@ -25,11 +26,19 @@ import org.lustra.util.LustraException;
  * once per route the defence offers and keeps, per image, the worst outcome). {@code subset} is a {@link SubsetSpec}:
  * a shipped subset ({@code eval512}, {@code eval512-tone}, {@code digits-holdout}) optionally corrupted on load
  * ({@code eval512+brightness:3}); with {@code digits-holdout} give a digits classifier ({@code classifier-digits}) —
- * purifiers trained on Fashion-MNIST then run across datasets.
+ * purifiers trained on Fashion-MNIST then run across datasets. {@code diffusion} names the diffusion model the
+ * diffusion defences run on (a name under models/); absent means the shipped {@code diffusion-unified}, and stays
+ * absent in the manifest, so configs written before the field existed keep their meaning and their text.
  */
 public record Experiment(String name, String classifier, String subset, Integer images, String profile,
         List<Long> seeds, List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch,
-        String gradient) {
+        String gradient, String diffusion) {
+
+    /** A config on the shipped diffusion model (no {@code diffusion} field). */
+    public Experiment(String name, String classifier, String subset, Integer images, String profile, List<Long> seeds,
+            List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch, String gradient) {
+        this(name, classifier, subset, images, profile, seeds, defenses, modes, attacks, batch, gradient, null);
+    }
 
     /** The attack names a config may use ({@link AttackRegistry} owns them). */
     public static final Set<String> ATTACKS = AttackRegistry.NAMES;
@@ -126,11 +135,20 @@ public record Experiment(String name, String classifier, String subset, Integer 
         }
         attacks = List.copyOf(attacks);
         gradient = gradient == null ? "auto" : gradient;
+        if (diffusion != null && !diffusion.matches("[A-Za-z0-9._-]+")) {
+            throw new LustraException("Experiment \"diffusion\" must name a model under models/ (letters, digits, "
+                    + "'.', '_' or '-'), got " + diffusion);
+        }
         if (!List.of("auto", "exact", "surrogate", "bpda", "ste", "masked", "worst-of").contains(gradient)) {
             throw new LustraException("Experiment \"gradient\" (how adaptive attacks pass the defence) must be auto, "
                     + "exact, surrogate, bpda, ste, masked or worst-of (every route the defence offers, the worst "
                     + "outcome per image), got " + gradient);
         }
+    }
+
+    /** The diffusion model the config's diffusion defences run on. */
+    public String diffusionModel() {
+        return diffusion == null ? DefenseFactory.DIFFUSION_MODEL : diffusion;
     }
 
     public static Experiment read(Path file) {

@@ -76,7 +76,7 @@ public final class ExperimentRunner implements AutoCloseable {
     private final AttackRegistry.Profile profile;
     private final Map<String, DefenseSpec> specs = new LinkedHashMap<>();
     private final Map<String, Purifier> purifiers = new HashMap<>();
-    private final DefenseFactory factory = new DefenseFactory();
+    private final DefenseFactory factory;
     private long stopAfterChunks = Long.MAX_VALUE;
     /** Computes chunks for {@link #computeChunk}; made afresh by every {@link #run} (its patch memory with it). */
     private ChunkRunner chunks;
@@ -87,6 +87,7 @@ public final class ExperimentRunner implements AutoCloseable {
         this.dir = new RunDirectory(dir);
         this.log = log;
         this.profile = AttackRegistry.Profile.of(exp);
+        this.factory = new DefenseFactory(exp.diffusionModel());
         for (String d : exp.defenses()) {
             specs.put(d, DefenseSpec.parse(d));
         }
@@ -148,7 +149,7 @@ public final class ExperimentRunner implements AutoCloseable {
         Map<String, String> out = new LinkedHashMap<>();
         List<String> models = new ArrayList<>(List.of(in.classifier().name()));
         if (specs.values().stream().anyMatch(DefenseSpec::usesDiffusionModel)) {
-            models.add(DefenseFactory.DIFFUSION_MODEL);
+            models.add(exp.diffusionModel());
         }
         for (String name : models) {
             try {

@@ -65,6 +65,11 @@ public final class HeteroPurifier implements RecomputablePurifier, MaskingPurifi
         return options;
     }
 
+    /** UNet calls per purification (per row of the batch): the chain's denoising steps, resampling jumps included. */
+    public int unetCalls() {
+        return (int) chain.ops().stream().filter(op -> op.kind() == HeteroChain.Kind.DENOISE).count();
+    }
+
     /** The attention of the protected classifier on {@code x} (detached; owned by x's manager). */
     public AttentionMask.Attention attention(NDArray x) {
         return AttentionMask.of(classifier, x, options.mask());

@@ -66,7 +66,10 @@ class HeteroPurifierTest {
     }
 
     private static long unetCalls(DiffusionModel model, HeteroOptions o) {
-        return new HeteroChain(model, o).ops().stream().filter(op -> op.kind() == HeteroChain.Kind.DENOISE).count();
+        long planned = new HeteroChain(model, o).ops().stream().filter(op -> op.kind() == HeteroChain.Kind.DENOISE)
+                .count();
+        assertEquals(planned, new HeteroPurifier(model, null, o).unetCalls(), "what bench reports per row");
+        return planned;
     }
 
     /** With M = 1 everywhere the chain is DiffPure from t_l on the same DDIM grid with the same first noise draw. */

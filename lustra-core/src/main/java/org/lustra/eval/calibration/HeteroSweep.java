@@ -1,0 +1,318 @@
+package org.lustra.eval.calibration;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.Gson;
+import com.google.gson.JsonParseException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.lustra.attack.Norm;
+import org.lustra.attack.Pgd;
+import org.lustra.data.ImageSet;
+import org.lustra.defense.DefendedClassifier;
+import org.lustra.defense.DefenseFactory;
+import org.lustra.defense.DefenseSpec;
+import org.lustra.defense.hetero.Ensemble;
+import org.lustra.defense.hetero.HeteroPurifier;
+import org.lustra.model.Classifier;
+import org.lustra.util.LustraException;
+import org.lustra.util.Progress;
+import org.lustra.util.Seed;
+import org.lustra.util.Versions;
+
+/**
+ * Chooses heterogeneous-noise purification's defaults on validation images (issue 12 item 4): every candidate of a
+ * {@link HeteroGrid} purifies the clean images and the same images after a PGD attack made against the bare classifier,
+ * and is scored by clean accuracy and by accuracy on those transferred adversarial images. That second number is a
+ * cheap robustness <em>proxy</em> — non-adaptive (the attacker ignores the defence), not the adaptive robustness the
+ * tables report — chosen because an adaptive attack per candidate would cost hundreds of times more; it ranks how well
+ * a setting washes out perturbations, not how well it resists an attacker who knows it.
+ *
+ * <p>One purification draw per image, with the same noise seeds for every candidate (common random numbers: the
+ * differences between candidates are not drowned by independent noise). Each finished candidate is appended to a
+ * journal forced to disk, so a killed sweep resumes where it stopped; a journal made with other settings is refused.
+ */
+public final class HeteroSweep {
+    private static final Gson LINE = new Gson();
+
+    /**
+     * What makes two sweeps comparable; the journal's first line, checked on resume.
+     *
+     * @param classifier the protected classifier
+     * @param diffusionModel the diffusion model the purifier runs on
+     * @param images which images, in words (split and index range)
+     * @param count how many
+     * @param epsilon ℓ∞ budget of the transferred PGD
+     * @param pgdSteps its iterations (random start, stops per image at its first success, as the harness's
+     *     non-adaptive cells do against a deterministic target)
+     * @param seed root seed of the attack's start and of the purification noise
+     * @param batch images per purification call (× S ensemble members)
+     */
+    public record Settings(String classifier, String diffusionModel, String images, int count, double epsilon,
+            int pgdSteps, long seed, int batch) {
+        public Settings {
+            if (count < 1 || !(epsilon > 0 && epsilon < 1) || pgdSteps < 1 || batch < 1) {
+                throw new IllegalArgumentException("Invalid sweep settings: " + count + " images, ε " + epsilon + ", "
+                        + pgdSteps + " PGD steps, batch " + batch + " (≥ 1 image, 0 < ε < 1, ≥ 1 step, batch ≥ 1)");
+            }
+        }
+    }
+
+    /**
+     * One candidate's measurement.
+     *
+     * @param id the candidate's id ({@link HeteroGrid.Candidate#id})
+     * @param clean correct predictions on the clean images
+     * @param robust correct predictions on the transferred adversarial images
+     * @param images how many images each count is out of
+     * @param cleanMaskShare mean share of pixels the attention mask gives strong noise, clean images
+     * @param adversarialMaskShare the same on the adversarial images
+     * @param seconds wall time of the candidate's two purifications
+     */
+    public record Row(String id, String spec, int members, String aggregation, int clean, int robust, int images,
+            double cleanMaskShare, double adversarialMaskShare, double seconds) {
+        public double cleanAccuracy() {
+            return (double) clean / images;
+        }
+
+        public double robustAccuracy() {
+            return (double) robust / images;
+        }
+    }
+
+    /**
+     * The selection rule: admissible when clean accuracy is at most {@code maxCleanDrop} below the undefended
+     * classifier's on the same images; chosen: the admissible candidate with the most correct transferred adversarial
+     * images (ties: more clean correct, then fewer ensemble members, then grid order).
+     */
+    public record Rule(double maxCleanDrop) {
+        public Rule {
+            if (!(maxCleanDrop >= 0 && maxCleanDrop < 1)) {
+                throw new IllegalArgumentException("Invalid clean accuracy drop " + maxCleanDrop + " (in [0, 1))");
+            }
+        }
+
+        String describe() {
+            return String.format(Locale.ROOT, "admissible: clean accuracy at most %.1f points below the undefended "
+                    + "classifier's on the same images; chosen: the admissible candidate with the highest accuracy on "
+                    + "the transferred PGD images (ties: higher clean accuracy, then fewer ensemble members, then grid "
+                    + "order)", 100 * maxCleanDrop);
+        }
+    }
+
+    /** The sweep as written to its JSON file; {@code chosen} is a candidate id (the least bad when the rule failed). */
+    public record Result(Settings settings, String rule, boolean ruleMet, String chosen, Map<String, Object> reference,
+            String proxy, List<Row> rows, String command, String created, Map<String, String> versions) {}
+
+    private HeteroSweep() {}
+
+    /**
+     * Measures every candidate not yet in {@code journal} on {@code images} and applies {@code rule} to all of them.
+     *
+     * @throws LustraException when the journal holds a sweep with other settings
+     */
+    public static Result run(List<HeteroGrid.Candidate> candidates, Classifier classifier, DefenseFactory factory,
+            ImageSet images, Settings settings, Rule rule, Path journal, String command, Consumer<String> log) {
+        if (images.size() != settings.count()) {
+            throw new IllegalArgumentException("Settings say " + settings.count() + " images, got " + images.size());
+        }
+        Map<String, Row> done = readJournal(journal, settings);
+        Shape shape = new Shape(images.channels(), images.height(), images.width());
+        int n = images.size();
+        float[] clean = new float[n * (int) shape.size()];
+        for (int i = 0; i < n; i++) {
+            float[] v = images.imageFloats(i);
+            System.arraycopy(v, 0, clean, i * v.length, v.length);
+        }
+        int[] labels = images.labels();
+        float[] adversarial = transferredPgd(classifier, clean, labels, shape, settings);
+        int refClean = correct(classifier, clean, labels, shape, settings.batch());
+        int refRobust = correct(classifier, adversarial, labels, shape, settings.batch());
+        log.accept(String.format(Locale.ROOT, "undefended: clean %d/%d, transferred PGD ℓ∞ %.4f: %d/%d", refClean, n,
+                settings.epsilon(), refRobust, n));
+        List<Row> rows = new ArrayList<>();
+        Progress progress = new Progress("calibrate hetero", candidates.size(), "candidates");
+        int before = (int) candidates.stream().filter(c -> done.containsKey(c.id())).count();
+        progress.startAt(before);
+        int finished = before;
+        for (HeteroGrid.Candidate c : candidates) {
+            Row row = done.get(c.id());
+            if (row == null) {
+                row = measure(c, classifier, factory, clean, adversarial, labels, shape, settings);
+                append(journal, LINE.toJson(row));
+                // journaled rows count from the start, so the rate and ETA are this run's
+                progress.update(++finished, c.id());
+            }
+            rows.add(row);
+            log.accept(String.format(Locale.ROOT, "%-62s clean %3d/%d  PGD-transfer %3d/%d  mask %.1f%%/%.1f%%  %.0f s",
+                    row.id(), row.clean(), n, row.robust(), n, 100 * row.cleanMaskShare(),
+                    100 * row.adversarialMaskShare(), row.seconds()));
+        }
+        progress.finish(rows.size(), "done");
+        Comparator<Row> better = Comparator.comparingInt(Row::robust).thenComparingInt(Row::clean)
+                .thenComparingInt(r -> -r.members());
+        List<Row> admissible = rows.stream()
+                .filter(r -> r.clean() >= refClean - rule.maxCleanDrop() * n - 1e-9).toList();
+        // Stream.max keeps the first of equals (BinaryOperator.maxBy), so grid order is the last tie-break
+        Row chosen = admissible.isEmpty() ? rows.stream().max(Comparator.comparingInt(Row::clean)).orElseThrow()
+                : admissible.stream().max(better).orElseThrow();
+        Map<String, Object> reference = new LinkedHashMap<>();
+        reference.put("clean", refClean);
+        reference.put("robust", refRobust);
+        reference.put("images", n);
+        String proxy = String.format(Locale.ROOT, "PGD ℓ∞ ε=%.4f, %d steps, random start, made against the bare %s and "
+                + "then purified (non-adaptive transfer: the attacker ignores the defence); a proxy for ranking "
+                + "settings, not an adaptive robustness number", settings.epsilon(), settings.pgdSteps(),
+                classifier.name());
+        return new Result(settings, rule.describe(), !admissible.isEmpty(), chosen.id(), reference, proxy, rows,
+                command, Instant.now().toString(), Versions.describe());
+    }
+
+    private static Row measure(HeteroGrid.Candidate c, Classifier classifier, DefenseFactory factory, float[] clean,
+            float[] adversarial, int[] labels, Shape shape, Settings s) {
+        long t0 = System.nanoTime();
+        HeteroPurifier p = (HeteroPurifier) factory.create(DefenseSpec.parse(c.spec()), classifier);
+        Ensemble e = new Ensemble(new DefendedClassifier(p, classifier), c.members(), c.aggregation());
+        double[] cleanRun = ensembleCorrect(e, p, clean, labels, shape, s);
+        double[] advRun = ensembleCorrect(e, p, adversarial, labels, shape, s);
+        return new Row(c.id(), c.spec(), c.members(), c.aggregation().name().toLowerCase(Locale.ROOT),
+                (int) cleanRun[0], (int) advRun[0], labels.length, round(cleanRun[1]), round(advRun[1]),
+                Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
+    }
+
+    /** Correct predictions of the ensemble and the mean attention-mask share, batch by batch. */
+    private static double[] ensembleCorrect(Ensemble e, HeteroPurifier p, float[] x, int[] labels, Shape shape,
+            Settings s) {
+        int d = (int) shape.size();
+        int right = 0;
+        double maskSum = 0;
+        Seed root = Seed.of(s.seed()).child("hetero-sweep");
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (int from = 0, chunk = 0; from < labels.length; from += s.batch(), chunk++) {
+                int to = Math.min(labels.length, from + s.batch());
+                try (NDManager step = m.newSubManager()) {
+                    NDArray in = step.create(Arrays.copyOfRange(x, from * d, to * d),
+                            new Shape(to - from, shape.get(0), shape.get(1), shape.get(2)));
+                    // the same seed for every candidate and for clean and adversarial images of one chunk
+                    int[] pred = e.predict(in, root.child(chunk).value());
+                    for (int i = 0; i < pred.length; i++) {
+                        right += pred[i] == labels[from + i] ? 1 : 0;
+                    }
+                    maskSum += p.attention(in).mask().sum().getFloat() / d;
+                }
+            }
+        }
+        return new double[] {right, maskSum / labels.length};
+    }
+
+    private static float[] transferredPgd(Classifier classifier, float[] clean, int[] labels, Shape shape, Settings s) {
+        int d = (int) shape.size();
+        float[] out = new float[clean.length];
+        Seed root = Seed.of(s.seed()).child("hetero-sweep-pgd");
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (int from = 0, chunk = 0; from < labels.length; from += s.batch(), chunk++) {
+                int to = Math.min(labels.length, from + s.batch());
+                try (NDManager step = m.newSubManager()) {
+                    NDArray in = step.create(Arrays.copyOfRange(clean, from * d, to * d),
+                            new Shape(to - from, shape.get(0), shape.get(1), shape.get(2)));
+                    Pgd.Options o = new Pgd.Options(Norm.LINF, s.epsilon(), s.pgdSteps(), 0, true,
+                            root.child(chunk).value());
+                    float[] adv = Pgd.attack(classifier::logits, in, Arrays.copyOfRange(labels, from, to), o)
+                            .adversarial().toFloatArray();
+                    System.arraycopy(adv, 0, out, from * d, adv.length);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static int correct(Classifier classifier, float[] x, int[] labels, Shape shape, int batch) {
+        int d = (int) shape.size();
+        int right = 0;
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (int from = 0; from < labels.length; from += batch) {
+                int to = Math.min(labels.length, from + batch);
+                try (NDManager step = m.newSubManager()) {
+                    NDArray in = step.create(Arrays.copyOfRange(x, from * d, to * d),
+                            new Shape(to - from, shape.get(0), shape.get(1), shape.get(2)));
+                    int[] pred = classifier.logits(in).argMax(1).toType(ai.djl.ndarray.types.DataType.INT32, false)
+                            .toIntArray();
+                    for (int i = 0; i < pred.length; i++) {
+                        right += pred[i] == labels[from + i] ? 1 : 0;
+                    }
+                }
+            }
+        }
+        return right;
+    }
+
+    /**
+     * The rows of {@code journal} (empty if it does not exist yet; a new journal gets {@code settings} as its first
+     * line). A torn last line (a kill mid-write) is dropped.
+     */
+    static Map<String, Row> readJournal(Path journal, Settings settings) {
+        Map<String, Row> rows = new LinkedHashMap<>();
+        try {
+            if (!Files.exists(journal)) {
+                Files.createDirectories(journal.toAbsolutePath().getParent());
+                append(journal, LINE.toJson(settings));
+                return rows;
+            }
+            List<String> lines = Files.readAllLines(journal, StandardCharsets.UTF_8);
+            Settings old = lines.isEmpty() ? null : parse(lines.get(0), Settings.class);
+            if (!settings.equals(old)) {
+                throw new LustraException("The sweep journal " + journal + " was made with other settings (" + old
+                        + "; now " + settings + "); delete it to start afresh, or rerun with the same settings to "
+                        + "resume.");
+            }
+            for (String l : lines.subList(1, lines.size())) {
+                Row r = parse(l, Row.class);
+                if (r != null) {
+                    rows.put(r.id(), r);
+                }
+            }
+            return rows;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Could not read or create the sweep journal " + journal, e);
+        }
+    }
+
+    private static <T> T parse(String line, Class<T> type) {
+        try {
+            return LINE.fromJson(line, type);
+        } catch (JsonParseException e) {
+            return null; // a torn line: its candidate runs again
+        }
+    }
+
+    /** Appends one line and forces it to disk, so a kill loses at most the candidate being measured. */
+    private static void append(Path journal, String line) {
+        try (FileChannel ch = FileChannel.open(journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND)) {
+            ch.write(ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8)));
+            ch.force(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Could not append to the sweep journal " + journal, e);
+        }
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 10000) / 10000.0;
+    }
+}

@@ -1,0 +1,51 @@
+package org.lustra.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lustra.defense.DefenseFactory;
+import org.lustra.util.Json;
+import org.lustra.util.LustraException;
+
+/** The optional "diffusion" field of an experiment config: absent means the shipped model and stays absent. */
+class ExperimentDiffusionTest {
+    private static final String BODY = "\"name\": \"x\", \"defenses\": [\"hetero\"], \"attacks\": [{\"attack\": "
+            + "\"pgd\", \"norm\": \"linf\", \"eps\": [0.03]}]";
+
+    @TempDir
+    Path dir;
+
+    private Experiment read(String json) throws Exception {
+        Path f = dir.resolve("e.json");
+        Files.writeString(f, json);
+        return Experiment.read(f);
+    }
+
+    @Test
+    void givenNoDiffusionField_whenRead_thenTheShippedModelAndNoFieldInTheManifestText() throws Exception {
+        Experiment e = read("{" + BODY + "}");
+        assertEquals(DefenseFactory.DIFFUSION_MODEL, e.diffusionModel());
+        assertFalse(Json.GSON.toJson(e).contains("diffusion"), "configs written before the field keep their text");
+    }
+
+    @Test
+    void givenADiffusionField_whenRead_thenThatModelIsUsed() throws Exception {
+        assertEquals("diffusion-unified-v2", read("{" + BODY + ", \"diffusion\": \"diffusion-unified-v2\"}")
+                .diffusionModel());
+    }
+
+    @Test
+    void givenAPathAsDiffusionModel_whenConstructed_thenOneSentenceNamesTheRule() {
+        LustraException e = assertThrows(LustraException.class, () -> new Experiment("x", null, null, null, null,
+                null, List.of("hetero"), null, List.of(new Experiment.AttackConfig("pgd", "linf", List.of(0.03), null,
+                        null, null, null)), null, null, "../x y"));
+        assertTrue(e.getMessage().contains("../x y") && !e.getMessage().contains("\n"), e.getMessage());
+    }
+}
