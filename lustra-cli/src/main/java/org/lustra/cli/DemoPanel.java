@@ -37,7 +37,13 @@ final class DemoPanel {
 
     /** Writes the blocks as one PNG (atomically); returns false when the labels could not be drawn (no font). */
     boolean write(Path file, String heading, List<Block> blocks) {
-        return new ImagePanel(SCALE).write(file, heading, blocks.stream().map(this::section).toList(), List.of());
+        ImagePanel.Rendered r = render(heading, blocks);
+        ImagePanel.writePng(file, r.image());
+        return r.labelled();
+    }
+
+    ImagePanel.Rendered render(String heading, List<Block> blocks) {
+        return new ImagePanel(SCALE).render(heading, blocks.stream().map(this::section).toList(), List.of());
     }
 
     private ImagePanel.Section section(Block b) {
