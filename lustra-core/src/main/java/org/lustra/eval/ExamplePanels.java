@@ -170,11 +170,14 @@ final class ExamplePanels {
         return label >= 0 && label < classes.size() ? classes.get(label) : "class " + label;
     }
 
-    /** The classifier's class names from its model card or description; class numbers when it is not installed. */
+    /**
+     * The classifier's class names from its model card or description; class numbers when it cannot be read (a
+     * run copied to a machine without that model, a TorchScript file moved): names label the picture, nothing more.
+     */
     private static List<String> classNames(String classifier) {
         try {
             return Classifiers.describe(classifier).classNames();
-        } catch (LustraException | IllegalArgumentException e) {
+        } catch (RuntimeException e) {
             return List.of();
         }
     }
