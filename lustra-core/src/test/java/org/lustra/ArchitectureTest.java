@@ -91,6 +91,13 @@ class ArchitectureTest {
                 .check(CORE);
     }
 
+    @Test
+    void givenThePlottingLibrary_whenItsUsersAreListed_thenOnlyTheReportChartsUseIt() {
+        noClasses().that().doNotHaveFullyQualifiedName("org.lustra.eval.Figures")
+                .should().dependOnClassesThat().resideInAPackage("org.jfree..")
+                .check(CORE);
+    }
+
     /** Classes of org.lustra outside the given packages. */
     private static DescribedPredicate<JavaClass> lustraOutside(String... allowed) {
         return resideInAPackage("org.lustra..").and(resideOutsideOfPackages(allowed));

@@ -1,38 +1,27 @@
 package org.lustra.cli;
 
-import java.awt.Color;
-import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import javax.imageio.ImageIO;
 import org.lustra.app.Prediction;
 import org.lustra.app.Purification;
 import org.lustra.data.ImageDecoder;
 import org.lustra.data.ImageFiles;
-import org.lustra.util.Files2;
+import org.lustra.eval.ImagePanel;
 
 /**
  * The demo's picture: per image, adversarial | anomaly map | mask | purified | clean, each labelled with the
  * classifier's prediction (green when right, red when wrong), in blocks (e.g. non-adaptive and adaptive attack).
- * Drawn with Java2D; where the JDK finds no font the tiles are drawn without their labels and the caller says so.
+ * Drawn by {@link ImagePanel} (enlarged with nearest neighbour); where the JDK finds no font the tiles are drawn
+ * without their labels and the caller says so.
  */
 final class DemoPanel {
-    private static final int SCALE = 4;
-    private static final int GAP = 10;
-    private static final int LABEL = 16;
-    private static final int LEFT = 96;
-    private static final int TITLE = 24;
-    private static final String[] COLUMNS = {"adversarial", "anomaly map", "mask", "purified", "clean"};
-    private static final Color RIGHT = new Color(0x2e, 0xa0, 0x43);
-    private static final Color WRONG = new Color(0xd7, 0x3a, 0x49);
+    /** 28-pixel images at 140 pixels, as in the reports' example panels. */
+    private static final int SCALE = 5;
+    private static final List<String> COLUMNS = List.of("adversarial", "anomaly map", "mask", "purified", "clean");
 
     /** One block of rows: a title, and per image the adversarial input, its purification and the clean image. */
     record Block(String title, float[] adversarial, List<Purification> purified, float[] clean,
@@ -40,7 +29,6 @@ final class DemoPanel {
 
     private final int size;
     private final List<String> classNames;
-    private boolean labelled = true;
 
     DemoPanel(int size, List<String> classNames) {
         this.size = size;
@@ -49,84 +37,42 @@ final class DemoPanel {
 
     /** Writes the blocks as one PNG (atomically); returns false when the labels could not be drawn (no font). */
     boolean write(Path file, String heading, List<Block> blocks) {
-        int tile = size * SCALE;
-        int rows = blocks.stream().mapToInt(b -> b.labels().length).sum();
-        int width = LEFT + COLUMNS.length * (tile + GAP);
-        int height = TITLE + blocks.size() * (2 * TITLE) + rows * (tile + LABEL + GAP);
-        BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        try {
-            g.setColor(Color.WHITE);
-            g.fillRect(0, 0, width, height);
-            g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-            text(g, heading, 8, 17, Color.BLACK, Font.BOLD, 13);
-            int y = TITLE;
-            for (Block b : blocks) {
-                y = block(g, b, y, tile);
-            }
-        } finally {
-            g.dispose();
-        }
-        ByteArrayOutputStream png = new ByteArrayOutputStream();
-        try {
-            ImageIO.write(img, "png", png);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        Files2.writeAtomically(file, png.toByteArray());
-        return labelled;
+        ImagePanel.Rendered r = render(heading, blocks);
+        ImagePanel.writePng(file, r.image());
+        return r.labelled();
     }
 
-    private int block(Graphics2D g, Block b, int top, int tile) {
-        text(g, b.title(), 8, top + 18, Color.BLACK, Font.BOLD, 12);
-        int y = top + TITLE;
-        for (int c = 0; c < COLUMNS.length; c++) {
-            text(g, COLUMNS[c], LEFT + c * (tile + GAP), y + 16, Color.DARK_GRAY, Font.PLAIN, 12);
-        }
-        y += TITLE;
+    ImagePanel.Rendered render(String heading, List<Block> blocks) {
+        return new ImagePanel(SCALE).render(heading, blocks.stream().map(this::section).toList(), List.of());
+    }
+
+    private ImagePanel.Section section(Block b) {
         int d = size * size;
+        List<ImagePanel.Row> rows = new ArrayList<>();
         for (int i = 0; i < b.labels().length; i++) {
             Purification p = b.purified().get(i);
             Prediction clean = b.cleanPredictions().get(i);
-            float[][] tiles = {Arrays.copyOfRange(b.adversarial(), i * d, (i + 1) * d), p.anomaly(), p.mask(),
-                p.purified(), Arrays.copyOfRange(b.clean(), i * d, (i + 1) * d)};
-            String[] labels = {prediction(p.before()), "", p.maskedFraction() == null ? ""
-                    : String.format(Locale.ROOT, "%.1f%% masked", 100 * p.maskedFraction()), prediction(p.after()),
-                prediction(clean)};
-            int[] shown = {p.before().label(), -1, -1, p.after().label(), clean.label()};
-            text(g, "true: " + classNames.get(b.labels()[i]), 8, y + tile / 2, Color.BLACK, Font.PLAIN, 11);
-            for (int c = 0; c < COLUMNS.length; c++) {
-                int x = LEFT + c * (tile + GAP);
-                if (tiles[c] != null) {
-                    g.drawImage(ImageFiles.toImage(tiles[c], 1, size, size), x, y, tile, tile, null);
-                }
-                Color color = shown[c] < 0 ? Color.DARK_GRAY : shown[c] == b.labels()[i] ? RIGHT : WRONG;
-                text(g, labels[c], x, y + tile + 13, color, Font.PLAIN, 11);
-            }
-            y += tile + LABEL + GAP;
+            int label = b.labels()[i];
+            List<BufferedImage> tiles = Arrays.asList(tile(Arrays.copyOfRange(b.adversarial(), i * d, (i + 1) * d)),
+                    tile(p.anomaly()), tile(p.mask()), tile(p.purified()),
+                    tile(Arrays.copyOfRange(b.clean(), i * d, (i + 1) * d)));
+            List<ImagePanel.Caption> captions = List.of(prediction(p.before(), label), ImagePanel.Caption.NONE,
+                    p.maskedFraction() == null ? ImagePanel.Caption.NONE : new ImagePanel.Caption(String.format(
+                            Locale.ROOT, "%.1f%% masked", 100 * p.maskedFraction()), ImagePanel.NEUTRAL),
+                    prediction(p.after(), label), prediction(clean, label));
+            rows.add(new ImagePanel.Row("true: " + classNames.get(label), tiles, captions));
         }
-        return y;
+        return new ImagePanel.Section(b.title(), COLUMNS, rows);
     }
 
-    private String prediction(Prediction p) {
-        return String.format(Locale.ROOT, "%s %.2f", p.className(), p.probability());
+    /** A single-channel image in [0, 1] as a tile; null (a defence without anomaly map or mask) stays empty. */
+    private BufferedImage tile(float[] image) {
+        return image == null ? null : ImageFiles.toImage(image, 1, size, size);
     }
 
-    /**
-     * Draws a label; a JDK without any font throws from the font machinery (an Error in some versions), and then the
-     * panel is finished without labels rather than not at all.
-     */
-    private void text(Graphics2D g, String s, int x, int y, Color color, int style, int points) {
-        if (!labelled || s.isEmpty()) {
-            return;
-        }
-        try {
-            g.setColor(color);
-            g.setFont(new Font(Font.SANS_SERIF, style, points));
-            g.drawString(s, x, y);
-        } catch (RuntimeException | InternalError | UnsatisfiedLinkError e) {
-            labelled = false;
-        }
+    private static ImagePanel.Caption prediction(Prediction p, int label) {
+        return new ImagePanel.Caption(String.format(Locale.ROOT, "%s %.2f", p.className(), p.probability()),
+                p.label() == label ? ImagePanel.RIGHT : ImagePanel.WRONG);
     }
 
     /**

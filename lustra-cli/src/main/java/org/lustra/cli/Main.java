@@ -39,6 +39,9 @@ public final class Main implements Runnable {
 
     /** Runs the CLI and returns the exit code ({@link #OK}, {@link #BAD_INPUT}, {@link #USAGE}, {@link #PARTIAL}). */
     public static int execute(String... args) {
+        // Lustra only draws into images (report charts, panels): headless AWT never looks for a display, which a
+        // server has not. It must be set before the first AWT class asks; the launcher also passes it.
+        System.setProperty("java.awt.headless", "true");
         CommandLine cli = new CommandLine(new Main());
         cli.setUsageHelpAutoWidth(true);
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {

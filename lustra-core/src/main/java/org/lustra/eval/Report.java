@@ -22,10 +22,11 @@ import org.lustra.util.LustraException;
 
 /**
  * Aggregates {@code samples.jsonl} of a run directory into {@code report.md}, {@code report.csv}, {@code report.json}
- * and {@code figures/*.png}: per cell, clean and robust accuracy as mean ± std over the run seeds, a 95 % Wilson
- * interval on the pooled images, PSNR/SSIM/distances of the adversarial inputs, PSNR/SSIM of the purified images
- * against the clean ones, time and forward passes per image, the
- * gradient mode and threat model; then the sanity checks every robustness table must pass.
+ * and {@code figures/} (charts by {@link Figures}, labelled example panels by {@link ExamplePanels}): per cell, clean
+ * and robust accuracy as mean ± std over the run seeds, a 95 % Wilson interval on the pooled images,
+ * PSNR/SSIM/distances of the adversarial inputs, PSNR/SSIM of the purified images against the clean ones, time and
+ * forward passes per image, the gradient mode and threat model; then the sanity checks every robustness table must
+ * pass.
  */
 public final class Report {
 
@@ -274,7 +275,9 @@ public final class Report {
         }
         Files2.writeAtomically(dir.resolve("report.csv"), csv.toString().getBytes(StandardCharsets.UTF_8));
         List<String> figures = figures(dir, s, attacks);
-        Files2.writeAtomically(dir.resolve("report.md"), markdown(s, figures, dir).getBytes(StandardCharsets.UTF_8));
+        List<String> examples = ExamplePanels.write(dir, s);
+        Files2.writeAtomically(dir.resolve("report.md"), markdown(s, figures, examples, dir)
+                .getBytes(StandardCharsets.UTF_8));
         return s;
     }
 
@@ -307,7 +310,7 @@ public final class Report {
         return out;
     }
 
-    private static String markdown(Summary s, List<String> figures, Path dir) {
+    private static String markdown(Summary s, List<String> figures, List<String> examples, Path dir) {
         StringBuilder md = new StringBuilder();
         md.append("# ").append(s.experiment()).append("\n\n");
         md.append(String.format(Locale.ROOT, "Profile **%s**, classifier `%s`, run seeds %s, git commit `%s`, "
@@ -362,14 +365,13 @@ public final class Report {
             md.append("\n## Figures\n\n");
             figures.forEach(f -> md.append("![").append(f).append("](").append(f).append(")\n"));
         }
-        Path ex = dir.resolve("examples");
-        if (Files.isDirectory(ex)) {
-            md.append("\n## Examples (rows: clean, adversarial, purified)\n\n");
-            try (var files = Files.list(ex)) {
-                files.sorted().forEach(f -> md.append("- [").append(f.getFileName()).append("](examples/")
-                        .append(f.getFileName()).append(")\n"));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+        if (!examples.isEmpty()) {
+            md.append("\n## Examples\n\nThe first images of each cell (rows: clean, adversarial and, behind a defence, "
+                    + "purified), enlarged; the true class above, predictions below. The unscaled images are in "
+                    + "`examples/`.\n");
+            for (String f : examples) {
+                String cell = f.substring(f.lastIndexOf('/') + 1, f.length() - ".png".length());
+                md.append("\n![").append(cell).append("](").append(f).append(")\n");
             }
         }
         return md.toString();
