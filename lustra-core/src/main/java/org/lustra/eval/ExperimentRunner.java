@@ -185,11 +185,27 @@ public final class ExperimentRunner implements AutoCloseable {
         }
         Manifest old = checkSameExperiment();
         List<String> matched = new ArrayList<>();
-        Map<String, CellInfo> cells = new LinkedHashMap<>(old.cells());
+        Map<String, Map<String, CellInfo>> refreshed = new HashMap<>();
         for (Experiment.Cell c : exp.cells()) {
             if (c.id().contains(pattern)) {
                 matched.add(c.id());
-                cells.put(c.id(), info(c));
+                // described afresh, routes included: the code may now offer a defence another route
+                Map<String, CellInfo> described = new LinkedHashMap<>();
+                CellInfo info = info(c);
+                described.put(c.id(), info);
+                Purifier p = purifier(c);
+                described.putAll(ThreatModels.routeCells(c, p, routes(c, p), info));
+                refreshed.put(c.id(), described);
+            }
+        }
+        Map<String, CellInfo> cells = new LinkedHashMap<>();
+        for (Map.Entry<String, CellInfo> e : old.cells().entrySet()) {
+            String id = e.getKey();
+            int at = id.indexOf('@');
+            if (refreshed.containsKey(id)) {
+                cells.putAll(refreshed.get(id)); // the cell, then its current route cells, where it stood
+            } else if (at < 0 || !refreshed.containsKey(id.substring(0, at))) {
+                cells.put(id, e.getValue()); // a kept cell, or a route of one
             }
         }
         if (matched.isEmpty()) {

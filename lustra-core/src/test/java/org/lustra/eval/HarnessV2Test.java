@@ -114,6 +114,52 @@ class HarnessV2Test {
         assertTrue(Files.readString(tmp.resolve("report.md")).contains("**FAIL** — no gradient row is non-finite"));
     }
 
+    /**
+     * Given a worst-of run made when median smoothing offered only BPDA, when its cells are redone after the filter
+     * gained an EXACT route, then the manifest describes the routes the code offers now, in the cell's place, and the
+     * report renders them (before the fix the new route's records had no description and the report failed).
+     */
+    @Test
+    void givenADefenceThatGainedARoute_whenItsCellsAreRedone_thenTheManifestAndReportDescribeTheNewRoute()
+            throws Exception {
+        Experiment exp = new Experiment("redo-routes", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
+                List.of("median:3", "jpeg:75"), List.of("adaptive"),
+                List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 2)), 4, "worst-of");
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            org.lustra.defense.classic.MedianSmoothing median = new org.lustra.defense.classic.MedianSmoothing(3);
+            Purifier bpdaOnly = new Purifier() { // the filter as it was: the same values, BPDA only
+                public String name() {
+                    return median.name();
+                }
+
+                public Set<GradientMode> gradientModes() {
+                    return Set.of(GradientMode.BPDA);
+                }
+
+                public boolean randomized() {
+                    return false;
+                }
+
+                public NDArray purify(NDArray x, long seed) {
+                    return median.purify(x, seed);
+                }
+            };
+            ExperimentRunner before = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
+                    .withDefense("median:3", bpdaOnly);
+            before.run(before.manifest("test", Map.of()));
+            ExperimentRunner now = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { });
+            now.redo("median", "commit-2");
+            now.run(now.manifest("test", Map.of()));
+        }
+        List<String> ids = new ArrayList<>(new RunDirectory(tmp).readManifest().cells().keySet());
+        String cell = "median:3|pgd-linf-0.1000-s2|adaptive";
+        assertTrue(ids.contains(cell + "@EXACT") && ids.contains(cell + "@BPDA"), ids.toString());
+        assertTrue(ids.indexOf(cell + "@EXACT") < ids.indexOf("jpeg:75|pgd-linf-0.1000-s2|adaptive"),
+                "the new routes stand where the cell stood: " + ids);
+        Report.Summary s = Report.write(tmp);
+        assertTrue(s.cells().stream().anyMatch(r -> r.cell().equals(cell + "@EXACT")), s.cells().toString());
+    }
+
     @Test
     void givenARandomisedDefence_whenPgdAttacksAdaptively_thenItUsesEotRunsFullLengthAndTheLabelSaysSo()
             throws Exception {
