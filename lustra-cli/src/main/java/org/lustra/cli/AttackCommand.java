@@ -18,6 +18,7 @@ import org.lustra.defense.DefenseFactory;
 import org.lustra.defense.DefenseSpec;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
+import org.lustra.defense.RecomputablePurifier;
 import org.lustra.eval.AttackRegistry;
 import org.lustra.eval.ExperimentRunner;
 import org.lustra.model.Classifier;
@@ -76,7 +77,8 @@ final class AttackCommand implements Runnable {
                 + "of an adaptive attack on a randomised defence, by majority (default ${DEFAULT-VALUE}).")
         int votes;
 
-        @Option(names = "--adaptive", description = "Attack through the defence with BPDA (default: non-adaptive, the "
+        @Option(names = "--adaptive", description = "Attack through the defence: with its exact gradient when it has "
+                + "one in a single graph (median smoothing), else BPDA (default: non-adaptive, the "
                 + "attack sees only the classifier and its result is then fed through the defence).")
         boolean adaptive;
 
@@ -107,6 +109,7 @@ final class AttackCommand implements Runnable {
             long t0 = System.nanoTime();
             String purifierName;
             String routeNote = "";
+            GradientMode route;
             try (DefenseFactory defenses = new DefenseFactory(); Classifier c = Classifiers.open(model);
                     NDManager nd = NDManager.newBaseManager()) {
                 ExperimentRunner.Inputs.requireFits(c, eval);
@@ -116,12 +119,17 @@ final class AttackCommand implements Runnable {
                     routeNote = String.format(Locale.ROOT, ", EOT %d, full length, successes confirmed by %d fresh "
                             + "purifications; scored on one fresh purification", eot, votes);
                 }
+                // exact where the purifier is one graph; a long chain (DiffPure) would need step-wise recomputation,
+                // which the harness (eval run) does: here it gets BPDA
+                route = purifier.gradientModes().contains(GradientMode.EXACT)
+                        && !(purifier instanceof RecomputablePurifier) ? GradientMode.EXACT : GradientMode.BPDA;
+                GradientMode attackRoute = route;
                 DefendedClassifier defended = new DefendedClassifier(purifier, c);
                 // the attack's purifications and the judging ones draw from independent streams: a randomised
                 // defence must not be judged with the very randomness the attack was optimised against
                 AtomicLong attackCalls = new AtomicLong(Seed.of(seed).child("attack-purification").value());
                 Function<NDArray, NDArray> target = adaptive
-                        ? x -> defended.logits(x, GradientMode.BPDA, attackCalls.incrementAndGet()) : c::logits;
+                        ? x -> defended.logits(x, attackRoute, attackCalls.incrementAndGet()) : c::logits;
                 for (int from = 0; from < images; from += 128) {
                     int to = Math.min(images, from + 128);
                     long judgeSeed = Seed.of(seed).child("judge").child(from).value();
@@ -157,7 +165,7 @@ final class AttackCommand implements Runnable {
                     + "%.1f ms/image%n", defended,
                     n == Norm.LINF ? "l-inf" : "l2", eps, steps, opt.stepSize(),
                     noRandomStart ? "no random start" : "random start (seed " + seed + ")",
-                    spec.none() ? "EXACT" : adaptive ? "BPDA through the defence (adaptive" + routeNote + ")"
+                    spec.none() ? "EXACT" : adaptive ? route + " through the defence (adaptive" + routeNote + ")"
                             : "EXACT on the classifier only (non-adaptive)", total, 1000 * sec / total);
             return 0;
         }
