@@ -132,10 +132,7 @@ public final class ExperimentRunner implements AutoCloseable {
     public Manifest manifest(String gitCommit, Map<String, String> versions) {
         Map<String, CellInfo> cells = new LinkedHashMap<>();
         for (Experiment.Cell c : exp.cells()) {
-            CellInfo info = info(c);
-            cells.put(c.id(), info);
-            Purifier p = purifier(c);
-            cells.putAll(ThreatModels.routeCells(c, p, routes(c, p), info));
+            cells.putAll(describe(c));
         }
         return new Manifest(exp, Instant.now().toString(), gitCommit, versions, cells, images(),
                 in.classifier().name(), List.of(), inputHashes(), RunSeeds.DERIVATION);
@@ -190,12 +187,7 @@ public final class ExperimentRunner implements AutoCloseable {
             if (c.id().contains(pattern)) {
                 matched.add(c.id());
                 // described afresh, routes included: the code may now offer a defence another route
-                Map<String, CellInfo> described = new LinkedHashMap<>();
-                CellInfo info = info(c);
-                described.put(c.id(), info);
-                Purifier p = purifier(c);
-                described.putAll(ThreatModels.routeCells(c, p, routes(c, p), info));
-                refreshed.put(c.id(), described);
+                refreshed.put(c.id(), describe(c));
             }
         }
         Map<String, CellInfo> cells = new LinkedHashMap<>();
@@ -347,6 +339,16 @@ public final class ExperimentRunner implements AutoCloseable {
     /** The attack of {@code cell}; AdvP draws its universal patch from {@code patches} (null: describe only). */
     Attack attack(Experiment.Cell cell, Attacks.PatchSource patches) {
         return AttackRegistry.create(cell.attack(), profile, new AttackRegistry.Context(in.train(), patches));
+    }
+
+    /** The manifest's description of {@code cell}: the cell, then one entry per route of a worst-of cell. */
+    private Map<String, CellInfo> describe(Experiment.Cell cell) {
+        Map<String, CellInfo> out = new LinkedHashMap<>();
+        CellInfo info = info(cell);
+        out.put(cell.id(), info);
+        Purifier p = purifier(cell);
+        out.putAll(ThreatModels.routeCells(cell, p, routes(cell, p), info));
+        return out;
     }
 
     private CellInfo info(Experiment.Cell cell) {
