@@ -28,6 +28,14 @@ class ExperimentRunnerTest {
                 name.equals("square") || name.startsWith("autoattack") ? 8 : null);
     }
 
+    /**
+     * AdvP with one untargeted patch: the default best-of-ten targets trains ten universal patches per cell, most of
+     * this class's time, and the resume and redo checks need only one.
+     */
+    static Experiment.AttackConfig untargetedAdvp(int steps) {
+        return new Experiment.AttackConfig("advp", null, null, steps, null, null, null, -1);
+    }
+
     static ExperimentRunner.Inputs inputs(NetClassifier c) {
         ImageSet train = Subsets.load("validation").subset(java.util.stream.IntStream.range(0, 200).toArray());
         return new ExperimentRunner.Inputs(c, Subsets.load("eval512"), train);
@@ -51,7 +59,7 @@ class ExperimentRunnerTest {
     void aRunStoppedHalfwayAndResumedGivesTheSameRecordsAndReport() throws Exception {
         Experiment exp = new Experiment("resume", "classifier-resnet", "eval512", 8, "quick", List.of(1L, 2L),
                 List.of("none", "median:3"), List.of("adaptive"), List.of(attack("pgd", "linf", 0.1, 3),
-                        attack("lavan", null, null, 3), attack("advp", null, null, 2)), 4, null);
+                        attack("lavan", null, null, 3), untargetedAdvp(2)), 4, null);
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner whole = new ExperimentRunner(exp, inputs(c), tmp.resolve("whole"), s -> { });
             whole.run(whole.manifest("test", Map.of()));
@@ -83,7 +91,8 @@ class ExperimentRunnerTest {
 
             // --redo: the AdvP cells are forgotten and recomputed (same seeds, same code → same records)
             List<String> redone = again.redo("advp", "commit-2");
-            assertEquals(List.of("none|advp-0.050-s2|none", "median:3|advp-0.050-s2|adaptive"), redone);
+            assertEquals(List.of("none|advp-0.050-s2-untargeted|none", "median:3|advp-0.050-s2-untargeted|adaptive"),
+                    redone);
             assertTrue(records(part).stream().noneMatch(r -> r.contains("advp")), "AdvP records dropped");
             assertTrue(records(part).stream().anyMatch(r -> r.contains("lavan")), "other cells kept");
             assertEquals(2 * 2 * 2, again.run(again.manifest("test", Map.of())), "only the AdvP chunks run again");

@@ -18,6 +18,12 @@ import org.lustra.model.NetClassifier;
  * test checks that every pair runs and stays in its budget, and its time halves).
  */
 class SmokeTest {
+    /**
+     * EOT copies per gradient against the randomised defences: two still runs the averaging path (one would not),
+     * and the quick profile's four made DIFFender's and DiffPure's adaptive cells most of this test's time.
+     */
+    private static final int SMOKE_EOT = 2;
+
     @TempDir
     Path tmp;
 
@@ -29,12 +35,12 @@ class SmokeTest {
             if (a.equals("advp")) {
                 // one untargeted universal patch: the best-of-ten-targets default trains ten, which through
                 // DIFFender took minutes of this test's time and checks nothing more
-                attacks.add(new Experiment.AttackConfig(a, null, null, 1, null, null, null, -1));
+                attacks.add(withSmokeEot(ExperimentRunnerTest.untargetedAdvp(1)));
                 continue;
             }
-            attacks.add(ExperimentRunnerTest.attack(a, patch ? null : "linf", patch ? null : 0.1, 1));
+            attacks.add(withSmokeEot(ExperimentRunnerTest.attack(a, patch ? null : "linf", patch ? null : 0.1, 1)));
         }
-        attacks.add(ExperimentRunnerTest.attack("apgd-ce", "l2", 1.0, 1));
+        attacks.add(withSmokeEot(ExperimentRunnerTest.attack("apgd-ce", "l2", 1.0, 1)));
         List<String> defences = List.of("none", "jpeg:75", "median:3", "bits:3", "lgs", "diffpure:0.02:ddim2",
                 "diffender:ddim2");
         Experiment exp = new Experiment("smoke", "classifier-resnet", "eval512", 2, "quick", List.of(1L), defences,
@@ -54,5 +60,10 @@ class SmokeTest {
         // the only check that must hold at 1-step budgets: nothing leaves its ε-ball
         assertTrue(s.checks().stream().filter(ch -> ch.relation().startsWith("every adversarial input is within"))
                 .allMatch(Report.Check::passed), s.checks().toString());
+    }
+
+    private static Experiment.AttackConfig withSmokeEot(Experiment.AttackConfig a) {
+        return new Experiment.AttackConfig(a.attack(), a.norm(), a.eps(), a.steps(), SMOKE_EOT, a.fraction(),
+                a.queries(), a.target());
     }
 }
