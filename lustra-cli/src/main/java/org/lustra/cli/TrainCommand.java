@@ -174,8 +174,14 @@ final class TrainCommand implements Runnable {
                 description = "Checkpoint directory (default: $LUSTRA_CHECKPOINTS or ~/.cache/lustra/checkpoints, /diffusion-unified).")
         Path checkpointDir;
 
-        @Option(names = "--out", description = "Model directory (default: models/diffusion-unified).")
+        @Option(names = "--out", description = "Model directory (default: models/NAME; with --snapshot "
+                + "models/NAME-stepN).")
         Path out;
+
+        @Option(names = "--snapshot", description = "Do not train: write the EMA weights of the latest checkpoint as a "
+                + "model (card marked unfinished), to measure a run in progress with 'lustra eval diffusion --model "
+                + "NAME-stepN'. Safe while the training runs.")
+        boolean snapshot;
 
         @Override
         public Integer call() {
@@ -189,34 +195,50 @@ final class TrainCommand implements Runnable {
             var captions = new Captions(FashionMnist.CLASSES, grammar);
             var config = DiffusionConfig.fashionMnist(captions.vocabulary());
             Path ckpt = checkpointDir != null ? checkpointDir : LustraHome.checkpoints().resolve(name);
-            Path modelDir = out != null ? out : LustraHome.models().resolve(name);
-            System.out.printf(Locale.ROOT, "Training " + name + " (UNet widths %s) on %d images for %d steps of %d;"
-                    + " checkpoints in %s%n", java.util.Arrays.toString(config.widths()), train.size(), steps, batchSize,
-                    ckpt);
-            var r = DiffusionTraining.train(config, train, FashionMnist.CLASSES, opt, ckpt, System.out::println);
+            DiffusionTraining.Result r;
+            String modelName;
+            if (snapshot) {
+                r = DiffusionTraining.snapshot(config, FashionMnist.CLASSES, opt, ckpt);
+                modelName = name + "-step" + r.steps();
+            } else {
+                System.out.printf(Locale.ROOT, "Training " + name + " (UNet widths %s) on %d images for %d steps of "
+                        + "%d; checkpoints in %s%n", java.util.Arrays.toString(config.widths()), train.size(), steps,
+                        batchSize, ckpt);
+                r = DiffusionTraining.train(config, train, FashionMnist.CLASSES, opt, ckpt, System.out::println);
+                modelName = name;
+            }
+            Path modelDir = out != null ? out : LustraHome.models().resolve(modelName);
             try {
-                var training = new java.util.LinkedHashMap<String, Object>(opt.describe());
-                training.put("history", r.history());
-                training.put("groupnorm_kernel", GroupNorm.Kernel.configured().toString());
-                training.put("engine_threads", System.getProperty("ai.djl.pytorch.num_threads", "default"));
-                training.put("steps_per_second", Math.round(r.steps() / r.wallSeconds() * 1000) / 1000.0);
-                ModelCard card = new ModelCard(name,
-                        "the one text-conditioned, inpainting-capable diffusion model every diffusion purifier uses",
-                        null, ModelStore.parameterCount(r.model().net()), FashionMnist.CLASSES,
-                        "fashion-mnist: Debian dataset-fashion-mnist IDX files",
-                        "trained on the " + idx.length + " training images outside data/validation (seed "
-                                + manifest.seed() + ")",
-                        String.format(Locale.ROOT, "lustra train diffusion --name %s --grammar %s --text-lr-factor %s"
-                                + " --steps %d --batch-size %d --lr %s --seed %d", name, grammar, textLrFactor, steps,
-                                batchSize, lr, seed),
-                        seed, training, Math.round(r.wallSeconds() * 10) / 10.0, null, null, Versions.describe(), null,
-                        null, null, config.asCardFields());
-                ModelStore.save(r.model().net(), card, modelDir);
-                System.out.println("Wrote " + modelDir + " (EMA weights)");
+                save(r, opt, config, modelName, modelDir, "trained on the " + idx.length + " training images outside "
+                        + "data/validation (seed " + manifest.seed() + ")");
             } finally {
                 r.model().close();
             }
             return 0;
+        }
+
+        private void save(DiffusionTraining.Result r, DiffusionTraining.Options opt, DiffusionConfig config,
+                String modelName, Path modelDir, String split) {
+            var training = new java.util.LinkedHashMap<String, Object>(opt.describe());
+            if (snapshot) {
+                // a card that cannot be mistaken for the finished model's
+                training.put("snapshot", "EMA weights at step " + r.steps() + " of " + steps + "; training unfinished");
+            }
+            training.put("history", r.history());
+            training.put("groupnorm_kernel", GroupNorm.Kernel.configured().toString());
+            training.put("engine_threads", System.getProperty("ai.djl.pytorch.num_threads", "default"));
+            training.put("steps_per_second", Math.round(r.steps() / r.wallSeconds() * 1000) / 1000.0);
+            ModelCard card = new ModelCard(modelName,
+                    "the one text-conditioned, inpainting-capable diffusion model every diffusion purifier uses",
+                    null, ModelStore.parameterCount(r.model().net()), FashionMnist.CLASSES,
+                    "fashion-mnist: Debian dataset-fashion-mnist IDX files", split,
+                    String.format(Locale.ROOT, "lustra train diffusion --name %s --grammar %s --text-lr-factor %s"
+                            + " --steps %d --batch-size %d --lr %s --seed %d", name, grammar, textLrFactor, steps,
+                            batchSize, lr, seed),
+                    seed, training, Math.round(r.wallSeconds() * 10) / 10.0, null, null, Versions.describe(), null,
+                    null, null, config.asCardFields());
+            ModelStore.save(r.model().net(), card, modelDir);
+            System.out.println("Wrote " + modelDir + " (EMA weights" + (snapshot ? " at step " + r.steps() : "") + ")");
         }
     }
 }

@@ -291,6 +291,44 @@ public final class DiffusionTraining {
                 state.history());
     }
 
+    /**
+     * The EMA weights of the latest checkpoint in {@code checkpointDir} as a model, without training: a look at a run
+     * in progress (its quality bars can be measured while it trains on). Reads only; a training writing to the same
+     * folder is not disturbed (checkpoints are written whole, then renamed). The result's steps are the checkpoint's.
+     */
+    public static Result snapshot(DiffusionConfig config, List<String> classNames, Options opt, Path checkpointDir) {
+        CheckpointDir checkpoints = new CheckpointDir(checkpointDir);
+        Path ckpt = checkpoints.latest();
+        if (ckpt == null || !Files.isRegularFile(ckpt.resolve("state.json"))) {
+            throw new LustraException("No checkpoint in " + checkpointDir + " to take a snapshot of; start the "
+                    + "training first or pass its --checkpoint-dir.");
+        }
+        State saved = Json.read(ckpt.resolve("state.json"), State.class);
+        String optionsKey = Json.GSON.toJson(config) + " | " + opt;
+        if (!withoutSteps(optionsKey).equals(withoutSteps(saved.optionsKey()))) {
+            throw new LustraException("Checkpoint in " + checkpointDir + " was made with different settings than "
+                    + "these options; pass the training's own --grammar, --text-lr-factor, --lr, --batch-size and "
+                    + "--seed.");
+        }
+        if (!new Captions(classNames, opt.grammar()).vocabulary().equals(config.vocabulary())) {
+            throw new LustraException("The diffusion config's vocabulary is not the " + opt.grammar()
+                    + " caption grammar's.");
+        }
+        NDManager manager = NDManager.newBaseManager();
+        DiffusionModel model = DiffusionModel.create(config, manager, opt.seed());
+        List<NDArray> weights = new ArrayList<>();
+        for (Pair<String, Parameter> p : model.net().getParameters()) {
+            weights.add(p.getValue().getArray());
+        }
+        try (InputStream e = Files.newInputStream(ckpt.resolve("ema.safetensors"))) {
+            restoreArrays(weights, e, manager);
+        } catch (IOException ex) {
+            manager.close();
+            throw new UncheckedIOException(ex);
+        }
+        return new Result(model, saved.wallSeconds(), saved.step(), saved.history());
+    }
+
     private static final Pattern STEPS = java.util.regex.Pattern.compile("Options\\[steps=(\\d+)");
 
     private static String withoutSteps(String key) {

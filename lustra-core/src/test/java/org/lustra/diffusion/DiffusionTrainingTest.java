@@ -62,6 +62,31 @@ class DiffusionTrainingTest {
     }
 
     @Test
+    void aSnapshotOfAFinishedRunHasItsEmaWeightsAndAMismatchedRecipeIsRefused() {
+        // given a finished tiny run (its last checkpoint holds the EMA that the result's weights were set to)
+        ImageSet data = images(30);
+        DiffusionTraining.Result done = DiffusionTraining.train(TINY, data, CLASSES, OPT, tmp.resolve("s"), s -> { });
+        // when the checkpoint is read back as a snapshot
+        DiffusionTraining.Result snap = DiffusionTraining.snapshot(TINY, CLASSES, OPT, tmp.resolve("s"));
+        try {
+            // then it is the finished model, at the checkpoint's step
+            assertArrayEquals(ModelStore.encode(done.model().net()), ModelStore.encode(snap.model().net()));
+            assertEquals(6, snap.steps());
+        } finally {
+            done.model().close();
+            snap.model().close();
+        }
+        // and a snapshot asked with another recipe, or of an empty folder, is refused with a sentence
+        DiffusionTraining.Options otherLr = new DiffusionTraining.Options(6, 4, 2e-3f, 2, 0.9f, 0.5, true, 5L, 3600,
+                Captions.Grammar.V1, 1f);
+        LustraException e = assertThrows(LustraException.class,
+                () -> DiffusionTraining.snapshot(TINY, CLASSES, otherLr, tmp.resolve("s")));
+        assertTrue(e.getMessage().contains("different settings"), e.getMessage());
+        e = assertThrows(LustraException.class, () -> DiffusionTraining.snapshot(TINY, CLASSES, OPT, tmp.resolve("x")));
+        assertTrue(e.getMessage().contains("No checkpoint"), e.getMessage());
+    }
+
+    @Test
     void aResumedRunMayChangeItsLengthAndRecordsIt() {
         ImageSet data = images(30);
         DiffusionTraining.train(TINY, data, CLASSES, OPT, tmp.resolve("c"), s -> { }, 3).model().close();
