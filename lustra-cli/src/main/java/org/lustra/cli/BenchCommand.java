@@ -89,7 +89,7 @@ final class BenchCommand implements Callable<Integer> {
         double peakBeforeReset = 0;
         boolean shipped = Files.isRegularFile(LustraHome.models().resolve("diffusion-unified/model-card.json"));
         try (NDManager nd = NDManager.newBaseManager();
-                DiffusionModel model = shipped ? DiffusionModel.load("diffusion-unified")
+                DiffusionModel model = shipped ? DiffusionModel.load(DiffusionModel.DEFAULT)
                         : DiffusionModel.create(DiffusionConfig.fashionMnist(new Captions(FashionMnist.CLASSES)
                                 .vocabulary()), NDManager.newBaseManager(), 1);
                 Classifier cls = BenchPipelines.classifier()) {

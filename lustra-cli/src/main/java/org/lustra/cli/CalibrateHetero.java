@@ -11,6 +11,7 @@ import java.util.stream.IntStream;
 import org.lustra.data.ImageSet;
 import org.lustra.defense.DefenseFactory;
 import org.lustra.defense.hetero.Ensemble;
+import org.lustra.diffusion.DiffusionModel;
 import org.lustra.eval.calibration.HeteroGrid;
 import org.lustra.eval.calibration.HeteroSweep;
 import org.lustra.eval.calibration.HeteroSweepReport;
@@ -30,7 +31,7 @@ final class CalibrateHetero {
     /** The grid and the proxy attack; every list is comma-separated and the candidates are their product. */
     static final class Options {
         @Option(names = "--model", description = "hetero: diffusion model to run on (default ${DEFAULT-VALUE}).",
-                defaultValue = DefenseFactory.DIFFUSION_MODEL)
+                defaultValue = DiffusionModel.DEFAULT)
         String model;
 
         @Option(names = "--noise", split = ",", description = "hetero: (t_l/t_s) pairs, fractions of T (default "

@@ -21,7 +21,7 @@ final class CleanMaskEval implements Callable<Integer> {
             description = "A diffender spec (default ${DEFAULT-VALUE}).")
     String defense;
 
-    @Option(names = "--model", defaultValue = "diffusion-unified", description = "Diffusion model (default "
+    @Option(names = "--model", defaultValue = DiffusionModel.DEFAULT, description = "Diffusion model (default "
             + "${DEFAULT-VALUE}).")
     String model;
 

@@ -43,7 +43,7 @@ final class DiffusionEval implements Callable<Integer> {
             description = "Which measurements (default ${DEFAULT-VALUE}).")
     Set<String> what;
 
-    @Option(names = "--model", defaultValue = "diffusion-unified", description = "Diffusion model.")
+    @Option(names = "--model", defaultValue = DiffusionModel.DEFAULT, description = "Diffusion model.")
     String model;
 
     @Option(names = "--judge", defaultValue = "classifier-resnet", description = "Classifier that judges.")

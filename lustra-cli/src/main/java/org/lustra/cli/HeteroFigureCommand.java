@@ -15,6 +15,7 @@ import org.lustra.defense.DefenseFactory;
 import org.lustra.defense.DefenseSpec;
 import org.lustra.defense.Purifier;
 import org.lustra.defense.hetero.HeteroPurifier;
+import org.lustra.diffusion.DiffusionModel;
 import org.lustra.eval.HeteroFigure;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
@@ -38,7 +39,7 @@ final class HeteroFigureCommand implements Callable<Integer> {
     String classifier;
 
     @Option(names = "--model", description = "Diffusion model (default ${DEFAULT-VALUE}).",
-            defaultValue = DefenseFactory.DIFFUSION_MODEL)
+            defaultValue = DiffusionModel.DEFAULT)
     String model;
 
     @Option(names = "--split", description = "validation or eval512 (default ${DEFAULT-VALUE}).",

@@ -39,7 +39,7 @@ import picocli.CommandLine.Option;
             "Runs on data/validation images 4500.. by default (tuning data never comes from eval512); writes "
                 + "localization.json and localization.md under --out."})
 final class LocalizeEval implements Callable<Integer> {
-    @Option(names = "--model", defaultValue = "diffusion-unified", description = "Diffusion model (default "
+    @Option(names = "--model", defaultValue = DiffusionModel.DEFAULT, description = "Diffusion model (default "
             + "${DEFAULT-VALUE}).")
     String model;
 

@@ -1,5 +1,6 @@
 package org.lustra.cli;
 
+import org.lustra.diffusion.DiffusionModel;
 import picocli.CommandLine.Option;
 
 /** Options shared by the commands that run the diffusion sampler. */
@@ -13,7 +14,7 @@ final class SamplingOptions {
     @Option(names = "--seed", defaultValue = "1", description = "Seed (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--model", defaultValue = "diffusion-unified", description = "Model (default ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = DiffusionModel.DEFAULT, description = "Model (default ${DEFAULT-VALUE}).")
     String model;
 
     int steps(int fallback) {

@@ -58,7 +58,7 @@ final class TunePromptsCommand implements Callable<Integer> {
             + "base's).")
     Double alphaBar;
 
-    @Option(names = "--model", defaultValue = "diffusion-unified", description = "Diffusion model (default "
+    @Option(names = "--model", defaultValue = DiffusionModel.DEFAULT, description = "Diffusion model (default "
             + "${DEFAULT-VALUE}).")
     String model;
 

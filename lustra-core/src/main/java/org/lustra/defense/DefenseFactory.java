@@ -12,16 +12,13 @@ import org.lustra.util.LustraException;
  * with the factory). Purifiers are stateless between calls, so one factory may serve a whole experiment.
  */
 public final class DefenseFactory implements AutoCloseable {
-    /** The shipped diffusion model DiffPure and DIFFender run on. */
-    public static final String DIFFUSION_MODEL = "diffusion-unified";
-
     private final String diffusionModelName;
     private DiffusionModel model;
     private final List<AutoCloseable> closeables = new ArrayList<>();
 
-    /** A factory whose diffusion defences run on the shipped {@value #DIFFUSION_MODEL}. */
+    /** A factory whose diffusion defences run on the default model, {@value DiffusionModel#DEFAULT}. */
     public DefenseFactory() {
-        this(DIFFUSION_MODEL);
+        this(DiffusionModel.DEFAULT);
     }
 
     /**
@@ -30,7 +27,7 @@ public final class DefenseFactory implements AutoCloseable {
      */
     public DefenseFactory(String diffusionModel) {
         if (diffusionModel == null || diffusionModel.isBlank()) {
-            throw new IllegalArgumentException("Missing diffusion model name; use e.g. " + DIFFUSION_MODEL);
+            throw new IllegalArgumentException("Missing diffusion model name; use e.g. " + DiffusionModel.DEFAULT);
         }
         this.diffusionModelName = diffusionModel;
     }

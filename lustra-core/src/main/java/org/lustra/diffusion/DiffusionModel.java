@@ -24,6 +24,18 @@ import org.lustra.util.LustraException;
  * returned belong to the manager of the first array argument.
  */
 public final class DiffusionModel implements AutoCloseable {
+    /**
+     * The model every command and purifier uses when none is named. One constant, so shipping a newer model is a
+     * one-line change; reports stay reproducible because their manifests name the model they ran on.
+     */
+    public static final String DEFAULT = "diffusion-unified";
+
+    /**
+     * The model an experiment config without a {@code "diffusion"} field means: v1, for good — configs and manifests
+     * written before the field existed must keep their meaning when {@link #DEFAULT} moves on.
+     */
+    public static final String UNNAMED_IN_CONFIGS = "diffusion-unified";
+
     private final DiffusionConfig config;
     private final Net net;
     private final NoiseSchedule schedule;

@@ -7,8 +7,8 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 import org.lustra.data.SubsetSpec;
-import org.lustra.defense.DefenseFactory;
 import org.lustra.defense.DefenseSpec;
+import org.lustra.diffusion.DiffusionModel;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 
@@ -27,7 +27,7 @@ import org.lustra.util.LustraException;
  * a shipped subset ({@code eval512}, {@code eval512-tone}, {@code digits-holdout}) optionally corrupted on load
  * ({@code eval512+brightness:3}); with {@code digits-holdout} give a digits classifier ({@code classifier-digits}) —
  * purifiers trained on Fashion-MNIST then run across datasets. {@code diffusion} names the diffusion model the
- * diffusion defences run on (a name under models/); absent means the shipped {@code diffusion-unified}, and stays
+ * diffusion defences run on (a name under models/); absent means v1, {@code diffusion-unified} ({@link DiffusionModel#UNNAMED_IN_CONFIGS}), and stays
  * absent in the manifest, so configs written before the field existed keep their meaning and their text.
  */
 public record Experiment(String name, String classifier, String subset, Integer images, String profile,
@@ -148,7 +148,7 @@ public record Experiment(String name, String classifier, String subset, Integer 
 
     /** The diffusion model the config's diffusion defences run on. */
     public String diffusionModel() {
-        return diffusion == null ? DefenseFactory.DIFFUSION_MODEL : diffusion;
+        return diffusion == null ? DiffusionModel.UNNAMED_IN_CONFIGS : diffusion;
     }
 
     public static Experiment read(Path file) {

@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lustra.defense.DefenseFactory;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 
@@ -29,9 +28,10 @@ class ExperimentDiffusionTest {
     }
 
     @Test
-    void givenNoDiffusionField_whenRead_thenTheShippedModelAndNoFieldInTheManifestText() throws Exception {
+    void givenNoDiffusionField_whenRead_thenV1AndNoFieldInTheManifestText() throws Exception {
         Experiment e = read("{" + BODY + "}");
-        assertEquals(DefenseFactory.DIFFUSION_MODEL, e.diffusionModel());
+        // v1 by name, not the default: a config written before the field existed ran on v1 and must keep meaning it
+        assertEquals("diffusion-unified", e.diffusionModel());
         assertFalse(Json.GSON.toJson(e).contains("diffusion"), "configs written before the field keep their text");
     }
 
