@@ -36,7 +36,8 @@ import picocli.CommandLine.Option;
                 + "to the input (weights frozen) at batch 16/64, old (batch_norm) and new (native) "
                 + "GroupNorm side by side, in %% of the ceiling; DiffPure images/s per sampler; "
                 + "DIFFender images/s; one EXACT gradient through DiffPure (t* 0.1, DDIM 10); diffusion "
-                + "training steps/s (batch 64, AdamW); peak RSS after every line.",
+                + "training steps/s (batch 64, AdamW); peak RSS after every line; peak RSS of `lustra sample` "
+                + "at 1000 vs 20 DDIM steps, each in a fresh JVM.",
             "It warms up and reports medians. It uses the shipped diffusion-unified and "
                 + "classifier-resnet when present, else randomly initialised ones of the same shape "
                 + "(speed does not depend on the weights).",
@@ -57,6 +58,10 @@ final class BenchCommand implements Callable<Integer> {
             + "resampling at U = 20, time and peak memory of purification and of one gradient, as ratios.")
     boolean heteroOnly;
 
+    @Option(names = "--memory-only", description = "Only the memory lines: peak RSS of `lustra sample` at 20 and "
+            + "1000 DDIM steps, each in a fresh JVM with this one's options, and their ratio.")
+    boolean memoryOnly;
+
     static final String CEILING_LABEL = "ceiling = best of matmul and the UNet's conv kernels, this run";
     static final String ONE_THREAD = "LUSTRA_JAVA_OPTS=-Dai.djl.pytorch.num_threads=1 ./lustra bench";
     static final int BATCH = 64;
@@ -72,12 +77,16 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (heteroOnly && memoryOnly) {
+            throw new IllegalArgumentException("--hetero-only and --memory-only exclude each other: give one of them.");
+        }
         Path target = BenchOutput.resolve(out);
         Path docs = record ? BenchOutput.docs() : null;
         Kernel pipelineKernel = Kernel.configured(); // a bad -Dlustra.groupnorm fails here, before any timing
         long started = System.nanoTime();
         Map<String, Object> json = new LinkedHashMap<>();
-        json.put("command", "lustra bench" + (quick ? " --quick" : "") + (heteroOnly ? " --hetero-only" : "") + (out != null ? " --out " + out : "")
+        json.put("command", "lustra bench" + (quick ? " --quick" : "") + (heteroOnly ? " --hetero-only" : "")
+                + (memoryOnly ? " --memory-only" : "") + (out != null ? " --out " + out : "")
                 + (record ? " --record" : ""));
         json.put("started", Instant.now().toString());
         json.put("load_average_start", BenchReport.loadAverage());
@@ -111,16 +120,25 @@ final class BenchCommand implements Callable<Integer> {
                     : "(random weights)", flops / 1e6, threads.get("intra_op_engine"), json.get("load_average_start")));
             report.printHeader();
 
-            if (!heteroOnly) {
+            if (!heteroOnly && !memoryOnly) {
                 standardLines(report, json, summary, model, nd, cls, pipelineKernel, kernels, unet, pipelines);
             }
-            Map<String, Object> hetero = BenchHetero.run(report, model, cls, nd, pipelines, quick ? 8 : PIPELINE_BATCH,
-                    quick ? 4 : 8);
-            json.put("hetero_resampling", hetero);
-            peakBeforeReset = ((Number) hetero.get("process_peak_mb")).doubleValue();
-            summary.put("hetero_purify_time_single_over_multi", hetero.get("purify_time_single_over_multi"));
-            summary.put("hetero_exact_gradient_time_single_over_multi",
-                    hetero.get("exact_gradient_recomputed_time_single_over_multi"));
+            if (!memoryOnly) {
+                Map<String, Object> hetero = BenchHetero.run(report, model, cls, nd, pipelines,
+                        quick ? 8 : PIPELINE_BATCH, quick ? 4 : 8);
+                json.put("hetero_resampling", hetero);
+                peakBeforeReset = ((Number) hetero.get("process_peak_mb")).doubleValue();
+                summary.put("hetero_purify_time_single_over_multi", hetero.get("purify_time_single_over_multi"));
+                summary.put("hetero_exact_gradient_time_single_over_multi",
+                        hetero.get("exact_gradient_recomputed_time_single_over_multi"));
+            }
+            if (!heteroOnly && shipped) {
+                Map<String, Object> memory = BenchMemory.run(report, quick);
+                json.put("chain_memory", memory);
+                summary.put("sample_peak_rss_ratio_1000_over_20_steps", memory.get("ratio_long_over_short"));
+            } else if (!heteroOnly) {
+                report.say("memory lines skipped: they run `lustra sample`, which needs the shipped diffusion-unified");
+            }
         }
         // the hetero lines reset the kernel's peak mark per line and report the process's peak across their resets
         summary.put("peak_rss_mb", Math.max(BenchReport.peakRssMb(), peakBeforeReset));

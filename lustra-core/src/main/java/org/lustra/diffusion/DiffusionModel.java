@@ -168,13 +168,29 @@ public final class DiffusionModel implements AutoCloseable {
      */
     public NDArray predictNoise(NDArray xt, int[] t, NDArray mask, NDArray masked, NDArray ctx, boolean training) {
         NDArray input = NDArrays.concat(new NDList(xt, mask, masked), 1);
+        NDArray ts = timesteps(xt.getManager(), t);
+        return net.unet.forward(new ParameterStore(xt.getManager(), false), new NDList(input, ts, ctx), training)
+                .singletonOrThrow();
+    }
+
+    /**
+     * The (N) float timesteps the UNet reads. A sampler's step gives every row the same t: that array is filled by the
+     * engine, not copied from Java, because {@code create(float[])} allocates a direct buffer that only a garbage
+     * collection frees, once per step (README, engine facts). Training's per-row timesteps still come from Java.
+     */
+    static NDArray timesteps(NDManager m, int[] t) {
+        boolean same = true;
+        for (int v : t) {
+            same &= v == t[0];
+        }
+        if (same && t.length > 0) {
+            return m.full(new Shape(t.length), (float) t[0]);
+        }
         float[] tf = new float[t.length];
         for (int i = 0; i < t.length; i++) {
             tf[i] = t[i];
         }
-        NDArray ts = xt.getManager().create(tf);
-        return net.unet.forward(new ParameterStore(xt.getManager(), false), new NDList(input, ts, ctx), training)
-                .singletonOrThrow();
+        return m.create(tf);
     }
 
     /**
@@ -192,12 +208,25 @@ public final class DiffusionModel implements AutoCloseable {
      * (inference; owned by xt's manager).
      */
     public NDList predictNoiseUnder(NDArray xt, int[] t, NDArray mask, NDArray masked, NDArray ctxA, NDArray ctxB) {
+        return predictNoiseUnder(xt, t, stackTwice(mask, masked, ctxA, ctxB));
+    }
+
+    /**
+     * The inputs of {@link #predictNoiseUnder} that a sampling chain holds fixed, stacked for its one UNet call:
+     * {mask; mask}, {masked; masked}, {ctxA; ctxB}. A chain stacks them once instead of at every step. In mask's
+     * manager.
+     */
+    public static NDList stackTwice(NDArray mask, NDArray masked, NDArray ctxA, NDArray ctxB) {
+        return new NDList(mask.concat(mask, 0), masked.concat(masked, 0), ctxA.concat(ctxB, 0));
+    }
+
+    /** As {@link #predictNoiseUnder}, with the fixed inputs already stacked by {@link #stackTwice}. */
+    public NDList predictNoiseUnder(NDArray xt, int[] t, NDList stacked) {
         int n = t.length;
         int[] t2 = new int[2 * n];
         System.arraycopy(t, 0, t2, 0, n);
         System.arraycopy(t, 0, t2, n, n);
-        NDArray eps = predictNoise(xt.concat(xt, 0), t2, mask.concat(mask, 0), masked.concat(masked, 0),
-                ctxA.concat(ctxB, 0), false);
+        NDArray eps = predictNoise(xt.concat(xt, 0), t2, stacked.get(0), stacked.get(1), stacked.get(2), false);
         return eps.split(2, 0);
     }
 

@@ -1,6 +1,7 @@
 package org.lustra.diffusion;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.Collections;
@@ -85,37 +86,49 @@ public final class Sampler {
         int n = (int) xStart.getShape().get(0);
         int[] grid = reverseGrid(opt, tStart);
         boolean guided = opt.guidance() != 1.0;
-        NDArray ctxUncond = guided ? model.context(parent, Collections.nCopies(n, ""), false) : null;
-        // ours: each step takes the previous iterate with it when it closes. Not duplicate(): that cuts the autograd
-        // graph, and EXACT gradients through DiffPure came out as zeros.
-        NDArray x = xStart.add(0f);
-        for (int i = 0; i < grid.length; i++) {
-            int t = grid[i];
-            int tPrev = i + 1 < grid.length ? grid[i + 1] : -1;
-            try (NDManager step = parent.newSubManager()) {
-                x.attach(step);
-                step.tempAttachAll(mask, masked, ctxCond);
-                if (ctxUncond != null) {
-                    step.tempAttachAll(ctxUncond);
+        // What stays fixed along the chain is made once here, in a scope closed with the chain: the guided step's
+        // stacked rows ({mask; mask}, {masked; masked}, {cond; uncond}) and RePaint's keep-mask 1 − mask. Made per
+        // step they were copies (and, for 1 − mask, a Java-to-engine scalar) at every step, for the same values.
+        try (NDManager fixed = parent.newSubManager()) {
+            fixed.tempAttachAll(mask, masked, ctxCond);
+            NDList stacked = guided ? DiffusionModel.stackTwice(mask, masked, ctxCond,
+                    model.context(fixed, Collections.nCopies(n, ""), false)) : null;
+            NDArray keep = known != null ? mask.sub(1f).neg() : null;
+            // ours: each step takes the previous iterate with it when it closes. Not duplicate(): that cuts the
+            // autograd graph, and EXACT gradients through DiffPure came out as zeros.
+            NDArray x = xStart.add(0f);
+            for (int i = 0; i < grid.length; i++) {
+                int t = grid[i];
+                int tPrev = i + 1 < grid.length ? grid[i + 1] : -1;
+                try (NDManager step = parent.newSubManager()) {
+                    x.attach(step);
+                    step.tempAttachAll(mask, masked, ctxCond);
+                    if (stacked != null) {
+                        step.tempAttachAll(stacked.toArray(new NDArray[0]));
+                    }
+                    if (known != null) {
+                        step.tempAttachAll(known, keep);
+                    }
+                    int[] ts = filled(n, t);
+                    NDArray eps;
+                    if (guided) {
+                        NDList parts = model.predictNoiseUnder(x, ts, stacked);
+                        eps = NoiseSchedule.guide(parts.get(0), parts.get(1), opt.guidance());
+                    } else {
+                        eps = model.predictNoise(x, ts, mask, masked, ctxCond, false);
+                    }
+                    NDArray z = drawsNoise(opt, tPrev) ? noise.normal(step, x.getShape()) : null;
+                    NDArray next = opt.ddpm() ? s.ddpmStep(x, t, eps, z) : s.ddimStep(x, t, tPrev, eps, opt.eta(), z);
+                    if (known != null) {
+                        NDArray knownAtPrev = tPrev >= 0
+                                ? s.addNoise(known, tPrev, noise.normal(step, known.getShape())) : known;
+                        next = next.mul(mask).add(knownAtPrev.mul(keep));
+                    }
+                    x = step.ret(next);
                 }
-                if (known != null) {
-                    step.tempAttachAll(known);
-                }
-                int[] ts = filled(n, t);
-                NDArray eps = guided
-                        ? model.predictNoiseGuided(x, ts, mask, masked, ctxCond, ctxUncond, opt.guidance())
-                        : model.predictNoise(x, ts, mask, masked, ctxCond, false);
-                NDArray z = drawsNoise(opt, tPrev) ? noise.normal(step, x.getShape()) : null;
-                NDArray next = opt.ddpm() ? s.ddpmStep(x, t, eps, z) : s.ddimStep(x, t, tPrev, eps, opt.eta(), z);
-                if (known != null) {
-                    NDArray knownAtPrev = tPrev >= 0 ? s.addNoise(known, tPrev, noise.normal(step, known.getShape()))
-                            : known;
-                    next = next.mul(mask).add(knownAtPrev.mul(mask.sub(1f).neg()));
-                }
-                x = step.ret(next);
             }
+            return x;
         }
-        return x;
     }
 
     /** The timesteps a reverse chain from {@code tStart} visits: every step for DDPM, a strided grid for DDIM. */

@@ -48,6 +48,12 @@ public final class UNet extends AbstractBlock {
     private final List<Block> upsample = new ArrayList<>();
     private final GroupNorm outNorm;
     private final Block outConv;
+    /**
+     * The timestep embedding's frequencies, made once at initialisation beside the parameters (and freed with them):
+     * made per call, they were a Java-to-engine copy per sampling step, each leaving a direct buffer for the garbage
+     * collector (README, engine facts).
+     */
+    private NDArray freqs;
 
     public UNet(int imageChannels, int[] widths, int heads, int contextDim, int groups) {
         if (widths.length < 1 || imageChannels < 1) {
@@ -153,14 +159,18 @@ public final class UNet extends AbstractBlock {
                 + 2 * positions * c * c;
     }
 
-    /** Sinusoidal embedding of (N) timesteps into (N, dim), as in the Transformer / DDPM. */
-    static NDArray sinusoidal(NDArray t, int dim) {
+    /** The (1, dim/2) frequencies of the sinusoidal timestep embedding, as an engine-owned array in {@code m}. */
+    static NDArray frequencies(NDManager m, int dim) {
         int half = dim / 2;
         float[] freqs = new float[half];
         for (int i = 0; i < half; i++) {
             freqs[i] = (float) Math.exp(-Math.log(10000.0) * i / half);
         }
-        NDArray f = t.getManager().create(freqs, new Shape(1, half));
+        return Scalars.owned(m, freqs, new Shape(1, half));
+    }
+
+    /** Sinusoidal embedding of (N) timesteps into (N, 2·half) by frequencies {@code f} (1, half), as in DDPM. */
+    static NDArray sinusoidal(NDArray t, NDArray f) {
         NDArray args = t.reshape(-1, 1).mul(f);
         return args.sin().concat(args.cos(), 1);
     }
@@ -175,7 +185,7 @@ public final class UNet extends AbstractBlock {
             throw new IllegalArgumentException("UNet expects [x_t, mask, masked_image] with " + (2 * imageChannels + 1)
                     + " channels, got " + x.getShape());
         }
-        NDArray temb = Layers.call(time1, ps, sinusoidal(t, widths[0]), training);
+        NDArray temb = Layers.call(time1, ps, sinusoidal(t, freqs), training);
         temb = Layers.call(time2, ps, silu(temb), training);
         NDArray tact = silu(temb);
         NDArray h = Layers.call(inConv, ps, x, training);
@@ -239,6 +249,7 @@ public final class UNet extends AbstractBlock {
         Shape x = inputShapes[0];
         Shape ctx = inputShapes[2];
         long n = x.get(0);
+        freqs = frequencies(manager, widths[0]);
         inConv.initialize(manager, dataType, x);
         time1.initialize(manager, dataType, new Shape(n, widths[0]));
         time2.initialize(manager, dataType, new Shape(n, timeDim));

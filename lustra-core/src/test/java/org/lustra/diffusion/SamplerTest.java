@@ -52,6 +52,25 @@ class SamplerTest {
     }
 
     @Test
+    void guidedChainLeavesAsManyArraysAfter50StepsAsAfter5() {
+        try (NDManager base = NDManager.newBaseManager(); DiffusionModel model = tinyModel(base)) {
+            // given guided DDIM chains whose stacked conditioning is made once per chain
+            int[] left = new int[2];
+            int[] steps = {5, 50};
+            for (int i = 0; i < 2; i++) {
+                try (NDManager work = base.newSubManager()) {
+                    // when each runs
+                    Sampler.generate(model, work, List.of("alpha", "beta"), Sampler.Options.ddim(steps[i], 3.0),
+                            new NoiseSource(4));
+                    left[i] = work.getManagedArrays().size();
+                }
+            }
+            // then the chain's fixed inputs went with it: the count does not depend on the length
+            assertEquals(left[0], left[1], "arrays left after 5 vs 50 guided steps");
+        }
+    }
+
+    @Test
     void samplingIsReplayableFromTheSeedAndInpaintingKeepsKnownPixels() {
         try (NDManager base = NDManager.newBaseManager(); DiffusionModel model = tinyModel(base)) {
             Sampler.Options opt = new Sampler.Options(10, false, 0.5, 3.0);
