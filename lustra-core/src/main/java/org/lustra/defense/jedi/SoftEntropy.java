@@ -79,8 +79,13 @@ public final class SoftEntropy {
                 m.zeros(new Shape(s[0], 1, s[2], s[3]))), 1);
         NDArray weights = padded.get(new NDIndex(":, 0:" + bins)).sub(padded.get(new NDIndex(":, 1:" + (bins + 1))));
         int k = 2 * radius + 1;
-        NDArray p = Pool.avgPool2d(weights, new Shape(k, k), new Shape(1, 1), new Shape(radius, radius), false,
-                false);
+        // the window's in-image mean: sum-pool over count-pool. (DJL's count_include_pad flag did not exclude the
+        // padding here — a corner window of one level came out at 0.53 bits — so the count is pooled explicitly.)
+        Shape kernel = new Shape(k, k);
+        Shape stride = new Shape(1, 1);
+        Shape pad = new Shape(radius, radius);
+        NDArray counts = Pool.avgPool2d(m.ones(new Shape(1, 1, s[2], s[3])), kernel, stride, pad, false, true);
+        NDArray p = Pool.avgPool2d(weights, kernel, stride, pad, false, true).div(counts);
         // clip, not maximum(Number): a clamp keeps its bound as a scalar, while maximum saves a Java-backed tensor for
         // the backward pass (see nn.Scalars)
         NDArray plogp = p.mul(p.clip(FLOOR, Float.MAX_VALUE).log());
