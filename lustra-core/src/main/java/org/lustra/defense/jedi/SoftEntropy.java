@@ -24,9 +24,9 @@ import org.lustra.nn.Scalars;
  * padding, as the hard map does not pad), and its entropy −Σ p·log₂ p is the soft map.
  *
  * <p>Why a ramp and not a sigmoid or Gaussian soft bin: their tails reach every bin, and −ε·log ε is steep at 0, so a
- * leak of 0.5 % per pixel already adds 0.05 bits to a two-level window (measured with σ at t = 0.1 bin: 0.15 bits mean
- * error on eval512 images); a ramp leaks nothing beyond h. h trades agreement with the hard map against how many
- * pixels carry a gradient (a share 2h of uniformly spread levels; {@link #HALF_WIDTH}).
+ * leak of 0.5 % per pixel (a sigmoid edge of temperature 0.1 bin, half a bin away) already adds 0.05 bits to a
+ * two-level window; a ramp leaks nothing beyond h. h trades agreement with the hard map against how many pixels carry
+ * a gradient (a share 2h of uniformly spread levels; {@link #HALF_WIDTH}).
  */
 public final class SoftEntropy {
     /**
