@@ -9,8 +9,14 @@ added later (the diffusion defences, once their model is trained) each live in t
 reads their report.json and samples.jsonl; it computes nothing the harness did not record, except the per-image worst
 case over a defence's adaptive attacks (an image counts as robust only if it survived every one of them).
 
-table1.json: {"title", "classifier", "runs": [folder, ...], "columns": [{"attack", "label", "seedKey", "seedMode"}...],
-"rows": [{"defense", "label", "seed": {"clean", "advp", "lavan", "gdpa", "rhde"}}...], "seedModel", "worstOf": [attack ids]}
+table1.json: {"title", "classifier", "runs": [folder, ...], "columns": [{"attack", "label", "seedKey", "seedMode",
+"modes"}...], "rows": [{"defense", "label", "seed": {"clean", "advp", "lavan", "gdpa", "rhde"}}...], "seedModel",
+"worstOf": [attack ids], "worstOfIfRun": [attack ids]}
+
+A column's optional "modes" (default both) lists the sub-columns it has: an attack that exists only adaptively (the
+detector-aware evade-lavan) has no NA column. "worstOf" attacks must all have been run for a defence to get a worst
+case; "worstOfIfRun" attacks join a defence's worst case when its cell exists (evade-lavan exists only against
+defences with a detector, so requiring it would blank every other row).
 """
 import json
 import math
@@ -129,12 +135,16 @@ def main():
         tag = f" (seed {c['seedKey']})" if c.get("seedKey") else ""
         na, a = (tag, "") if c.get("seedMode") == "nonadaptive" else ("", tag)
         for mode, t in (("nonadaptive", na), ("adaptive", a)):
+            if mode not in c.get("modes", ["nonadaptive", "adaptive"]):
+                continue
             ns = {x["images"] for x in cells.values() if x["attack"] == c["attack"] and "@" not in x["cell"]
                   and (x["mode"] == mode or (x["mode"] == "none" and mode == "nonadaptive"))}
             counts[(c["attack"], mode)] = ns
             n = f", n={next(iter(ns))}" if len(ns) == 1 else ""
             head.append(f"{c['label']} {'NA' if mode == 'nonadaptive' else 'A'}{n}{t}")
-    head += ["worst adaptive (" + ", ".join(spec["worstOf"]) + ")"]
+    optional = spec.get("worstOfIfRun", [])
+    head += ["worst adaptive (" + ", ".join(spec["worstOf"]) + ("; and where run: " + ", ".join(optional)
+                                                               if optional else "") + ")"]
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "---|" * len(head))
     details = []
@@ -147,10 +157,10 @@ def main():
                 clean = c["cleanAccuracy"] if clean is None else clean
         line = [f"{row['label']} (`{d}`)", f"{pct(clean)} ({seed.get('clean', '–')})"]
         for c in cols:
-            for mode in ("nonadaptive", "adaptive"):
+            for mode in c.get("modes", ["nonadaptive", "adaptive"]):
                 cid = cell_id(d, c["attack"], mode)
                 txt = "–"
-                if d == "none" and mode == "adaptive":
+                if d == "none" and mode == "adaptive" and "nonadaptive" in c.get("modes", ["nonadaptive"]):
                     txt = "= NA"
                 elif cid in cells:
                     x = cells[cid]
@@ -163,7 +173,7 @@ def main():
                 if mode == c.get("seedMode", "adaptive") and seed.get(c.get("seedKey")) is not None:
                     txt += f" ({seed[c['seedKey']]})"
                 line.append(txt)
-        line.append(worst(d, spec["worstOf"], records))
+        line.append(worst(d, spec["worstOf"], optional, records))
         out.append("| " + " | ".join(line) + " |")
     out.append("")
     out.append("Randomised defences show `majority (single/any-of-K)`. Missing cells (–) were not run; see "
@@ -188,14 +198,14 @@ def main():
     print("\n".join(out))
 
 
-def worst(defense, attacks, records):
-    """Per image, robust only if robust under every adaptive cell of `attacks` (on the images all of them share)."""
-    if defense == "none":
-        ids = [cell_id(defense, a, "none") for a in attacks]
-    else:
-        ids = [cell_id(defense, a, "adaptive") for a in attacks]
+def worst(defense, attacks, optional, records):
+    """Per image, robust only if robust under every adaptive cell of `attacks`, and of `optional` where that cell was
+    run (on the images all of them share)."""
+    mode = "none" if defense == "none" else "adaptive"
+    ids = [cell_id(defense, a, mode) for a in attacks]
     if not all(i in records for i in ids):
         return "–"
+    ids += [i for i in (cell_id(defense, a, mode) for a in optional) if i in records]
     common = set.intersection(*(set(records[i]) for i in ids))
     if not common:
         return "–"

@@ -223,9 +223,11 @@ public final class Attacks {
      */
     public record EvadeLaVanAttack(double fraction, int steps, ImageSet sources) implements Attack {
         /** What the route label of a detector-aware run says its gradient is. */
-        public static final String GRADIENT = "evade-then-fool: exact gradients through the detector's soft mask "
-                + "(DIFFender: the localiser's one-step UNet calls, EOT over its noise) and the bare classifier on the "
-                + "patched image; the replacement (restoration) never enters the loop";
+        public static final String GRADIENT = "evade-then-fool: gradients through the detector's soft mask "
+                + "(DIFFender: the localiser's one-step UNet calls, EOT over its noise; SAC: the segmenter's "
+                + "probability, exact; Jedi: its autoencoder, exact, on a kernel map passed straight through with a "
+                + "soft-binned entropy's derivative) and the bare classifier on the patched image; the replacement "
+                + "(restoration, inpainting) never enters the loop";
 
         @Override
         public String name() {

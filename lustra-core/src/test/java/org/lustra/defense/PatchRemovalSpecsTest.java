@@ -48,7 +48,7 @@ class PatchRemovalSpecsTest {
             throw new AssertionError("Jedi needs no diffusion model");
         });
         assertEquals(0.9, assertInstanceOf(Jedi.class, p).options().theta());
-        assertEquals(Set.of(GradientMode.BPDA), p.gradientModes());
+        assertEquals(Set.of(GradientMode.BPDA, GradientMode.MASKED), p.gradientModes());
         assertFalse(p.randomized());
     }
 
@@ -66,7 +66,7 @@ class PatchRemovalSpecsTest {
                         dir.toString())) {
             Purifier p = f.create(spec);
             assertEquals(text, p.name());
-            assertEquals(Set.of(GradientMode.BPDA, GradientMode.STE), p.gradientModes());
+            assertEquals(Set.of(GradientMode.BPDA, GradientMode.STE, GradientMode.MASKED), p.gradientModes());
             NDArray x = TinySac.images(2, 5).batch(m, 0, 2);
             assertArrayEquals(saved.logits(new ParameterStore(m, false), x, false).toFloatArray(),
                     loaded.logits(new ParameterStore(m, false), x, false).toFloatArray(), 0f);

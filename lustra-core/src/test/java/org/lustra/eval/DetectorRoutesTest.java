@@ -68,4 +68,20 @@ class DetectorRoutesTest {
             assertTrue(t.getMessage().contains("does not support gradient mode MASKED"), t.getMessage());
         }
     }
+
+    @Test
+    void givenSacAndJediUnderWorstOf_whenTheirLavanCellsAreRouted_thenMaskedAndEvadeThenFoolJoinTheirRoutes() {
+        Experiment exp = new Experiment("detectors", "classifier-resnet", "eval512", 2, "quick", List.of(1L),
+                List.of("sac", "jedi"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("lavan", null, null,
+                        1)), 2, "worst-of");
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
+                ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })) {
+            Experiment.Cell sac = exp.cells().get(0);
+            assertEquals(List.of("STE", "MASKED", "BPDA", "evade-lavan"), r.routes(sac, r.purifier(sac)).stream()
+                    .map(Route::tag).toList());
+            Experiment.Cell jedi = exp.cells().get(1);
+            assertEquals(List.of("MASKED", "BPDA", "evade-lavan"), r.routes(jedi, r.purifier(jedi)).stream()
+                    .map(Route::tag).toList());
+        }
+    }
 }

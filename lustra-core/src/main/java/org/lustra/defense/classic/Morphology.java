@@ -1,9 +1,15 @@
 package org.lustra.defense.classic;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.pooling.Pool;
+
 /**
  * Binary morphology on H×W masks (row-major, true = set) with a 3×3 square structuring element. Only pixels inside
  * the image count as neighbours, so a region touching the border is not eaten from outside (a patch in a corner
- * survives an opening as it would in the middle).
+ * survives an opening as it would in the middle). The {@link NDArray} forms apply the same operations to soft maps
+ * (N, 1, H, W) by 3×3 max- and min-pooling: on a 0/1 map they give the boolean result exactly, and their derivative is
+ * exact (each output selects one input), which is what a detector-aware attack differentiates.
  */
 public final class Morphology {
     private Morphology() {}
@@ -29,6 +35,39 @@ public final class Morphology {
     /** Closing (dilation then erosion): fills holes and gaps narrower than 2·times+1 pixels inside set regions. */
     public static boolean[] close(boolean[] mask, int h, int w, int times) {
         return erode(dilate(mask, h, w, times), h, w, times);
+    }
+
+    /** {@code times} in-image 3×3 dilations of maps (N, 1, H, W) by max-pooling; owned by the maps' manager. */
+    public static NDArray dilate(NDArray maps, int times) {
+        checkTimes(times);
+        NDArray out = maps;
+        for (int i = 0; i < times; i++) {
+            // max_pool2d pads with −∞: an outside pixel never wins, as in the boolean form
+            out = Pool.maxPool2d(out, new Shape(3, 3), new Shape(1, 1), new Shape(1, 1), false);
+        }
+        return out;
+    }
+
+    /** {@code times} in-image 3×3 erosions of maps (N, 1, H, W): a min-pool, −maxpool(−m); maps' manager. */
+    public static NDArray erode(NDArray maps, int times) {
+        checkTimes(times);
+        return times == 0 ? maps : dilate(maps.neg(), times).neg();
+    }
+
+    /** Opening of soft maps: {@link #erode(NDArray, int)} then {@link #dilate(NDArray, int)}. */
+    public static NDArray open(NDArray maps, int times) {
+        return dilate(erode(maps, times), times);
+    }
+
+    /** Closing of soft maps: {@link #dilate(NDArray, int)} then {@link #erode(NDArray, int)}. */
+    public static NDArray close(NDArray maps, int times) {
+        return erode(dilate(maps, times), times);
+    }
+
+    private static void checkTimes(int times) {
+        if (times < 0) {
+            throw new IllegalArgumentException("Invalid morphology: " + times + " times (≥ 0)");
+        }
     }
 
     private static boolean[] repeat(boolean[] mask, int h, int w, int times, boolean erode) {

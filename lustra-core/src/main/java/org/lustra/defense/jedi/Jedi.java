@@ -9,10 +9,11 @@ import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Locale;
 import java.util.Set;
+import org.lustra.defense.DetectingPurifier;
 import org.lustra.defense.GradientMode;
-import org.lustra.defense.MaskingPurifier;
 import org.lustra.defense.classic.Morphology;
 import org.lustra.defense.dw.Inpainter;
+import org.lustra.nn.Scalars;
 
 /**
  * Jedi (B. Tarchoun, A. Ben Khalifa, M. A. Mahjoub, N. Abu-Ghazaleh, I. Alouani, "Jedi: Entropy-based Localization and
@@ -41,12 +42,17 @@ import org.lustra.defense.dw.Inpainter;
  * is small (28×28 inputs) and trained on our synthetic patches, not the paper's. The seed reads Jedi's weakness
  * (robust against AdvP, not LaVAN) as the autoencoder's; the two variants make that reading testable.
  *
- * <p>Gradients: BPDA only. The entropy of a quantised histogram is piecewise constant in x (zero derivative almost
- * everywhere), so neither a straight-through estimator at the threshold nor a path through the autoencoder (whose
- * input is that binary map) carries a signal; with the mask fixed, Telea reads no pixel inside it. Identity backward
- * (Athalye et al., 2018) is the adaptive attack.
+ * <p>Gradients: BPDA (identity backward, Athalye et al., 2018) and MASKED ({@link #purifyMaskedSurrogate}). The entropy
+ * of a quantised histogram is piecewise constant in x (zero derivative almost everywhere), so the detector is opened to
+ * attackers (issue 16, as a {@link DetectingPurifier}) through a relaxation: {@link #softDetection} is the mask
+ * pipeline — kernel map, autoencoder probability (or morphology), margin — whose forward is the hard one (the kernel
+ * map is the hard map exactly, so the soft detection is the defence's own probability map) and whose backward passes
+ * the kernel threshold as the derivative of σ((H̃ − cut)/{@value #KERNEL_SLOPE} bit), H̃ the soft-binned entropy of
+ * {@link SoftEntropy}; the autoencoder, and the max/min-pools of the morphology variant and of the margin, are
+ * differentiated exactly. So an attacker learns which patch pixels to move to lower which windows' entropy, weighted
+ * by how much those windows matter to the mask.
  */
-public final class Jedi implements MaskingPurifier, AutoCloseable {
+public final class Jedi implements DetectingPurifier, AutoCloseable {
 
     /**
      * Settings; validated. All are placeholders until chosen on {@code data/validation}.
@@ -171,7 +177,7 @@ public final class Jedi implements MaskingPurifier, AutoCloseable {
 
     @Override
     public Set<GradientMode> gradientModes() {
-        return EnumSet.of(GradientMode.BPDA);
+        return EnumSet.of(GradientMode.BPDA, GradientMode.MASKED);
     }
 
     @Override
@@ -200,8 +206,7 @@ public final class Jedi implements MaskingPurifier, AutoCloseable {
         try (NDArray detached = x.stopGradient()) {
             all = detached.toFloatArray();
         }
-        float[][] maskAndAnomaly = autoencoder != null ? autoencoderMasks(all, n, c, h, w, parent)
-                : morphologyMasks(all, n, c, h, w);
+        float[][] maskAndAnomaly = masks(all, n, c, h, w, parent);
         try (NDManager scope = parent.newSubManager()) {
             Shape maskShape = new Shape(n, 1, h, w);
             NDArray in = scope.create(all, s);
@@ -211,6 +216,121 @@ public final class Jedi implements MaskingPurifier, AutoCloseable {
             maskArr.attach(parent);
             return new Masked(out, maskArr, parent.create(maskAndAnomaly[1], maskShape));
         }
+    }
+
+    /**
+     * Slope (bits) of the soft kernel threshold σ((H̃ − cut)/s) whose derivative stands in for the hard one: wide enough
+     * that a window well above the cut (a noise patch at ≈ 3.5 of 4 bits against the 2.8-bit cut) still passes a
+     * gradient (σ' at 1.4 is 0.15, at 0 it is 0.25), so the attacker is pushed off every window the mask rests on.
+     */
+    public static final double KERNEL_SLOPE = 0.5;
+
+    /** The final mask {@code purify(x, seed)} replaces (N, 1, H, W); no gradient; owned by x's manager. */
+    @Override
+    public NDArray detection(NDArray x, long seed) {
+        Shape s = x.getShape();
+        float[] all;
+        try (NDArray detached = x.stopGradient()) {
+            all = detached.toFloatArray();
+        }
+        float[] mask = masks(all, (int) s.get(0), (int) s.get(1), (int) s.get(2), (int) s.get(3), x.getManager())[0];
+        return x.getManager().create(mask, new Shape(s.get(0), 1, s.get(2), s.get(3)));
+    }
+
+    /**
+     * The mask pipeline relaxed as the class comment says (N, 1, H, W): value the autoencoder's probability widened by
+     * the margin (morphology: the final 0/1 mask), differentiable in x. Owned by x's manager.
+     */
+    @Override
+    public NDArray softDetection(NDArray x, long seed) {
+        try (NDManager scope = x.getManager().newSubManager()) {
+            scope.tempAttachAll(x);
+            float[] all;
+            try (NDArray detached = x.stopGradient()) {
+                all = detached.toFloatArray();
+            }
+            return scope.ret(relaxed(x, all));
+        }
+    }
+
+    /**
+     * Gradient mode MASKED: out = x·(1 − M̃) + sg(R)·M̃ with M̃ = P + sg(M − P), P the {@link #softDetection}, M the
+     * final mask and R Telea's fill. Equal to {@code purify(x, seed)}; no identity term for the replaced pixels (see
+     * {@link GradientMode#MASKED}). Owned by x's manager.
+     */
+    @Override
+    public NDArray purifyMaskedSurrogate(NDArray x, long seed) {
+        Shape s = x.getShape();
+        try (NDManager scope = x.getManager().newSubManager()) {
+            scope.tempAttachAll(x);
+            float[] all;
+            try (NDArray detached = x.stopGradient()) {
+                all = detached.toFloatArray();
+            }
+            float[] m = masks(all, (int) s.get(0), (int) s.get(1), (int) s.get(2), (int) s.get(3), scope)[0];
+            NDArray hard = Scalars.owned(scope, m, new Shape(s.get(0), 1, s.get(2), s.get(3)));
+            NDArray soft = relaxed(x, all);
+            NDArray mask = soft.add(hard.sub(soft).stopGradient()); // value: hard; ∂/∂soft = 1
+            // an engine-owned copy: the fill is saved for the backward pass and Telea's array is Java-backed
+            NDArray fill = inpainter.inpaint(scope.create(all, s), hard, seed).duplicate();
+            return scope.ret(Inpainter.composite(x, mask, fill));
+        }
+    }
+
+    /** The entropy settings the mask is made with: the autoencoder's (it learnt maps made with them), else Jedi's. */
+    private record EntropySettings(int radius, int bins, double theta) {}
+
+    private EntropySettings entropySettings() {
+        if (autoencoder != null) {
+            JediAutoencoder.Config c = autoencoder.config();
+            return new EntropySettings(c.radius(), c.bins(), c.theta());
+        }
+        return new EntropySettings(options.radius(), options.bins(), options.theta());
+    }
+
+    /** The relaxed mask pipeline of x (whose values are {@code all}), in x's manager. */
+    private NDArray relaxed(NDArray x, float[] all) {
+        Shape s = x.getShape();
+        int n = (int) s.get(0);
+        int c = (int) s.get(1);
+        int h = (int) s.get(2);
+        int w = (int) s.get(3);
+        EntropySettings e = entropySettings();
+        NDManager m = x.getManager();
+        float[] hardKernels = autoencoder != null ? autoencoder.kernelMaps(all, n, c) : kernelMaps(all, n, c, h, w, e);
+        NDArray kh = Scalars.owned(m, hardKernels, new Shape(n, 1, h, w));
+        NDArray kt = SoftEntropy.kernels(SoftEntropy.bits(SoftEntropy.grey(x), e.radius(), e.bins(),
+                SoftEntropy.HALF_WIDTH), e.radius(), e.bins(), e.theta(), KERNEL_SLOPE);
+        NDArray k = kh.add(kt.sub(kt.stopGradient())); // value: the hard kernel map; derivative: the soft one's
+        if (autoencoder != null) {
+            if (h != autoencoder.config().size() || w != h) {
+                throw new IllegalArgumentException("The Jedi autoencoder takes " + autoencoder.config().size() + "×"
+                        + autoencoder.config().size() + " images, got " + h + "×" + w);
+            }
+            NDArray prob = Activation.sigmoid(autoencoder.logits(new ParameterStore(m, false), k, false));
+            return Morphology.dilate(prob, options.dilate());
+        }
+        NDArray centres = Morphology.close(Morphology.open(k, options.open()), options.close());
+        return Morphology.dilate(centres, options.radius() + options.dilate());
+    }
+
+    /** Hard kernel maps (n·h·w, 0/1) with settings e, for the morphology variant. */
+    private static float[] kernelMaps(float[] all, int n, int c, int h, int w, EntropySettings e) {
+        float[] out = new float[n * h * w];
+        for (int i = 0; i < n; i++) {
+            float[] grey = EntropyMap.grey(Arrays.copyOfRange(all, i * c * h * w, (i + 1) * c * h * w), c, h, w);
+            boolean[] k = EntropyMap.kernels(EntropyMap.compute(grey, h, w, e.radius(), e.bins()), e.radius(),
+                    e.bins(), e.theta());
+            for (int p = 0; p < h * w; p++) {
+                out[i * h * w + p] = k[p] ? 1f : 0f;
+            }
+        }
+        return out;
+    }
+
+    /** Masks and anomaly maps (n·h·w each) of whichever variant this is. */
+    private float[][] masks(float[] all, int n, int c, int h, int w, NDManager parent) {
+        return autoencoder != null ? autoencoderMasks(all, n, c, h, w, parent) : morphologyMasks(all, n, c, h, w);
     }
 
     /** Masks and anomaly maps (n·h·w each) of the morphology variant. */

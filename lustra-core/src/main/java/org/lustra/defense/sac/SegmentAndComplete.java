@@ -12,8 +12,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import org.lustra.attack.Patch;
+import org.lustra.defense.DetectingPurifier;
 import org.lustra.defense.GradientMode;
-import org.lustra.defense.MaskingPurifier;
 import org.lustra.defense.ThresholdedPurifier;
 import org.lustra.defense.classic.Morphology;
 import org.lustra.defense.dw.Inpainter;
@@ -33,10 +33,22 @@ import org.lustra.defense.dw.Inpainter;
  * hard mask passed straight through to the segmenter's probability (across the threshold, the completion and the
  * dilation), and the filled pixels passed as the identity (BPDA, as DIFFender's STE route treats its repainting, and
  * as the harness labels the mode). So an adaptive attacker gets the BPDA signal plus how to make the segmenter miss
- * the patch — the attack SAC's self-adversarial training is meant to resist.
+ * the patch — the attack SAC's self-adversarial training is meant to resist. MASKED ({@link #purifyMaskedSurrogate})
+ * drops that identity term: a replaced pixel can matter only by not being detected.
+ *
+ * <p>As a {@link DetectingPurifier} (issue 16: a defence that relies on a detector is attacked through it), the soft
+ * detection is the segmenter's probability map, widened by {@code dilate} pixels as the mask is (a 3×3 max-pool per
+ * pixel, whose derivative is exact: it selects one input), with exact gradients through the segmenter. The shape
+ * completion is deliberately not relaxed. It is a union of candidate squares, each selected by a hard Hamming test on
+ * the thresholded map; a sigmoid of each square's slack would be saturated — zero gradient — exactly where a square
+ * clearly matches, i.e. whenever the patch is found, which is where the attacker needs a signal. What the completion
+ * does to an attacker is a threshold on coverage: the patch's own square is completed once the thresholded map covers
+ * at least 1 − γ of it, and with less coverage no square of a patch's size matches and only the map's own pixels (or
+ * smaller squares inside them) are removed. Driving the probability inside the patch below τ is therefore the whole
+ * evasion, and the hard {@link #detection} (after completion) is what checks it.
  * Owns its segmenter: close it (the {@code DefenseFactory} does).
  */
-public final class SegmentAndComplete implements MaskingPurifier, ThresholdedPurifier, AutoCloseable {
+public final class SegmentAndComplete implements DetectingPurifier, ThresholdedPurifier, AutoCloseable {
 
     /** How the masked region is filled. */
     public enum Removal { TELEA, ZERO }
@@ -134,7 +146,7 @@ public final class SegmentAndComplete implements MaskingPurifier, ThresholdedPur
 
     @Override
     public Set<GradientMode> gradientModes() {
-        return EnumSet.of(GradientMode.BPDA, GradientMode.STE);
+        return EnumSet.of(GradientMode.BPDA, GradientMode.STE, GradientMode.MASKED);
     }
 
     @Override
@@ -172,7 +184,7 @@ public final class SegmentAndComplete implements MaskingPurifier, ThresholdedPur
             NDArray prob = Activation.sigmoid(segmenter.logits(new ParameterStore(scope, false), x, false));
             NDArray hard = scope.create(masks(prob.toFloatArray(), x.getShape()), prob.getShape());
             NDArray mask = prob.add(hard.sub(prob).stopGradient()); // value: hard; ∂/∂prob = 1
-            NDArray fill = fill(x.stopGradient(), hard).stopGradient();
+            NDArray fill = fill(x.stopGradient(), hard).stopGradient().duplicate(); // engine-owned: saved for backward
             // value exactly 0, derivative the mask: identity backward on the filled pixels without rounding the fill
             NDArray bpda = x.sub(x.stopGradient()).mul(mask);
             return scope.ret(Inpainter.composite(x, mask, fill).add(bpda));
@@ -182,6 +194,57 @@ public final class SegmentAndComplete implements MaskingPurifier, ThresholdedPur
     private NDArray fill(NDArray x, NDArray mask) {
         return options.removal() == Removal.ZERO ? x.zerosLike()
                 : Inpainter.telea(options.radius()).inpaint(x, mask, 0);
+    }
+
+    /**
+     * The segmenter's probability (N, 1, H, W), max-pooled {@code dilate} times as the mask is dilated; exact gradient
+     * through the segmenter. Owned by x's manager.
+     */
+    @Override
+    public NDArray softDetection(NDArray x, long seed) {
+        try (NDManager scope = x.getManager().newSubManager()) {
+            scope.tempAttachAll(x);
+            return scope.ret(widen(Activation.sigmoid(segmenter.logits(new ParameterStore(scope, false), x, false))));
+        }
+    }
+
+    /** The final mask {@code purify(x, seed)} replaces (after completion and dilation); no gradient; x's manager. */
+    @Override
+    public NDArray detection(NDArray x, long seed) {
+        NDManager parent = x.getManager();
+        try (NDManager scope = parent.newSubManager()) {
+            NDArray in = x.stopGradient();
+            in.attach(scope);
+            NDArray prob = Activation.sigmoid(segmenter.logits(new ParameterStore(scope, false), in, false));
+            NDArray mask = scope.create(masks(prob.toFloatArray(), x.getShape()), prob.getShape());
+            mask.attach(parent);
+            return mask;
+        }
+    }
+
+    /**
+     * Gradient mode MASKED: out = x·(1 − M̃) + sg(R)·M̃ with M̃ = P + sg(M − P), P the {@link #softDetection} and M the
+     * final mask, R the fill. Equal to {@code purify(x, seed)}; ∂out/∂x = (1 − M) + (R − x)·∂P/∂x: exact outside the
+     * mask, no identity term for the replaced pixels (see {@link GradientMode#MASKED}). Owned by x's manager.
+     */
+    @Override
+    public NDArray purifyMaskedSurrogate(NDArray x, long seed) {
+        try (NDManager scope = x.getManager().newSubManager()) {
+            scope.tempAttachAll(x);
+            NDArray prob = Activation.sigmoid(segmenter.logits(new ParameterStore(scope, false), x, false));
+            NDArray hard = scope.create(masks(prob.toFloatArray(), x.getShape()), prob.getShape());
+            NDArray soft = widen(prob);
+            NDArray mask = soft.add(hard.sub(soft).stopGradient()); // value: hard; ∂/∂soft = 1
+            // an engine-owned copy: the fill is saved for the backward pass, and the inpainter's array is backed by a
+            // Java buffer that dies with this scope (see nn.Scalars)
+            NDArray fill = fill(x.stopGradient(), hard).stopGradient().duplicate();
+            return scope.ret(Inpainter.composite(x, mask, fill));
+        }
+    }
+
+    /** The soft map widened as the mask is: {@code dilate} in-image 3×3 max-pools. */
+    private NDArray widen(NDArray map) {
+        return Morphology.dilate(map, options.dilate());
     }
 
     /** The final masks (N·H·W, 0/1) of per-pixel probabilities (N·H·W) of images of shape {@code s}. */

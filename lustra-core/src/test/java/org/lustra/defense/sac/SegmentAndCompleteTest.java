@@ -65,6 +65,84 @@ class SegmentAndCompleteTest {
         }
     }
 
+    /** A tiny SAC whose τ is at the 90th percentile of its segmenter's probabilities on x, with one pixel of margin. */
+    static SegmentAndComplete tiny(NDArray x, long seed) {
+        PatchSegmenter seg = TinySac.segmenter(seed);
+        return new SegmentAndComplete("sac:tiny", seg, new SegmentAndComplete.Options(percentile90(seg, x), 2, 5, 0.3,
+                1, SegmentAndComplete.Removal.TELEA, 3));
+    }
+
+    @Test
+    void givenASegmenter_whenItsDetectionIsAsked_thenItIsTheMaskPurifyReplaces() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = TinySac.images(3, 5).batch(m, 0, 3);
+            try (SegmentAndComplete sac = tiny(x, 13)) {
+                float[] replaced = sac.purifyMasked(x, 7).mask().toFloatArray();
+                float[] detected = sac.detection(x, 7).toFloatArray();
+                assertTrue(Arrays.stream(toDouble(replaced)).sum() > 0, "something is masked");
+                assertArrayEquals(replaced, detected, 0f);
+            }
+        }
+    }
+
+    @Test
+    void givenASegmenter_whenItsSoftDetectionIsDifferentiated_thenTheInputGradientIsFiniteAndNonZero() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = TinySac.images(2, 6).batch(m, 0, 2);
+            try (SegmentAndComplete sac = tiny(x, 14)) {
+                NDArray leaf = x.duplicate();
+                leaf.setRequiresGradient(true);
+                float[] soft;
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray d = sac.softDetection(leaf, 0);
+                    soft = d.toFloatArray();
+                    gc.backward(d.sum());
+                }
+                for (float v : soft) {
+                    assertTrue(v >= 0f && v <= 1f, "a probability: " + v);
+                }
+                double largest = 0;
+                for (float v : leaf.getGradient().toFloatArray()) {
+                    assertTrue(Float.isFinite(v));
+                    largest = Math.max(largest, Math.abs(v));
+                }
+                assertTrue(largest > 1e-4, "largest |∂D/∂x| " + largest);
+            }
+        }
+    }
+
+    @Test
+    void givenASegmenter_whenTheMaskedSurrogateIsDifferentiated_thenItIsPurifyWithTheMaskRouteAndNoIdentityInside() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = TinySac.images(2, 8).batch(m, 0, 2);
+            try (SegmentAndComplete sac = tiny(x, 15)) {
+                MaskingPurifier.Masked r = sac.purifyMasked(x, 0);
+                float[] mask = r.mask().toFloatArray();
+                NDArray leaf = x.duplicate();
+                leaf.setRequiresGradient(true);
+                float[] out;
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray y = sac.purifyMaskedSurrogate(leaf, 0);
+                    out = y.toFloatArray();
+                    gc.backward(y.sum());
+                }
+                assertArrayEquals(r.purified().toFloatArray(), out, 0f, "the surrogate's forward is the purification");
+                float[] g = leaf.getGradient().toFloatArray();
+                // expected: d(Σ out)/dx = (1 − M) + ∇ Σ sg(R − x)·P, the second term through the segmenter alone
+                NDArray leaf2 = x.duplicate();
+                leaf2.setRequiresGradient(true);
+                NDArray gap = r.purified().sub(x).sum(new int[] {1}, true);
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    gc.backward(sac.softDetection(leaf2, 0).mul(gap).sum());
+                }
+                float[] viaMask = leaf2.getGradient().toFloatArray();
+                for (int p = 0; p < g.length; p++) {
+                    assertEquals(1 - mask[p] + viaMask[p], g[p], 1e-4, "pixel " + p + " (mask " + mask[p] + ")");
+                }
+            }
+        }
+    }
+
     @Test
     void givenZeroRemoval_whenPurified_thenMaskedPixelsAreZero() {
         try (NDManager m = NDManager.newBaseManager()) {
