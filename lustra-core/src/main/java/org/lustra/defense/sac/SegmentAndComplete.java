@@ -166,8 +166,8 @@ public final class SegmentAndComplete implements DetectingPurifier, ThresholdedP
         try (NDManager scope = parent.newSubManager()) {
             NDArray in = x.stopGradient();
             in.attach(scope);
-            NDArray prob = Activation.sigmoid(segmenter.logits(new ParameterStore(scope, false), in, false));
-            NDArray mask = scope.create(masks(prob.toFloatArray(), x.getShape()), prob.getShape());
+            NDArray prob = probability(scope, in);
+            NDArray mask = hardMask(scope, prob, x.getShape());
             NDArray out = Inpainter.composite(in, mask, fill(in, mask));
             out.attach(parent);
             mask.attach(parent);
@@ -181,14 +181,24 @@ public final class SegmentAndComplete implements DetectingPurifier, ThresholdedP
     public NDArray purifyForAttack(NDArray x, long seed) {
         try (NDManager scope = x.getManager().newSubManager()) {
             scope.tempAttachAll(x);
-            NDArray prob = Activation.sigmoid(segmenter.logits(new ParameterStore(scope, false), x, false));
-            NDArray hard = scope.create(masks(prob.toFloatArray(), x.getShape()), prob.getShape());
+            NDArray prob = probability(scope, x);
+            NDArray hard = hardMask(scope, prob, x.getShape());
             NDArray mask = prob.add(hard.sub(prob).stopGradient()); // value: hard; ∂/∂prob = 1
             NDArray fill = fill(x.stopGradient(), hard).stopGradient().duplicate(); // engine-owned: saved for backward
             // value exactly 0, derivative the mask: identity backward on the filled pixels without rounding the fill
             NDArray bpda = x.sub(x.stopGradient()).mul(mask);
             return scope.ret(Inpainter.composite(x, mask, fill).add(bpda));
         }
+    }
+
+    /** The segmenter's per-pixel patch probability (N, 1, H, W); gradient to x if x has one; in {@code scope}. */
+    private NDArray probability(NDManager scope, NDArray x) {
+        return Activation.sigmoid(segmenter.logits(new ParameterStore(scope, false), x, false));
+    }
+
+    /** The completed, dilated 0/1 mask purification replaces, from the probability; no gradient; in {@code scope}. */
+    private NDArray hardMask(NDManager scope, NDArray prob, Shape imageShape) {
+        return scope.create(masks(prob.toFloatArray(), imageShape), prob.getShape());
     }
 
     private NDArray fill(NDArray x, NDArray mask) {
@@ -204,7 +214,7 @@ public final class SegmentAndComplete implements DetectingPurifier, ThresholdedP
     public NDArray softDetection(NDArray x, long seed) {
         try (NDManager scope = x.getManager().newSubManager()) {
             scope.tempAttachAll(x);
-            return scope.ret(widen(Activation.sigmoid(segmenter.logits(new ParameterStore(scope, false), x, false))));
+            return scope.ret(widen(probability(scope, x)));
         }
     }
 
@@ -215,8 +225,8 @@ public final class SegmentAndComplete implements DetectingPurifier, ThresholdedP
         try (NDManager scope = parent.newSubManager()) {
             NDArray in = x.stopGradient();
             in.attach(scope);
-            NDArray prob = Activation.sigmoid(segmenter.logits(new ParameterStore(scope, false), in, false));
-            NDArray mask = scope.create(masks(prob.toFloatArray(), x.getShape()), prob.getShape());
+            NDArray prob = probability(scope, in);
+            NDArray mask = hardMask(scope, prob, x.getShape());
             mask.attach(parent);
             return mask;
         }
@@ -231,8 +241,8 @@ public final class SegmentAndComplete implements DetectingPurifier, ThresholdedP
     public NDArray purifyMaskedSurrogate(NDArray x, long seed) {
         try (NDManager scope = x.getManager().newSubManager()) {
             scope.tempAttachAll(x);
-            NDArray prob = Activation.sigmoid(segmenter.logits(new ParameterStore(scope, false), x, false));
-            NDArray hard = scope.create(masks(prob.toFloatArray(), x.getShape()), prob.getShape());
+            NDArray prob = probability(scope, x);
+            NDArray hard = hardMask(scope, prob, x.getShape());
             NDArray soft = widen(prob);
             NDArray mask = soft.add(hard.sub(soft).stopGradient()); // value: hard; ∂/∂soft = 1
             // an engine-owned copy: the fill is saved for the backward pass, and the inpainter's array is backed by a
