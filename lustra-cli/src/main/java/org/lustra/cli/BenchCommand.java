@@ -62,6 +62,12 @@ final class BenchCommand implements Callable<Integer> {
             + "1000 DDIM steps, each in a fresh JVM with this one's options, and their ratio.")
     boolean memoryOnly;
 
+    @Option(names = "--profile", description = "Only the profile lines: PyTorch's profiler over 3 UNet forwards "
+            + "and forward+backward passes at batch 64, self time per operator and per kind (convolution, matrix "
+            + "product, normalisation, other); Chrome traces written next to the JSON output.")
+    boolean profile;
+
+    static final int PROFILE_RUNS = 3;
     static final String CEILING_LABEL = "ceiling = best of matmul and the UNet's conv kernels, this run";
     static final String ONE_THREAD = "LUSTRA_JAVA_OPTS=-Dai.djl.pytorch.num_threads=1 ./lustra bench";
     static final int BATCH = 64;
@@ -77,8 +83,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (heteroOnly && memoryOnly) {
-            throw new IllegalArgumentException("--hetero-only and --memory-only exclude each other: give one of them.");
+        if ((heteroOnly ? 1 : 0) + (memoryOnly ? 1 : 0) + (profile ? 1 : 0) > 1) {
+            throw new IllegalArgumentException("--hetero-only, --memory-only and --profile exclude each other: give "
+                    + "one of them.");
         }
         Path target = BenchOutput.resolve(out);
         Path docs = record ? BenchOutput.docs() : null;
@@ -86,7 +93,7 @@ final class BenchCommand implements Callable<Integer> {
         long started = System.nanoTime();
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "lustra bench" + (quick ? " --quick" : "") + (heteroOnly ? " --hetero-only" : "")
-                + (memoryOnly ? " --memory-only" : "") + (out != null ? " --out " + out : "")
+                + (memoryOnly ? " --memory-only" : "") + (profile ? " --profile" : "") + (out != null ? " --out " + out : "")
                 + (record ? " --record" : ""));
         json.put("started", Instant.now().toString());
         json.put("load_average_start", BenchReport.loadAverage());
@@ -96,7 +103,8 @@ final class BenchCommand implements Callable<Integer> {
         BenchReport report = new BenchReport(System.out);
         Map<String, Object> summary = new LinkedHashMap<>();
         double peakBeforeReset = 0;
-        boolean shipped = Files.isRegularFile(LustraHome.models().resolve("diffusion-unified/model-card.json"));
+        boolean shipped = Files.isRegularFile(LustraHome.models().resolve(DiffusionModel.DEFAULT)
+                .resolve("model-card.json"));
         try (NDManager nd = NDManager.newBaseManager();
                 DiffusionModel model = shipped ? DiffusionModel.load(DiffusionModel.DEFAULT)
                         : DiffusionModel.create(DiffusionConfig.fashionMnist(new Captions(FashionMnist.CLASSES)
@@ -108,22 +116,26 @@ final class BenchCommand implements Callable<Integer> {
             json.put("versions", Versions.describe());
             Map<String, Object> threads = BenchReport.threads(ONE_THREAD);
             json.put("threads", threads);
-            json.put("diffusion_model", shipped ? "diffusion-unified (shipped weights)"
+            json.put("diffusion_model", shipped ? DiffusionModel.DEFAULT + " (shipped weights)"
                     : "random weights, shipped shape");
             json.put("classifier", cls.name());
             json.put("unet_flops_per_image", flops);
             json.put("pipeline_inputs", "uniform random images in [0, 1], batch " + PIPELINE_BATCH);
             json.put("timing", ordered("kernels", kernels.toString(), "unet", unet.toString(), "pipelines",
                     pipelines.toString()));
-            report.say(String.format(Locale.ROOT, "lustra bench%s: diffusion-unified %s, UNet %.0f MFLOP/image, "
-                    + "intra-op threads %s, load average %s", quick ? " --quick" : "", shipped ? "(shipped weights)"
-                    : "(random weights)", flops / 1e6, threads.get("intra_op_engine"), json.get("load_average_start")));
+            report.say(String.format(Locale.ROOT, "lustra bench%s: %s %s, UNet %.0f MFLOP/image, "
+                    + "intra-op threads %s, load average %s", quick ? " --quick" : "", DiffusionModel.DEFAULT,
+                    shipped ? "(shipped weights)" : "(random weights)", flops / 1e6, threads.get("intra_op_engine"), json.get("load_average_start")));
             report.printHeader();
 
-            if (!heteroOnly && !memoryOnly) {
+            if (profile) {
+                json.put("profile", BenchProfile.lines(report, model, nd, BATCH, PROFILE_RUNS,
+                        target.toAbsolutePath().getParent()));
+            }
+            if (!heteroOnly && !memoryOnly && !profile) {
                 standardLines(report, json, summary, model, nd, cls, pipelineKernel, kernels, unet, pipelines);
             }
-            if (!memoryOnly) {
+            if (!memoryOnly && !profile) {
                 Map<String, Object> hetero = BenchHetero.run(report, model, cls, nd, pipelines,
                         quick ? 8 : PIPELINE_BATCH, quick ? 4 : 8);
                 json.put("hetero_resampling", hetero);
@@ -132,11 +144,12 @@ final class BenchCommand implements Callable<Integer> {
                 summary.put("hetero_exact_gradient_time_single_over_multi",
                         hetero.get("exact_gradient_recomputed_time_single_over_multi"));
             }
-            if (!heteroOnly && shipped) {
+            boolean memoryLines = !heteroOnly && !profile;
+            if (memoryLines && shipped) {
                 Map<String, Object> memory = BenchMemory.run(report, quick);
                 json.put("chain_memory", memory);
                 summary.put("sample_peak_rss_ratio_1000_over_20_steps", memory.get("ratio_long_over_short"));
-            } else if (!heteroOnly) {
+            } else if (memoryLines) {
                 report.say("memory lines skipped: they run `lustra sample`, which needs the shipped diffusion-unified");
             }
         }
