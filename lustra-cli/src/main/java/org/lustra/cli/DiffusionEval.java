@@ -21,6 +21,7 @@ import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 import org.lustra.util.Json;
 import org.lustra.util.LustraHome;
+import org.lustra.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -83,6 +84,10 @@ final class DiffusionEval implements Callable<Integer> {
     @Option(names = "--record", description = "Write the results into the model card.")
     boolean record;
 
+    /** What has been measured so far, and how many of those lines {@link #announce} has shown. */
+    private final List<String[]> results = new ArrayList<>();
+    private int reported;
+
     @Override
     public Integer call() {
         for (String w : what) {
@@ -99,9 +104,10 @@ final class DiffusionEval implements Callable<Integer> {
         ImageSet set = eval.subset(idx);
         Path dir = ModelStore.resolve(model);
         ModelCard card = ModelStore.readCard(dir);
-        List<String[]> results = new ArrayList<>();
+        long started = System.nanoTime();
         try (DiffusionModel m = DiffusionModel.load(model); NetClassifier c = ModelStore.loadClassifier(judge)) {
             if (what.contains("samples")) {
+                announce("samples", started);
                 Captions captions = new Captions(FashionMnist.CLASSES);
                 var r = DiffusionQuality.sampleAccuracy(m, c, captions, FashionMnist.CLASSES.size(), perClass,
                         new Sampler.Options(steps, false, 0, guidance), seed, 50);
@@ -126,6 +132,7 @@ final class DiffusionEval implements Callable<Integer> {
             }
             if (what.contains("diffpure")) {
                 for (double t : tStars) {
+                    announce(String.format(Locale.ROOT, "diffpure t* %.2f", t), started);
                     DiffPure.Options o = diffpureDdim > 0 ? DiffPure.Options.ddim(t, diffpureDdim)
                             : DiffPure.Options.ddpm(t);
                     DiffPure p = new DiffPure(m, o);
@@ -136,6 +143,7 @@ final class DiffusionEval implements Callable<Integer> {
                 }
             }
             if (what.contains("inpaint")) {
+                announce("inpaint", started);
                 var r = DiffusionQuality.inpaintAccuracy(m, c, set, square, "", Sampler.Options.ddim(20, 1.0), seed,
                         64);
                 String how = square + "x" + square + " random square per image, DDIM 20, empty prompt, " + set.size()
@@ -144,6 +152,7 @@ final class DiffusionEval implements Callable<Integer> {
                 results.add(new String[] {"inpaint_psnr_inside_db", Double.toString(r.psnrInside()), how});
             }
             if (what.contains("steer")) {
+                announce("steer", started);
                 var r = DiffusionQuality.textSteering(m, set, "a photo with a patch", 0.5, seed, 64);
                 String how = String.format(Locale.ROOT, "prompt \"%s\" vs empty prompt, one-step x0 at t=%d (abar 0.5),"
                         + " same noise, %d eval512 images each with a pasted natural occluder; mean |dx0| on the "
@@ -153,6 +162,7 @@ final class DiffusionEval implements Callable<Integer> {
                 results.add(new String[] {"text_steer_mean_shift", Double.toString(r.meanShift()), how});
             }
             if (what.contains("x0")) {
+                announce("x0", started);
                 for (int t : x0Ts) {
                     var r = DiffusionQuality.oneStepPsnr(m, set, t, seed, 64);
                     String how = "one-step x0 from x_t, empty prompt, " + set.size() + " eval512 images";
@@ -173,5 +183,18 @@ final class DiffusionEval implements Callable<Integer> {
             System.out.println("Recorded " + results.size() + " metrics in " + dir.resolve(ModelStore.CARD));
         }
         return 0;
+    }
+
+    /**
+     * One line on stderr as each part starts, with the time so far, and the results measured until then: a part takes
+     * minutes to an hour on one engine thread, and the table is printed only when all are done.
+     */
+    private void announce(String part, long startedNanos) {
+        System.err.printf(Locale.ROOT, "eval diffusion: %s, elapsed %s%n", part,
+                Progress.formatDuration((System.nanoTime() - startedNanos) / 1e9));
+        for (String[] r : results.subList(reported, results.size())) {
+            System.err.printf(Locale.ROOT, "  %s = %.4f%n", r[0], Double.parseDouble(r[1]));
+        }
+        reported = results.size();
     }
 }
