@@ -78,7 +78,8 @@ final class DiffusionEval implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--grid", description = "Sample grid PNG (default docs/diffusion-samples.png).")
+    @Option(names = "--grid", description = "Sample grid PNG (default docs/diffusion-samples.png for the default "
+            + "model, models/NAME/samples.png for any other).")
     Path grid;
 
     @Option(names = "--record", description = "Write the results into the model card.")
@@ -111,7 +112,9 @@ final class DiffusionEval implements Callable<Integer> {
                 Captions captions = new Captions(FashionMnist.CLASSES);
                 var r = DiffusionQuality.sampleAccuracy(m, c, captions, FashionMnist.CLASSES.size(), perClass,
                         new Sampler.Options(steps, false, 0, guidance), seed, 50);
-                Path out = grid != null ? grid : LustraHome.root().resolve("docs").resolve("diffusion-samples.png");
+                // the README shows the default model's grid; another model's goes next to its weights
+                Path out = grid != null ? grid : model.equals(DiffusionModel.DEFAULT)
+                        ? LustraHome.root().resolve("docs").resolve("diffusion-samples.png") : dir.resolve("samples.png");
                 int shown = Math.min(perClass, 10);
                 int s = m.config().size();
                 int ch = m.config().channels();
