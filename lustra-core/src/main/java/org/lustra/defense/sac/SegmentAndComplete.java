@@ -164,15 +164,12 @@ public final class SegmentAndComplete implements DetectingPurifier, ThresholdedP
     public Masked purifyMasked(NDArray x, long seed) {
         NDManager parent = x.getManager();
         try (NDManager scope = parent.newSubManager()) {
-            NDArray in = x.stopGradient();
-            in.attach(scope);
-            NDArray prob = probability(scope, in);
-            NDArray mask = hardMask(scope, prob, x.getShape());
-            NDArray out = Inpainter.composite(in, mask, fill(in, mask));
+            Found f = find(scope, x);
+            NDArray out = Inpainter.composite(f.in(), f.mask(), fill(f.in(), f.mask()));
             out.attach(parent);
-            mask.attach(parent);
-            prob.attach(parent);
-            return new Masked(out, mask, prob);
+            f.mask().attach(parent);
+            f.prob().attach(parent);
+            return new Masked(out, f.mask(), f.prob());
         }
     }
 
@@ -189,6 +186,17 @@ public final class SegmentAndComplete implements DetectingPurifier, ThresholdedP
             NDArray bpda = x.sub(x.stopGradient()).mul(mask);
             return scope.ret(Inpainter.composite(x, mask, fill).add(bpda));
         }
+    }
+
+    /** A detection without gradients: the detached input, the segmenter's probability and the hard mask. */
+    private record Found(NDArray in, NDArray prob, NDArray mask) {}
+
+    /** Detects on a detached copy of x; everything in {@code scope}. */
+    private Found find(NDManager scope, NDArray x) {
+        NDArray in = x.stopGradient();
+        in.attach(scope);
+        NDArray prob = probability(scope, in);
+        return new Found(in, prob, hardMask(scope, prob, x.getShape()));
     }
 
     /** The segmenter's per-pixel patch probability (N, 1, H, W); gradient to x if x has one; in {@code scope}. */
@@ -223,10 +231,7 @@ public final class SegmentAndComplete implements DetectingPurifier, ThresholdedP
     public NDArray detection(NDArray x, long seed) {
         NDManager parent = x.getManager();
         try (NDManager scope = parent.newSubManager()) {
-            NDArray in = x.stopGradient();
-            in.attach(scope);
-            NDArray prob = probability(scope, in);
-            NDArray mask = hardMask(scope, prob, x.getShape());
+            NDArray mask = find(scope, x).mask();
             mask.attach(parent);
             return mask;
         }
