@@ -117,7 +117,17 @@ public final class DefendedClassifier {
      * (seed · 1 000 003 + index of the batch's first image), in batches of {@code batch} images.
      */
     public double accuracy(ImageSet set, int batch, long seed) {
+        int[] pred = predictions(set, batch, seed);
         int ok = 0;
+        for (int i = 0; i < pred.length; i++) {
+            ok += pred[i] == set.label(i) ? 1 : 0;
+        }
+        return (double) ok / set.size();
+    }
+
+    /** The defended model's predicted class per image of {@code set}, drawn exactly as {@link #accuracy} draws them. */
+    public int[] predictions(ImageSet set, int batch, long seed) {
+        int[] out = new int[set.size()];
         try (NDManager base = NDManager.newBaseManager()) {
             for (int from = 0; from < set.size(); from += batch) {
                 int to = Math.min(set.size(), from + batch);
@@ -126,12 +136,12 @@ public final class DefendedClassifier {
                     long[] pred = model.logits(purifier.purify(x, seed * 1_000_003L + from)).argMax(1)
                             .toLongArray();
                     for (int i = from; i < to; i++) {
-                        ok += pred[i - from] == set.label(i) ? 1 : 0;
+                        out[i] = (int) pred[i - from];
                     }
                 }
             }
         }
-        return (double) ok / set.size();
+        return out;
     }
 
     /** Per-row loss, logits and input gradient of one evaluation; all owned by {@code x}'s manager. */
