@@ -16,6 +16,7 @@ import org.lustra.data.FashionMnist;
 import org.lustra.defense.DefendedClassifier;
 import org.lustra.defense.diffender.Diffender;
 import org.lustra.defense.diffpure.DiffPure;
+import org.lustra.defense.learned.LearnedPurifier;
 import org.lustra.diffusion.Captions;
 import org.lustra.diffusion.DiffusionConfig;
 import org.lustra.diffusion.DiffusionModel;
@@ -35,7 +36,8 @@ import picocli.CommandLine.Option;
             "Lines: GroupNorm+SiLU per kernel; UNet forward at batch 1/16/64 and forward+backward "
                 + "to the input (weights frozen) at batch 16/64, old (batch_norm) and new (native) "
                 + "GroupNorm side by side, in %% of the ceiling; DiffPure images/s per sampler; "
-                + "DIFFender images/s; one EXACT gradient through DiffPure (t* 0.1, DDIM 10); diffusion "
+                + "DIFFender images/s; one EXACT gradient through DiffPure (t* 0.1, DDIM 10); MAEP and DISCO "
+                + "images/s and their EXACT gradient; diffusion "
                 + "training steps/s (batch 64, AdamW); peak RSS after every line; peak RSS of `lustra sample` "
                 + "at 1000 vs 20 DDIM steps, each in a fresh JVM.",
             "It warms up and reports medians. It uses the shipped diffusion-unified and "
@@ -264,6 +266,20 @@ final class BenchCommand implements Callable<Integer> {
                 String.format(Locale.ROOT, "%.2f s per image: CE loss + input gradient, chain recomputed step by "
                         + "step; %s; %s", 1 / gips, cls.name(), gnNote));
         summary.put("exact_gradient_seconds_per_image", 1 / gips);
+        for (LearnedPurifier lp : BenchPipelines.learnedPurifiers(c.channels(), c.size())) {
+            try (lp) {
+                double lips = BenchPipelines.purifyImagesPerSecond(lp, x, pipelines);
+                report.add("pipeline", lp.network().kind(), lp.name() + ", batch " + PIPELINE_BATCH, lips,
+                        "images/s", String.format(Locale.ROOT, "%.1f ms per batch; one deterministic pass",
+                                1000 * PIPELINE_BATCH / lips));
+                double lgips = BenchPipelines.exactGradientImagesPerSecond(new DefendedClassifier(lp, cls), x,
+                        cls.classes(), pipelines);
+                report.add("pipeline", "exact gradient", lp.name() + ", batch " + PIPELINE_BATCH, lgips,
+                        "images/s", String.format(Locale.ROOT, "%.1f ms per image: CE loss + input gradient through "
+                                + "the purifier and %s", 1000 / lgips, cls.name()));
+                summary.put(lp.network().kind() + "_images_per_second", lips);
+            }
+        }
 
         double sps = BenchPipelines.trainingStepsPerSecond(c, BATCH, unet);
         double trainGflops = sps * BATCH * flops * TRAINING_PASSES / 1e9;

@@ -9,9 +9,17 @@ import java.nio.file.Files;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
+import java.util.function.Supplier;
 import org.lustra.defense.DefendedClassifier;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
+import org.lustra.defense.disco.Disco;
+import org.lustra.defense.disco.DiscoNetwork;
+import org.lustra.defense.learned.LearnedPurifier;
+import org.lustra.defense.learned.PurifierNetwork;
+import org.lustra.defense.maep.Maep;
+import org.lustra.defense.maep.MaepNetwork;
 import org.lustra.diffusion.DiffusionConfig;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.diffusion.NoiseSource;
@@ -96,6 +104,26 @@ final class BenchPipelines {
             });
             return 1 / sec;
         }
+    }
+
+    /**
+     * The learned purifiers of SPEC §6 — MAEP and DISCO — the shipped model when it is trained, else a randomly
+     * initialised one of the shape {@code lustra train maep|disco} trains (speed does not depend on the weights).
+     */
+    static List<LearnedPurifier> learnedPurifiers(int channels, int size) {
+        return List.of(
+                learned("maep", Maep.DEFAULT_MODEL, Maep::load, () -> MaepNetwork.create(
+                        MaepNetwork.Config.small(channels, size), NDManager.newBaseManager(), 1)),
+                learned("disco", Disco.DEFAULT_MODEL, Disco::load, () -> DiscoNetwork.create(
+                        DiscoNetwork.Config.small(channels, size), NDManager.newBaseManager(), 1)));
+    }
+
+    private static LearnedPurifier learned(String name, String model,
+            BiFunction<String, String, LearnedPurifier> load, Supplier<PurifierNetwork> fresh) {
+        if (Files.isRegularFile(LustraHome.models().resolve(model).resolve("model-card.json"))) {
+            return load.apply(name + " (" + model + ")", model);
+        }
+        return new LearnedPurifier(name + " (random weights)", fresh.get());
     }
 
     /** The shipped classifier-resnet, else a randomly initialised one of the same architecture. */
