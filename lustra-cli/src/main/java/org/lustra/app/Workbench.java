@@ -13,6 +13,7 @@ import org.lustra.defense.DefenseFactory;
 import org.lustra.defense.DefenseSpec;
 import org.lustra.defense.MaskingPurifier;
 import org.lustra.defense.Purifier;
+import org.lustra.diffusion.DiffusionModel;
 import org.lustra.model.Classifier;
 import org.lustra.model.Classifiers;
 import org.lustra.nn.NativeWarnings;
@@ -29,11 +30,12 @@ public final class Workbench implements AutoCloseable {
     private static final int MAX_CACHED = 32;
 
     private final Classifier classifier;
-    private final DefenseFactory defenses = new DefenseFactory();
+    private final DefenseFactory defenses;
     private final Map<String, Purifier> purifiers = new ConcurrentHashMap<>();
 
-    private Workbench(Classifier classifier) {
+    private Workbench(Classifier classifier, DefenseFactory defenses) {
         this.classifier = classifier;
+        this.defenses = defenses;
     }
 
     /**
@@ -41,8 +43,14 @@ public final class Workbench implements AutoCloseable {
      * the diffusion model loads on first need.
      */
     public static Workbench open(String name) {
+        return open(name, DiffusionModel.DEFAULT);
+    }
+
+    /** As {@link #open(String)}, with the diffusion defences on {@code diffusionModel} (a name under models/ or a folder). */
+    public static Workbench open(String name, String diffusionModel) {
         NativeWarnings.quiet();
-        return new Workbench(Classifiers.open(name));
+        DefenseFactory defenses = new DefenseFactory(diffusionModel);
+        return new Workbench(Classifiers.open(name), defenses);
     }
 
     public Classifier classifier() {

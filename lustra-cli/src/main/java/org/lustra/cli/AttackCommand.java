@@ -19,6 +19,7 @@ import org.lustra.defense.DefenseSpec;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
 import org.lustra.defense.RecomputablePurifier;
+import org.lustra.diffusion.DiffusionModel;
 import org.lustra.eval.AttackRegistry;
 import org.lustra.eval.ExperimentRunner;
 import org.lustra.model.Classifier;
@@ -66,8 +67,14 @@ final class AttackCommand implements Runnable {
         @Option(names = "--seed", defaultValue = "1", description = "Seed (default ${DEFAULT-VALUE}).")
         long seed;
 
-        @Option(names = "--defense", description = "Defence in front of the classifier: jpeg:Q, median:K, bits:B, lgs.")
+        @Option(names = "--defense", description = "Defence in front of the classifier, any form `lustra purify "
+                + "--help` lists (e.g. jpeg:75, median:3, diffpure:0.1:ddim10).")
         String defense;
+
+        @Option(names = "--diffusion", defaultValue = DiffusionModel.DEFAULT, paramLabel = "NAME",
+                description = "Diffusion model of a diffusion defence: a name under models/ or a model folder "
+                        + "(default ${DEFAULT-VALUE}).")
+        String diffusion;
 
         @Option(names = "--eot", defaultValue = "4", description = "EOT copies per gradient when an adaptive attack "
                 + "meets a randomised defence (default ${DEFAULT-VALUE}); deterministic defences take 1.")
@@ -110,7 +117,7 @@ final class AttackCommand implements Runnable {
             String purifierName;
             String routeNote = "";
             GradientMode route;
-            try (DefenseFactory defenses = new DefenseFactory(); Classifier c = Classifiers.open(model);
+            try (DefenseFactory defenses = new DefenseFactory(diffusion); Classifier c = Classifiers.open(model);
                     NDManager nd = NDManager.newBaseManager()) {
                 ExperimentRunner.Inputs.requireFits(c, eval);
                 Purifier purifier = defenses.create(spec, c);
@@ -157,7 +164,8 @@ final class AttackCommand implements Runnable {
             }
             System.err.println();
             double sec = (System.nanoTime() - t0) / 1e9;
-            String defended = spec.none() ? "undefended " + model : purifierName + " -> " + model;
+            String defended = spec.none() ? "undefended " + model : purifierName
+                    + (spec.usesDiffusionModel() ? " on " + diffusion : "") + " -> " + model;
             System.out.printf(Locale.ROOT, "clean accuracy %.2f%%, robust accuracy %.2f%% (%d/%d)%n",
                     100.0 * cleanOk / total, 100.0 * robust / total, robust, total);
             System.out.printf(Locale.ROOT, "threat model: white-box, %s; PGD %s eps=%.4f, %d steps of %.4f, %s; "

@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
+import org.lustra.diffusion.DiffusionModel;
 import org.lustra.eval.AttackRegistry;
 import org.lustra.eval.Experiment;
 import org.lustra.eval.ExperimentRunner;
@@ -67,6 +68,10 @@ final class AttackPatchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Run seed (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--diffusion", defaultValue = DiffusionModel.DEFAULT, paramLabel = "NAME",
+            description = "Diffusion model of a diffusion defence, a name under models/ (default ${DEFAULT-VALUE}).")
+    String diffusion;
+
     @Option(names = "--out", defaultValue = "out/attack-patch", description = "Run folder; a rerun of the same command "
             + "resumes it (default ${DEFAULT-VALUE}).")
     Path out;
@@ -84,7 +89,7 @@ final class AttackPatchCommand implements Callable<Integer> {
         NativeWarnings.quiet();
         Experiment exp = new Experiment("attack-" + attack, model, "eval512", images, profile, List.of(seed),
                 List.of(defense), modes, List.of(new Experiment.AttackConfig(attack, null, null, steps, eot, fraction,
-                        null)), Math.min(images, 8), gradient);
+                        null)), Math.min(images, 8), gradient, diffusion);
         ImageSet eval = Subsets.load(exp.subset());
         ImageSet train = Subsets.load("validation");
         try (NetClassifier c = ModelStore.loadClassifier(model);

@@ -17,6 +17,7 @@ import org.lustra.app.Workbench;
 import org.lustra.data.ImageFiles;
 import org.lustra.defense.DefenseSpec;
 import org.lustra.defense.Purifier;
+import org.lustra.diffusion.DiffusionModel;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 import org.lustra.util.Progress;
@@ -60,6 +61,11 @@ final class PurifyCommand implements Callable<Integer> {
             description = "Seed of the purifier's noise (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--diffusion", defaultValue = DiffusionModel.DEFAULT, paramLabel = "NAME",
+            description = "Diffusion model of the diffusion defences (DiffPure, DIFFender, hetero): a name under "
+                    + "models/ or a model folder (default ${DEFAULT-VALUE}).")
+    String diffusion;
+
     @Option(names = "--resize", description = "Resize images that are not the model's size instead of skipping them.")
     boolean resize;
 
@@ -75,6 +81,7 @@ final class PurifyCommand implements Callable<Integer> {
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("defense", spec.text());
         settings.put("classifier", model);
+        settings.put("diffusion", diffusion);
         settings.put("seed", seed);
         settings.put("resize", resize);
         settings.put("chunk", CHUNK);
@@ -104,7 +111,7 @@ final class PurifyCommand implements Callable<Integer> {
         Map<Integer, String> bases = outputBases(images.inputs());
         Progress progress = new Progress("purify", todo.size(), "images");
         int done = 0;
-        try (Workbench bench = Workbench.open(model)) {
+        try (Workbench bench = Workbench.open(model, diffusion)) {
             Purifier purifier = bench.purifier(spec);
             int d = bench.imageSize();
             for (int from = 0; from < images.inputs().size(); from += CHUNK) {
@@ -208,6 +215,9 @@ final class PurifyCommand implements Callable<Integer> {
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("defense", spec.text());
         report.put("classifier", model);
+        if (spec.usesDiffusionModel()) {
+            report.put("diffusion", diffusion);
+        }
         report.put("seed", seed);
         report.put("results", results);
         report.put("skipped", images.skipped().stream().map(s -> Map.of("file", s.input().file().toString(),

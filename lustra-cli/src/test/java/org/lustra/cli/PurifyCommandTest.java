@@ -133,4 +133,22 @@ class PurifyCommandTest {
         CliErrorsTest.assertOneSentence(CliErrorsTest.run("purify", tmp.resolve("in").toString(), "--out",
                 tmp.resolve("out").toString(), "--defense", "diffpure:5"), "must be in (0, 1]");
     }
+
+    @Test
+    void givenADiffusionModelByName_whenPurifying_thenItIsUsedAndRecordedAndAMissingOneIsRefusedInOneSentence()
+            throws Exception {
+        writeEval(tmp.resolve("in"), "a.png");
+        Path out = tmp.resolve("out");
+
+        CliErrorsTest.Run r = CliErrorsTest.run("purify", tmp.resolve("in").toString(), "--out", out.toString(),
+                "--defense", "diffpure:0.05:ddim2", "--diffusion", "diffusion-unified");
+
+        assertEquals(0, r.code(), r.err());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> json = Json.GSON.fromJson(Files.readString(out.resolve("predictions.json")), Map.class);
+        assertEquals("diffusion-unified", json.get("diffusion"));
+        CliErrorsTest.assertOneSentence(CliErrorsTest.run("purify", tmp.resolve("in").toString(), "--out",
+                tmp.resolve("out2").toString(), "--defense", "diffpure:0.05:ddim2", "--diffusion",
+                "no-such-diffusion"), "no-such-diffusion");
+    }
 }
