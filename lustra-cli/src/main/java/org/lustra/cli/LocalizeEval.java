@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.lustra.attack.AdvPatch;
 import org.lustra.attack.AttackModel;
+import org.lustra.attack.LogitRows;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
 import org.lustra.defense.diffender.Prompt;
@@ -202,7 +203,7 @@ final class LocalizeEval implements Callable<Integer> {
                         c.size()))).toFloatArray();
                 int ok = 0;
                 for (int i = 0; i < p.size(); i++) {
-                    ok += AttackModel.argMax(logits, i, logits.length / p.size()) == p.labels()[i] ? 1 : 0;
+                    ok += LogitRows.argMax(logits, i, logits.length / p.size()) == p.labels()[i] ? 1 : 0;
                 }
                 d.put("classifierAccuracyOnPatched", (double) ok / p.size());
             }

@@ -145,7 +145,7 @@ public final class AdvPatch {
         int k = logits.length / n;
         boolean[] fooled = new boolean[n];
         for (int i = 0; i < n; i++) {
-            fooled[i] = AttackModel.misclassified(logits, i, k, labels[i]);
+            fooled[i] = LogitRows.misclassified(logits, i, k, labels[i]);
         }
         return new Patch.Result(adv, masks, fooled, model.forwardImages() - before);
     }

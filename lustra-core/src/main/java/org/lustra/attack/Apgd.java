@@ -176,7 +176,7 @@ public final class Apgd {
     /** Records, for samples misclassified at {@code cur} for the first time, the fooling input. */
     static void markFooled(float[] logits, int k, int[] y, float[] cur, float[] out, boolean[] fooled, int d) {
         for (int i = 0; i < y.length; i++) {
-            if (!fooled[i] && AttackModel.misclassified(logits, i, k, y[i])) {
+            if (!fooled[i] && LogitRows.misclassified(logits, i, k, y[i])) {
                 fooled[i] = true;
                 System.arraycopy(cur, i * d, out, i * d, d);
             }

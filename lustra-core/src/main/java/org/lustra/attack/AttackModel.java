@@ -193,7 +193,7 @@ public final class AttackModel {
             float[] z = logits(x, n);
             int k = z.length / n;
             for (int i = 0; i < n; i++) {
-                answers[i][v] = finiteRow(z, i, k) ? argMax(z, i, k) : -1;
+                answers[i][v] = LogitRows.finiteRow(z, i, k) ? LogitRows.argMax(z, i, k) : -1;
             }
         }
         boolean[] out = new boolean[n];
@@ -247,7 +247,7 @@ public final class AttackModel {
                 NDArray z = logits.apply(in);
                 forwardImages += (long) n * eot;
                 k = Math.toIntExact(z.getShape().get(1));
-                NDArray l = perSampleLoss(m, z, loss, tile(labels, eot), targets == null ? null : tile(targets, eot),
+                NDArray l = Losses.perSampleLoss(m, z, loss, tile(labels, eot), targets == null ? null : tile(targets, eot),
                         k);
                 NDArray total = Scalars.div(l.sum(), eot);
                 NDArray byCopy = l.reshape(eot, n);
@@ -308,7 +308,7 @@ public final class AttackModel {
             NDArray in = eot == 1 ? xa : xa.tile(new long[] {eot, 1, 1, 1});
             int[] lt = tile(labels, eot);
             int[] tt = targets == null ? null : tile(targets, eot);
-            NDArray[] r = oracle.lossAndGradient(in, z -> perSampleLoss(z.getManager(), z, loss, lt, tt,
+            NDArray[] r = oracle.lossAndGradient(in, z -> Losses.perSampleLoss(z.getManager(), z, loss, lt, tt,
                     Math.toIntExact(z.getShape().get(1))));
             forwardImages += (long) n * eot;
             int k = Math.toIntExact(r[1].getShape().get(1));
@@ -325,97 +325,5 @@ public final class AttackModel {
             System.arraycopy(a, 0, out, e * a.length, a.length);
         }
         return out;
-    }
-
-    /** Per-row loss (rows of {@code z}), in {@code m}. */
-    static NDArray perSampleLoss(NDManager m, NDArray z, Loss loss, int[] labels, int[] targets, int k) {
-        int rows = labels.length;
-        NDArray onehotY = oneHot(m, labels, k);
-        NDArray zy = z.mul(onehotY).sum(new int[] {1});
-        switch (loss) {
-            case CE:
-                return z.logSoftmax(1).mul(onehotY).sum(new int[] {1}).neg();
-            case DLR: {
-                if (k < 3) {
-                    throw new IllegalArgumentException("DLR needs at least 3 classes, got " + k);
-                }
-                NDArray sorted = z.sort(1);
-                NDArray other = z.sub(onehotY.mul(1e4f)).max(new int[] {1});
-                NDArray denom = sorted.get(":, " + (k - 1)).sub(sorted.get(":, " + (k - 3))).add(1e-12f);
-                return zy.sub(other).div(denom).neg();
-            }
-            case DLR_TARGETED: {
-                if (k < 4) {
-                    throw new IllegalArgumentException("Targeted DLR needs at least 4 classes, got " + k);
-                }
-                NDArray zt = z.mul(oneHot(m, targets, k)).sum(new int[] {1});
-                NDArray sorted = z.sort(1);
-                NDArray denom = sorted.get(":, " + (k - 1))
-                        .sub(Scalars.mul(sorted.get(":, " + (k - 3)).add(sorted.get(":, " + (k - 4))), 0.5)).add(1e-12f);
-                return zy.sub(zt).div(denom).neg();
-            }
-            case TARGET_MARGIN:
-                return z.mul(oneHot(m, targets, k)).sum(new int[] {1}).sub(zy);
-            case MARGIN:
-                return z.sub(Scalars.mul(onehotY, 1e4)).max(new int[] {1}).sub(zy);
-            default:
-                throw new IllegalStateException(loss.name());
-        }
-    }
-
-    private static NDArray oneHot(NDManager m, int[] labels, int k) {
-        float[] oh = new float[labels.length * k];
-        for (int i = 0; i < labels.length; i++) {
-            if (labels[i] < 0 || labels[i] >= k) {
-                throw new IllegalArgumentException("Label " + labels[i] + " outside 0.." + (k - 1));
-            }
-            oh[i * k + labels[i]] = 1f;
-        }
-        return m.create(oh, new Shape(labels.length, k));
-    }
-
-    /**
-     * Whether row i's prediction differs from {@code label}; a row with a non-finite logit is never misclassified
-     * (NaN compares false, so argMax would answer 0 and a NaN image would count as a success).
-     */
-    public static boolean misclassified(float[] logits, int i, int k, int label) {
-        for (int j = 0; j < k; j++) {
-            if (!Float.isFinite(logits[i * k + j])) {
-                return false;
-            }
-        }
-        return argMax(logits, i, k) != label;
-    }
-
-    /** Whether every logit of row i is finite. */
-    static boolean finiteRow(float[] logits, int i, int k) {
-        for (int j = 0; j < k; j++) {
-            if (!Float.isFinite(logits[i * k + j])) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** Index of the largest logit of row i. */
-    public static int argMax(float[] logits, int i, int k) {
-        int best = 0;
-        for (int j = 1; j < k; j++) {
-            if (logits[i * k + j] > logits[i * k + best]) {
-                best = j;
-            }
-        }
-        return best;
-    }
-
-    /** z_y − max_{j≠y} z_j of row i: negative when misclassified. */
-    public static float margin(float[] logits, int i, int k, int y) {
-        float other = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < k; j++) {
-            if (j != y) {
-                other = Math.max(other, logits[i * k + j]);
-            }
-        }
-        return logits[i * k + y] - other;
     }
 }

@@ -177,7 +177,7 @@ public final class EvadeLaVan {
                 float[] z = model.logits(part, n);
                 int classes = z.length / n;
                 for (int i = 0; i < n; i++) {
-                    answers[k][i][v] = AttackModel.finiteRow(z, i, classes) ? AttackModel.argMax(z, i, classes) : -1;
+                    answers[k][i][v] = LogitRows.finiteRow(z, i, classes) ? LogitRows.argMax(z, i, classes) : -1;
                 }
             }
         }

@@ -80,7 +80,7 @@ final class EvadeSearch {
         int[] hits = EvasionObjective.detectionVotes(model, cur, nv, vmasks, votes, opt.coverage(), covered);
         for (int v = 0; v < nv; v++) {
             boolean detected = 2 * hits[v] >= votes; // a tie counts as detected: λ keeps growing
-            boolean fooled = AttackModel.margin(logits, v, classes, ys[v]) < 0;
+            boolean fooled = LogitRows.margin(logits, v, classes, ys[v]) < 0;
             int rank = (fooled ? 2 : 0) + (detected ? 0 : 1);
             // same rank: less of the patch covered by the hard masks, then (hard coverage often ties at 0 or 1) a
             // lower soft detection — else the first iterate of a rank would be kept and later evasion thrown away

@@ -40,7 +40,7 @@ public final class FabT {
         double[] bestNorm = new double[n];
         java.util.Arrays.fill(bestNorm, Double.POSITIVE_INFINITY);
         for (int i = 0; i < n; i++) {
-            if (AttackModel.misclassified(clean, i, k, labels[i])) {
+            if (LogitRows.misclassified(clean, i, k, labels[i])) {
                 fooled[i] = true;
                 bestNorm[i] = 0;
             }
@@ -127,7 +127,7 @@ public final class FabT {
             int k = logits.length / n;
             for (int i = 0; i < n; i++) {
                 int off = i * d;
-                if (AttackModel.misclassified(logits, i, k, y[i])) {
+                if (LogitRows.misclassified(logits, i, k, y[i])) {
                     double dist = norm.distance(next, x0, off, d);
                     if (dist < norms[i]) {
                         norms[i] = dist;

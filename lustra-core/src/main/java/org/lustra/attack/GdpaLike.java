@@ -75,7 +75,7 @@ public final class GdpaLike {
                 } else if (best.offer(i, ev.loss()[t], cur, t)) {
                     kept[i] = places[i];
                 }
-                if (!randomized && AttackModel.misclassified(ev.logits(), t, ev.classes(), labels[i])) {
+                if (!randomized && LogitRows.misclassified(ev.logits(), t, ev.classes(), labels[i])) {
                     fooled[i] = true;
                 } else if (it < opt.steps()) {
                     float[] g = new float[ps];

@@ -69,7 +69,7 @@ public final class LaVan {
                 } else {
                     System.arraycopy(cur, t * c * h * w, adv, i * c * h * w, c * h * w);
                 }
-                if (!randomized && AttackModel.misclassified(ev.logits(), t, ev.classes(), labels[i])) {
+                if (!randomized && LogitRows.misclassified(ev.logits(), t, ev.classes(), labels[i])) {
                     fooled[i] = true;
                     continue;
                 }

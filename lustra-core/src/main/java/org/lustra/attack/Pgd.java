@@ -81,7 +81,7 @@ public final class Pgd {
         float[] clean = model.logits(x0, n);
         int k = clean.length / n;
         for (int i = 0; i < n; i++) {
-            if (AttackModel.misclassified(clean, i, k, labels[i])) {
+            if (LogitRows.misclassified(clean, i, k, labels[i])) {
                 at[i] = 0;
             }
         }
@@ -97,7 +97,7 @@ public final class Pgd {
             }
             float[] logits = model.logits(cur, n);
             for (int i = 0; i < n; i++) {
-                if (at[i] < 0 && AttackModel.misclassified(logits, i, k, labels[i])) {
+                if (at[i] < 0 && LogitRows.misclassified(logits, i, k, labels[i])) {
                     at[i] = it;
                     System.arraycopy(cur, i * per, best, i * per, per);
                 }

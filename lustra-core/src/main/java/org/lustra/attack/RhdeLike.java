@@ -161,7 +161,7 @@ public final class RhdeLike {
             int k = logits.length / (to - from);
             for (int q = from; q < to; q++) {
                 int i = which[q / pop];
-                out[i][q % pop] = AttackModel.margin(logits, q - from, k, labels[i]);
+                out[i][q % pop] = LogitRows.margin(logits, q - from, k, labels[i]);
             }
         }
     }

@@ -89,7 +89,7 @@ public final class Square {
         int k = logits.length / n;
         float[] margin = new float[n];
         for (int i = 0; i < n; i++) {
-            margin[i] = AttackModel.margin(logits, i, k, labels[i]);
+            margin[i] = LogitRows.margin(logits, i, k, labels[i]);
         }
         // a randomised target's margin is one noisy forward: every image uses its whole query budget (the search
         // keeps lowering the margin below zero) and K fresh evaluations decide at the end
@@ -119,7 +119,7 @@ public final class Square {
             float[] lc = model.logits(cand, todo.length);
             for (int t = 0; t < todo.length; t++) {
                 int i = todo[t];
-                float mg = AttackModel.margin(lc, t, k, labels[i]);
+                float mg = LogitRows.margin(lc, t, k, labels[i]);
                 if (mg < margin[i]) {
                     margin[i] = mg;
                     System.arraycopy(cand, t * d, best, i * d, d);

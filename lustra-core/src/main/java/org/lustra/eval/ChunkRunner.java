@@ -11,6 +11,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import org.lustra.attack.Attack;
 import org.lustra.attack.AttackModel;
+import org.lustra.attack.LogitRows;
 import org.lustra.attack.DetectorView;
 import org.lustra.attack.GradientCounts;
 import org.lustra.data.ImageFiles;
@@ -215,7 +216,7 @@ final class ChunkRunner {
                     for (int j = i * k; j < (i + 1) * k; j++) {
                         finite &= Float.isFinite(z[j]);
                     }
-                    out[v][i] = finite ? AttackModel.argMax(z, i, k) : -1;
+                    out[v][i] = finite ? LogitRows.argMax(z, i, k) : -1;
                 }
             }
         }

@@ -174,15 +174,15 @@ class LpAttacksTest {
         try (NDManager m = NDManager.newBaseManager()) {
             float[] z = {3, 1, 2, 0.5f, -1};
             NDArray logits = m.create(z, new Shape(1, 5));
-            float dlr = AttackModel.perSampleLoss(m, logits, AttackModel.Loss.DLR, new int[] {1}, null, 5)
+            float dlr = Losses.perSampleLoss(m, logits, AttackModel.Loss.DLR, new int[] {1}, null, 5)
                     .toFloatArray()[0];
             // y = 1: −(1 − 3) / (3 − 1) = 1
             assertEquals(1.0, dlr, 1e-6);
-            float t = AttackModel.perSampleLoss(m, logits, AttackModel.Loss.DLR_TARGETED, new int[] {0},
+            float t = Losses.perSampleLoss(m, logits, AttackModel.Loss.DLR_TARGETED, new int[] {0},
                     new int[] {2}, 5).toFloatArray()[0];
             // y = 0, t = 2: −(3 − 2) / (3 − (1 + 0.5) / 2) = −1 / 2.25
             assertEquals(-1 / 2.25, t, 1e-6);
-            float ce = AttackModel.perSampleLoss(m, logits, AttackModel.Loss.CE, new int[] {0}, null, 5)
+            float ce = Losses.perSampleLoss(m, logits, AttackModel.Loss.CE, new int[] {0}, null, 5)
                     .toFloatArray()[0];
             double lse = Math.log(Math.exp(3) + Math.exp(1) + Math.exp(2) + Math.exp(0.5) + Math.exp(-1));
             assertEquals(lse - 3, ce, 1e-5);

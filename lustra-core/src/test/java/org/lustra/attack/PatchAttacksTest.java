@@ -173,7 +173,7 @@ class PatchAttacksTest {
             for (int i = 0; i < 40; i++) {
                 if (adv.fooled()[i]) {
                     fooled++;
-                    toTarget += AttackModel.argMax(logits, i, 5) == target ? 1 : 0;
+                    toTarget += LogitRows.argMax(logits, i, 5) == target ? 1 : 0;
                 }
             }
             assertTrue(fooled >= 30, "the targeted patch fools most images: " + fooled + " of 40");

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
-import org.lustra.attack.AttackModel;
+import org.lustra.attack.LogitRows;
 import org.lustra.defense.MaskScores;
 import org.lustra.diffusion.NoiseSource;
 import org.lustra.model.Classifier;
@@ -52,7 +52,7 @@ final class TuningValidation {
                     loc = res.localization();
                     float[] logits = classifier.logits(res.purified()).toFloatArray();
                     for (int i = 0; i < to - from; i++) {
-                        ok += AttackModel.argMax(logits, i, logits.length / (to - from)) == val.labels()[from + i]
+                        ok += LogitRows.argMax(logits, i, logits.length / (to - from)) == val.labels()[from + i]
                                 ? 1 : 0;
                     }
                 } else {

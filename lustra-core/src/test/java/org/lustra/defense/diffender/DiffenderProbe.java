@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import org.junit.jupiter.api.Test;
 import org.lustra.attack.AttackModel;
+import org.lustra.attack.LogitRows;
 import org.lustra.attack.LaVan;
 import org.lustra.attack.Patch;
 import org.lustra.data.ImageSet;
@@ -114,7 +115,7 @@ class DiffenderProbe {
     static double acc(NetClassifier c, NDArray x, int[] y) {
         float[] z = c.logits(x).toFloatArray();
         int k = z.length / y.length, ok = 0;
-        for (int i = 0; i < y.length; i++) ok += AttackModel.argMax(z, i, k) == y[i] ? 1 : 0;
+        for (int i = 0; i < y.length; i++) ok += LogitRows.argMax(z, i, k) == y[i] ? 1 : 0;
         return (double) ok / y.length;
     }
 }

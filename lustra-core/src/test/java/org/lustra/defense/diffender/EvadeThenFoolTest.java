@@ -13,6 +13,7 @@ import java.util.function.Function;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.lustra.attack.AttackModel;
+import org.lustra.attack.LogitRows;
 import org.lustra.attack.DetectorView;
 import org.lustra.attack.EvadeLaVan;
 import org.lustra.attack.LaVan;
@@ -85,7 +86,7 @@ class EvadeThenFoolTest {
         float[] z = cls.apply(xa).toFloatArray();
         int[] y = new int[n];
         for (int i = 0; i < n; i++) {
-            y[i] = AttackModel.argMax(z, i, 3);
+            y[i] = LogitRows.argMax(z, i, 3);
         }
         return y;
     }
