@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "clean-mask", mixinStandardHelpOptions = true,
         description = {"Share of pixels a DIFFender variant masks (and so repaints) on clean images: mean, max and "
-                + "how many images exceed 10 %. The mask is the one 'lustra purify' uses with the same seed and "
+                + "how many images exceed 10 %%. The mask is the one 'lustra purify' uses with the same seed and "
                 + "chunk; the restoration is not run."})
 final class CleanMaskEval implements Callable<Integer> {
     @Option(names = "--defense", defaultValue = DefenseSpec.DIFFENDER_DEFAULT,

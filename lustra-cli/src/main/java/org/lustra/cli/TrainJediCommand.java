@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 @Command(name = "jedi", mixinStandardHelpOptions = true,
         description = {"Train Jedi's mask autoencoder on the high-entropy kernel maps of data/validation images with one "
                 + "pasted patch each (uniform or blocky noise, natural crops, LaVAN patches made against --classifier "
-                + "on the same training images; squares, rectangles, discs of 0.5-15 % of the image) or none; the "
+                + "on the same training images; squares, rectangles, discs of 0.5-15 %% of the image) or none; the "
                 + "target is the pasted mask.",
             "It checkpoints every few minutes; rerun the same command to resume. On completion it writes models/NAME "
                 + "(weights and model card); --defense jedi then uses it (jedi:morph keeps the morphology variant)."})

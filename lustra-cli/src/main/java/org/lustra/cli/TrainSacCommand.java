@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 @Command(name = "sac", mixinStandardHelpOptions = true,
         description = {"Train the SAC-like patch segmenter (a small U-Net) on data/validation images with one pasted "
                 + "patch each (uniform or blocky noise, natural crops, LaVAN patches made against --classifier on the "
-                + "same training images; squares, rectangles, discs of 0.5-15 % of the image) or none.",
+                + "same training images; squares, rectangles, discs of 0.5-15 %% of the image) or none.",
             "It checkpoints every few minutes; rerun the same command to resume. On completion it writes models/NAME "
                 + "(weights and model card); use it with --defense sac[:NAME]."})
 final class TrainSacCommand implements Callable<Integer> {
