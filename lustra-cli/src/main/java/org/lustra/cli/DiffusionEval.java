@@ -19,6 +19,7 @@ import org.lustra.diffusion.Sampler;
 import org.lustra.model.ModelCard;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
+import org.lustra.model.Predictions;
 import org.lustra.util.Json;
 import org.lustra.util.LustraHome;
 import org.lustra.util.Progress;
@@ -142,8 +143,8 @@ final class DiffusionEval implements Callable<Integer> {
                     int[] pred = new DefendedClassifier(p, c).predictions(set, 64, seed);
                     results.add(new String[] {String.format(Locale.ROOT, "diffpure_accuracy_t%.2f_%s", t,
                         diffpureDdim > 0 ? "ddim" + diffpureDdim : "ddpm"),
-                        Double.toString(accuracy(pred, set)), p.name() + ", " + set.size() + " eval512 images, judged by "
-                        + judge + "; " + errors(pred, set)});
+                        Double.toString(Predictions.accuracy(pred, set)), p.name() + ", " + set.size() + " eval512 images, judged by "
+                        + judge + "; " + Predictions.errorSummary(pred, set, FashionMnist.CLASSES)});
                 }
             }
             if (what.contains("inpaint")) {
@@ -187,56 +188,6 @@ final class DiffusionEval implements Callable<Integer> {
             System.out.println("Recorded " + results.size() + " metrics in " + dir.resolve(ModelStore.CARD));
         }
         return 0;
-    }
-
-    private static double accuracy(int[] pred, ImageSet set) {
-        int ok = 0;
-        for (int i = 0; i < pred.length; i++) {
-            ok += pred[i] == set.label(i) ? 1 : 0;
-        }
-        return (double) ok / pred.length;
-    }
-
-    /**
-     * Where purification's errors fall — per true class and the most frequent true → predicted pairs — because a
-     * purifier that loses accuracy on a few look-alike classes (shirt, pullover, coat) is a different finding from
-     * one that loses it everywhere.
-     */
-    static String errors(int[] pred, ImageSet set) {
-        List<String> names = FashionMnist.CLASSES;
-        int[][] pairs = new int[names.size()][names.size()];
-        int[] byTrue = new int[names.size()];
-        int wrong = 0;
-        for (int i = 0; i < pred.length; i++) {
-            if (pred[i] != set.label(i)) {
-                pairs[set.label(i)][pred[i]]++;
-                byTrue[set.label(i)]++;
-                wrong++;
-            }
-        }
-        if (wrong == 0) {
-            return "0 errors";
-        }
-        StringBuilder sb = new StringBuilder(wrong + " errors by true class:");
-        for (int k = 0; k < names.size(); k++) {
-            if (byTrue[k] > 0) {
-                sb.append(' ').append(names.get(k)).append(' ').append(byTrue[k]);
-            }
-        }
-        List<int[]> top = new ArrayList<>();
-        for (int a = 0; a < names.size(); a++) {
-            for (int b = 0; b < names.size(); b++) {
-                if (pairs[a][b] > 0) {
-                    top.add(new int[] {a, b, pairs[a][b]});
-                }
-            }
-        }
-        top.sort((u, v) -> Integer.compare(v[2], u[2]));
-        sb.append("; most frequent");
-        for (int[] e : top.subList(0, Math.min(5, top.size()))) {
-            sb.append(' ').append(names.get(e[0])).append("->").append(names.get(e[1])).append(' ').append(e[2]);
-        }
-        return sb.toString();
     }
 
     /**

@@ -6,11 +6,14 @@ import java.util.concurrent.Callable;
 import org.lustra.data.FashionMnist;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
+import org.lustra.defense.DefenseSpec;
+import org.lustra.diffusion.DiffusionModel;
 import org.lustra.model.ModelCard;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 import org.lustra.model.Predictions;
 import org.lustra.util.Json;
+import org.lustra.util.LustraException;
 import org.lustra.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -32,7 +35,9 @@ final class EvalCommand implements Runnable {
                     + "these with a CIFAR-10-C corruption, NAME+brightness:S or NAME+contrast:S (S = 1..5), e.g. "
                     + "eval512+contrast:3. The default is test for Fashion-MNIST models and digits-holdout for "
                     + "classifier-digits.",
-                "--record writes the result into the model card."})
+                "--record writes the result into the model card.",
+                "--defense SPEC measures the classifier behind a defence instead (default split eval512): "
+                    + "accuracy, where the errors fall, and PSNR / SSIM of the purified images to their inputs."})
     static final class ClassifierEval implements Callable<Integer> {
         @Option(names = "--model", required = true, description = "Model name or directory.")
         String model;
@@ -46,9 +51,43 @@ final class EvalCommand implements Runnable {
         @Option(names = "--record", description = "Write the metric into the model card.")
         boolean record;
 
+        @Option(names = "--defense", paramLabel = "SPEC", description = "Measure the classifier behind this defence "
+                + "(any form `lustra purify --help` lists): accuracy, where the errors fall, and PSNR / SSIM of the "
+                + "purified images to their inputs.")
+        String defense;
+
+        @Option(names = "--diffusion", defaultValue = DiffusionModel.DEFAULT, paramLabel = "NAME",
+                description = "Diffusion model of a diffusion defence (default ${DEFAULT-VALUE}).")
+        String diffusion;
+
+        @Option(names = "--seed", defaultValue = "1", description = "Seed of a randomised defence's noise (default "
+                + "${DEFAULT-VALUE}).")
+        long seed;
+
         @Override
         public Integer call() {
-            return evaluate(model, split, dataDir, record);
+            if (defense == null) {
+                return evaluate(model, split, dataDir, record);
+            }
+            if (record) {
+                throw new LustraException("--record writes a classifier's own accuracy into its card; with --defense "
+                        + "the number belongs to the defence, so drop --record (the line printed is the result).");
+            }
+            DefenseSpec spec = DefenseSpec.parse(defense);
+            if (spec.none()) {
+                throw new LustraException("--defense none is the classifier alone; leave out --defense.");
+            }
+            String s = split != null ? split : "eval512";
+            try (NetClassifier c = ModelStore.loadClassifier(model)) {
+                DefenceCost.measure(c, load(s, dataDir), s, spec, diffusion, seed, 64);
+            }
+            return 0;
+        }
+
+        /** The full Fashion-MNIST test split for "test", else a shipped subset (with its corruption suffix, if any). */
+        private static ImageSet load(String split, Path dataDir) {
+            return split.equals("test") ? FashionMnist.load(FashionMnist.resolveDir(dataDir), FashionMnist.Split.TEST)
+                    : Subsets.load(split);
         }
 
         static int evaluate(String model, String split, Path dataDir, boolean record) {
@@ -56,9 +95,7 @@ final class EvalCommand implements Runnable {
             ModelCard card = ModelStore.readCard(dir);
             boolean digits = card.data() != null && card.data().startsWith("digits");
             String s = split != null ? split : digits ? "digits-holdout" : "test";
-            ImageSet set = s.equals("test")
-                    ? FashionMnist.load(FashionMnist.resolveDir(dataDir), FashionMnist.Split.TEST)
-                    : Subsets.load(s);
+            ImageSet set = load(s, dataDir);
             String key = (s.equals("digits-holdout") ? "holdout" : s) + "_accuracy";
             try (NetClassifier c = ModelStore.loadClassifier(dir.toString())) {
                 Progress progress = new Progress("eval " + card.name() + " on " + s, set.size(), "images");

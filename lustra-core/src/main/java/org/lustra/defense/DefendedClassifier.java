@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import org.lustra.data.ImageSet;
 import org.lustra.model.Classifier;
+import org.lustra.model.Predictions;
 
 /**
  * A classifier behind a purifier: logits(x) = classifier(purify(x)). How an attacker's gradient passes the purifier is
@@ -117,12 +118,7 @@ public final class DefendedClassifier {
      * (seed · 1 000 003 + index of the batch's first image), in batches of {@code batch} images.
      */
     public double accuracy(ImageSet set, int batch, long seed) {
-        int[] pred = predictions(set, batch, seed);
-        int ok = 0;
-        for (int i = 0; i < pred.length; i++) {
-            ok += pred[i] == set.label(i) ? 1 : 0;
-        }
-        return (double) ok / set.size();
+        return Predictions.accuracy(predictions(set, batch, seed), set);
     }
 
     /** The defended model's predicted class per image of {@code set}, drawn exactly as {@link #accuracy} draws them. */

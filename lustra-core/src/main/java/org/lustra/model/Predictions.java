@@ -2,6 +2,8 @@ package org.lustra.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Function;
 import org.lustra.data.ImageSet;
 import org.lustra.util.Progress;
@@ -45,5 +47,46 @@ public final class Predictions {
             }
         }
         return (double) ok / pred.length;
+    }
+
+    /**
+     * Where the errors of {@code pred} fall — per true class and the most frequent true → predicted pairs — because
+     * a purifier that loses accuracy on a few look-alike classes (shirt, pullover, coat) is a different finding from
+     * one that loses it everywhere.
+     */
+    public static String errorSummary(int[] pred, ImageSet set, List<String> names) {
+        int[][] pairs = new int[names.size()][names.size()];
+        int[] byTrue = new int[names.size()];
+        int wrong = 0;
+        for (int i = 0; i < pred.length; i++) {
+            if (pred[i] != set.label(i)) {
+                pairs[set.label(i)][pred[i]]++;
+                byTrue[set.label(i)]++;
+                wrong++;
+            }
+        }
+        if (wrong == 0) {
+            return "0 errors";
+        }
+        StringBuilder sb = new StringBuilder(wrong + " errors by true class:");
+        for (int k = 0; k < names.size(); k++) {
+            if (byTrue[k] > 0) {
+                sb.append(' ').append(names.get(k)).append(' ').append(byTrue[k]);
+            }
+        }
+        List<int[]> top = new ArrayList<>();
+        for (int a = 0; a < names.size(); a++) {
+            for (int b = 0; b < names.size(); b++) {
+                if (pairs[a][b] > 0) {
+                    top.add(new int[] {a, b, pairs[a][b]});
+                }
+            }
+        }
+        top.sort((u, v) -> Integer.compare(v[2], u[2]));
+        sb.append("; most frequent");
+        for (int[] e : top.subList(0, Math.min(5, top.size()))) {
+            sb.append(' ').append(names.get(e[0])).append("->").append(names.get(e[1])).append(' ').append(e[2]);
+        }
+        return sb.toString();
     }
 }

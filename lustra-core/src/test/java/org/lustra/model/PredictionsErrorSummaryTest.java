@@ -1,11 +1,12 @@
-package org.lustra.cli;
+package org.lustra.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import org.lustra.data.ImageSet;
 import org.junit.jupiter.api.Test;
+import org.lustra.data.FashionMnist;
+import org.lustra.data.ImageSet;
 
-class DiffusionEvalErrorsTest {
+class PredictionsErrorSummaryTest {
 
     @Test
     void givenPurifiedPredictions_whenErrorsAreSummarised_thenTheyAreCountedByTrueClassAndByMostFrequentPair() {
@@ -15,7 +16,7 @@ class DiffusionEvalErrorsTest {
         // two shirts become t-shirts, one coat a pullover; the rest stay right
         int[] predicted = {0, 6, 0, 2, 4, 8};
 
-        String summary = DiffusionEval.errors(predicted, set);
+        String summary = Predictions.errorSummary(predicted, set, FashionMnist.CLASSES);
 
         assertEquals("3 errors by true class: coat 1 shirt 2; most frequent shirt->t-shirt 2 coat->pullover 1",
                 summary);
@@ -26,6 +27,6 @@ class DiffusionEvalErrorsTest {
         int[] labels = {1, 2};
         ImageSet set = new ImageSet(new byte[8], labels, 1, 2, 2);
 
-        assertEquals("0 errors", DiffusionEval.errors(labels, set));
+        assertEquals("0 errors", Predictions.errorSummary(labels, set, FashionMnist.CLASSES));
     }
 }
