@@ -46,7 +46,7 @@ public final class Workbench implements AutoCloseable {
         return open(name, DiffusionModel.DEFAULT);
     }
 
-    /** As {@link #open(String)}, with the diffusion defences on {@code diffusionModel} (a name under models/ or a folder). */
+    /** As {@link #open(String)}, the diffusion defences on {@code diffusionModel} (a name under models/ or a folder). */
     public static Workbench open(String name, String diffusionModel) {
         NativeWarnings.quiet();
         DefenseFactory defenses = new DefenseFactory(diffusionModel);

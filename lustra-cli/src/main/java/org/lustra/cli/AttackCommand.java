@@ -37,8 +37,9 @@ final class AttackCommand implements Runnable {
     }
 
     @Command(name = "pgd", mixinStandardHelpOptions = true,
-            description = {"White-box PGD (or FGSM with --steps 1 --no-random-start) against an undefended "
-                    + "classifier on the first N images of eval512, with exact gradients.",
+            description = {"White-box PGD (or FGSM with --steps 1 --no-random-start) on the first N images of "
+                    + "eval512, against the classifier alone (exact gradients) or behind --defense: non-adaptive, or "
+                    + "through the defence with --adaptive.",
                 "Prints robust accuracy and the threat model."})
     static final class PgdCommand implements Callable<Integer> {
         @Option(names = {"--classifier", "--model"}, defaultValue = "classifier-resnet", description = "Classifier: "

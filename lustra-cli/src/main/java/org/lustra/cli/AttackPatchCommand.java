@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
+import org.lustra.defense.DefenseSpec;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.eval.AttackRegistry;
 import org.lustra.eval.Experiment;
@@ -85,11 +86,20 @@ final class AttackPatchCommand implements Callable<Integer> {
         if (images < 1 || images > 512) {
             throw new LustraException("Invalid --images " + images + " (1..512).");
         }
+        if (!diffusion.matches("[A-Za-z0-9._-]+")) {
+            throw new LustraException("--diffusion names a model under models/ (letters, digits, '.', '_' or '-'), got "
+                    + diffusion + "; the run records the name so that it can be reproduced.");
+        }
+        ModelStore.resolve(diffusion);
         Common.requireFolder(out, "--out");
         NativeWarnings.quiet();
+        // as in experiment configs, no "diffusion" field means the one model there was before the field existed: runs
+        // made then keep resuming, and a defence without a diffusion model records none
+        boolean onDiffusion = DefenseSpec.parse(defense).usesDiffusionModel();
+        String named = onDiffusion && !diffusion.equals(DiffusionModel.UNNAMED_IN_CONFIGS) ? diffusion : null;
         Experiment exp = new Experiment("attack-" + attack, model, "eval512", images, profile, List.of(seed),
                 List.of(defense), modes, List.of(new Experiment.AttackConfig(attack, null, null, steps, eot, fraction,
-                        null)), Math.min(images, 8), gradient, diffusion);
+                        null)), Math.min(images, 8), gradient, named);
         ImageSet eval = Subsets.load(exp.subset());
         ImageSet train = Subsets.load("validation");
         try (NetClassifier c = ModelStore.loadClassifier(model);
@@ -103,6 +113,9 @@ final class AttackPatchCommand implements Callable<Integer> {
                     + "%s), %d images, %.0f ms/image%n  %s; %s%n  gradient: %s%n", r.cell(), 100 * r.cleanAccuracy(),
                     100 * r.robustMean(), percent(r.singleRobust()), percent(r.anyCopyRobust()), r.images(),
                     r.msPerImage(), r.threatModel(), r.budget(), r.gradientMode());
+        }
+        if (onDiffusion) {
+            System.out.println("diffusion model: " + exp.diffusionModel());
         }
         long failed = s.checks().stream().filter(ch -> !ch.passed()).count();
         System.out.println("Report: " + out.resolve("report.md") + (failed > 0 ? "  (" + failed

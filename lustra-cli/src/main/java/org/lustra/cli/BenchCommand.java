@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import org.lustra.data.FashionMnist;
 import org.lustra.defense.DefendedClassifier;
 import org.lustra.defense.diffender.Diffender;
@@ -174,7 +175,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Every line but the hetero ones: the ceiling, GroupNorm, the UNet, DiffPure, DIFFender, DiffPure's EXACT
-     * gradient and training. */
+     * gradient, MAEP and DISCO (images/s, EXACT gradient) and training. */
     private void standardLines(BenchReport report, Map<String, Object> json, Map<String, Object> summary,
             DiffusionModel model, NDManager nd, Classifier cls, Kernel pipelineKernel, BenchTiming kernels,
             BenchTiming unet, BenchTiming pipelines) {
@@ -266,8 +267,8 @@ final class BenchCommand implements Callable<Integer> {
                 String.format(Locale.ROOT, "%.2f s per image: CE loss + input gradient, chain recomputed step by "
                         + "step; %s; %s", 1 / gips, cls.name(), gnNote));
         summary.put("exact_gradient_seconds_per_image", 1 / gips);
-        for (LearnedPurifier lp : BenchPipelines.learnedPurifiers(c.channels(), c.size())) {
-            try (lp) {
+        for (Supplier<LearnedPurifier> build : BenchPipelines.learnedPurifiers(c.channels(), c.size())) {
+            try (LearnedPurifier lp = build.get()) {
                 double lips = BenchPipelines.purifyImagesPerSecond(lp, x, pipelines);
                 report.add("pipeline", lp.network().kind(), lp.name() + ", batch " + PIPELINE_BATCH, lips,
                         "images/s", String.format(Locale.ROOT, "%.1f ms per batch; one deterministic pass",

@@ -31,7 +31,8 @@ import org.lustra.nn.AdamW;
 import org.lustra.util.LustraHome;
 
 /**
- * What {@code bench} times end to end: purifiers, an EXACT gradient through DiffPure, and a diffusion training step.
+ * What {@code bench} times end to end: purifiers (DiffPure, DIFFender, MAEP, DISCO), EXACT gradients through DiffPure
+ * and the learned purifiers, and a diffusion training step.
  */
 final class BenchPipelines {
     private BenchPipelines() {}
@@ -110,11 +111,12 @@ final class BenchPipelines {
      * The learned purifiers of SPEC §6 — MAEP and DISCO — the shipped model when it is trained, else a randomly
      * initialised one of the shape {@code lustra train maep|disco} trains (speed does not depend on the weights).
      */
-    static List<LearnedPurifier> learnedPurifiers(int channels, int size) {
+    static List<Supplier<LearnedPurifier>> learnedPurifiers(int channels, int size) {
+        // suppliers: each network is built inside its caller's try-with-resources, so a failure frees the other
         return List.of(
-                learned("maep", Maep.DEFAULT_MODEL, Maep::load, () -> MaepNetwork.create(
+                () -> learned("maep", Maep.DEFAULT_MODEL, Maep::load, () -> MaepNetwork.create(
                         MaepNetwork.Config.small(channels, size), NDManager.newBaseManager(), 1)),
-                learned("disco", Disco.DEFAULT_MODEL, Disco::load, () -> DiscoNetwork.create(
+                () -> learned("disco", Disco.DEFAULT_MODEL, Disco::load, () -> DiscoNetwork.create(
                         DiscoNetwork.Config.small(channels, size), NDManager.newBaseManager(), 1)));
     }
 

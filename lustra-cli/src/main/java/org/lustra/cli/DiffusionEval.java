@@ -143,8 +143,9 @@ final class DiffusionEval implements Callable<Integer> {
                     int[] pred = new DefendedClassifier(p, c).predictions(set, 64, seed);
                     results.add(new String[] {String.format(Locale.ROOT, "diffpure_accuracy_t%.2f_%s", t,
                         diffpureDdim > 0 ? "ddim" + diffpureDdim : "ddpm"),
-                        Double.toString(Predictions.accuracy(pred, set)), p.name() + ", " + set.size() + " eval512 images, judged by "
-                        + judge + "; " + Predictions.errorSummary(pred, set, FashionMnist.CLASSES)});
+                        Double.toString(Predictions.accuracy(pred, set)), p.name() + ", " + set.size()
+                        + " eval512 images, judged by " + judge + "; " + Predictions.errorSummary(pred, set,
+                        c.classNames())});
                 }
             }
             if (what.contains("inpaint")) {

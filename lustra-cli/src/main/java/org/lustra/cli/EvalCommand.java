@@ -56,32 +56,43 @@ final class EvalCommand implements Runnable {
                 + "purified images to their inputs.")
         String defense;
 
-        @Option(names = "--diffusion", defaultValue = DiffusionModel.DEFAULT, paramLabel = "NAME",
-                description = "Diffusion model of a diffusion defence (default ${DEFAULT-VALUE}).")
+        @Option(names = "--diffusion", paramLabel = "NAME", description = "With --defense: the diffusion model of a "
+                + "diffusion defence (default " + DiffusionModel.DEFAULT + ").")
         String diffusion;
 
-        @Option(names = "--seed", defaultValue = "1", description = "Seed of a randomised defence's noise (default "
-                + "${DEFAULT-VALUE}).")
-        long seed;
+        @Option(names = "--seed", description = "With --defense: seed of a randomised defence's noise (default 1).")
+        Long seed;
 
         @Override
         public Integer call() {
             if (defense == null) {
+                if (diffusion != null || seed != null) {
+                    throw new LustraException("--diffusion and --seed belong to --defense; without a defence the "
+                            + "classifier alone is measured, so leave them out.");
+                }
                 return evaluate(model, split, dataDir, record);
             }
             if (record) {
-                throw new LustraException("--record writes a classifier's own accuracy into its card; with --defense "
-                        + "the number belongs to the defence, so drop --record (the line printed is the result).");
+                throw new LustraException("--record writes a classifier's own accuracy into its card, and a number "
+                        + "measured behind --defense belongs to the defence: run again without --record.");
             }
             DefenseSpec spec = DefenseSpec.parse(defense);
             if (spec.none()) {
                 throw new LustraException("--defense none is the classifier alone; leave out --defense.");
             }
-            String s = split != null ? split : "eval512";
-            try (NetClassifier c = ModelStore.loadClassifier(model)) {
-                DefenceCost.measure(c, load(s, dataDir), s, spec, diffusion, seed, 64);
+            Path dir = ModelStore.resolve(model);
+            String s = split != null ? split : defaultSplit(ModelStore.readCard(dir), "eval512");
+            try (NetClassifier c = ModelStore.loadClassifier(dir.toString())) {
+                DefenceCost.measure(c, load(s, dataDir), s, spec, diffusion != null ? diffusion
+                        : DiffusionModel.DEFAULT, seed != null ? seed : 1, 64);
             }
             return 0;
+        }
+
+        /** digits-holdout for a digits model (the only digits split), else {@code fashion}. */
+        private static String defaultSplit(ModelCard card, String fashion) {
+            boolean digits = card.data() != null && card.data().startsWith("digits");
+            return digits ? "digits-holdout" : fashion;
         }
 
         /** The full Fashion-MNIST test split for "test", else a shipped subset (with its corruption suffix, if any). */
@@ -93,8 +104,7 @@ final class EvalCommand implements Runnable {
         static int evaluate(String model, String split, Path dataDir, boolean record) {
             Path dir = ModelStore.resolve(model);
             ModelCard card = ModelStore.readCard(dir);
-            boolean digits = card.data() != null && card.data().startsWith("digits");
-            String s = split != null ? split : digits ? "digits-holdout" : "test";
+            String s = split != null ? split : defaultSplit(card, "test");
             ImageSet set = load(s, dataDir);
             String key = (s.equals("digits-holdout") ? "holdout" : s) + "_accuracy";
             try (NetClassifier c = ModelStore.loadClassifier(dir.toString())) {

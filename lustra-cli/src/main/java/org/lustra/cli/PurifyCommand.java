@@ -18,6 +18,7 @@ import org.lustra.data.ImageFiles;
 import org.lustra.defense.DefenseSpec;
 import org.lustra.defense.Purifier;
 import org.lustra.diffusion.DiffusionModel;
+import org.lustra.model.ModelStore;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 import org.lustra.util.Progress;
@@ -81,7 +82,10 @@ final class PurifyCommand implements Callable<Integer> {
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("defense", spec.text());
         settings.put("classifier", model);
-        settings.put("diffusion", diffusion);
+        if (spec.usesDiffusionModel()) {
+            ModelStore.resolve(diffusion); // a wrong name fails here, before the run folder records it
+            settings.put(PurifyJournal.DIFFUSION, diffusion);
+        }
         settings.put("seed", seed);
         settings.put("resize", resize);
         settings.put("chunk", CHUNK);

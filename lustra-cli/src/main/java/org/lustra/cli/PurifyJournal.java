@@ -6,6 +6,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -19,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.lustra.diffusion.DiffusionModel;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 
@@ -31,6 +33,8 @@ import org.lustra.util.LustraException;
 final class PurifyJournal implements AutoCloseable {
     static final String SETTINGS = "purify-run.json";
     static final String RECORDS = "predictions.jsonl";
+    /** The settings key of the diffusion model, present only for defences that use one. */
+    static final String DIFFUSION = "diffusion";
     /** One record per line. */
     static final Gson LINE = Json.GSON.newBuilder().setFormattingStyle(FormattingStyle.COMPACT).create();
     /** Temporary files of {@code Files2.writeAtomically}: ".NAME.HEX.tmp". */
@@ -161,6 +165,10 @@ final class PurifyJournal implements AutoCloseable {
         }
         for (String key : want.keySet()) {
             JsonElement old = had.isJsonObject() ? had.getAsJsonObject().get(key) : null;
+            if (old == null && key.equals(DIFFUSION)) {
+                // runs from before --diffusion existed ran on the one model there was
+                old = new JsonPrimitive(DiffusionModel.UNNAMED_IN_CONFIGS);
+            }
             if (!want.get(key).equals(old)) {
                 throw new LustraException("--out " + out + " holds a purify run with other settings (" + key + " "
                         + old + ", now " + want.get(key) + "); choose another --out folder or delete that one.");

@@ -6,25 +6,34 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
+import org.lustra.defense.DefendedClassifier;
 import org.lustra.defense.learned.LearnedPurifier;
+import org.lustra.model.Classifier;
 
 class BenchLearnedPurifiersTest {
 
     @Test
-    void givenTheBench_whenItBuildsTheLearnedPurifiers_thenMaepAndDiscoEachPurifyABatchAtAMeasuredRate() {
-        List<LearnedPurifier> purifiers = BenchPipelines.learnedPurifiers(1, 28);
-
-        assertEquals(List.of("maep", "disco"), purifiers.stream().map(p -> p.network().kind()).toList());
-        try (NDManager m = NDManager.newBaseManager()) {
+    void givenTheBench_whenItTimesTheLearnedPurifiers_thenMaepAndDiscoPurifyAndPassAGradientAtFiniteRates() {
+        List<String> kinds = new ArrayList<>();
+        try (NDManager m = NDManager.newBaseManager(); Classifier cls = BenchPipelines.classifier()) {
             NDArray x = m.randomUniform(0, 1, new Shape(2, 1, 28, 28));
-            for (LearnedPurifier p : purifiers) {
-                try (p) {
-                    double rate = BenchPipelines.purifyImagesPerSecond(p, x, new BenchTiming(0, 1));
-                    assertTrue(rate > 0 && Double.isFinite(rate), p.name() + ": " + rate);
+            for (Supplier<LearnedPurifier> build : BenchPipelines.learnedPurifiers(1, 28)) {
+                try (LearnedPurifier p = build.get()) {
+                    kinds.add(p.network().kind());
+                    double purify = BenchPipelines.purifyImagesPerSecond(p, x, new BenchTiming(0, 1));
+                    double gradient = BenchPipelines.exactGradientImagesPerSecond(new DefendedClassifier(p, cls), x,
+                            cls.classes(), new BenchTiming(0, 1));
+
+                    assertTrue(purify > 0 && Double.isFinite(purify), p.name() + " purify: " + purify);
+                    assertTrue(gradient > 0 && Double.isFinite(gradient), p.name() + " gradient: " + gradient);
+                    assertTrue(p.name().contains("random weights") || p.name().contains("-fmnist"), p.name());
                 }
             }
         }
+        assertEquals(List.of("maep", "disco"), kinds);
     }
 }

@@ -30,6 +30,6 @@ class DefenceCostTest {
     @Test
     void givenRecordWithADefence_whenEvaluated_thenItIsRefusedInOneSentence() {
         CliErrorsTest.assertOneSentence(CliErrorsTest.run("eval", "classifier", "--model", "classifier-resnet",
-                "--defense", "jpeg:50", "--record"), "drop --record");
+                "--defense", "jpeg:50", "--record"), "without --record");
     }
 }

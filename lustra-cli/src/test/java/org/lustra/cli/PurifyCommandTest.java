@@ -19,6 +19,7 @@ import org.lustra.data.ImageFiles;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
 import org.lustra.util.Json;
+import org.lustra.util.LustraHome;
 
 /** {@code lustra purify} on shipped images: outputs, names, resumption, permissions and refusals. */
 class PurifyCommandTest {
@@ -135,20 +136,32 @@ class PurifyCommandTest {
     }
 
     @Test
-    void givenADiffusionModelByName_whenPurifying_thenItIsUsedAndRecordedAndAMissingOneIsRefusedInOneSentence()
-            throws Exception {
+    void givenADiffusionModelFolder_whenPurifyingWithDiffPure_thenThatModelIsRecorded() throws Exception {
         writeEval(tmp.resolve("in"), "a.png");
         Path out = tmp.resolve("out");
+        String folder = LustraHome.models().resolve("diffusion-unified").toAbsolutePath().toString();
 
         CliErrorsTest.Run r = CliErrorsTest.run("purify", tmp.resolve("in").toString(), "--out", out.toString(),
-                "--defense", "diffpure:0.05:ddim2", "--diffusion", "diffusion-unified");
+                "--defense", "diffpure:0.05:ddim2", "--diffusion", folder);
 
         assertEquals(0, r.code(), r.err());
         @SuppressWarnings("unchecked")
         Map<String, Object> json = Json.GSON.fromJson(Files.readString(out.resolve("predictions.json")), Map.class);
-        assertEquals("diffusion-unified", json.get("diffusion"));
+        assertEquals(folder, json.get("diffusion"));
+    }
+
+    @Test
+    void givenAMissingDiffusionModel_whenPurifying_thenOneSentenceAndTheFolderStaysUsableForTheRightName()
+            throws Exception {
+        writeEval(tmp.resolve("in"), "a.png");
+        Path out = tmp.resolve("out");
+
         CliErrorsTest.assertOneSentence(CliErrorsTest.run("purify", tmp.resolve("in").toString(), "--out",
-                tmp.resolve("out2").toString(), "--defense", "diffpure:0.05:ddim2", "--diffusion",
-                "no-such-diffusion"), "no-such-diffusion");
+                out.toString(), "--defense", "diffpure:0.05:ddim2", "--diffusion", "no-such-diffusion"),
+                "no-such-diffusion");
+        CliErrorsTest.Run fixed = CliErrorsTest.run("purify", tmp.resolve("in").toString(), "--out", out.toString(),
+                "--defense", "diffpure:0.05:ddim2");
+
+        assertEquals(0, fixed.code(), fixed.err());
     }
 }

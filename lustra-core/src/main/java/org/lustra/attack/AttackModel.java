@@ -17,7 +17,7 @@ import org.lustra.nn.Scalars;
  *
  * <p>Non-finite values are errors, never results: a gradient row with a NaN or ±∞ is replaced by zeros (no attack
  * takes a step on it) and counted, as are all-zero gradient rows (a cut graph or a masked gradient); a row whose
- * logits are not finite is never "misclassified" ({@link #misclassified}); a non-finite loss ranks below every
+ * logits are not finite is never "misclassified" ({@link LogitRows#misclassified}); a non-finite loss ranks below every
  * finite one. For a <em>randomised</em> target a single forward pass proves nothing (the next purification may
  * undo it): {@link #confirmFooled} asks K fresh evaluations and takes the majority, and attacks do not stop at a
  * first success (DiffBreak, DiffHammer).
@@ -247,8 +247,8 @@ public final class AttackModel {
                 NDArray z = logits.apply(in);
                 forwardImages += (long) n * eot;
                 k = Math.toIntExact(z.getShape().get(1));
-                NDArray l = Losses.perSampleLoss(m, z, loss, tile(labels, eot), targets == null ? null : tile(targets, eot),
-                        k);
+                NDArray l = Losses.perSampleLoss(m, z, loss, tile(labels, eot),
+                        targets == null ? null : tile(targets, eot), k);
                 NDArray total = Scalars.div(l.sum(), eot);
                 NDArray byCopy = l.reshape(eot, n);
                 perSample = (eot == 1 ? byCopy.get(0) : byCopy.mean(new int[] {0})).toFloatArray();

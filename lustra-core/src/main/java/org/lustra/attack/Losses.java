@@ -12,7 +12,6 @@ final class Losses {
 
     /** Per-row loss (rows of {@code z}), in {@code m}. */
     static NDArray perSampleLoss(NDManager m, NDArray z, Loss loss, int[] labels, int[] targets, int k) {
-        int rows = labels.length;
         NDArray onehotY = oneHot(m, labels, k);
         NDArray zy = z.mul(onehotY).sum(new int[] {1});
         switch (loss) {

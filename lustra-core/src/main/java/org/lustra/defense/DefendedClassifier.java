@@ -123,14 +123,25 @@ public final class DefendedClassifier {
 
     /** The defended model's predicted class per image of {@code set}, drawn exactly as {@link #accuracy} draws them. */
     public int[] predictions(ImageSet set, int batch, long seed) {
+        return predictions(set, batch, seed, (from, input, purified) -> { });
+    }
+
+    /** Sees each batch's inputs and purified images (both closed after the call) while predictions are drawn. */
+    public interface BatchObserver {
+        void batch(int from, NDArray input, NDArray purified);
+    }
+
+    /** As {@link #predictions(ImageSet, int, long)}, showing every batch's purified images to {@code observer}. */
+    public int[] predictions(ImageSet set, int batch, long seed, BatchObserver observer) {
         int[] out = new int[set.size()];
         try (NDManager base = NDManager.newBaseManager()) {
             for (int from = 0; from < set.size(); from += batch) {
                 int to = Math.min(set.size(), from + batch);
                 try (NDManager m = base.newSubManager()) {
                     NDArray x = set.batch(m, from, to);
-                    long[] pred = model.logits(purifier.purify(x, seed * 1_000_003L + from)).argMax(1)
-                            .toLongArray();
+                    NDArray purified = purifier.purify(x, seed * 1_000_003L + from);
+                    observer.batch(from, x, purified);
+                    long[] pred = model.logits(purified).argMax(1).toLongArray();
                     for (int i = from; i < to; i++) {
                         out[i] = (int) pred[i - from];
                     }

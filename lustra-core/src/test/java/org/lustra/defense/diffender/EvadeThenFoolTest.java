@@ -13,10 +13,10 @@ import java.util.function.Function;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.lustra.attack.AttackModel;
-import org.lustra.attack.LogitRows;
 import org.lustra.attack.DetectorView;
 import org.lustra.attack.EvadeLaVan;
 import org.lustra.attack.LaVan;
+import org.lustra.attack.LogitRows;
 import org.lustra.attack.Patch;
 import org.lustra.diffusion.DiffusionModel;
 
