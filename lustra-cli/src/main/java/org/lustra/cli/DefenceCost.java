@@ -21,8 +21,15 @@ import org.lustra.util.Progress;
 final class DefenceCost {
     private DefenceCost() {}
 
+    /** What {@link #measure} found: correct of n, and the fidelity means. */
+    record Result(int correct, int n, double psnrDb, double ssim, int unchanged) {
+        double accuracy() {
+            return (double) correct / n;
+        }
+    }
+
     /** Measures on {@code set} and prints the summary; randomised defences: one purification per image. */
-    static void measure(NetClassifier c, ImageSet set, String splitName, DefenseSpec spec, String diffusion, long seed,
+    static Result measure(NetClassifier c, ImageSet set, String splitName, DefenseSpec spec, String diffusion, long seed,
             int batch) {
         int n = set.size();
         int d = set.imageSize();
@@ -69,5 +76,7 @@ final class DefenceCost {
                 + "SSIM %.4f (mean)%n", c.name(), purifierName, splitName, n, seed, 100.0 * correct / n, correct, n,
                 changed == 0 ? Double.POSITIVE_INFINITY : psnrSum[0] / changed, changed, unchanged[0], ssimSum[0] / n);
         System.out.println(Predictions.errorSummary(pred, set, c.classNames()));
+        return new Result(correct, n, changed == 0 ? Double.POSITIVE_INFINITY : psnrSum[0] / changed, ssimSum[0] / n,
+                unchanged[0]);
     }
 }

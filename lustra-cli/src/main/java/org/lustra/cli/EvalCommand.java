@@ -72,21 +72,39 @@ final class EvalCommand implements Runnable {
                 }
                 return evaluate(model, split, dataDir, record);
             }
-            if (record) {
-                throw new LustraException("--record writes a classifier's own accuracy into its card, and a number "
-                        + "measured behind --defense belongs to the defence: run again without --record.");
-            }
             DefenseSpec spec = DefenseSpec.parse(defense);
             if (spec.none()) {
                 throw new LustraException("--defense none is the classifier alone; leave out --defense.");
             }
+            if (record && !(spec instanceof DefenseSpec.LearnedSpec)) {
+                throw new LustraException("--record with --defense writes into a trained purifier's card (maep, "
+                        + "disco); " + spec.text() + " has none, so run again without --record.");
+            }
             Path dir = ModelStore.resolve(model);
             String s = split != null ? split : defaultSplit(ModelStore.readCard(dir), "eval512");
+            long sd = seed != null ? seed : 1;
             try (NetClassifier c = ModelStore.loadClassifier(dir.toString())) {
-                DefenceCost.measure(c, load(s, dataDir), s, spec, diffusion != null ? diffusion
-                        : DiffusionModel.DEFAULT, seed != null ? seed : 1, 64);
+                DefenceCost.Result r = DefenceCost.measure(c, load(s, dataDir), s, spec, diffusion != null ? diffusion
+                        : DiffusionModel.DEFAULT, sd, 64);
+                if (record) {
+                    recordInPurifierCard((DefenseSpec.LearnedSpec) spec, c.name(), s, sd, r);
+                }
             }
             return 0;
+        }
+
+        /** A trained purifier's clean cost goes into its own card: what SPEC §6's bars are checked against. */
+        private static void recordInPurifierCard(DefenseSpec.LearnedSpec spec, String classifier, String split,
+                long seed, DefenceCost.Result r) {
+            Path dir = ModelStore.resolve(spec.model());
+            String how = String.format(Locale.ROOT, "lustra eval classifier --model %s --split %s --defense %s --seed %d"
+                    + " (%d images)", classifier, split, spec.text(), seed, r.n());
+            ModelCard card = ModelStore.readCard(dir)
+                    .withMetric(split + "_accuracy_behind_" + classifier, r.accuracy(), how)
+                    .withMetric(split + "_purified_psnr_db", r.psnrDb(), how + "; mean over changed images")
+                    .withMetric(split + "_purified_ssim", r.ssim(), how);
+            Json.writeAtomically(dir.resolve(ModelStore.CARD), card);
+            System.out.println("Recorded accuracy, PSNR and SSIM in " + dir.resolve(ModelStore.CARD));
         }
 
         /** digits-holdout for a digits model (the only digits split), else {@code fashion}. */
