@@ -173,7 +173,7 @@ final class ExperimentCommands {
             for (Reproduction.ChunkResult ch : r.chunks()) {
                 System.out.printf(Locale.ROOT, "%-70s %s%n", ch.key(), ch.reproduced() ? "reproduced ("
                         + ch.records() + " records)" : ch.differing() + " of " + ch.records()
-                        + " records differ in " + ch.fields());
+                        + " records differ in " + ch.describe());
             }
             System.out.println(r.reproduced() ? "All " + r.chunks().size() + " chunks reproduce."
                     : "Some chunks do NOT reproduce with the code at hand.");

@@ -10,9 +10,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 import org.lustra.util.LustraException;
 
@@ -25,10 +26,28 @@ import org.lustra.util.LustraException;
  * pasting and scoring, not the one-off patch training.
  */
 public final class Reproduction {
-    /** How one chunk compared: records in the journal, records that differ, and the fields that did. */
-    public record ChunkResult(String key, int records, int differing, Set<String> fields) {
+    /**
+     * How one chunk compared: records in the journal, records that differ, and per differing field the largest
+     * absolute difference over the records (NaN for a field that is not a number, e.g. a prediction list) — so a
+     * last-bit rounding difference reads differently from a changed result.
+     */
+    public record ChunkResult(String key, int records, int differing, Map<String, Double> maxAbsDiff) {
         public boolean reproduced() {
             return differing == 0;
+        }
+
+        public Set<String> fields() {
+            return maxAbsDiff.keySet();
+        }
+
+        /** The differing fields with their largest differences, e.g. {@code distL2 (max |Δ| 2.4e-07)}. */
+        public String describe() {
+            List<String> parts = new ArrayList<>();
+            for (Map.Entry<String, Double> e : maxAbsDiff.entrySet()) {
+                parts.add(e.getValue().isNaN() ? e.getKey()
+                        : String.format(Locale.ROOT, "%s (max |Δ| %.2g)", e.getKey(), e.getValue()));
+            }
+            return String.join(", ", parts);
         }
     }
 
@@ -93,7 +112,7 @@ public final class Reproduction {
         for (SampleRecord r : again) {
             byIndex.put(r.index(), RunDirectory.LINE.toJsonTree(r).getAsJsonObject());
         }
-        Set<String> fields = new TreeSet<>();
+        Map<String, Double> fields = new TreeMap<>();
         int differing = 0;
         List<JsonObject> sorted = new ArrayList<>(journal);
         sorted.sort(Comparator.comparingInt(o -> o.get("index").getAsInt()));
@@ -101,15 +120,16 @@ public final class Reproduction {
             JsonObject now = byIndex.get(old.get("index").getAsInt());
             boolean same = true;
             if (now == null) {
-                fields.add("(record missing)");
+                fields.put("(record missing)", Double.NaN);
                 same = false;
             } else {
                 for (Map.Entry<String, JsonElement> e : old.entrySet()) {
                     if (e.getKey().equals("msPerImage") || e.getValue().isJsonNull()) {
                         continue;
                     }
-                    if (!e.getValue().equals(now.get(e.getKey()))) {
-                        fields.add(e.getKey());
+                    JsonElement other = now.get(e.getKey());
+                    if (!e.getValue().equals(other)) {
+                        fields.merge(e.getKey(), difference(e.getValue(), other), Reproduction::larger);
                         same = false;
                     }
                 }
@@ -117,5 +137,19 @@ public final class Reproduction {
             differing += same ? 0 : 1;
         }
         return new ChunkResult(key, journal.size(), differing, fields);
+    }
+
+    /** |a − b| for two JSON numbers, else NaN. */
+    private static double difference(JsonElement a, JsonElement b) {
+        if (a.isJsonPrimitive() && a.getAsJsonPrimitive().isNumber() && b != null && b.isJsonPrimitive()
+                && b.getAsJsonPrimitive().isNumber()) {
+            return Math.abs(a.getAsDouble() - b.getAsDouble());
+        }
+        return Double.NaN;
+    }
+
+    /** The larger difference; NaN (not comparable) wins, so a non-numeric change is never hidden behind a number. */
+    private static double larger(double a, double b) {
+        return Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : Math.max(a, b);
     }
 }

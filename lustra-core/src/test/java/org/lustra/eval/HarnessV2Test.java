@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lustra.defense.GradientMode;
@@ -285,10 +287,18 @@ class HarnessV2Test {
             String first = text.substring(0, text.indexOf('\n'));
             String tampered = first.contains("\"robust\":true") ? first.replace("\"robust\":true", "\"robust\":false")
                     : first.replace("\"robust\":false", "\"robust\":true");
+            // and a number moved by 0.25: the report gives its size, a flag flip has none
+            Matcher psnr = Pattern.compile("\"psnr\":([-0-9.eE]+)").matcher(tampered);
+            assertTrue(psnr.find(), tampered);
+            tampered = tampered.replace(psnr.group(), "\"psnr\":" + (Double.parseDouble(psnr.group(1)) + 0.25));
             Files.writeString(journal, text.replace(first, tampered));
             Reproduction.Result bad = Reproduction.run(run, in, 1, tmp.resolve("w2"), s -> { });
             assertFalse(bad.reproduced());
-            assertTrue(bad.chunks().get(0).fields().contains("robust"), bad.toString());
+            Reproduction.ChunkResult chunk = bad.chunks().get(0);
+            assertTrue(chunk.fields().contains("robust"), bad.toString());
+            assertTrue(chunk.maxAbsDiff().get("robust").isNaN(), chunk.toString());
+            assertEquals(0.25, chunk.maxAbsDiff().get("psnr"), 1e-9, chunk.toString());
+            assertTrue(chunk.describe().contains("psnr (max |Δ| 0.25)"), chunk.describe());
         }
     }
 }
