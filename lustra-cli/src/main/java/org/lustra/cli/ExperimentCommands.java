@@ -1,9 +1,12 @@
 package org.lustra.cli;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
 import org.lustra.eval.ChunkEngine;
@@ -153,7 +156,7 @@ final class ExperimentCommands {
         int chunks;
 
         @Override
-        public Integer call() throws java.io.IOException {
+        public Integer call() throws IOException {
             RunDirectory run = new RunDirectory(dir);
             if (!Files.isRegularFile(run.manifestFile())) {
                 throw new LustraException(dir + " is not a run directory (no " + RunDirectory.MANIFEST
@@ -168,6 +171,8 @@ final class ExperimentCommands {
             try (Classifier c = Classifiers.open(exp.classifier())) {
                 r = Reproduction.run(dir, new ExperimentRunner.Inputs(c, Subsets.load(exp.subset()),
                         Subsets.load("validation")), chunks, work, System.err::println);
+            } finally {
+                deleteTree(work); // the rerun's records were compared in memory; its scratch folder is not a result
             }
             System.out.println("Journal written at commit " + r.journalCommit() + "; rerun at " + gitCommit());
             for (Reproduction.ChunkResult ch : r.chunks()) {
@@ -178,6 +183,14 @@ final class ExperimentCommands {
             System.out.println(r.reproduced() ? "All " + r.chunks().size() + " chunks reproduce."
                     : "Some chunks do NOT reproduce with the code at hand.");
             return r.reproduced() ? 0 : 3;
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> files = Files.walk(root)) {
+            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(f);
+            }
         }
     }
 
@@ -195,7 +208,7 @@ final class ExperimentCommands {
             String dirty = new String(st.getInputStream().readAllBytes()).trim();
             st.waitFor();
             return head + (dirty.isEmpty() ? "" : "-dirty");
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return "unknown";
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
