@@ -71,12 +71,13 @@ final class DefenceCost {
             correct += pred[i] == set.label(i) ? 1 : 0;
         }
         int changed = n - unchanged[0];
+        Result r = new Result(correct, n, changed == 0 ? Double.POSITIVE_INFINITY : psnrSum[0] / changed,
+                ssimSum[0] / n, unchanged[0]);
         System.out.printf(Locale.ROOT, "%s behind %s on %s (%d images, one purification per image, seed %d): accuracy "
                 + "%.2f%% (%d/%d); purified vs input: PSNR %.2f dB (mean over the %d changed images; %d unchanged), "
-                + "SSIM %.4f (mean)%n", c.name(), purifierName, splitName, n, seed, 100.0 * correct / n, correct, n,
-                changed == 0 ? Double.POSITIVE_INFINITY : psnrSum[0] / changed, changed, unchanged[0], ssimSum[0] / n);
+                + "SSIM %.4f (mean)%n", c.name(), purifierName, splitName, n, seed, 100 * r.accuracy(), correct, n,
+                r.psnrDb(), changed, r.unchanged(), r.ssim());
         System.out.println(Predictions.errorSummary(pred, set, c.classNames()));
-        return new Result(correct, n, changed == 0 ? Double.POSITIVE_INFINITY : psnrSum[0] / changed, ssimSum[0] / n,
-                unchanged[0]);
+        return r;
     }
 }
