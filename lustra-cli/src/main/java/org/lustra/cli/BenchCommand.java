@@ -12,12 +12,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.function.Supplier;
 import org.lustra.data.FashionMnist;
 import org.lustra.defense.DefendedClassifier;
 import org.lustra.defense.diffender.Diffender;
 import org.lustra.defense.diffpure.DiffPure;
-import org.lustra.defense.learned.LearnedPurifier;
 import org.lustra.diffusion.Captions;
 import org.lustra.diffusion.DiffusionConfig;
 import org.lustra.diffusion.DiffusionModel;
@@ -267,20 +265,7 @@ final class BenchCommand implements Callable<Integer> {
                 String.format(Locale.ROOT, "%.2f s per image: CE loss + input gradient, chain recomputed step by "
                         + "step; %s; %s", 1 / gips, cls.name(), gnNote));
         summary.put("exact_gradient_seconds_per_image", 1 / gips);
-        for (Supplier<LearnedPurifier> build : BenchPipelines.learnedPurifiers(c.channels(), c.size())) {
-            try (LearnedPurifier lp = build.get()) {
-                double lips = BenchPipelines.purifyImagesPerSecond(lp, x, pipelines);
-                report.add("pipeline", lp.network().kind(), lp.name() + ", batch " + PIPELINE_BATCH, lips,
-                        "images/s", String.format(Locale.ROOT, "%.1f ms per batch; one deterministic pass",
-                                1000 * PIPELINE_BATCH / lips));
-                double lgips = BenchPipelines.exactGradientImagesPerSecond(new DefendedClassifier(lp, cls), x,
-                        cls.classes(), pipelines);
-                report.add("pipeline", "exact gradient", lp.name() + ", batch " + PIPELINE_BATCH, lgips,
-                        "images/s", String.format(Locale.ROOT, "%.1f ms per image: CE loss + input gradient through "
-                                + "the purifier and %s", 1000 / lgips, cls.name()));
-                summary.put(lp.network().kind() + "_images_per_second", lips);
-            }
-        }
+        BenchPipelines.learnedLines(report, summary, cls, x, PIPELINE_BATCH, pipelines);
 
         double sps = BenchPipelines.trainingStepsPerSecond(c, BATCH, unet);
         double trainGflops = sps * BATCH * flops * TRAINING_PASSES / 1e9;

@@ -8,6 +8,8 @@ import ai.djl.training.GradientCollector;
 import java.nio.file.Files;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiFunction;
 import java.util.function.Supplier;
@@ -104,6 +106,24 @@ final class BenchPipelines {
                 adam.step(s, 1e-4f);
             });
             return 1 / sec;
+        }
+    }
+
+    /** The MAEP and DISCO lines: images/s of one pass and of one EXACT gradient through purifier and classifier. */
+    static void learnedLines(BenchReport report, Map<String, Object> summary, Classifier cls, NDArray x, int batch,
+            BenchTiming timing) {
+        long[] s = x.getShape().getShape();
+        for (Supplier<LearnedPurifier> build : learnedPurifiers((int) s[1], (int) s[2])) {
+            try (LearnedPurifier lp = build.get()) {
+                double ips = purifyImagesPerSecond(lp, x, timing);
+                report.add("pipeline", lp.network().kind(), lp.name() + ", batch " + batch, ips, "images/s",
+                        String.format(Locale.ROOT, "%.1f ms per batch; one deterministic pass", 1000 * batch / ips));
+                double gips = exactGradientImagesPerSecond(new DefendedClassifier(lp, cls), x, cls.classes(), timing);
+                report.add("pipeline", "exact gradient", lp.name() + ", batch " + batch, gips, "images/s",
+                        String.format(Locale.ROOT, "%.1f ms per image: CE loss + input gradient through the purifier "
+                                + "and %s", 1000 / gips, cls.name()));
+                summary.put(lp.network().kind() + "_images_per_second", ips);
+            }
         }
     }
 

@@ -4,12 +4,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 import org.lustra.eval.Experiment;
 import org.lustra.eval.Manifest;
 import org.lustra.eval.RunDirectory;
+import org.lustra.util.Files2;
 import org.lustra.util.LustraException;
 
 /**
@@ -78,10 +78,8 @@ final class DemoPlan {
         if (!isEmpty(dir) && !(run.hasManifest() && isDemo(run))) {
             throw new LustraException(dir + " exists and is not a run of lustra demo; choose another --out folder.");
         }
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
+        try {
+            Files2.deleteTree(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot clear the earlier demo run in " + dir, e);
         }

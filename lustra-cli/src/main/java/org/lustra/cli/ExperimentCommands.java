@@ -3,10 +3,8 @@ package org.lustra.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
 import org.lustra.eval.ChunkEngine;
@@ -18,6 +16,7 @@ import org.lustra.eval.RunDirectory;
 import org.lustra.model.Classifier;
 import org.lustra.model.Classifiers;
 import org.lustra.spark.SparkChunkEngine;
+import org.lustra.util.Files2;
 import org.lustra.util.LustraException;
 import org.lustra.util.LustraHome;
 import org.lustra.util.Versions;
@@ -172,7 +171,7 @@ final class ExperimentCommands {
                 r = Reproduction.run(dir, new ExperimentRunner.Inputs(c, Subsets.load(exp.subset()),
                         Subsets.load("validation")), chunks, work, System.err::println);
             } finally {
-                deleteTree(work); // the rerun's records were compared in memory; its scratch folder is not a result
+                Files2.deleteTree(work); // the rerun's records were compared in memory; its scratch folder is not a result
             }
             System.out.println("Journal written at commit " + r.journalCommit() + "; rerun at " + gitCommit());
             for (Reproduction.ChunkResult ch : r.chunks()) {
@@ -183,14 +182,6 @@ final class ExperimentCommands {
             System.out.println(r.reproduced() ? "All " + r.chunks().size() + " chunks reproduce."
                     : "Some chunks do NOT reproduce with the code at hand.");
             return r.reproduced() ? 0 : 3;
-        }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> files = Files.walk(root)) {
-            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(f);
-            }
         }
     }
 

@@ -4,9 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * A training checkpoint as a directory of files, replaced atomically: the new checkpoint is written in full to
@@ -40,30 +38,19 @@ public final class CheckpointDir {
             Path fresh = root.resolve("checkpoint.new");
             Path current = root.resolve("checkpoint");
             Path old = root.resolve("checkpoint.old");
-            deleteTree(fresh);
+            Files2.deleteTree(fresh);
             Files.createDirectories(fresh);
             for (Map.Entry<String, byte[]> f : files.entrySet()) {
                 Files.write(fresh.resolve(f.getKey()), f.getValue());
             }
-            deleteTree(old);
+            Files2.deleteTree(old);
             if (Files.isDirectory(current)) {
                 Files2.moveAtomically(current, old);
             }
             Files2.moveAtomically(fresh, current);
-            deleteTree(old);
+            Files2.deleteTree(old);
         } catch (IOException e) {
             throw new UncheckedIOException("Could not write checkpoint in " + root, e);
-        }
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(q);
-            }
         }
     }
 }

@@ -10,10 +10,12 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
 
-/** File helpers: atomic writes (a crash never leaves half a file behind) and SHA-256. */
+/** File helpers: atomic writes (a crash never leaves half a file behind), SHA-256, deleting a tree. */
 public final class Files2 {
     private Files2() {}
 
@@ -46,6 +48,18 @@ public final class Files2 {
             Files.deleteIfExists(p);
         } catch (IOException ignored) {
             // the write already failed; that error is the one to report
+        }
+    }
+
+    /** Deletes {@code root} and everything under it, deepest first; nothing when it does not exist. */
+    public static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(q);
+            }
         }
     }
 
