@@ -4,8 +4,8 @@
 #   2. starts a Spark standalone master and two workers (1 core each) as separate JVMs on 127.0.0.1, from the Spark
 #      jars in lustra-cli/target/lib (nothing is downloaded; no Spark installation is needed);
 #   3. runs the same experiment across them (--engine spark --master spark://127.0.0.1:PORT --executor-threads 1);
-#   4. once the journal holds two chunks and the first worker's executor is computing a chunk, kills that worker AND
-#      its executor JVM with kill -9;
+#   4. once the journal holds two chunks and the first worker's executor is computing a chunk, freezes that executor
+#      (SIGSTOP, so the chunk cannot finish meanwhile), then kills that worker AND its executor JVM with kill -9;
 #   5. passes when the run ends normally, a second attempt of the killed chunk's task finished on the other executor,
 #      and the per-sample records and report.json are those of the local run (every field but wall-clock time; sorted
 #      records, so a chunk missing or written twice fails too).
@@ -81,7 +81,18 @@ tasks_running_on() {
 }
 two_chunks_written() { [ "$(lines "$tmp/spark")" -ge $((2 * batch)) ]; }
 victim_busy() { two_chunks_written && [ -n "$(tasks_running_on "$victim_id")" ]; }
-wait_for "two chunks in the journal and a chunk running on executor $victim_id" 300 "$driver" victim_busy
+# A chunk takes 0.3-5 s, so a task seen running may finish before the kill lands (then nothing is retried and the
+# test proves nothing). Freezing the executor first (SIGSTOP) closes that race: once it is frozen no result can leave
+# it, so a task still unfinished in the driver's log a moment later is certainly lost with the executor.
+frozen_mid_task() {
+  victim_busy || return 1
+  kill -STOP "$victim"
+  sleep 1 # a result already on its way reaches the driver's log meanwhile
+  [ -n "$(tasks_running_on "$victim_id")" ] && return 0
+  kill -CONT "$victim"
+  return 1
+}
+wait_for "two chunks in the journal and a chunk running on executor $victim_id" 300 "$driver" frozen_mid_task
 
 # what the executors got, and where everything listens, checked while all of them run
 for e in $victim $survivor; do
