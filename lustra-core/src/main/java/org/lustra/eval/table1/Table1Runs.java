@@ -1,0 +1,160 @@
+package org.lustra.eval.table1;
+
+import com.google.gson.JsonParseException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.lustra.eval.Manifest;
+import org.lustra.eval.Report;
+import org.lustra.eval.RunDirectory;
+import org.lustra.eval.SampleRecord;
+import org.lustra.util.Json;
+import org.lustra.util.LustraException;
+
+/**
+ * What the table's run folders hold: every cell (finished runs as their {@code report.json} scored them, unfinished
+ * runs from the cells whose every image is in the journal), every journal record by cell and image, and one line per
+ * run folder saying how complete it is. Nothing is recomputed that the harness recorded.
+ *
+ * @param cells by cell id, in the order of the runs and then of each run's cells (the clean column takes a defence's
+ *     first cell)
+ * @param records by cell id, then image; only cells the table may score
+ * @param status one line per run folder, in the spec's order
+ */
+public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey, SampleRecord>> records,
+        List<String> status) {
+
+    /** The report.json of a finished run: its scores, and the checks the harness ran on it. */
+    public static final String REPORT = "report.json";
+
+    /** One image of one run seed: the unit the worst case is taken over. */
+    public record ImageKey(long seed, int index) {
+        static ImageKey of(SampleRecord r) {
+            return new ImageKey(r.seed(), r.index());
+        }
+    }
+
+    public Table1Runs {
+        cells = Collections.unmodifiableMap(new LinkedHashMap<>(cells));
+        records = Map.copyOf(records);
+        status = List.copyOf(status);
+    }
+
+    /** Reads the run folders {@code spec} lists under {@code folder}. */
+    public static Table1Runs read(Path folder, Table1Spec spec) {
+        Map<String, Table1Cell> cells = new LinkedHashMap<>();
+        Map<String, Map<ImageKey, SampleRecord>> records = new HashMap<>();
+        List<String> status = new ArrayList<>();
+        for (String run : spec.runs()) {
+            RunDirectory dir = new RunDirectory(folder.resolve(run));
+            if (Files.isRegularFile(dir.path().resolve(REPORT))) {
+                status.add(readFinished(run, dir, cells, records));
+            } else if (dir.hasResults()) {
+                status.add(readUnfinished(run, dir, cells, records));
+            } else {
+                status.add("`" + run + "`: not run yet (no " + REPORT + ", nor a journal: " + RunDirectory.MANIFEST
+                        + " and " + RunDirectory.SAMPLES + "); run its config with `lustra eval run CONFIG --out` to "
+                        + "that folder");
+            }
+        }
+        return new Table1Runs(cells, records, status);
+    }
+
+    private static String readFinished(String run, RunDirectory dir, Map<String, Table1Cell> cells,
+            Map<String, Map<ImageKey, SampleRecord>> records) {
+        Report.Summary report = Json.read(dir.path().resolve(REPORT), Report.Summary.class);
+        for (Report.CellSummary c : report.cells()) {
+            add(cells, Table1Cell.of(c, run));
+        }
+        for (SampleRecord r : journal(dir, run, false)) {
+            if (Boolean.TRUE.equals(r.nonFinite())) {
+                throw nonFinite(run, r.cell() + " image " + r.index());
+            }
+            records.computeIfAbsent(r.cell(), k -> new HashMap<>()).put(ImageKey.of(r), r);
+        }
+        List<Report.Check> failed = report.checks().stream().filter(c -> !c.passed()).toList();
+        return "`" + run + "`: " + report.evaluated() + " of " + report.expected() + " image evaluations, "
+                + (failed.isEmpty() ? "all sanity checks passed" : "FAILED: " + failed.stream()
+                        .map(c -> c.relation() + " (" + c.detail() + ")").collect(Collectors.joining("; ")));
+    }
+
+    /**
+     * A run still going (or killed): the cells whose every image of every run seed is in the journal, scored from
+     * their records. Torn lines are skipped: the harness redoes their chunk.
+     */
+    private static String readUnfinished(String run, RunDirectory dir, Map<String, Table1Cell> cells,
+            Map<String, Map<ImageKey, SampleRecord>> records) {
+        Manifest manifest = dir.readManifest();
+        int expected = manifest.images() * manifest.experiment().seeds().size();
+        Map<String, Map<ImageKey, SampleRecord>> byCell = new HashMap<>();
+        for (SampleRecord r : journal(dir, run, true)) {
+            byCell.computeIfAbsent(r.cell(), k -> new HashMap<>()).put(ImageKey.of(r), r);
+        }
+        int done = 0;
+        for (String id : manifest.cells().keySet()) {
+            Map<ImageKey, SampleRecord> rs = byCell.getOrDefault(id, Map.of());
+            if (rs.size() != expected) {
+                continue;
+            }
+            if (rs.values().stream().anyMatch(r -> Boolean.TRUE.equals(r.nonFinite()))) {
+                throw nonFinite(run, id);
+            }
+            add(cells, Table1Cell.fromJournal(id, manifest.cells().get(id), run
+                    + " (unfinished run: scored from its journal)", rs.values()));
+            records.put(id, rs);
+            done++;
+        }
+        return "`" + run + "`: UNFINISHED — " + done + " of " + manifest.cells().size() + " cells complete in the "
+                + "journal, scored from samples.jsonl (no report.json, so the harness's sanity checks have not run on "
+                + "it)";
+    }
+
+    private static void add(Map<String, Table1Cell> cells, Table1Cell cell) {
+        Table1Cell earlier = cells.putIfAbsent(cell.cell(), cell);
+        if (earlier != null) {
+            throw new LustraException("Cell " + cell.cell() + " appears in two run folders (" + earlier.run()
+                    + " and " + cell.run() + "); list each cell in one run folder only, or drop one folder from "
+                    + Table1Spec.FILE + ".");
+        }
+    }
+
+    /** The journal's records; a torn line is skipped in an unfinished run and an error in a finished one. */
+    private static List<SampleRecord> journal(RunDirectory dir, String run, boolean skipTorn) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(dir.samplesFile(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read " + dir.samplesFile(), e);
+        }
+        List<SampleRecord> out = new ArrayList<>(lines.size());
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).isBlank()) {
+                continue;
+            }
+            try {
+                out.add(RunDirectory.record(lines.get(i)));
+            } catch (JsonParseException e) {
+                if (!skipTorn) {
+                    throw new LustraException("Line " + (i + 1) + " of " + dir.samplesFile() + " is not a record ("
+                            + e.getMessage() + "), though " + run + " has a report; rerun its `lustra eval run` "
+                            + "command, which drops a torn line and redoes its chunk.", e);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static LustraException nonFinite(String run, String where) {
+        return new LustraException("Run folder " + run + " has a non-finite record (" + where + "): the harness "
+                + "flagged a failed attack there, an error to find (see its report.md) before the table is made.");
+    }
+}

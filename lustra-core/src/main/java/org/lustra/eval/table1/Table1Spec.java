@@ -1,0 +1,121 @@
+package org.lustra.eval.table1;
+
+import com.google.gson.JsonParseException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.lustra.util.Json;
+import org.lustra.util.LustraException;
+
+/**
+ * {@code table1.json}: which run folders make the table, its columns (one attack each, with a non-adaptive and an
+ * adaptive sub-column unless {@code modes} says otherwise) and rows (one defence each, with the seed paper's numbers),
+ * and the attacks whose per-image worst case makes the last column. The JSON field names are the components' names.
+ *
+ * @param title the Markdown heading
+ * @param classifier the classifier every run used (documentation; the runs' manifests are authoritative)
+ * @param seedModel the seed paper's classifier, named in the header
+ * @param runs the run folders, relative to the table's folder, in the order their cells are read
+ * @param worstOf adaptive attacks that must all have been run for a defence to get a worst case
+ * @param worstOfIfRun adaptive attacks that join a defence's worst case where their cell exists (the detector-aware
+ *     evade-lavan exists only against defences with a detector, so requiring it would blank every other row)
+ */
+public record Table1Spec(String title, String classifier, String seedModel, List<String> runs, List<Column> columns,
+        List<Row> rows, List<String> worstOf, List<String> worstOfIfRun) {
+
+    public static final String FILE = "table1.json";
+    static final String NONADAPTIVE = "nonadaptive";
+    static final String ADAPTIVE = "adaptive";
+    private static final String EXAMPLE = "see docs/results/table1-resnet/table1.json for one that works";
+
+    public Table1Spec {
+        require(title != null, "\"title\" is missing");
+        require(seedModel != null, "\"seedModel\" is missing (the seed paper's classifier, named in the header)");
+        require(runs != null && !runs.isEmpty(), "\"runs\" lists no run folder");
+        require(columns != null && !columns.isEmpty(), "\"columns\" lists no attack");
+        require(rows != null && !rows.isEmpty(), "\"rows\" lists no defence");
+        require(worstOf != null && !worstOf.isEmpty(), "\"worstOf\" lists no attack for the worst-case column");
+        require(!columns.contains(null) && !rows.contains(null) && !runs.contains(null), "a list has a null entry");
+        runs = List.copyOf(runs);
+        columns = List.copyOf(columns);
+        rows = List.copyOf(rows);
+        worstOf = List.copyOf(worstOf);
+        worstOfIfRun = worstOfIfRun == null ? List.of() : List.copyOf(worstOfIfRun);
+    }
+
+    /**
+     * One attack's columns.
+     *
+     * @param seedKey the key of the seed paper's number in each row's {@code seed} (null: the paper has none)
+     * @param seedMode the sub-column the seed number sits in (default adaptive)
+     * @param modes the sub-columns, default both: an attack that exists only adaptively has no non-adaptive one
+     */
+    public record Column(String attack, String label, String seedKey, String seedMode, List<String> modes) {
+        public Column {
+            require(attack != null && !attack.isBlank(), "a column has no \"attack\"");
+            require(label != null, "column " + attack + " has no \"label\"");
+            seedMode = seedMode == null ? ADAPTIVE : seedMode;
+            require(isMode(seedMode), "column " + attack + " has \"seedMode\" " + seedMode + "; use nonadaptive or "
+                    + "adaptive");
+            modes = modes == null ? List.of(NONADAPTIVE, ADAPTIVE) : List.copyOf(modes);
+            require(!modes.isEmpty() && modes.stream().allMatch(Table1Spec::isMode), "column " + attack
+                    + " has \"modes\" " + modes + "; list nonadaptive, adaptive or both");
+        }
+    }
+
+    /**
+     * One defence's row. {@code seed} maps a column's {@code seedKey} (and {@code clean}) to the seed paper's number,
+     * kept as written (a JSON number keeps its spelling, so 100.0 prints as 100.0).
+     */
+    public record Row(String defense, String label, Map<String, Number> seed) {
+        public Row {
+            require(defense != null && !defense.isBlank(), "a row has no \"defense\"");
+            require(label != null, "row " + defense + " has no \"label\"");
+            seed = seed == null ? Map.of() : Map.copyOf(seed);
+        }
+    }
+
+    /** Reads {@code folder/table1.json}; a missing or malformed file is a {@link LustraException} naming the fix. */
+    public static Table1Spec read(Path folder) {
+        Path file = folder.resolve(FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new LustraException(folder + " has no " + FILE + "; give the folder that holds it (the run folders "
+                    + "it lists sit next to it), or write one (" + EXAMPLE + ").");
+        }
+        try {
+            Table1Spec spec = Json.GSON.fromJson(Files.readString(file, StandardCharsets.UTF_8), Table1Spec.class);
+            if (spec == null) {
+                throw new LustraException(file + " is empty; write the table's runs, columns and rows (" + EXAMPLE
+                        + ").");
+            }
+            return spec;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read " + file, e);
+        } catch (JsonParseException e) {
+            throw new LustraException(file + " is not valid JSON of a table (" + e.getMessage() + "); fix it ("
+                    + EXAMPLE + ").", e);
+        } catch (RuntimeException e) {
+            // Gson wraps what a record's constructor throws; the validation message is the sentence to show
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof IllegalArgumentException bad) {
+                    throw new LustraException(file + ": " + bad.getMessage() + "; fix it (" + EXAMPLE + ").", e);
+                }
+            }
+            throw e;
+        }
+    }
+
+    static boolean isMode(String mode) {
+        return NONADAPTIVE.equals(mode) || ADAPTIVE.equals(mode);
+    }
+
+    private static void require(boolean ok, String problem) {
+        if (!ok) {
+            throw new IllegalArgumentException(problem);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package org.lustra.eval.table1;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.lustra.eval.SampleRecord;
+import org.lustra.eval.table1.Table1Runs.ImageKey;
+
+/**
+ * A defence's worst case over its adaptive attacks, per image: an image counts as robust only if it survived every
+ * one of them (an attacker picks, per image, the attack that works). Counted on the images all those cells share.
+ * The harness records each cell on its own; this is the one number the table computes itself.
+ *
+ * @param images images (of every run seed) the cells share
+ * @param single robust in the first draw under every attack
+ * @param majority robust by the majority of K under every attack
+ * @param anyOfK robust in all K draws under every attack
+ */
+public record WorstCase(int images, int single, int majority, int anyOfK) {
+
+    public WorstCase {
+        if (images < 1 || single < 0 || majority < 0 || anyOfK < 0 || single > images || majority > images
+                || anyOfK > majority) {
+            throw new IllegalArgumentException("Invalid worst-case counts: " + single + ", " + majority + ", "
+                    + anyOfK + " of " + images + " images (each in 0.." + images + ", any-of-K at most the majority)");
+        }
+    }
+
+    /** The cell id of a defence's attack in a mode ({@code none} for the undefended classifier, which has one mode). */
+    static String cellId(String defense, String attack, String mode) {
+        return defense + "|" + attack + "|" + ("none".equals(defense) ? "none" : mode);
+    }
+
+    /**
+     * The worst case of {@code defense} over the adaptive cells of {@code required} (all must have records) and of
+     * {@code optional} where they have; empty when a required cell is missing or the cells share no image.
+     */
+    public static Optional<WorstCase> of(String defense, List<String> required, List<String> optional,
+            Map<String, Map<ImageKey, SampleRecord>> records) {
+        List<String> ids = new ArrayList<>();
+        for (String attack : required) {
+            ids.add(cellId(defense, attack, Table1Spec.ADAPTIVE));
+        }
+        if (!records.keySet().containsAll(ids)) {
+            return Optional.empty();
+        }
+        for (String attack : optional) {
+            String id = cellId(defense, attack, Table1Spec.ADAPTIVE);
+            if (records.containsKey(id)) {
+                ids.add(id);
+            }
+        }
+        Set<ImageKey> common = new HashSet<>(records.get(ids.get(0)).keySet());
+        ids.forEach(id -> common.retainAll(records.get(id).keySet()));
+        if (common.isEmpty()) {
+            return Optional.empty();
+        }
+        int single = 0;
+        int majority = 0;
+        int anyOfK = 0;
+        for (ImageKey image : common) {
+            boolean singleRobust = true;
+            boolean robust = true;
+            boolean anyFooled = false;
+            for (String id : ids) {
+                SampleRecord r = records.get(id).get(image);
+                singleRobust &= r.singleDrawRobust();
+                robust &= r.robust();
+                anyFooled |= Boolean.TRUE.equals(r.anyCopyFooled()) || !r.robust();
+            }
+            single += singleRobust ? 1 : 0;
+            majority += robust ? 1 : 0;
+            anyOfK += robust && !anyFooled ? 1 : 0;
+        }
+        return Optional.of(new WorstCase(common.size(), single, majority, anyOfK));
+    }
+}
