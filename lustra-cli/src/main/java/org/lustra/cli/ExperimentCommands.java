@@ -1,6 +1,7 @@
 package org.lustra.cli;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -13,6 +14,7 @@ import org.lustra.eval.ExperimentRunner;
 import org.lustra.eval.Report;
 import org.lustra.eval.Reproduction;
 import org.lustra.eval.RunDirectory;
+import org.lustra.eval.table1.Table1;
 import org.lustra.model.Classifier;
 import org.lustra.model.Classifiers;
 import org.lustra.spark.SparkChunkEngine;
@@ -24,7 +26,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code lustra eval run} and {@code lustra eval report}: the evaluation harness from the command line. */
+/**
+ * {@code lustra eval run}, {@code report}, {@code reproduce} and {@code table1}: the evaluation harness from the
+ * command line.
+ */
 final class ExperimentCommands {
     private ExperimentCommands() {}
 
@@ -182,6 +187,36 @@ final class ExperimentCommands {
             System.out.println(r.reproduced() ? "All " + r.chunks().size() + " chunks reproduce."
                     : "Some chunks do NOT reproduce with the code at hand.");
             return r.reproduced() ? 0 : 3;
+        }
+    }
+
+    @Command(name = "table1", mixinStandardHelpOptions = true,
+            description = {"Assemble the DIFFender Table 1 analogue from several run folders: FOLDER holds "
+                    + "table1.json (run folders, columns, rows, the seed paper's numbers) and the run folders it "
+                    + "lists (e.g. docs/results/table1-resnet).",
+                "Reads their report.json and samples.jsonl (an unfinished run: the cells its journal completes, "
+                    + "marked as such) and computes nothing the harness did not record, except the per-image worst "
+                    + "case over a defence's adaptive attacks. Prints Markdown, or writes it to --out."})
+    static final class Table1Command implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "FOLDER", description = "Folder with table1.json and its run folders.")
+        Path folder;
+
+        @Option(names = "--out", paramLabel = "FILE", description = "Write the Markdown here instead of printing it "
+                + "(e.g. docs/results/table1-resnet/TABLE.md).")
+        Path out;
+
+        @Override
+        public Integer call() {
+            byte[] table = Table1.markdown(folder, folder.toString()).getBytes(StandardCharsets.UTF_8);
+            if (out == null) {
+                // the bytes themselves: a print would re-encode in the platform charset, and the table has – and ×
+                System.out.writeBytes(table);
+                System.out.flush();
+                return 0;
+            }
+            Files2.writeAtomically(out, table);
+            System.out.println("Table: " + out);
+            return 0;
         }
     }
 

@@ -45,10 +45,10 @@ final class Table1Markdown {
         for (Table1Spec.Row row : spec.rows()) {
             out.add(tableRow(row(row, shown)));
         }
-        out.addAll(List.of("", "Randomised defences show `majority (single/any-of-K)`. Missing cells (–) were not run; "
-                + "see \"What remains\" in README.md.", "", "## Every cell", "", "| cell | run folder | threat model "
-                + "| budget | gradient route (EOT, scoring) | images | clean | single | majority | any-of-K | 95 % CI | "
-                + "ms/img |", "|" + "---|".repeat(12)));
+        out.addAll(List.of("", "Randomised defences show `majority (single/any-of-K)`. Missing cells (–) were not "
+                + "run; see \"What remains\" in README.md.", "", "## Every cell", "", "| cell | run folder | threat "
+                + "model | budget | gradient route (EOT, scoring) | images | clean | single | majority | any-of-K | "
+                + "95 % CI | ms/img |", "|" + "---|".repeat(12)));
         shown.stream().sorted(Comparator.comparing(Table1Cell::cell)).forEach(c -> out.add(detail(c)));
         List<String> routes = runs.cells().keySet().stream().filter(k -> k.contains("@")).sorted().toList();
         if (!routes.isEmpty()) {
@@ -110,7 +110,8 @@ final class Table1Markdown {
             for (String mode : c.modes()) {
                 String id = WorstCase.cellId(d, c.attack(), mode);
                 String text = MISSING;
-                if (d.equals("none") && mode.equals(Table1Spec.ADAPTIVE) && c.modes().contains(Table1Spec.NONADAPTIVE)) {
+                if (d.equals("none") && mode.equals(Table1Spec.ADAPTIVE)
+                        && c.modes().contains(Table1Spec.NONADAPTIVE)) {
                     text = "= NA"; // the undefended classifier has one mode: its adaptive cell is the non-adaptive one
                 } else if (runs.cells().containsKey(id)) {
                     Table1Cell x = runs.cells().get(id);
