@@ -63,7 +63,7 @@ public record Table1Spec(String title, String classifier, String seedModel, List
                     + "adaptive");
             modes = modes == null ? List.of(NONADAPTIVE, ADAPTIVE) : List.copyOf(modes);
             require(!modes.isEmpty() && modes.stream().allMatch(Table1Spec::isMode), "column " + attack
-                    + " has \"modes\" " + modes + "; list nonadaptive, adaptive or both");
+                    + " has \"modes\" " + modes + "; list nonadaptive, adaptive, or the two");
         }
     }
 
