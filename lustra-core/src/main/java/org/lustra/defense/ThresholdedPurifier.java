@@ -11,4 +11,10 @@ public interface ThresholdedPurifier extends Purifier {
 
     /** Equal to {@code purify(x, seed)}, differentiable in {@code x} as documented; owned by {@code x}'s manager. */
     NDArray purifyForAttack(NDArray x, long seed);
+
+    /**
+     * What passes straight through and what stays exact in {@link #purifyForAttack}, for the route label every
+     * adaptive result carries, e.g. "exact localisation, BPDA for the repainted pixels".
+     */
+    String straightThrough();
 }

@@ -5,6 +5,7 @@ import org.lustra.defense.GradientMode;
 import org.lustra.defense.Identity;
 import org.lustra.defense.Purifier;
 import org.lustra.defense.RecomputablePurifier;
+import org.lustra.defense.ThresholdedPurifier;
 
 /**
  * How one cell's attack reaches its target, made once per cell and used both to <em>run</em> the cell and to
@@ -87,7 +88,7 @@ public record Route(boolean adaptive, GradientMode mode, boolean viaOracle, int 
         }
         String how = switch (mode) {
             case EXACT -> viaOracle ? " (step-by-step recomputation)" : "";
-            case STE -> " (straight-through thresholds, exact localisation, BPDA for the repainted pixels)";
+            case STE -> p instanceof ThresholdedPurifier t ? " (" + t.straightThrough() + ")" : "";
             case MASKED -> " (x·(1 − M̃) + sg(R)·M̃: exact localisation, straight-through thresholds, repainted "
                     + "content constant, no identity term inside the mask)";
             case SURROGATE -> viaOracle && p instanceof RecomputablePurifier r ? " (" + r.surrogate().name() + ")"

@@ -161,6 +161,11 @@ public final class Diffender implements ThresholdedPurifier, DetectingPurifier {
         return new Masked(r.purified(), r.localization().mask(), r.localization().anomaly());
     }
 
+    @Override
+    public String straightThrough() {
+        return "straight-through thresholds, exact localisation, BPDA for the repainted pixels";
+    }
+
     /**
      * The seed's adaptive-attack forward (gradient mode STE): same output as {@link #purify} with the same seed, with
      * an autograd graph through the localisation (STE at the thresholds) and BPDA for the repainted pixels. Owned by

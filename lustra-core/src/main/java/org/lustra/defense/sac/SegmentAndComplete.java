@@ -173,6 +173,11 @@ public final class SegmentAndComplete implements DetectingPurifier, ThresholdedP
         }
     }
 
+    @Override
+    public String straightThrough() {
+        return "straight-through thresholds, exact localisation, BPDA for the repainted pixels";
+    }
+
     /** Equal to {@code purify}; differentiable as the class comment says (STE). Owned by x's manager. */
     @Override
     public NDArray purifyForAttack(NDArray x, long seed) {
