@@ -31,8 +31,8 @@ import org.lustra.defense.dw.Inpainter;
  *
  * <p>Gradients: BPDA (identity backward), and STE ({@link ThresholdedPurifier}): exact through the segmenter, with the
  * hard mask passed straight through to the segmenter's probability (across the threshold, the completion and the
- * dilation), and the filled pixels passed as the identity (BPDA, as DIFFender's STE route treats its repainting, and
- * as the harness labels the mode). So an adaptive attacker gets the BPDA signal plus how to make the segmenter miss
+ * dilation), and the filled pixels passed as the identity (BPDA, as DIFFender's STE route treats its repainting; the
+ * route label says so, {@link #straightThrough}). So an adaptive attacker gets the BPDA signal plus how to make the segmenter miss
  * the patch — the attack SAC's self-adversarial training is meant to resist. MASKED ({@link #purifyMaskedSurrogate})
  * drops that identity term: a replaced pixel can matter only by not being detected.
  *
@@ -175,7 +175,8 @@ public final class SegmentAndComplete implements DetectingPurifier, ThresholdedP
 
     @Override
     public String straightThrough() {
-        return "straight-through thresholds, exact localisation, BPDA for the repainted pixels";
+        return "exact through the segmenter, threshold, completion and dilation straight through, BPDA for the filled "
+                + "pixels";
     }
 
     /** Equal to {@code purify}; differentiable as the class comment says (STE). Owned by x's manager. */
