@@ -89,6 +89,14 @@ public final class Report {
                 SanityChecks.of(rows, SanityChecks.attacks(manifest)), evaluated, expected, manifest.history());
     }
 
+    /**
+     * One cell's row from its records, scored as {@link #summarise} scores it (without AdvP's training cost), for
+     * readers of a run that has no report yet (e.g. {@code lustra eval table1} on an unfinished run).
+     */
+    public static CellSummary scoreCell(String id, CellInfo info, List<SampleRecord> recs) {
+        return cell(id, info, recs, null);
+    }
+
     /** One cell's row from its records and, for AdvP, its patches' training cost (else null). */
     private static CellSummary cell(String id, CellInfo info, List<SampleRecord> recs,
             UniversalPatches.TrainingCost training) {

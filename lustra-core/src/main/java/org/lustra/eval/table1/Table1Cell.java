@@ -1,11 +1,6 @@
 package org.lustra.eval.table1;
 
-import java.util.Collection;
-import java.util.List;
-import org.lustra.eval.CellInfo;
-import org.lustra.eval.Metrics;
 import org.lustra.eval.Report;
-import org.lustra.eval.SampleRecord;
 
 /**
  * One harness cell as the table shows it, with the run folder it came from. Scores are fractions in [0, 1].
@@ -34,30 +29,11 @@ public record Table1Cell(String cell, String defense, String attack, String mode
         return cell.contains("@");
     }
 
-    /** A row of a finished run's {@code report.json}, as the harness scored it. */
+    /** A row as the harness scores it: a finished run's {@code report.json}, or {@link Report#scoreCell}. */
     static Table1Cell of(Report.CellSummary c, String run) {
         return new Table1Cell(c.cell(), c.defense(), c.attack(), c.mode(), run, c.threatModel(), c.budget(),
                 c.gradientMode(), c.images(), c.cleanAccuracy(), c.robustMean(),
                 c.singleRobust() != null ? c.singleRobust() : c.robustMean(), c.anyCopyRobust(), c.ciLow(),
                 c.ciHigh(), c.msPerImage());
-    }
-
-    /**
-     * A cell of an unfinished run, scored from its journal records (every image of every run seed present). Robust
-     * accuracy is pooled over the records, not a mean over seeds as the report's; the time is the upper median.
-     */
-    static Table1Cell fromJournal(String id, CellInfo info, String run, Collection<SampleRecord> records) {
-        List<SampleRecord> rs = List.copyOf(records);
-        int n = rs.size();
-        long clean = rs.stream().filter(SampleRecord::cleanCorrect).count();
-        long robust = rs.stream().filter(SampleRecord::robust).count();
-        long single = rs.stream().filter(SampleRecord::singleDrawRobust).count();
-        long anyOfK = rs.stream().filter(r -> r.robust() && !Boolean.TRUE.equals(r.anyCopyFooled())).count();
-        boolean randomised = rs.stream().anyMatch(r -> r.anyCopyFooled() != null);
-        double[] ci = Metrics.wilson(robust, n);
-        double ms = rs.stream().mapToDouble(SampleRecord::msPerImage).sorted().toArray()[n / 2];
-        return new Table1Cell(id, info.defense(), info.attack(), info.mode(), run, info.threatModel(), info.budget(),
-                info.gradientMode(), n, (double) clean / n, (double) robust / n, (double) single / n,
-                randomised ? (double) anyOfK / n : null, ci[0], ci[1], ms);
     }
 }

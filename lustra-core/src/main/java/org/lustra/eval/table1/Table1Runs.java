@@ -108,8 +108,8 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
             if (rs.values().stream().anyMatch(r -> Boolean.TRUE.equals(r.nonFinite()))) {
                 throw nonFinite(run, id);
             }
-            add(cells, Table1Cell.fromJournal(id, manifest.cells().get(id), run
-                    + " (unfinished run: scored from its journal)", rs.values()));
+            add(cells, Table1Cell.of(Report.scoreCell(id, manifest.cells().get(id), List.copyOf(rs.values())), run
+                    + " (unfinished run: scored from its journal)"));
             records.put(id, rs);
             done++;
         }
