@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.lustra.data.ImageSet;
@@ -50,10 +51,9 @@ final class ExperimentCommands {
         Integer images;
 
         @Option(names = "--redo", paramLabel = "TEXT", description = {"Recompute the cells whose id contains "
-                                                               + "TEXT (e.g. advp) with the current "
-                                                               + "code, keeping all other results; "
-                                                               + "noted in the manifest and report."})
-        String redo;
+                + "TEXT (e.g. advp) with the current code, keeping all other results; noted in the manifest and report. "
+                + "Repeat it to redo the union (a cell two patterns match is computed once)."})
+        List<String> redo;
 
         @Option(names = "--engine", paramLabel = "local|spark", defaultValue = "local",
                 description = "Where the chunks are computed: local (this JVM, default) or spark (the journal and "
@@ -86,7 +86,7 @@ final class ExperimentCommands {
             try (Classifier c = Classifiers.open(exp.classifier());
                     ExperimentRunner runner = new ExperimentRunner(exp, new ExperimentRunner.Inputs(c, eval, train),
                             dir, System.err::println)) {
-                if (redo != null) {
+                if (redo != null && !redo.isEmpty()) {
                     runner.redo(redo, gitCommit());
                 }
                 runner.run(runner.manifest(gitCommit(), Versions.describe()), chunks);

@@ -169,22 +169,37 @@ public final class ExperimentRunner implements AutoCloseable {
         return out;
     }
 
-    /**
-     * Forgets the results of every cell whose id contains {@code pattern} (their sample lines, AdvP patches and
-     * example panels) so the next {@link #run} computes them again with the current code, and records that in the
-     * manifest's history (with {@code gitCommit}) and the cells' refreshed descriptions. Returns the cells matched.
-     * Use it after fixing or changing an attack; the other cells keep their results.
-     */
+    /** {@link #redo(List, String)} with one pattern. */
     public List<String> redo(String pattern, String gitCommit) {
+        return redo(List.of(pattern), gitCommit);
+    }
+
+    /**
+     * Forgets the results of every cell whose id contains any of {@code patterns} (their sample lines, AdvP patches
+     * and example panels) so the next {@link #run} computes them again with the current code, and records that in the
+     * manifest's history (with {@code gitCommit}) and the cells' refreshed descriptions. Returns the cells matched.
+     * Use it after fixing or changing an attack; the other cells keep their results. Several patterns make one union,
+     * so a cell two of them match is computed once; a pattern that matches no cell is refused (likely a typo).
+     */
+    public List<String> redo(List<String> patterns, String gitCommit) {
+        if (patterns.isEmpty()) {
+            throw new IllegalArgumentException("redo needs at least one pattern");
+        }
         if (!dir.hasManifest()) {
             throw new LustraException(dir.path() + " has no " + RunDirectory.MANIFEST + "; there is nothing to redo — "
                     + "run without --redo");
         }
         Manifest old = checkSameExperiment();
+        for (String pattern : patterns) {
+            if (exp.cells().stream().noneMatch(c -> c.id().contains(pattern))) {
+                throw new LustraException("--redo " + pattern + " matches no cell of " + exp.name() + "; cells are "
+                        + exp.cells().stream().map(Experiment.Cell::id).toList());
+            }
+        }
         List<String> matched = new ArrayList<>();
         Map<String, Map<String, CellInfo>> refreshed = new HashMap<>();
         for (Experiment.Cell c : exp.cells()) {
-            if (c.id().contains(pattern)) {
+            if (patterns.stream().anyMatch(c.id()::contains)) {
                 matched.add(c.id());
                 // described afresh, routes included: the code may now offer a defence another route
                 refreshed.put(c.id(), describe(c));
@@ -199,10 +214,6 @@ public final class ExperimentRunner implements AutoCloseable {
             } else if (at < 0 || !refreshed.containsKey(id.substring(0, at))) {
                 cells.put(id, e.getValue()); // a kept cell, or a route of one
             }
-        }
-        if (matched.isEmpty()) {
-            throw new LustraException("--redo " + pattern + " matches no cell of " + exp.name() + "; cells are "
-                    + exp.cells().stream().map(Experiment.Cell::id).toList());
         }
         Set<String> ids = new HashSet<>(matched);
         int dropped = dir.dropRecords(ids);

@@ -101,6 +101,17 @@ class ExperimentRunnerTest {
             assertTrue(Files.readString(part.resolve("report.md")).contains("commit-2: redid [none|advp"));
             assertThrows(LustraException.class, () -> again.redo("no-such-cell", "x"));
 
+            // several patterns: refused whole when one matches nothing (nothing dropped), else one union, each cell once
+            int before = records(part).size();
+            assertThrows(LustraException.class, () -> again.redo(List.of("advp", "no-such-cell"), "x"));
+            assertEquals(before, records(part).size(), "a refused redo drops nothing");
+            List<String> union = again.redo(List.of("lavan", "advp", "advp-0.050"), "commit-3");
+            assertEquals(exp.cells().stream().map(Experiment.Cell::id)
+                    .filter(id -> id.contains("lavan") || id.contains("advp")).toList(), union);
+            assertEquals(4, union.size(), "two attacks x two defences, the overlapping pattern adds nothing");
+            assertTrue(records(part).stream().noneMatch(r -> r.contains("advp") || r.contains("lavan")));
+            assertTrue(records(part).stream().anyMatch(r -> r.contains("pgd")), "the PGD cells kept");
+
             Experiment other = new Experiment("resume", "classifier-resnet", "eval512", 8, "paper", List.of(1L),
                     List.of("none"), null, List.of(attack("pgd", "linf", 0.1, 3)), 4, null);
             ExperimentRunner wrong = new ExperimentRunner(other, inputs(c), part, s -> { });
