@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import java.util.function.Function;
+import org.lustra.nn.ConvolutionCheck;
 import org.lustra.nn.Scalars;
 
 /**
@@ -94,7 +95,7 @@ public final class AttackModel {
             int eot, boolean randomized, int votes, DetectorView detector) {
         this.detector = detector;
         // every attack trusts input gradients: refuse to start where the engine's convolution backward is wrong
-        org.lustra.nn.ConvolutionCheck.require();
+        ConvolutionCheck.require();
         if (votes < 1 || (!randomized && votes != 1)) {
             throw new IllegalArgumentException("Invalid confirmation votes: " + votes + " (1 for a deterministic "
                     + "target, ≥ 1 for a randomised one)");

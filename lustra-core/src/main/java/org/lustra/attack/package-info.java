@@ -8,8 +8,16 @@
  * <p>ℓ∞ / ℓ2 attacks ({@link Norm}): {@link Pgd} (and FGSM as one step), {@link Apgd} (APGD-CE, APGD-DLR, APGD-T),
  * {@link FabT}, the black-box {@link Square}, and {@link AutoAttack} (standard and rand versions, with its checks for
  * gradient masking). Patch attacks: the universal {@link AdvPatch}, the per-image {@link LaVan}, {@link GdpaLike}
- * (content and position optimised) and the black-box {@link RhdeLike} (a natural sticker placed by differential
- * evolution).
+ * (content and position optimised), the black-box {@link RhdeLike} (a natural sticker placed by differential
+ * evolution) and the detector-aware {@link EvadeLaVan} (evade-then-fool: keeps a detect-then-replace defence's soft
+ * detection low while fooling the classifier, exact through the detector via a {@link DetectorView}).
+ *
+ * <p>Against a randomised target a success counts only when {@link Votes} — the same rule as the harness's
+ * majority-of-K score — confirms it, and the iterative attacks (PGD, APGD, LaVAN, GDPA-like, Square, RHDE-like) never
+ * stop at a first success under one draw: they run to full length and return the iterate with the best EOT objective
+ * ({@link BestIterates}). Gradient rows with a non-finite value are
+ * replaced by zeros without a step and counted ({@link GradientCounts}), as are exactly-zero rows, so a report can flag
+ * a broken or cut gradient instead of printing a number.
  *
  * <p>An {@link Attack} is one configured attack as a value ({@link Attacks} has one per algorithm): it runs on an
  * {@link AttackModel} with a seed and describes its own budget and iterations. Which settings an experiment profile

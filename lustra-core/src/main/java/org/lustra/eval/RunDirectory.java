@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.IntUnaryOperator;
+import org.lustra.defense.GradientMode;
 import org.lustra.util.Files2;
 import org.lustra.util.Json;
 
@@ -245,7 +246,7 @@ public final class RunDirectory {
     /** Deletes a cell's example panel and the universal patches of the cell and of {@code patchOwner}. */
     void forgetCellFiles(String cellId, String patchOwner, boolean ownerUnused) {
         deleteMatching(dir.resolve("patches"), safe(cellId) + "-seed"); // older layouts: one patch per cell
-        for (org.lustra.defense.GradientMode mode : org.lustra.defense.GradientMode.values()) {
+        for (GradientMode mode : GradientMode.values()) {
             // worst-of cells: one patch per route
             deleteMatching(dir.resolve("patches"), safe(cellId + "@" + mode.name()) + "-seed");
         }

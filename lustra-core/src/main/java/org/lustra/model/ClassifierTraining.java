@@ -22,6 +22,7 @@ import java.util.function.Consumer;
 import org.lustra.data.ImageSet;
 import org.lustra.nn.AdamW;
 import org.lustra.nn.ClassifierNet;
+import org.lustra.nn.ConvolutionCheck;
 import org.lustra.util.CheckpointDir;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
@@ -90,7 +91,7 @@ public final class ClassifierTraining {
      */
     static Result train(Architecture arch, ImageSet train, ImageSet val, Options opt, Path checkpointDir,
             Consumer<String> log, long stopAfterStep) {
-        org.lustra.nn.ConvolutionCheck.require(); // weight gradients pass through convolution backward
+        ConvolutionCheck.require(); // weight gradients pass through convolution backward
         if (train.channels() != arch.channels() || train.height() != arch.size() || train.width() != arch.size()) {
             throw new LustraException("Training images are " + train.channels() + "x" + train.height() + "x"
                     + train.width() + " but the architecture expects " + arch.channels() + "x" + arch.size() + "x"

@@ -10,6 +10,7 @@ import org.lustra.diffusion.DiffusionModel;
 import org.lustra.diffusion.NoiseSource;
 import org.lustra.model.Classifier;
 import org.lustra.nn.AdamW;
+import org.lustra.nn.ConvolutionCheck;
 import org.lustra.util.Permutations;
 
 /**
@@ -196,7 +197,7 @@ public final class PromptTuning {
      *     its prompts are replaced
      */
     public PromptTuning(DiffusionModel model, Classifier classifier, Diffender.Options base, Options opt) {
-        org.lustra.nn.ConvolutionCheck.require(); // the prompts' gradients pass through UNet convolution backward
+        ConvolutionCheck.require(); // the prompts' gradients pass through UNet convolution backward
         this.model = model;
         this.classifier = classifier;
         this.base = base;
