@@ -24,6 +24,14 @@ public interface Attack {
     boolean blackBox();
 
     /**
+     * True when {@link #run} takes input gradients, so a chunk's record counts gradient rows: not for black-box attacks,
+     * nor for one whose gradients are spent once outside every run (AdvP trains its universal patch at its source).
+     */
+    default boolean gradientsInRun() {
+        return !blackBox();
+    }
+
+    /**
      * What the route's label cannot know and a reader must: how this attack departs from "EOT N, full length, best
      * objective kept" against a randomised target (text starting with "; "), or empty.
      */

@@ -347,6 +347,11 @@ public final class Attacks {
         }
 
         @Override
+        public boolean gradientsInRun() {
+            return false; // pasting the trained patch takes no gradient
+        }
+
+        @Override
         public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
             // the patch is trained once by its source, through a target of the source's own (its own streams and
             // counters): the one-off training's draws, gradient rows and forwards belong to no chunk, so a chunk's

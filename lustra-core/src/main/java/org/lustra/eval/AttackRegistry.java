@@ -105,6 +105,15 @@ public final class AttackRegistry {
         return new Attacks.PgdAttack("pgd", norm, eps, steps, stepSize, randomStart);
     }
 
+    /**
+     * Whether the attack of {@code a} takes gradients inside each chunk's run (see {@link Attack#gradientsInRun}); a
+     * report uses it to tell "no gradient rows because none are taken" from "no gradient rows recorded".
+     */
+    public static boolean gradientsInRun(Experiment.AttackSpec a) {
+        // described only, never run: the profile and context do not change what kind of attack it is
+        return create(a, Profile.QUICK, new Context(null, null)).gradientsInRun();
+    }
+
     public static boolean isPatch(String name) {
         return PATCH_NAMES.contains(name);
     }

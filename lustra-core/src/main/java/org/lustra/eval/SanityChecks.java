@@ -18,9 +18,6 @@ import org.lustra.eval.Report.Check;
  * row's attack is the typed config entry from the run's manifest, never its id parsed back.
  */
 final class SanityChecks {
-    /** Attacks whose chunks compute no gradient row: black-box ones, and AdvP (its patch is trained once, outside). */
-    private static final java.util.Set<String> NO_CHUNK_GRADIENTS = java.util.Set.of("square", "rhde", "advp");
-
     private SanityChecks() {}
 
     /** The sanity checks of a report; {@code attacks} gives each row's typed attack ({@link #attacks}). */
@@ -71,7 +68,7 @@ final class SanityChecks {
         // harness v2 carry no counts): that must not read as a pass. Square and RHDE take no gradient, and AdvP's
         // gradients are spent once, training the universal patch, outside every chunk's counts.
         boolean gradientCells = rows.stream().map(r -> attacks.get(r.attack()))
-                .anyMatch(a -> a == null || !NO_CHUNK_GRADIENTS.contains(a.attack()));
+                .anyMatch(a -> a == null || AttackRegistry.gradientsInRun(a));
         out.add(new Check("no gradient row is non-finite", badGrad == 0 && (gradRows > 0 || !gradientCells),
                 badGrad > 0 ? badGrad + " row(s) in " + rows.stream().filter(r -> r.nonFiniteGradients() > 0)
                         .map(CellSummary::cell).toList()

@@ -34,6 +34,14 @@ class AttackRegistryTest {
     }
 
     @Test
+    void givenEveryName_whenAskedWhetherItsRunTakesGradients_thenOnlyTheBlackBoxesAndThePastedUniversalPatchDoNot() {
+        List<String> without = AttackRegistry.NAMES.stream()
+                .filter(name -> !AttackRegistry.gradientsInRun(spec(name, null, null, null))).toList();
+        // AutoAttack contains Square but also APGD, so its runs do take gradients
+        assertEquals(List.of("square", "advp", "rhde"), without);
+    }
+
+    @Test
     void givenPgdWithoutSteps_whenCreatedPerProfile_thenQuickRuns20AndPaper200() {
         Experiment.AttackSpec pgd = spec("pgd", null, null, null);
         assertEquals("linf eps=0.0314, 20 steps, random start", AttackRegistry.create(pgd,
