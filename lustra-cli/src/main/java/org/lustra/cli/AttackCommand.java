@@ -7,8 +7,11 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import org.lustra.attack.Attack;
 import org.lustra.attack.AttackModel;
 import org.lustra.attack.Attacks;
+import org.lustra.attack.GradientCounts;
+import org.lustra.attack.LogitRows;
 import org.lustra.attack.Norm;
 import org.lustra.attack.Pgd;
 import org.lustra.data.ImageSet;
@@ -40,7 +43,8 @@ final class AttackCommand implements Runnable {
             description = {"White-box PGD (or FGSM with --steps 1 --no-random-start) on the first N images of "
                     + "eval512, against the classifier alone (exact gradients) or behind --defense: non-adaptive, or "
                     + "through the defence with --adaptive.",
-                "Prints robust accuracy and the threat model."})
+                "Prints robust accuracy, the threat model and how healthy the gradients were; exits with status 3 "
+                        + "when a non-finite image, logit or gradient was met (an error, not a result)."})
     static final class PgdCommand implements Callable<Integer> {
         @Option(names = {"--classifier", "--model"}, defaultValue = "classifier-resnet", description = "Classifier: "
                 + "a shipped model, a model folder or a TorchScript file (default ${DEFAULT-VALUE}).")
@@ -111,9 +115,7 @@ final class AttackCommand implements Runnable {
                 throw new IllegalArgumentException("--adaptive needs a --defense to attack through");
             }
             DefenseSpec spec = defense == null ? DefenseSpec.NONE : DefenseSpec.parse(defense);
-            int robust = 0;
-            int cleanOk = 0;
-            int total = 0;
+            Tally tally = new Tally();
             long t0 = System.nanoTime();
             String purifierName;
             String routeNote = "";
@@ -138,6 +140,9 @@ final class AttackCommand implements Runnable {
                 AtomicLong attackCalls = new AtomicLong(Seed.of(seed).child("attack-purification").value());
                 Function<NDArray, NDArray> target = adaptive
                         ? x -> defended.logits(x, attackRoute, attackCalls.incrementAndGet()) : c::logits;
+                // a randomised defence under an adaptive attack: EOT gradients, no stop at a first lucky success
+                // (full length, best EOT objective kept), successes confirmed by K votes
+                boolean randomized = adaptive && purifier.randomized();
                 for (int from = 0; from < images; from += 128) {
                     int to = Math.min(images, from + 128);
                     long judgeSeed = Seed.of(seed).child("judge").child(from).value();
@@ -145,30 +150,24 @@ final class AttackCommand implements Runnable {
                     try (NDManager m = nd.newSubManager()) {
                         NDArray x = eval.batch(m, from, to);
                         int[] y = Arrays.copyOfRange(eval.labels(), from, to);
-                        // a randomised defence under an adaptive attack: EOT gradients, no stop at a first lucky
-                        // success (full length, best EOT objective kept), successes confirmed by K votes
-                        boolean randomized = adaptive && purifier.randomized();
                         AttackModel am = new AttackModel(target, null, m, x.getShape().slice(1),
                                 randomized ? eot : 1, randomized, randomized ? votes : 1);
-                        NDArray adversarial = m.create(attack.run(am, x.toFloatArray(), y, seed).adversarial(),
-                                x.getShape());
-                        long[] clean = judge.apply(x).argMax(1).toLongArray();
-                        long[] adv = judge.apply(adversarial).argMax(1).toLongArray();
-                        for (int i = 0; i < y.length; i++) {
-                            cleanOk += clean[i] == y[i] ? 1 : 0;
-                            robust += adv[i] == y[i] ? 1 : 0;
-                        }
-                        total += to - from;
+                        float[] clean = x.toFloatArray();
+                        Attack.Outcome o = attack.run(am, clean, y, seed);
+                        float[] adversarial = tally.keepFinite(o, clean, y.length);
+                        tally.judge(judge.apply(x).toFloatArray(),
+                                judge.apply(m.create(adversarial, x.getShape())).toFloatArray(), y);
                     }
-                    System.err.printf(Locale.ROOT, "\rattack pgd %d/%d images", total, images);
+                    System.err.printf(Locale.ROOT, "\rattack pgd %d/%d images", tally.total, images);
                 }
             }
             System.err.println();
             double sec = (System.nanoTime() - t0) / 1e9;
             String defended = spec.none() ? "undefended " + model : purifierName
                     + (spec.usesDiffusionModel() ? " on " + diffusion : "") + " -> " + model;
+            int total = tally.total;
             System.out.printf(Locale.ROOT, "clean accuracy %.2f%%, robust accuracy %.2f%% (%d/%d)%n",
-                    100.0 * cleanOk / total, 100.0 * robust / total, robust, total);
+                    100.0 * tally.cleanOk / total, 100.0 * tally.robust / total, tally.robust, total);
             System.out.printf(Locale.ROOT, "threat model: white-box, %s; PGD %s eps=%.4f, %d steps of %.4f, %s; "
                     + "gradient mode %s; %d eval512 images (the subset classifier-resnet classifies correctly); "
                     + "%.1f ms/image%n", defended,
@@ -176,7 +175,71 @@ final class AttackCommand implements Runnable {
                     noRandomStart ? "no random start" : "random start (seed " + seed + ")",
                     spec.none() ? "EXACT" : adaptive ? route + " through the defence (adaptive" + routeNote + ")"
                             : "EXACT on the classifier only (non-adaptive)", total, 1000 * sec / total);
-            return 0;
+            return tally.report();
+        }
+    }
+
+    /**
+     * What the images of one run came to. A non-finite value is an error, never a result: an adversarial image with a
+     * non-finite pixel is a failed attack (its clean image is judged instead), a judge answer with a non-finite logit
+     * is no class (wrong), and either makes the command end with a warning and exit status 3.
+     */
+    static final class Tally {
+        int cleanOk;
+        int robust;
+        int total;
+        int brokenImages;
+        int nonFiniteAnswers;
+        GradientCounts gradients = GradientCounts.NONE;
+
+        /** The attack's images with every non-finite one replaced by its clean image (counted). */
+        float[] keepFinite(Attack.Outcome o, float[] clean, int n) {
+            gradients = gradients.plus(o.gradients());
+            float[] adv = o.adversarial().clone();
+            int d = adv.length / n;
+            for (int i = 0; i < n; i++) {
+                for (int j = i * d; j < (i + 1) * d; j++) {
+                    if (!Float.isFinite(adv[j])) {
+                        System.arraycopy(clean, i * d, adv, i * d, d);
+                        brokenImages++;
+                        break;
+                    }
+                }
+            }
+            return adv;
+        }
+
+        /** Scores one batch from the judge's logits (N·K each) on the clean and the adversarial images. */
+        void judge(float[] cleanLogits, float[] advLogits, int[] y) {
+            int k = cleanLogits.length / y.length;
+            for (int i = 0; i < y.length; i++) {
+                cleanOk += predicted(cleanLogits, i, k) == y[i] ? 1 : 0;
+                robust += predicted(advLogits, i, k) == y[i] ? 1 : 0;
+            }
+            total += y.length;
+        }
+
+        private int predicted(float[] logits, int i, int k) {
+            if (!LogitRows.finiteRow(logits, i, k)) {
+                nonFiniteAnswers++;
+                return -1;
+            }
+            return LogitRows.argMax(logits, i, k);
+        }
+
+        /** Prints the gradient health and any non-finite value; the exit status (0, or 3 after a non-finite value). */
+        int report() {
+            System.out.printf(Locale.ROOT, "gradient rows: %d (%d non-finite: no step taken; %d exactly zero)%n",
+                    gradients.rows(), gradients.nonFinite(), gradients.zero());
+            if (brokenImages + nonFiniteAnswers + gradients.nonFinite() == 0) {
+                return 0;
+            }
+            System.err.printf(Locale.ROOT, "Warning: %d adversarial image(s) with non-finite pixels (counted as failed "
+                    + "attacks), %d judge answer(s) with non-finite logits (counted wrong) and %d non-finite gradient "
+                    + "row(s): a non-finite value is an error in the gradient route or the defence, not a result — "
+                    + "do not quote these numbers; rerun with another --defense or report it.%n", brokenImages,
+                    nonFiniteAnswers, gradients.nonFinite());
+            return 3;
         }
     }
 }

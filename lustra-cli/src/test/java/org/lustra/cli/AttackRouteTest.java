@@ -16,6 +16,7 @@ class AttackRouteTest {
                 "--defense", "median:3", "--adaptive");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("gradient mode EXACT through the defence"), r.out());
+        assertTrue(r.out().contains("gradient rows: 2 (0 non-finite"), "one step on two images: " + r.out());
     }
 
     @Test

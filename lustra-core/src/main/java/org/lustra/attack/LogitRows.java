@@ -16,7 +16,7 @@ public final class LogitRows {
     }
 
     /** Whether every logit of row i is finite. */
-    static boolean finiteRow(float[] logits, int i, int k) {
+    public static boolean finiteRow(float[] logits, int i, int k) {
         for (int j = 0; j < k; j++) {
             if (!Float.isFinite(logits[i * k + j])) {
                 return false;
