@@ -76,6 +76,7 @@ public final class ExperimentRunner implements AutoCloseable {
     private final AttackRegistry.Profile profile;
     private final Map<String, DefenseSpec> specs = new LinkedHashMap<>();
     private final Map<String, Purifier> purifiers = new HashMap<>();
+    private final Map<String, Attack> attacks = new HashMap<>();
     private final DefenseFactory factory;
     private long stopAfterChunks = Long.MAX_VALUE;
     /** Computes chunks for {@link #computeChunk}; made afresh by every {@link #run} (its patch memory with it). */
@@ -96,6 +97,15 @@ public final class ExperimentRunner implements AutoCloseable {
     /** Uses {@code purifier} for the cells of defence {@code spec} instead of building it; for synthetic tests. */
     ExperimentRunner withDefense(String spec, Purifier purifier) {
         purifiers.put(spec, purifier);
+        return this;
+    }
+
+    /**
+     * Runs {@code attack} for the cells whose config names attack {@code name} instead of the registry's; for synthetic
+     * tests (the registry's attacks clip and sanitise, so none of them can hand the harness a NaN image to guard).
+     */
+    ExperimentRunner withAttack(String name, Attack attack) {
+        attacks.put(name, attack);
         return this;
     }
 
@@ -349,7 +359,9 @@ public final class ExperimentRunner implements AutoCloseable {
 
     /** The attack of {@code cell}; AdvP draws its universal patch from {@code patches} (null: describe only). */
     Attack attack(Experiment.Cell cell, Attacks.PatchSource patches) {
-        return AttackRegistry.create(cell.attack(), profile, new AttackRegistry.Context(in.train(), patches));
+        Attack given = attacks.get(cell.attack().attack());
+        return given != null ? given
+                : AttackRegistry.create(cell.attack(), profile, new AttackRegistry.Context(in.train(), patches));
     }
 
     /** The manifest's description of {@code cell}: the cell, then one entry per route of a worst-of cell. */

@@ -1,0 +1,58 @@
+package org.lustra.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lustra.model.ModelStore;
+import org.lustra.model.NetClassifier;
+
+/**
+ * "Non-adaptive cells run full length too" (issue 9, Build 4): a non-adaptive attack targets the bare classifier, but
+ * against a randomised defence its first success on the classifier says nothing about the purified input, so it runs
+ * every step and keeps the best objective; against a deterministic defence it keeps PGD's early exit.
+ */
+class NonAdaptiveFullLengthTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void givenARandomisedDefence_whenANonAdaptivePgdCellRuns_thenEveryImageRunsEveryStep() throws Exception {
+        int steps = 4;
+        Experiment exp = new Experiment("nonadaptive", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
+                List.of("bits:3", "jpeg:75"), List.of("nonadaptive"),
+                List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, steps)), 4, null);
+        Manifest manifest;
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
+                    .withDefense("bits:3", new HarnessV2Test.NoisePurifier());
+            manifest = r.manifest("test", Map.of());
+
+            // when
+            r.run(manifest);
+        }
+
+        // then against the randomised defence: (steps + 1) gradient evaluations of the classifier (EOT 1: its target
+        // is deterministic), then one confirming forward (one vote suffices for the deterministic classifier)
+        List<SampleRecord> recs = new RunDirectory(tmp).readRecords();
+        List<SampleRecord> randomised = recs.stream().filter(rec -> rec.cell().startsWith("bits:3|")).toList();
+        assertEquals(4, randomised.size());
+        for (SampleRecord rec : randomised) {
+            assertEquals(steps + 1 + 1, rec.forwardImagesPerImage(), rec.toString());
+        }
+        String label = manifest.cells().get("bits:3|pgd-linf-0.1000-s4|nonadaptive").gradientMode();
+        assertTrue(label.contains("full length, best objective kept"), label);
+        // against the deterministic JPEG the early-exit path runs: one clean forward, then per step one gradient and
+        // one checking forward for the whole chunk while any image is unfooled — 1 + 2t per image, never steps + 2
+        List<SampleRecord> deterministic = recs.stream().filter(rec -> rec.cell().startsWith("jpeg:75|")).toList();
+        assertEquals(4, deterministic.size());
+        long forwards = deterministic.get(0).forwardImagesPerImage();
+        assertTrue(forwards % 2 == 1 && forwards <= 1 + 2L * steps, "early-exit PGD: " + forwards);
+        String jpeg = manifest.cells().get("jpeg:75|pgd-linf-0.1000-s4|nonadaptive").gradientMode();
+        assertTrue(!jpeg.contains("full length"), jpeg);
+    }
+}
