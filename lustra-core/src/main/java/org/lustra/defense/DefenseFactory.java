@@ -37,6 +37,23 @@ public final class DefenseFactory implements AutoCloseable {
         return diffusionModelName;
     }
 
+    /**
+     * The models whose weights the purifier of {@code spec} defending {@code classifier} (a name, for the calibration)
+     * loads, by name or directory: this factory's diffusion model if the defence runs on it, then the defence's own
+     * trained models — of the spec {@link #create(DefenseSpec, Classifier)} builds, after calibration (a calibrated
+     * spec may name other models than the bare one). The protected classifier is not listed. Loads nothing; a run's
+     * manifest records the SHA-256 of each.
+     */
+    public List<String> models(DefenseSpec spec, String classifier) {
+        DefenseSpec resolved = Calibrations.resolve(spec, classifier);
+        List<String> out = new ArrayList<>();
+        if (resolved.usesDiffusionModel()) {
+            out.add(diffusionModelName);
+        }
+        out.addAll(resolved.trainedModels());
+        return out;
+    }
+
     /** The purifier of {@code spec} ({@link Identity} for {@code none}). */
     public Purifier create(DefenseSpec spec) {
         return owned(spec.build(this::diffusionModel));

@@ -1,5 +1,6 @@
 package org.lustra.defense;
 
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
 import org.lustra.defense.classic.BitDepth;
@@ -67,6 +68,16 @@ public sealed interface DefenseSpec permits DefenseSpec.None, DefenseSpec.Classi
     /** Whether building the purifier needs the shipped diffusion model (its hash goes into a run's manifest). */
     default boolean usesDiffusionModel() {
         return false;
+    }
+
+    /**
+     * The trained models of its own that building the purifier loads (names under models/ or directories, as the
+     * spec resolved them): MAEP's and DISCO's networks, SAC's segmenter, Jedi's mask autoencoder, DIFFender's tuned
+     * prompts. Not listed: the shared diffusion model ({@link #usesDiffusionModel}) and the protected classifier, which
+     * the caller knows. A run's manifest records the SHA-256 of each ({@link DefenseFactory#models}).
+     */
+    default List<String> trainedModels() {
+        return List.of();
     }
 
     /** This spec as a DIFFender spec, if it is one. */
@@ -226,6 +237,11 @@ public sealed interface DefenseSpec permits DefenseSpec.None, DefenseSpec.Classi
         @Override
         public Optional<DiffenderSpec> asDiffender() {
             return Optional.of(this);
+        }
+
+        @Override
+        public List<String> trainedModels() {
+            return tunedPrompts ? List.of(TunedPrompts.NAME) : List.of();
         }
 
         @Override
@@ -397,6 +413,11 @@ public sealed interface DefenseSpec permits DefenseSpec.None, DefenseSpec.Classi
      * models/NAME; parsing and building live in {@link LearnedSpecs}.
      */
     record LearnedSpec(String text, String kind, String model) implements DefenseSpec {
+        @Override
+        public List<String> trainedModels() {
+            return List.of(model);
+        }
+
         @Override
         public Purifier build(Supplier<DiffusionModel> diffusionModel) {
             return LearnedSpecs.build(this);

@@ -1,5 +1,6 @@
 package org.lustra.defense;
 
+import java.util.List;
 import java.util.function.Supplier;
 import org.lustra.defense.jedi.Jedi;
 import org.lustra.defense.jedi.JediAutoencoder;
@@ -22,6 +23,11 @@ public final class PatchRemovalSpecs {
 
     /** SAC-like segment, complete and remove with the segmenter of models/{@code model}. */
     public record SacSpec(String text, String model, SegmentAndComplete.Options options) implements DefenseSpec {
+        @Override
+        public List<String> trainedModels() {
+            return List.of(model);
+        }
+
         @Override
         public Purifier build(Supplier<DiffusionModel> diffusionModel) {
             return new SegmentAndComplete(text, PatchSegmenter.load(model), options);
@@ -53,6 +59,11 @@ public final class PatchRemovalSpecs {
      * variant), Telea.
      */
     public record JediSpec(String text, Jedi.Options options, String model) implements DefenseSpec {
+        @Override
+        public List<String> trainedModels() {
+            return model == null ? List.of() : List.of(model);
+        }
+
         @Override
         public Purifier build(Supplier<DiffusionModel> diffusionModel) {
             return new Jedi(options, model == null ? null : JediAutoencoder.load(model));

@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.lustra.attack.Attack;
 import org.lustra.attack.Attacks;
 import org.lustra.data.ImageSet;
@@ -25,6 +26,7 @@ import org.lustra.defense.Identity;
 import org.lustra.defense.Purifier;
 import org.lustra.model.Classifier;
 import org.lustra.model.Classifiers;
+import org.lustra.model.ModelStore;
 import org.lustra.util.Files2;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
@@ -149,22 +151,20 @@ public final class ExperimentRunner implements AutoCloseable {
     }
 
     /**
-     * SHA-256 of the classifier's and the diffusion model's weights (from their verified cards) and of the subset, as
-     * the manifest records them; another JVM computing chunks of this run compares its own with the manifest's.
+     * SHA-256 of the weights of every model the run loads — the classifier, then per defence the diffusion model and
+     * the defence's own trained models ({@link DefenseFactory#models}: MAEP's network, SAC's segmenter, …), each as
+     * {@code model:NAME} with NAME as the config or the spec names it — and of the subset, as the manifest records
+     * them; another JVM computing chunks of this run compares its own with the manifest's. A manifest written before
+     * an entry existed simply lacks it: nothing compares what it does not record.
      */
     public Map<String, String> inputHashes() {
         Map<String, String> out = new LinkedHashMap<>();
-        List<String> models = new ArrayList<>(List.of(in.classifier().name()));
-        if (specs.values().stream().anyMatch(DefenseSpec::usesDiffusionModel)) {
-            models.add(exp.diffusionModel());
-        }
-        for (String name : models) {
-            try {
-                // the classifier by what the experiment names (a TorchScript path is not a model-store name)
-                String source = name.equals(in.classifier().name()) ? exp.classifier() : name;
-                out.put("model:" + name, Classifiers.sha256(source));
-            } catch (RuntimeException e) {
-                out.put("model:" + name, "unavailable (" + e.getMessage() + ")");
+        String classifier = in.classifier().name();
+        // the classifier by what the experiment names (a TorchScript path is not a model-store name)
+        out.put("model:" + classifier, hash(() -> Classifiers.sha256(exp.classifier())));
+        for (DefenseSpec spec : specs.values()) {
+            for (String model : factory.models(spec, classifier)) {
+                out.computeIfAbsent("model:" + model, k -> hash(() -> ModelStore.sha256(model)));
             }
         }
         // a corrupted subset (eval512+contrast:3) is computed from the shipped files of its base, which are hashed; the
@@ -177,6 +177,15 @@ public final class ExperimentRunner implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /** The hash {@code sha256} gives, or why there is none (a manifest records that rather than failing). */
+    private static String hash(Supplier<String> sha256) {
+        try {
+            return sha256.get();
+        } catch (RuntimeException e) {
+            return "unavailable (" + e.getMessage() + ")";
+        }
     }
 
     /** {@link #redo(List, String)} with one pattern. */

@@ -7,9 +7,10 @@ import java.util.Map;
  * {@code manifest.json} of a run directory: written once, and a rerun must find the same experiment in it.
  * {@code cells} describes every cell (and, for worst-of cells, every route); {@code history} lists the cells redone
  * later ({@code --redo}). {@code hashes} (harness v2): SHA-256 of every model's weights and of the evaluation subset's
- * files, so a reproduction can tell whether it ran on the same inputs; {@code seeds} says how the random streams
- * derive from the run seeds. The JSON field names are the record's component names: do not rename them, committed
- * runs are read back.
+ * files, so a reproduction can tell whether it ran on the same inputs (defences' own weights were added in December:
+ * an older manifest lacks them, and nothing requires an entry a manifest does not have); {@code seeds} says how the
+ * random streams derive from the run seeds. The JSON field names are the record's component names: do not rename them,
+ * committed runs are read back.
  */
 public record Manifest(Experiment experiment, String created, String gitCommit, Map<String, String> versions,
         Map<String, CellInfo> cells, int images, String classifier, List<String> history,

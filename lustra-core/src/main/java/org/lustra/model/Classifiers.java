@@ -70,6 +70,6 @@ public final class Classifiers {
             return Files2.sha256((Files2.sha256(file) + Files2.sha256(TorchScriptCard.find(file)))
                     .getBytes(StandardCharsets.US_ASCII));
         }
-        return ModelStore.readCard(ModelStore.resolve(nameOrPath)).sha256();
+        return ModelStore.sha256(nameOrPath);
     }
 }

@@ -68,6 +68,20 @@ public final class ModelStore {
         return Json.read(dir.resolve(CARD), ModelCard.class);
     }
 
+    /**
+     * SHA-256 of a stored model's weight file (a name under models/ or a directory), as its card records it: every
+     * load checks the file against it ({@link #verifiedWeights}), so a run that loaded the model ran on these bytes.
+     */
+    public static String sha256(String nameOrDir) {
+        Path dir = resolve(nameOrDir);
+        String hash = readCard(dir).sha256();
+        if (hash == null) {
+            throw new LustraException("Model card " + dir.resolve(CARD) + " lacks sha256; restore it or retrain the "
+                    + "model.");
+        }
+        return hash;
+    }
+
     /** Writes the block's parameters as safetensors (sorted by name) and the card with the file's hash. */
     public static ModelCard save(Block block, ModelCard card, Path dir) {
         Path weights = dir.resolve(WEIGHTS);

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -22,8 +23,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
+import org.lustra.diffusion.DiffusionModel;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
+import org.lustra.util.Files2;
+import org.lustra.util.LustraHome;
 
 /** Harness v2's protocol, on the shipped classifier with synthetic purifiers whose behaviour is known. */
 class HarnessV2Test {
@@ -234,6 +238,100 @@ class HarnessV2Test {
                 }
             }
         }
+    }
+
+    /** Four images in two chunks, MAEP (its shipped network, 2.5 MB) purifying a one-step FGSM on the classifier. */
+    private static Experiment maepExperiment() {
+        return new Experiment("maep-hash", "classifier-resnet", "eval512", 4, "quick", List.of(1L), List.of("maep"),
+                List.of("nonadaptive"), List.of(ExperimentRunnerTest.attack("fgsm", "linf", 0.03, 1)), 2, null);
+    }
+
+    @Test
+    void givenADefenceWithWeightsOfItsOwn_whenTheManifestIsWritten_thenItRecordsTheirSha256() throws Exception {
+        Manifest manifest;
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
+                ExperimentRunner r = new ExperimentRunner(maepExperiment(), ExperimentRunnerTest.inputs(c), tmp,
+                        s -> { })) {
+            manifest = r.manifest("test", Map.of());
+        }
+        // the bytes on disk, hashed here, not the card's word for them
+        String file = Files2.sha256(LustraHome.models().resolve("maep-fmnist").resolve(ModelStore.WEIGHTS));
+        assertEquals(file, manifest.hashes().get("model:maep-fmnist"), manifest.hashes().toString());
+        assertNotNull(manifest.hashes().get("model:classifier-resnet"));
+        assertFalse(manifest.hashes().containsKey("model:" + DiffusionModel.UNNAMED_IN_CONFIGS),
+                "MAEP does not run on the diffusion model: " + manifest.hashes());
+    }
+
+    /**
+     * A run whose manifest was written before defences' weights were hashed (the entry absent) resumes, is redone,
+     * reported and reproduced as before, and its manifest keeps the hashes it was written with.
+     */
+    @Test
+    void givenAManifestWithoutTheDefenceHash_whenResumedRedoneReportedAndReproduced_thenAllWorkAsBefore()
+            throws Exception {
+        Path run = tmp.resolve("run");
+        RunDirectory dir = new RunDirectory(run);
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner.Inputs in = ExperimentRunnerTest.inputs(c);
+            try (ExperimentRunner first = new ExperimentRunner(maepExperiment(), in, run, s -> { }).stopAfter(1)) {
+                assertEquals(1, first.run(first.manifest("test", Map.of())));
+            }
+            Manifest written = dir.readManifest();
+            Map<String, String> old = new LinkedHashMap<>(written.hashes());
+            assertNotNull(old.remove("model:maep-fmnist"), written.hashes().toString());
+            dir.writeManifest(new Manifest(written.experiment(), written.created(), written.gitCommit(),
+                    written.versions(), written.cells(), written.images(), written.classifier(), written.history(),
+                    old, written.seeds()));
+            String before = Files.readString(dir.manifestFile());
+
+            try (ExperimentRunner resumed = new ExperimentRunner(maepExperiment(), in, run, s -> { })) {
+                assertEquals(1, resumed.run(resumed.manifest("test", Map.of())), "the missing chunk only");
+            }
+            assertEquals(before, Files.readString(dir.manifestFile()), "a resume leaves the manifest as written");
+            assertEquals(4, read(run).size());
+
+            try (ExperimentRunner redone = new ExperimentRunner(maepExperiment(), in, run, s -> { })) {
+                assertEquals(1, redone.redo("maep", "commit-2").size());
+                assertEquals(2, redone.run(redone.manifest("test", Map.of())));
+            }
+            assertEquals(old, dir.readManifest().hashes(), "a redo keeps the hashes the run was made with");
+            assertEquals(4, read(run).size());
+
+            Report.Summary s = Report.write(run);
+            assertEquals(1, s.cells().size(), s.cells().toString());
+            Reproduction.Result again = Reproduction.run(run, in, 2, tmp.resolve("work"), x -> { });
+            assertEquals(2, again.chunks().size());
+            assertTrue(again.reproduced(), again.toString());
+        }
+    }
+
+    /** The committed MAEP study was written before MAEP's weights were hashed: it still counts as finished. */
+    @Test
+    void givenTheCommittedMaepRunWithoutTheDefenceHash_whenReopened_thenItIsTheSameExperimentAndFinished()
+            throws Exception {
+        Path committed = LustraHome.root().resolve("docs/results/maep-study-adaptive-maep");
+        Path run = tmp.resolve("committed");
+        Files.createDirectories(run);
+        for (String f : List.of(RunDirectory.MANIFEST, RunDirectory.SAMPLES)) {
+            Files.copy(committed.resolve(f), run.resolve(f));
+        }
+        RunDirectory dir = new RunDirectory(run);
+        Manifest old = dir.readManifest();
+        assertFalse(old.hashes().containsKey("model:maep-fmnist"), "the premise: " + old.hashes());
+        String before = Files.readString(dir.manifestFile());
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
+                // the committed config, as `lustra eval run` reads it for a resume
+                ExperimentRunner r = new ExperimentRunner(Experiment.read(LustraHome.root().resolve(
+                        "experiments/maep-study/adaptive-maep.json")), ExperimentRunnerTest.inputs(c), run, s -> { })) {
+            Manifest now = r.manifest("test", Map.of());
+            assertTrue(now.hashes().containsKey("model:maep-fmnist"), now.hashes().toString());
+            assertEquals(List.of(), r.pendingChunks(now));
+            // every hash the old manifest recorded is still what this checkout has (what an executor compares)
+            for (Map.Entry<String, String> e : old.hashes().entrySet()) {
+                assertEquals(e.getValue(), r.inputHashes().get(e.getKey()), e.getKey());
+            }
+        }
+        assertEquals(before, Files.readString(dir.manifestFile()));
     }
 
     @Test
