@@ -215,31 +215,6 @@ class HarnessV2Test {
         assertEquals(8, compared);
     }
 
-    @Test
-    void givenEveryDefenceAndMode_whenACellIsLabelled_thenTheLabelNamesTheRouteItRunsWith() {
-        List<String> specs = List.of("none", "jpeg:75", "median:3", "lgs", "diffpure:0.1:ddim10", "diffender");
-        List<Experiment.AttackConfig> attacks = List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.03, 2));
-        Experiment exp = new Experiment("routes", "classifier-resnet", "eval512", 4, "quick", List.of(1L), specs,
-                List.of("nonadaptive", "adaptive"), attacks, 4, null);
-        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
-                ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })) {
-            Manifest m = r.manifest("test", Map.of());
-            for (Experiment.Cell cell : exp.cells()) {
-                Route route = r.route(cell, r.purifier(cell));
-                String label = m.cells().get(cell.id()).gradientMode();
-                if (route.adaptive()) {
-                    assertTrue(label.startsWith(route.mode().name()), cell.id() + ": " + label);
-                    assertEquals(route.viaOracle(), label.contains("recomputation"), cell.id() + ": " + label);
-                    assertEquals(route.randomized(), label.contains("with EOT " + route.eot()), cell.id() + ": "
-                            + label);
-                } else {
-                    assertTrue(label.startsWith("EXACT"), cell.id() + ": " + label);
-                    assertEquals(1, route.eot(), cell.id());
-                }
-            }
-        }
-    }
-
     /** Four images in two chunks, MAEP (its shipped network, 2.5 MB) purifying a one-step FGSM on the classifier. */
     private static Experiment maepExperiment() {
         return new Experiment("maep-hash", "classifier-resnet", "eval512", 4, "quick", List.of(1L), List.of("maep"),

@@ -1,0 +1,162 @@
+package org.lustra.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+import org.lustra.defense.GradientMode;
+import org.lustra.defense.Identity;
+import org.lustra.defense.Purifier;
+import org.lustra.defense.RecomputablePurifier;
+import org.lustra.defense.ThresholdedPurifier;
+import org.lustra.defense.disco.Disco;
+import org.lustra.defense.learned.LearnedModels;
+import org.lustra.model.ModelStore;
+import org.lustra.model.NetClassifier;
+import org.lustra.util.LustraException;
+
+/**
+ * Harness v2's promise that the gradient text of every cell names the route its attack runs (issue 9, Build 4), checked
+ * for every defence family the harness accepts and every "gradient" setting the family declares (auto, worst-of and
+ * each of its modes). The routes checked are the ones {@link ChunkRunner#run} attacks through —
+ * {@code runner.routes(cell, runner.purifier(cell))}, on the runner that wrote the manifest — so a label derived from
+ * anything else would disagree here. Only manifests are written: no attack runs, the defences are only built.
+ */
+class RouteLabelsTest {
+    /** One spec per family; the classic filters are one family each (their routes differ). */
+    private static final List<String> FAMILIES = List.of("none", "jpeg:75", "median:3", "bits:3", "lgs",
+            "diffpure:0.1:ddim10", "diffender", "hetero", "dw", "fnc", "maep", "disco", "sac", "jedi");
+
+    @TempDir
+    static Path tmp;
+    private static NetClassifier classifier;
+
+    @BeforeAll
+    static void load() {
+        classifier = ModelStore.loadClassifier("classifier-resnet");
+    }
+
+    @AfterAll
+    static void close() {
+        classifier.close();
+    }
+
+    @TestFactory
+    Stream<DynamicTest> givenEveryDefenceFamilyAndGradientSetting_whenACellIsLabelled_thenTheLabelNamesItsRoute() {
+        return FAMILIES.stream().map(spec -> DynamicTest.dynamicTest(spec, () -> checkFamily(spec)));
+    }
+
+    private static void checkFamily(String spec) {
+        if (spec.equals("disco")) {
+            assumeTrue(LearnedModels.exists(Disco.DEFAULT_MODEL), "models/" + Disco.DEFAULT_MODEL + " is not trained "
+                    + "on this machine (lustra train disco), so the disco family is not checked");
+        }
+        Set<GradientMode> declared = checkSetting(spec, "auto", null);
+        List<String> settings = new ArrayList<>(List.of("worst-of"));
+        declared.forEach(m -> settings.add(m.name().toLowerCase(Locale.ROOT)));
+        for (String setting : settings) {
+            checkSetting(spec, setting, declared);
+        }
+        // a mode the family does not declare is refused, never replaced by another route under the asked-for name
+        EnumSet<GradientMode> other = EnumSet.complementOf(EnumSet.copyOf(declared));
+        if (!spec.equals("none") && !other.isEmpty()) {
+            String mode = other.iterator().next().name().toLowerCase(Locale.ROOT);
+            LustraException e = assertThrows(LustraException.class, () -> checkSetting(spec, mode, declared), spec
+                    + " with gradient " + mode);
+            assertTrue(e.getMessage().contains("does not support gradient mode"), e.getMessage());
+        }
+    }
+
+    /** Writes the manifest of {@code spec} under {@code setting} and checks every cell; returns the declared modes. */
+    private static Set<GradientMode> checkSetting(String spec, String setting, Set<GradientMode> declared) {
+        List<Experiment.AttackConfig> attacks = List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.03, 2),
+                ExperimentRunnerTest.attack("lavan", null, null, 2));
+        Experiment exp = new Experiment("routes", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
+                List.of(spec), List.of("nonadaptive", "adaptive"), attacks, 4, setting);
+        try (ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(classifier), tmp, s -> { })) {
+            Manifest m = r.manifest("test", Map.of());
+            Set<GradientMode> modes = null;
+            for (Experiment.Cell cell : exp.cells()) {
+                Purifier p = r.purifier(cell);
+                modes = p.gradientModes();
+                if (declared != null) {
+                    assertEquals(declared, modes, spec + ": the same spec declares the same modes");
+                }
+                String where = spec + " / gradient " + setting + " / " + cell.id();
+                List<Route> routes = r.routes(cell, p);
+                String label = m.cells().get(cell.id()).gradientMode();
+                if (routes.size() == 1) {
+                    checkRoute(where, label, routes.get(0), p, setting);
+                } else {
+                    assertEquals("worst-of", setting, where + ": several routes only for worst-of");
+                    assertTrue(label.startsWith("worst of " + routes.size() + " routes per image: "), where + ": "
+                            + label);
+                    for (Route route : routes) {
+                        CellInfo info = m.cells().get(ThreatModels.routeCellId(cell, route));
+                        assertTrue(info != null, where + ": no manifest entry for route " + route.tag());
+                        checkRoute(where + "@" + route.tag(), info.gradientMode(), route, p, setting);
+                        assertTrue(label.contains(info.gradientMode()), where + ": " + label);
+                    }
+                }
+                if (setting.equals("worst-of") && routes.get(0).adaptive() && routes.get(0).attack() == null) {
+                    // worst-of runs every mode the defence declares (one route when it declares one)
+                    Set<GradientMode> run = EnumSet.noneOf(GradientMode.class);
+                    routes.stream().filter(x -> x.attack() == null).forEach(x -> run.add(x.mode()));
+                    assertEquals(modes, run, where);
+                }
+            }
+            return modes;
+        }
+    }
+
+    /** The label of one route says what the route does: its mode, how the gradient is obtained, EOT and votes. */
+    private static void checkRoute(String where, String label, Route route, Purifier p, String setting) {
+        String msg = where + ": " + label;
+        if (!route.adaptive()) {
+            assertEquals(GradientMode.EXACT, route.mode(), msg);
+            assertEquals(1, route.eot(), msg);
+            assertTrue(label.startsWith("EXACT"), msg);
+            assertEquals(!(p instanceof Identity), label.contains("non-adaptive"), msg);
+            return;
+        }
+        assertTrue(p.gradientModes().contains(route.mode()), msg);
+        if (route.attack() != null) {
+            assertTrue(label.startsWith(route.attack() + " ("), msg);
+        } else {
+            assertTrue(label.startsWith(route.mode().name() + " "), msg);
+            if (!setting.equals("auto") && !setting.equals("worst-of")) {
+                assertEquals(setting, route.mode().name().toLowerCase(Locale.ROOT), msg + " (the mode asked for)");
+            }
+            if (route.mode() == GradientMode.EXACT) {
+                assertEquals(route.viaOracle(), label.contains("step-by-step recomputation"), msg);
+            }
+            if (route.mode() == GradientMode.SURROGATE && p instanceof RecomputablePurifier rp) {
+                assertEquals(route.viaOracle(), label.contains("(" + rp.surrogate().name() + ")"), msg);
+            }
+            if (route.mode() == GradientMode.STE && p instanceof ThresholdedPurifier tp) {
+                assertTrue(label.contains("(" + tp.straightThrough() + ")"), msg);
+            }
+            assertTrue(label.contains(" through " + p.name()), msg);
+        }
+        assertEquals(p.randomized(), route.randomized(), msg);
+        assertEquals(route.randomized(), label.contains("with EOT " + route.eot()), msg);
+        assertEquals(route.randomized(), label.contains(" by " + route.votes() + " fresh purifications"), msg);
+        if (!route.randomized()) {
+            assertEquals(1, route.eot(), msg);
+        }
+    }
+}
