@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -12,12 +15,17 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
+import org.lustra.defense.DetectingPurifier;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Identity;
 import org.lustra.defense.Purifier;
@@ -34,7 +42,8 @@ import org.lustra.util.LustraException;
  * for every defence family the harness accepts and every "gradient" setting the family declares (auto, worst-of and
  * each of its modes). The routes checked are the ones {@link ChunkRunner#run} attacks through —
  * {@code runner.routes(cell, runner.purifier(cell))}, on the runner that wrote the manifest — so a label derived from
- * anything else would disagree here. Only manifests are written: no attack runs, the defences are only built.
+ * anything else would disagree here; there only manifests are written (the defences are built, no attack runs). The
+ * spy test then runs chunks through a defence that offers every route and counts which gradient path each takes.
  */
 class RouteLabelsTest {
     /** One spec per family; the classic filters are one family each (their routes differ). */
@@ -58,6 +67,149 @@ class RouteLabelsTest {
     @TestFactory
     Stream<DynamicTest> givenEveryDefenceFamilyAndGradientSetting_whenACellIsLabelled_thenTheLabelNamesItsRoute() {
         return FAMILIES.stream().map(spec -> DynamicTest.dynamicTest(spec, () -> checkFamily(spec)));
+    }
+
+    /**
+     * A randomised purifier offering every route, the identity in value, that counts the rows each gradient path
+     * receives: the oracle's recorded chain (EXACT), its surrogate's (SURROGATE), the STE forward, the masked
+     * surrogate (the last two only when differentiated); BPDA's only path is the plain forward the judge uses too, so
+     * it counts as none of these.
+     */
+    static final class SpyPurifier implements RecomputablePurifier, ThresholdedPurifier, DetectingPurifier {
+        private final String chain;
+        final Map<String, Long> rows;
+
+        SpyPurifier() {
+            this("EXACT", new TreeMap<>());
+        }
+
+        private SpyPurifier(String chain, Map<String, Long> rows) {
+            this.chain = chain;
+            this.rows = rows;
+        }
+
+        /** Counts the rows of a gradient evaluation (forward-only queries of an STE or MASKED route pass here too). */
+        private NDArray count(String path, NDArray x, boolean always) {
+            if (always || JniUtils.isGradMode()) { // inside the attack's GradientCollector
+                rows.merge(path, x.getShape().get(0), Long::sum);
+            }
+            return x.mul(1f);
+        }
+
+        @Override
+        public String name() {
+            return "spy";
+        }
+
+        @Override
+        public Set<GradientMode> gradientModes() {
+            return EnumSet.allOf(GradientMode.class);
+        }
+
+        @Override
+        public boolean randomized() {
+            return true;
+        }
+
+        @Override
+        public NDArray purify(NDArray x, long seed) {
+            return x.duplicate();
+        }
+
+        @Override
+        public Traced record(NDArray x, long seed) {
+            NDArray out = count(chain, x, true); // only gradients are recorded
+            return new Traced() {
+                @Override
+                public NDArray output() {
+                    return out;
+                }
+
+                @Override
+                public NDArray pullback(NDArray g) {
+                    return g.duplicate();
+                }
+
+                @Override
+                public void close() {
+                    out.close();
+                }
+            };
+        }
+
+        @Override
+        public RecomputablePurifier surrogate() {
+            return new SpyPurifier("SURROGATE", rows);
+        }
+
+        @Override
+        public NDArray purifyForAttack(NDArray x, long seed) {
+            return count("STE", x, false);
+        }
+
+        @Override
+        public String straightThrough() {
+            return "the identity";
+        }
+
+        @Override
+        public NDArray purifyMaskedSurrogate(NDArray x, long seed) {
+            return count("MASKED", x, false);
+        }
+
+        @Override
+        public Masked purifyMasked(NDArray x, long seed) {
+            return new Masked(x.duplicate(), detection(x, seed), detection(x, seed));
+        }
+
+        @Override
+        public NDArray softDetection(NDArray x, long seed) {
+            return detection(x, seed);
+        }
+
+        @Override
+        public NDArray detection(NDArray x, long seed) {
+            return x.getManager().zeros(new Shape(x.getShape().get(0), 1, x.getShape().get(2),
+                    x.getShape().get(3)));
+        }
+    }
+
+    /**
+     * The end-to-end half: a chunk actually attacked through a spy defence under each gradient setting sends its
+     * gradients down the path of the mode the label names, with the EOT copies the label states — per route for
+     * worst-of. PGD, 1 step, 2 images: (1 + 1) gradient evaluations × EOT copies × 2 images per path.
+     */
+    @Test
+    void givenASpyDefenceWithEveryRoute_whenEachGradientSettingRuns_thenGradientsTakeThePathTheLabelNames() {
+        int images = 2;
+        int steps = 1;
+        Pattern eot = Pattern.compile("with EOT (\\d+)");
+        for (String setting : List.of("auto", "exact", "surrogate", "bpda", "ste", "masked", "worst-of")) {
+            Experiment exp = new Experiment("spy", "classifier-resnet", "eval512", images, "quick", List.of(1L),
+                    List.of("bits:3"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.03,
+                            steps)), images, setting);
+            SpyPurifier spy = new SpyPurifier();
+            Manifest m;
+            try (ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(classifier),
+                    tmp.resolve("spy-" + setting), s -> { }).withDefense("bits:3", spy)) {
+                m = r.manifest("test", Map.of());
+                r.run(m);
+            }
+            Map<String, Long> expected = new TreeMap<>();
+            for (CellInfo info : m.cells().values()) {
+                if (info.gradientMode().startsWith("worst of")) {
+                    continue; // its routes are the @MODE cells
+                }
+                String label = info.gradientMode();
+                String mode = label.substring(0, label.indexOf(' '));
+                Matcher copies = eot.matcher(label);
+                assertTrue(copies.find(), setting + ": " + label);
+                if (!mode.equals("BPDA")) { // the spy's forward is BPDA's whole path
+                    expected.put(mode, (long) (steps + 1) * Integer.parseInt(copies.group(1)) * images);
+                }
+            }
+            assertEquals(expected, spy.rows, "gradient setting " + setting + ": " + m.cells().keySet());
+        }
     }
 
     private static void checkFamily(String spec) {
