@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
+import org.lustra.defense.classic.MedianSmoothing;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
@@ -132,7 +133,7 @@ class HarnessV2Test {
                 List.of("median:3", "jpeg:75"), List.of("adaptive"),
                 List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 2)), 4, "worst-of");
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
-            org.lustra.defense.classic.MedianSmoothing median = new org.lustra.defense.classic.MedianSmoothing(3);
+            MedianSmoothing median = new MedianSmoothing(3);
             Purifier bpdaOnly = new Purifier() { // the filter as it was: the same values, BPDA only
                 public String name() {
                     return median.name();

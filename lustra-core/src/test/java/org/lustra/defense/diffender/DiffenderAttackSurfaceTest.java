@@ -13,6 +13,7 @@ import java.util.SplittableRandom;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.lustra.defense.GradientMode;
+import org.lustra.defense.Ste;
 import org.lustra.diffusion.DiffusionModel;
 
 /**
@@ -97,7 +98,7 @@ class DiffenderAttackSurfaceTest {
             z[8 * 7 + 1] = 2.5f; // an isolated pixel: the blur erases it
             NDArray zs = m.create(z, new Shape(1, 1, 8, 8));
             float[] soft = loc.softMask(zs, 1e3).toFloatArray();
-            float[] hard = PatchLocalizer.refine(org.lustra.defense.Ste.threshold(zs, 1f)).toFloatArray();
+            float[] hard = PatchLocalizer.refine(Ste.threshold(zs, 1f)).toFloatArray();
             for (int j = 0; j < 64; j++) {
                 assertTrue(soft[j] >= 0f && soft[j] <= 1f, "in [0, 1]");
                 assertEquals(hard[j], soft[j] > 0.5f ? 1f : 0f, "pixel " + j);

@@ -22,6 +22,7 @@ import org.lustra.defense.sac.PatchBank;
 import org.lustra.defense.sac.TinySac;
 import org.lustra.defense.sac.TrainingPatches;
 import org.lustra.model.ModelCard;
+import org.lustra.model.ModelStore;
 import org.lustra.nn.ConvAutoencoder;
 import org.lustra.util.LustraException;
 
@@ -82,8 +83,8 @@ class JediAutoencoderTest {
             StringBuilder log = new StringBuilder();
             JediTraining.train(resumed, DATA, opt, tmp.resolve("b"), log::append);
             assertTrue(log.toString().contains("Resuming"), log.toString());
-            assertArrayEquals(org.lustra.model.ModelStore.encode(whole.block()),
-                    org.lustra.model.ModelStore.encode(resumed.block()));
+            assertArrayEquals(ModelStore.encode(whole.block()),
+                    ModelStore.encode(resumed.block()));
         }
     }
 

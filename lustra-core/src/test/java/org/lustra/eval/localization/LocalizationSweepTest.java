@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lustra.attack.Patch;
 import org.lustra.defense.diffender.PromptTuning.PatchedSet;
 import org.lustra.diffusion.Captions;
 import org.lustra.diffusion.DiffusionConfig;
@@ -51,7 +52,7 @@ class LocalizationSweepTest {
             float[] clean = images(m, 3, 1);
             PatchedSet p = PatchedImages.makeSet(PatchedImages.Kind.CHECKERBOARD, null, null, clean, new int[3], 1, 8,
                     0.15, 0, 4);
-            int side = org.lustra.attack.Patch.side(0.15, 8, 8);
+            int side = Patch.side(0.15, 8, 8);
             for (int i = 0; i < 3; i++) {
                 int on = 0;
                 for (int j = 0; j < 64; j++) {
