@@ -8,9 +8,11 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -198,7 +200,9 @@ public final class ExperimentRunner implements AutoCloseable {
      * and example panels) so the next {@link #run} computes them again with the current code, and records that in the
      * manifest's history (with {@code gitCommit}) and the cells' refreshed descriptions. Returns the cells matched.
      * Use it after fixing or changing an attack; the other cells keep their results. Several patterns make one union,
-     * so a cell two of them match is computed once; a pattern that matches no cell is refused (likely a typo).
+     * so a cell two of them match is computed once; a pattern that matches no cell is refused (likely a typo). A redo
+     * that was interrupted resumes when the same cells are redone again at the same {@code gitCommit}: their new records
+     * are kept (long work is never lost to rerunning the same command); at another commit they are dropped again.
      */
     public List<String> redo(List<String> patterns, String gitCommit) {
         if (patterns.isEmpty()) {
@@ -234,6 +238,13 @@ public final class ExperimentRunner implements AutoCloseable {
                 cells.put(id, e.getValue()); // a kept cell, or a route of one
             }
         }
+        Optional<RunDirectory.PendingRedo> unfinished = dir.pendingRedo()
+                .filter(p -> p.gitCommit().equals(gitCommit));
+        if (unfinished.isPresent() && unfinished.get().cells().containsAll(matched)) {
+            log.accept("Redo: resuming the unfinished redo of " + matched + " started " + unfinished.get().started()
+                    + " at this commit; the records it has made are kept");
+            return matched;
+        }
         Set<String> ids = new HashSet<>(matched);
         int dropped = dir.dropRecords(ids);
         // a patch shared by several cells (the bare classifier's) is retrained only when every cell using it is redone:
@@ -254,6 +265,9 @@ public final class ExperimentRunner implements AutoCloseable {
         history.add(Instant.now() + " at git commit " + gitCommit + ": redid " + matched + " (" + dropped
                 + " sample records dropped)");
         dir.writeManifest(old.withCells(cells, history));
+        Set<String> under = new LinkedHashSet<>(unfinished.map(RunDirectory.PendingRedo::cells).orElse(List.of()));
+        under.addAll(matched);
+        dir.writePendingRedo(new RunDirectory.PendingRedo(gitCommit, new ArrayList<>(under), Instant.now().toString()));
         log.accept("Redo: dropped " + dropped + " records of " + matched.size() + " cell(s) " + matched);
         return matched;
     }
@@ -299,6 +313,7 @@ public final class ExperimentRunner implements AutoCloseable {
         engine.compute(this, now, sink);
         if (sink.finished() && now.size() == pending.size()) {
             progress.finish(sink.images(), "done");
+            dir.clearPendingRedo();
         }
         return sink.written();
     }

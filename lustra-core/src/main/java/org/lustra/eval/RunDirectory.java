@@ -17,6 +17,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.IntUnaryOperator;
@@ -34,12 +35,15 @@ import org.lustra.util.Json;
  *       line) that the next run drops and recomputes;</li>
  *   <li>{@code patches/} — AdvP universal patches ({@code <owner>-seed<s>.json}) and how they were made
  *       ({@code .info.json});</li>
- *   <li>{@code examples/} — one panel per cell (clean, adversarial, purified).</li>
+ *   <li>{@code examples/} — one panel per cell (clean, adversarial, purified);</li>
+ *   <li>{@code redo-pending.json} — only while a {@code --redo} is unfinished ({@link PendingRedo}).</li>
  * </ul>
  */
 public final class RunDirectory {
     public static final String SAMPLES = "samples.jsonl";
     public static final String MANIFEST = "manifest.json";
+    /** Present while a redo is unfinished ({@link PendingRedo}). */
+    public static final String PENDING_REDO = "redo-pending.json";
     /** One record per line (PSNR of an unchanged image is +∞, so special values are allowed). */
     static final Gson LINE = new GsonBuilder().serializeSpecialFloatingPointValues().create();
 
@@ -63,6 +67,16 @@ public final class RunDirectory {
             String last = parts[parts.length - 1];
             return new ChunkKey(Long.parseLong(parts[0]), key.substring(parts[0].length() + 1, key.length()
                     - last.length() - 1), Integer.parseInt(last));
+        }
+    }
+
+    /**
+     * A redo under way: the old records of {@code cells} are gone and their new ones are being computed by the code of
+     * {@code gitCommit}. Rerunning the same redo at the same commit resumes it instead of dropping its new records.
+     */
+    public record PendingRedo(String gitCommit, List<String> cells, String started) {
+        public PendingRedo {
+            cells = List.copyOf(cells);
         }
     }
 
@@ -109,6 +123,25 @@ public final class RunDirectory {
 
     public void writeManifest(Manifest m) {
         Json.writeAtomically(manifestFile(), m);
+    }
+
+    /** The redo under way, if one was started and the run has not finished since. */
+    Optional<PendingRedo> pendingRedo() {
+        Path f = dir.resolve(PENDING_REDO);
+        return Files.exists(f) ? Optional.of(Json.read(f, PendingRedo.class)) : Optional.empty();
+    }
+
+    void writePendingRedo(PendingRedo redo) {
+        Json.writeAtomically(dir.resolve(PENDING_REDO), redo);
+    }
+
+    /** Called when every chunk of the run is finished: no redo is under way any more. */
+    void clearPendingRedo() {
+        try {
+            Files.deleteIfExists(dir.resolve(PENDING_REDO));
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot delete " + dir.resolve(PENDING_REDO), e);
+        }
     }
 
     void create() {

@@ -1,6 +1,7 @@
 package org.lustra.eval;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -111,6 +112,24 @@ class ExperimentRunnerTest {
             assertEquals(4, union.size(), "two attacks x two defences, the overlapping pattern adds nothing");
             assertTrue(records(part).stream().noneMatch(r -> r.contains("advp") || r.contains("lavan")));
             assertTrue(records(part).stream().anyMatch(r -> r.contains("pgd")), "the PGD cells kept");
+
+            // an interrupted redo, rerun as the same command at the same commit, resumes: its new records are kept
+            ExperimentRunner halted = new ExperimentRunner(exp, inputs(c), part, s -> { }).stopAfter(2);
+            assertEquals(2, halted.run(halted.manifest("test", Map.of())));
+            List<String> made = records(part);
+            assertEquals(union, halted.redo(List.of("lavan", "advp"), "commit-3"));
+            assertEquals(made, records(part), "the same redo at the same commit drops nothing");
+            // at another commit the code may differ: the redo starts over
+            halted.redo(List.of("lavan", "advp"), "commit-4");
+            assertTrue(records(part).stream().noneMatch(r -> r.contains("advp") || r.contains("lavan")));
+            assertTrue(Files.exists(part.resolve(RunDirectory.PENDING_REDO)));
+            ExperimentRunner rest = new ExperimentRunner(exp, inputs(c), part, s -> { });
+            rest.run(rest.manifest("test", Map.of()));
+            assertEquals(records(tmp.resolve("whole")), records(part));
+            assertFalse(Files.exists(part.resolve(RunDirectory.PENDING_REDO)), "a finished run has no redo under way");
+            // a finished redo asked again is a new redo, even at the same commit
+            rest.redo("advp", "commit-4");
+            assertTrue(records(part).stream().noneMatch(r -> r.contains("advp")));
 
             Experiment other = new Experiment("resume", "classifier-resnet", "eval512", 8, "paper", List.of(1L),
                     List.of("none"), null, List.of(attack("pgd", "linf", 0.1, 3)), 4, null);
