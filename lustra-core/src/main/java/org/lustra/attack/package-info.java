@@ -13,11 +13,11 @@
  * detection low while fooling the classifier, exact through the detector via a {@link DetectorView}).
  *
  * <p>Against a randomised target a success counts only when {@link Votes} — the same rule as the harness's
- * majority-of-K score — confirms it, and the iterative attacks (PGD, APGD, LaVAN, GDPA-like, Square, RHDE-like) never
- * stop at a first success under one draw: they run to full length and return the iterate with the best EOT objective
- * ({@link BestIterates}). Gradient rows with a non-finite value are
- * replaced by zeros without a step and counted ({@link GradientCounts}), as are exactly-zero rows, so a report can flag
- * a broken or cut gradient instead of printing a number.
+ * majority-of-K score — confirms it, and the iterative attacks never stop at a first success under one draw: PGD, APGD,
+ * LaVAN and GDPA-like run to full length and return the iterate with the best EOT objective ({@link BestIterates});
+ * the black-box Square and RHDE-like spend their whole query budget and keep their own best candidate, scored on single
+ * forwards. A gradient row with a non-finite value is zeroed and counted ({@link GradientCounts}; exactly-zero rows are
+ * counted too), so a report can flag a broken or cut gradient instead of printing a number.
  *
  * <p>An {@link Attack} is one configured attack as a value ({@link Attacks} has one per algorithm): it runs on an
  * {@link AttackModel} with a seed and describes its own budget and iterations. Which settings an experiment profile

@@ -17,13 +17,13 @@
  * <p>One sub-package per method, with the gradient modes each offers: {@code diffpure} (DiffPure, DDPM or DDIM reverse
  * chain; EXACT, SURROGATE, BPDA), {@code hetero} (the heterogeneous-noise purifier of seed 002: attention mask,
  * two-stage denoising, single-step resampling, ensembles; EXACT, SURROGATE, BPDA), {@code diffender} (DIFFender: patch
- * localisation, repainting, few-shot prompt tuning and the shipped tuned prompts; BPDA, STE, MASKED), {@code classic}
- * (JPEG, bit depth and local gradient smoothing: BPDA; median smoothing: EXACT, BPDA), {@code maep} (the
- * masked-autoencoder purifier of seed 003) and {@code disco} (a DISCO-style EDSR + local implicit function purifier),
- * both EXACT, STE (the output clamp straight through), BPDA, with {@code learned}, what those two share (training on
- * PGD pairs, model files, the purifier); the patch baselines of DIFFender's Table 1: {@code dw} (Digital Watermarking;
- * BPDA), {@code fnc} (feature norm clipping; EXACT, BPDA), {@code sac} (a SAC-like trained patch segmenter with shape
- * completion; BPDA, STE, MASKED) and {@code jedi} (local entropy, an autoencoder that cleans the mask, Telea; BPDA,
- * MASKED).
+ * localisation, repainting, few-shot prompt tuning and tuned prompts made by {@code lustra tune-prompts}; BPDA, STE,
+ * MASKED), {@code classic} (JPEG, bit depth and local gradient smoothing: BPDA; median smoothing: EXACT, BPDA),
+ * {@code maep} (the masked-autoencoder purifier of seed 003) and {@code disco} (a DISCO-style EDSR + local implicit
+ * function purifier), both EXACT, STE (the output clamp straight through), BPDA, with {@code learned}, what those two
+ * share (training on PGD pairs, model files, the purifier); the patch baselines of DIFFender's Table 1: {@code dw}
+ * (Digital Watermarking; BPDA), {@code fnc} (feature norm clipping; EXACT, BPDA), {@code sac} (a SAC-like trained
+ * patch segmenter with shape completion; BPDA, STE, MASKED) and {@code jedi} (local entropy, an autoencoder — or
+ * morphology — that turns kernel centres into a mask, Telea; BPDA, MASKED).
  */
 package org.lustra.defense;

@@ -6,13 +6,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -196,80 +193,17 @@ public final class ExperimentRunner implements AutoCloseable {
     }
 
     /**
-     * Forgets the results of every cell whose id contains any of {@code patterns} (their sample lines, AdvP patches
-     * and example panels) so the next {@link #run} computes them again with the current code, and records that in the
-     * manifest's history (with {@code gitCommit}) and the cells' refreshed descriptions. Returns the cells matched.
-     * Use it after fixing or changing an attack; the other cells keep their results. Several patterns make one union,
-     * so a cell two of them match is computed once; a pattern that matches no cell is refused (likely a typo). A redo
-     * that was interrupted resumes when the same cells are redone again at the same {@code gitCommit}: their new records
-     * are kept (long work is never lost to rerunning the same command); at another commit they are dropped again.
+     * Forgets the results of every cell whose id contains any of {@code patterns} so the next {@link #run} computes
+     * them with the code at hand, and notes it in the manifest; an interrupted redo resumes at the same clean commit
+     * (see {@link Redo}). Returns the cells matched. The other cells keep their results.
      */
     public List<String> redo(List<String> patterns, String gitCommit) {
-        if (patterns.isEmpty()) {
-            throw new IllegalArgumentException("redo needs at least one pattern");
-        }
         if (!dir.hasManifest()) {
             throw new LustraException(dir.path() + " has no " + RunDirectory.MANIFEST + "; there is nothing to redo — "
                     + "run without --redo");
         }
-        Manifest old = checkSameExperiment();
-        for (String pattern : patterns) {
-            if (exp.cells().stream().noneMatch(c -> c.id().contains(pattern))) {
-                throw new LustraException("--redo " + pattern + " matches no cell of " + exp.name() + "; cells are "
-                        + exp.cells().stream().map(Experiment.Cell::id).toList());
-            }
-        }
-        List<String> matched = new ArrayList<>();
-        Map<String, Map<String, CellInfo>> refreshed = new HashMap<>();
-        for (Experiment.Cell c : exp.cells()) {
-            if (patterns.stream().anyMatch(c.id()::contains)) {
-                matched.add(c.id());
-                // described afresh, routes included: the code may now offer a defence another route
-                refreshed.put(c.id(), describe(c));
-            }
-        }
-        Map<String, CellInfo> cells = new LinkedHashMap<>();
-        for (Map.Entry<String, CellInfo> e : old.cells().entrySet()) {
-            String id = e.getKey();
-            int at = id.indexOf('@');
-            if (refreshed.containsKey(id)) {
-                cells.putAll(refreshed.get(id)); // the cell, then its current route cells, where it stood
-            } else if (at < 0 || !refreshed.containsKey(id.substring(0, at))) {
-                cells.put(id, e.getValue()); // a kept cell, or a route of one
-            }
-        }
-        Optional<RunDirectory.PendingRedo> unfinished = dir.pendingRedo()
-                .filter(p -> p.gitCommit().equals(gitCommit));
-        if (unfinished.isPresent() && unfinished.get().cells().containsAll(matched)) {
-            log.accept("Redo: resuming the unfinished redo of " + matched + " started " + unfinished.get().started()
-                    + " at this commit; the records it has made are kept");
-            return matched;
-        }
-        Set<String> ids = new HashSet<>(matched);
-        int dropped = dir.dropRecords(ids);
-        // a patch shared by several cells (the bare classifier's) is retrained only when every cell using it is redone:
-        // a kept cell's records were made with it
-        Set<String> keptOwners = new HashSet<>();
-        for (Experiment.Cell c : exp.cells()) {
-            if (!ids.contains(c.id())) {
-                keptOwners.add(UniversalPatches.owner(c));
-            }
-        }
-        for (Experiment.Cell c : exp.cells()) {
-            if (ids.contains(c.id())) {
-                String owner = UniversalPatches.owner(c);
-                dir.forgetCellFiles(c.id(), owner, !keptOwners.contains(owner));
-            }
-        }
-        List<String> history = new ArrayList<>(old.history());
-        history.add(Instant.now() + " at git commit " + gitCommit + ": redid " + matched + " (" + dropped
-                + " sample records dropped)");
-        dir.writeManifest(old.withCells(cells, history));
-        Set<String> under = new LinkedHashSet<>(unfinished.map(RunDirectory.PendingRedo::cells).orElse(List.of()));
-        under.addAll(matched);
-        dir.writePendingRedo(new RunDirectory.PendingRedo(gitCommit, new ArrayList<>(under), Instant.now().toString()));
-        log.accept("Redo: dropped " + dropped + " records of " + matched.size() + " cell(s) " + matched);
-        return matched;
+        return new Redo(exp, dir, this::describe, this::inputHashes, log).apply(checkSameExperiment(), patterns,
+                gitCommit);
     }
 
     private Manifest checkSameExperiment() {
@@ -291,6 +225,7 @@ public final class ExperimentRunner implements AutoCloseable {
      * returns the number of chunks computed by this call.
      */
     public long run(Manifest manifest, ChunkEngine engine) {
+        Redo.noteRun(dir, manifest.gitCommit());
         List<RunDirectory.ChunkKey> pending = pendingChunks(manifest);
         // image evaluations, as the journal and the report count them: one per record, a worst-of cell's route
         // records included (a chunk of n images writes n per route and n of its own)

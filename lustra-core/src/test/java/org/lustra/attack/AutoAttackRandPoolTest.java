@@ -86,7 +86,8 @@ class AutoAttackRandPoolTest {
         int steps = 5;
         List<Integer> eotBatches = new ArrayList<>();
         try (NDManager m = NDManager.newBaseManager()) {
-            AttackModel model = new AttackModel(target(m, eotBatches, Integer.MAX_VALUE), null, m, LinearTargets.IMAGE, 1, true, VOTES);
+            AttackModel model = new AttackModel(target(m, eotBatches, Integer.MAX_VALUE), null, m, LinearTargets.IMAGE,
+                    1, true, VOTES);
 
             // when
             AutoAttack.Report r = AutoAttack.run(model, x, labels, new AutoAttack.Options(AutoAttack.Version.RAND,

@@ -113,22 +113,33 @@ class ExperimentRunnerTest {
             assertTrue(records(part).stream().noneMatch(r -> r.contains("advp") || r.contains("lavan")));
             assertTrue(records(part).stream().anyMatch(r -> r.contains("pgd")), "the PGD cells kept");
 
-            // an interrupted redo, rerun as the same command at the same commit, resumes: its new records are kept
+            // an interrupted redo, rerun as the same command at the same clean commit, resumes: its new records are kept
+            List<String> lavanAdvp = List.of("lavan", "advp");
+            String commit = "3".repeat(40);
             ExperimentRunner halted = new ExperimentRunner(exp, inputs(c), part, s -> { }).stopAfter(2);
-            assertEquals(2, halted.run(halted.manifest("test", Map.of())));
+            halted.redo(lavanAdvp, commit);
+            assertEquals(2, halted.run(halted.manifest(commit, Map.of())));
             List<String> made = records(part);
-            assertEquals(union, halted.redo(List.of("lavan", "advp"), "commit-3"));
+            assertEquals(union, halted.redo(lavanAdvp, commit));
             assertEquals(made, records(part), "the same redo at the same commit drops nothing");
-            // at another commit the code may differ: the redo starts over
-            halted.redo(List.of("lavan", "advp"), "commit-4");
+            // widened at the same commit: only the cells not under way yet are dropped
+            halted.redo(List.of("lavan", "advp", "pgd"), commit);
+            assertEquals(made.stream().filter(r -> !r.contains("pgd")).toList(), records(part));
+            // uncommitted code is not one state of the code: the redo starts over
+            halted.redo(lavanAdvp, commit + "-dirty");
+            assertTrue(records(part).stream().noneMatch(r -> r.contains("advp") || r.contains("lavan")));
+            // a run of other code in between: the pending redo can no longer resume
+            halted.redo(lavanAdvp, commit);
+            assertEquals(2, halted.run(halted.manifest("4".repeat(40), Map.of())));
+            halted.redo(lavanAdvp, commit);
             assertTrue(records(part).stream().noneMatch(r -> r.contains("advp") || r.contains("lavan")));
             assertTrue(Files.exists(part.resolve(RunDirectory.PENDING_REDO)));
             ExperimentRunner rest = new ExperimentRunner(exp, inputs(c), part, s -> { });
-            rest.run(rest.manifest("test", Map.of()));
+            rest.run(rest.manifest(commit, Map.of()));
             assertEquals(records(tmp.resolve("whole")), records(part));
             assertFalse(Files.exists(part.resolve(RunDirectory.PENDING_REDO)), "a finished run has no redo under way");
             // a finished redo asked again is a new redo, even at the same commit
-            rest.redo("advp", "commit-4");
+            rest.redo("advp", commit);
             assertTrue(records(part).stream().noneMatch(r -> r.contains("advp")));
 
             Experiment other = new Experiment("resume", "classifier-resnet", "eval512", 8, "paper", List.of(1L),

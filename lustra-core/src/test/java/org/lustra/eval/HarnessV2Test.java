@@ -240,7 +240,8 @@ class HarnessV2Test {
 
     /**
      * A run whose manifest was written before defences' weights were hashed (the entry absent) resumes, is redone,
-     * reported and reproduced as before, and its manifest keeps the hashes it was written with.
+     * reported and reproduced as before; a resume keeps the manifest as written, a redo adds the missing entry and
+     * notes a changed one.
      */
     @Test
     void givenAManifestWithoutTheDefenceHash_whenResumedRedoneReportedAndReproduced_thenAllWorkAsBefore()
@@ -255,6 +256,8 @@ class HarnessV2Test {
             Manifest written = dir.readManifest();
             Map<String, String> old = new LinkedHashMap<>(written.hashes());
             assertNotNull(old.remove("model:maep-fmnist"), written.hashes().toString());
+            // and as if the classifier had been retrained since: a redo must say the kept cells used other weights
+            old.put("model:classifier-resnet", "0".repeat(64));
             dir.writeManifest(new Manifest(written.experiment(), written.created(), written.gitCommit(),
                     written.versions(), written.cells(), written.images(), written.classifier(), written.history(),
                     old, written.seeds()));
@@ -270,7 +273,13 @@ class HarnessV2Test {
                 assertEquals(1, redone.redo("maep", "commit-2").size());
                 assertEquals(2, redone.run(redone.manifest("test", Map.of())));
             }
-            assertEquals(old, dir.readManifest().hashes(), "a redo keeps the hashes the run was made with");
+            Manifest redone = dir.readManifest();
+            assertEquals(written.hashes(), redone.hashes(), "a redo records the hashes its cells run on: the entry the "
+                    + "old manifest lacked is added, the others are unchanged");
+            assertTrue(redone.history().stream().anyMatch(h -> h.contains("model:classifier-resnet changed from "
+                    + "0".repeat(64))), redone.history().toString());
+            assertTrue(redone.history().stream().noneMatch(h -> h.contains("model:maep-fmnist changed")),
+                    "an added entry is not a change: " + redone.history());
             assertEquals(4, read(run).size());
 
             Report.Summary s = Report.write(run);

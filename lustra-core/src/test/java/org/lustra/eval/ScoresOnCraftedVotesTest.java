@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -140,7 +141,7 @@ class ScoresOnCraftedVotesTest {
     @Test
     void givenTwoRunSeeds_whenTheCellIsScored_thenRobustIsTheMeanOverSeedsAndItsStdTheSampleStd() {
         // given seed 1 with the nine images above (majority 5/9) and seed 2 where the same nine are all right (9/9)
-        List<SampleRecord> recs = new java.util.ArrayList<>(Scoring.records(chunk(1, allRight(9, 10), TEN_VOTES)));
+        List<SampleRecord> recs = new ArrayList<>(Scoring.records(chunk(1, allRight(9, 10), TEN_VOTES)));
         recs.addAll(Scoring.records(chunk(2, allRight(9, 10), allRight(9, 10))));
 
         // when

@@ -85,6 +85,17 @@ class ZeroGradientWarningTest {
     }
 
     @Test
+    void givenFiftyRows_whenTwoAreZero_thenTheFloorOfTwoRowsKeepsTheFourPercentQuiet() {
+        // given 50 rows: 2 % would be one row, so 2 zero rows (4 %) warn only without the floor
+        Report.CellSummary two = Report.scoreCell("c", INFO, chunk("c", 0, new GradientCounts(50, 0, 2)));
+        Report.CellSummary three = Report.scoreCell("c", INFO, chunk("c", 0, new GradientCounts(50, 0, 3)));
+
+        // then
+        assertFalse(warnsZero(two), two.warnings().toString());
+        assertTrue(warnsZero(three), three.warnings().toString());
+    }
+
+    @Test
     void givenARunWithOneCellAboveAndOneAtTheThreshold_whenTheReportIsWritten_thenOnlyTheFirstRowShowsTheWarning()
             throws Exception {
         // given a run directory as the harness leaves it: manifest and journal of two cells
