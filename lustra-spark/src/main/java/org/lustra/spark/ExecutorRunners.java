@@ -69,9 +69,12 @@ final class ExecutorRunners {
         for (Map.Entry<String, String> e : spec.hashes().entrySet()) {
             if (!e.getValue().equals(mine.get(e.getKey()))) {
                 runner.close();
-                throw new LustraException(where() + " has " + e.getKey() + " with SHA-256 " + mine.get(e.getKey())
-                        + " but the run's manifest says " + e.getValue() + "; give every executor the same models/ "
-                        + "and data/ (lustra.home is " + LustraHome.root() + ").");
+                String here = mine.containsKey(e.getKey())
+                        ? "has " + e.getKey() + " with SHA-256 " + mine.get(e.getKey())
+                        : "does not load " + e.getKey();
+                throw new LustraException(where() + " " + here + " but the run's manifest says " + e.getValue()
+                        + "; give every executor the same models/ and data/ (lustra.home is " + LustraHome.root()
+                        + ").");
             }
         }
         return runner;
