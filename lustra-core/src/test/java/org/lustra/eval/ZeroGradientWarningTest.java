@@ -75,24 +75,13 @@ class ZeroGradientWarningTest {
 
     @Test
     void givenAFewRowsOnly_whenTwoOrThreeAreZero_thenOnlyMoreThanTwoWarn() {
-        // given 100 rows: 2 % is 2 rows, and "a few" is never fewer than 2
-        Report.CellSummary two = Report.scoreCell("c", INFO, chunk("c", 0, new GradientCounts(100, 0, 2)));
-        Report.CellSummary three = Report.scoreCell("c", INFO, chunk("c", 0, new GradientCounts(100, 0, 3)));
-
-        // then
-        assertFalse(warnsZero(two), two.warnings().toString());
-        assertTrue(warnsZero(three), three.warnings().toString());
-    }
-
-    @Test
-    void givenFiftyRows_whenTwoAreZero_thenTheFloorOfTwoRowsKeepsTheFourPercentQuiet() {
-        // given 50 rows: 2 % would be one row, so 2 zero rows (4 %) warn only without the floor
-        Report.CellSummary two = Report.scoreCell("c", INFO, chunk("c", 0, new GradientCounts(50, 0, 2)));
-        Report.CellSummary three = Report.scoreCell("c", INFO, chunk("c", 0, new GradientCounts(50, 0, 3)));
-
-        // then
-        assertFalse(warnsZero(two), two.warnings().toString());
-        assertTrue(warnsZero(three), three.warnings().toString());
+        // 100 rows: 2 % is 2 rows; 50 rows: 2 % is one row, so 2 zero rows (4 %) stay quiet only by the floor of 2
+        for (int rows : new int[] {100, 50}) {
+            Report.CellSummary two = Report.scoreCell("c", INFO, chunk("c", 0, new GradientCounts(rows, 0, 2)));
+            Report.CellSummary three = Report.scoreCell("c", INFO, chunk("c", 0, new GradientCounts(rows, 0, 3)));
+            assertFalse(warnsZero(two), rows + " rows: " + two.warnings());
+            assertTrue(warnsZero(three), rows + " rows: " + three.warnings());
+        }
     }
 
     @Test
