@@ -265,7 +265,13 @@ public final class ExperimentRunner implements AutoCloseable {
     public List<RunDirectory.ChunkKey> pendingChunks(Manifest manifest) {
         dir.create();
         if (dir.hasManifest()) {
-            checkSameExperiment();
+            List<String> changed = checkSameExperiment().changedInputs(manifest);
+            if (!changed.isEmpty()) {
+                // finishing the run would mix records made on two sets of weights under one manifest
+                throw new LustraException(dir.path() + " was begun on other inputs than this machine has now ("
+                        + String.join("; ", changed) + "): rerun the cells that use them with --redo (which records "
+                        + "the new hashes in the manifest's history) or start over with another --out.");
+            }
         } else {
             dir.writeManifest(manifest);
         }

@@ -1,7 +1,9 @@
 package org.lustra.eval;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * {@code manifest.json} of a run directory: written once, and a rerun must find the same experiment in it.
@@ -37,5 +39,31 @@ public record Manifest(Experiment experiment, String created, String gitCommit, 
     public Manifest withCells(Map<String, CellInfo> newCells, List<String> newHistory) {
         return new Manifest(experiment, created, gitCommit, versions, newCells, images, classifier, newHistory, hashes,
                 seeds);
+    }
+
+    /**
+     * The inputs whose SHA-256 differs between this manifest and {@code now} (the same run's inputs as they are at
+     * hand), as "KEY: OLD → NEW". Only entries both record as a hash count: a manifest that lacks an entry, or that
+     * recorded why it had none, claims nothing about it.
+     */
+    public List<String> changedInputs(Manifest now) {
+        List<String> out = new ArrayList<>();
+        if (hashes == null || now.hashes() == null) {
+            return out;
+        }
+        for (Map.Entry<String, String> e : hashes.entrySet()) {
+            String then = e.getValue();
+            String current = now.hashes().get(e.getKey());
+            if (isSha256(then) && isSha256(current) && !then.equals(current)) {
+                out.add(e.getKey() + ": " + then + " → " + current);
+            }
+        }
+        return out;
+    }
+
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+
+    private static boolean isSha256(String s) {
+        return s != null && SHA256.matcher(s).matches();
     }
 }

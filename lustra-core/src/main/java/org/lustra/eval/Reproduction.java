@@ -94,6 +94,11 @@ public final class Reproduction {
         }
         List<ChunkResult> out = new ArrayList<>();
         try (ExperimentRunner runner = new ExperimentRunner(manifest.experiment(), in, work, log)) {
+            List<String> changed = manifest.changedInputs(runner.manifest(manifest.gitCommit(), Map.of()));
+            if (!changed.isEmpty()) {
+                // then a difference below is expected, and this names its first suspect
+                log.accept("The inputs differ from the run's (" + String.join("; ", changed) + ").");
+            }
             for (String key : chosen) {
                 RunDirectory.ChunkKey c = RunDirectory.ChunkKey.parse(key);
                 log.accept("reproducing " + key);

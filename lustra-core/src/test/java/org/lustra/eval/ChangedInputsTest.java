@@ -1,0 +1,72 @@
+package org.lustra.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lustra.model.ModelStore;
+import org.lustra.model.NetClassifier;
+import org.lustra.util.LustraException;
+
+/** A run begun on some weights is not finished on others: the manifest's hashes are compared on resume. */
+class ChangedInputsTest {
+    private static final String A = "a".repeat(64);
+    private static final String B = "b".repeat(64);
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void givenManifestsThatDifferInOneHash_whenCompared_thenOnlyThatInputIsNamed() {
+        Manifest then = withHashes(Map.of("model:x", A, "model:y", A));
+        Manifest now = withHashes(Map.of("model:x", B, "model:y", A));
+
+        assertEquals(List.of("model:x: " + A + " → " + B), then.changedInputs(now));
+    }
+
+    @Test
+    void givenEntriesOneSideLacksOrCouldNotHash_whenCompared_thenNothingIsClaimed() {
+        Map<String, String> old = new LinkedHashMap<>();
+        old.put("model:gone", A);
+        old.put("model:unhashed", "unavailable (no such file)");
+        Manifest then = withHashes(old);
+        Manifest now = withHashes(Map.of("model:unhashed", B, "model:new", B));
+
+        assertTrue(then.changedInputs(now).isEmpty());
+        assertTrue(new Manifest(null, null, null, null, Map.of(), 1, null, List.of()).changedInputs(now).isEmpty(),
+                "a manifest from before harness v2 records no hashes");
+    }
+
+    @Test
+    void givenARunBegunOnOtherClassifierWeights_whenResumed_thenItRefusesAndNamesTheModel() {
+        Experiment exp = new Experiment("changed", "classifier-resnet", "eval512", 2, "quick", List.of(1L),
+                List.of("none"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)), 2,
+                null);
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
+                ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })) {
+            Manifest begun = r.manifest("test", Map.of());
+            r.pendingChunks(begun);
+            Map<String, String> other = new LinkedHashMap<>(begun.hashes());
+            other.put("model:classifier-resnet", A);
+            r.directory().writeManifest(new Manifest(begun.experiment(), begun.created(), begun.gitCommit(),
+                    begun.versions(), begun.cells(), begun.images(), begun.classifier(), begun.history(), other,
+                    begun.seeds()));
+
+            LustraException e = assertThrows(LustraException.class, () -> r.pendingChunks(r.manifest("test",
+                    Map.of())));
+
+            assertTrue(e.getMessage().contains("model:classifier-resnet: " + A), e.getMessage());
+            assertTrue(e.getMessage().contains("--redo"), e.getMessage());
+        }
+    }
+
+    private static Manifest withHashes(Map<String, String> hashes) {
+        return new Manifest(null, "now", "test", Map.of(), Map.of(), 1, "c", List.of(), hashes, null);
+    }
+}
