@@ -225,8 +225,9 @@ public final class ExperimentRunner implements AutoCloseable {
      * returns the number of chunks computed by this call.
      */
     public long run(Manifest manifest, ChunkEngine engine) {
-        Redo.noteRun(dir, manifest.gitCommit());
+        // first, so that a run refused for changed weights marks nothing
         List<RunDirectory.ChunkKey> pending = pendingChunks(manifest);
+        Redo.noteRun(dir, manifest.gitCommit());
         // image evaluations, as the journal and the report count them: one per record, a worst-of cell's route
         // records included (a chunk of n images writes n per route and n of its own)
         long totalImages = 0;
@@ -260,18 +261,14 @@ public final class ExperimentRunner implements AutoCloseable {
 
     /**
      * Prepares the run directory (writes the manifest, or checks that it holds this experiment; drops the lines of
-     * chunks a kill cut short) and returns the chunks not finished yet, in run order: seed, cell, chunk.
+     * chunks a kill cut short) and returns the chunks not finished yet, in run order: seed, cell, chunk. Refuses when
+     * chunks remain and the weights or images have changed since the run began ({@code manifest} holds today's hashes).
      */
     public List<RunDirectory.ChunkKey> pendingChunks(Manifest manifest) {
         dir.create();
+        List<String> changed = List.of();
         if (dir.hasManifest()) {
-            List<String> changed = checkSameExperiment().changedInputs(manifest);
-            if (!changed.isEmpty()) {
-                // finishing the run would mix records made on two sets of weights under one manifest
-                throw new LustraException(dir.path() + " was begun on other inputs than this machine has now ("
-                        + String.join("; ", changed) + "): rerun the cells that use them with --redo (which records "
-                        + "the new hashes in the manifest's history) or start over with another --out.");
-            }
+            changed = checkSameExperiment().changedInputs(manifest.hashes() == null ? Map.of() : manifest.hashes());
         } else {
             dir.writeManifest(manifest);
         }
@@ -286,6 +283,12 @@ public final class ExperimentRunner implements AutoCloseable {
                     }
                 }
             }
+        }
+        if (!out.isEmpty() && !changed.isEmpty()) {
+            // finishing the run would put records made on two sets of weights under one manifest
+            throw new LustraException(dir.path() + " was begun on other inputs than this machine has now ("
+                    + String.join("; ", changed) + "): redo its cells with --redo (the manifest's history then "
+                    + "records the change) or start over in another --out.");
         }
         return out;
     }

@@ -17,6 +17,8 @@ import java.util.regex.Pattern;
 public record Manifest(Experiment experiment, String created, String gitCommit, Map<String, String> versions,
         Map<String, CellInfo> cells, int images, String classifier, List<String> history,
         Map<String, String> hashes, String seeds) {
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+
     public Manifest {
         history = history == null ? List.of() : List.copyOf(history);
     }
@@ -42,26 +44,24 @@ public record Manifest(Experiment experiment, String created, String gitCommit, 
     }
 
     /**
-     * The inputs whose SHA-256 differs between this manifest and {@code now} (the same run's inputs as they are at
-     * hand), as "KEY: OLD → NEW". Only entries both record as a hash count: a manifest that lacks an entry, or that
-     * recorded why it had none, claims nothing about it.
+     * The inputs whose SHA-256 differs between this manifest and {@code now} (the run's inputs as they are at hand), as
+     * "KEY (OLD → NEW)" with hashes cut to 12 digits. Only entries both record as a hash count: a manifest that lacks
+     * an entry, or that recorded why it had none, claims nothing about it.
      */
-    public List<String> changedInputs(Manifest now) {
+    public List<String> changedInputs(Map<String, String> now) {
         List<String> out = new ArrayList<>();
-        if (hashes == null || now.hashes() == null) {
+        if (hashes == null) {
             return out;
         }
         for (Map.Entry<String, String> e : hashes.entrySet()) {
             String then = e.getValue();
-            String current = now.hashes().get(e.getKey());
+            String current = now.get(e.getKey());
             if (isSha256(then) && isSha256(current) && !then.equals(current)) {
-                out.add(e.getKey() + ": " + then + " → " + current);
+                out.add(e.getKey() + " (" + then.substring(0, 12) + "… → " + current.substring(0, 12) + "…)");
             }
         }
         return out;
     }
-
-    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
 
     private static boolean isSha256(String s) {
         return s != null && SHA256.matcher(s).matches();

@@ -2,6 +2,7 @@ package org.lustra.eval;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -59,8 +60,12 @@ final class Redo {
         }
         List<String> matched = exp.cells().stream().map(Experiment.Cell::id)
                 .filter(id -> patterns.stream().anyMatch(id::contains)).toList();
+        Map<String, String> current = hashes.get();
+        List<String> changed = old.changedInputs(current);
+        // a redo begun on other weights cannot be resumed: its records so far were made with them
         Optional<RunDirectory.PendingRedo> unfinished = dir.pendingRedo()
-                .filter(p -> CLEAN_COMMIT.matcher(gitCommit).matches() && p.gitCommit().equals(gitCommit));
+                .filter(p -> CLEAN_COMMIT.matcher(gitCommit).matches() && p.gitCommit().equals(gitCommit))
+                .filter(p -> changed.isEmpty());
         Set<String> underWay = new LinkedHashSet<>(unfinished.map(RunDirectory.PendingRedo::cells).orElse(List.of()));
         List<String> fresh = matched.stream().filter(id -> !underWay.contains(id)).toList();
         if (fresh.isEmpty()) {
@@ -68,11 +73,14 @@ final class Redo {
                     + " at this commit; the records it has made are kept");
             return matched;
         }
+        if (!changed.isEmpty()) {
+            refuseHalfMadeKeptCells(old, matched, changed);
+        }
         int dropped = forget(new HashSet<>(fresh));
         List<String> history = new ArrayList<>(old.history());
         history.add(Instant.now() + " at git commit " + gitCommit + ": redid " + fresh + " (" + dropped
                 + " sample records dropped)" + (underWay.isEmpty() ? "" : "; " + underWay + " already under way"));
-        Map<String, String> now = refreshedHashes(old, history);
+        Map<String, String> now = refreshedHashes(old, current, history);
         dir.writeManifest(new Manifest(old.experiment(), old.created(), old.gitCommit(), old.versions(),
                 describedCells(old, fresh), old.images(), old.classifier(), history, now, old.seeds()));
         underWay.addAll(fresh);
@@ -80,6 +88,25 @@ final class Redo {
                 Instant.now().toString()));
         log.accept("Redo: dropped " + dropped + " records of " + fresh.size() + " cell(s) " + fresh);
         return matched;
+    }
+
+    /**
+     * With changed inputs, a kept cell that has some of its records and not all would be finished on the new weights
+     * under a history line saying the kept cells used the former: such a cell must be redone too.
+     */
+    private void refuseHalfMadeKeptCells(Manifest old, List<String> matched, List<String> changed) {
+        Map<String, Integer> made = new HashMap<>();
+        for (SampleRecord r : dir.readRecords()) {
+            made.merge(r.cell(), 1, Integer::sum);
+        }
+        int whole = exp.seeds().size() * old.images();
+        List<String> halfMade = exp.cells().stream().map(Experiment.Cell::id)
+                .filter(id -> !matched.contains(id) && made.getOrDefault(id, 0) > 0 && made.get(id) < whole).toList();
+        if (!halfMade.isEmpty()) {
+            throw new LustraException("The cells " + halfMade + " were begun on inputs that have changed since ("
+                    + String.join("; ", changed) + ") and are not finished: add them to the redo (--redo "
+                    + String.join(" --redo ", halfMade) + ") so that no cell mixes records of two sets of weights.");
+        }
     }
 
     /**
@@ -137,10 +164,11 @@ final class Redo {
      * (weights retrained before the redo) is replaced and noted in {@code history} — the kept cells were made with the
      * old bytes, which a reader must know. Spark executors compare their own hashes with these.
      */
-    private Map<String, String> refreshedHashes(Manifest old, List<String> history) {
+    private static Map<String, String> refreshedHashes(Manifest old, Map<String, String> current,
+            List<String> history) {
         Map<String, String> was = old.hashes() == null ? Map.of() : old.hashes();
         Map<String, String> now = new LinkedHashMap<>(was);
-        for (Map.Entry<String, String> e : hashes.get().entrySet()) {
+        for (Map.Entry<String, String> e : current.entrySet()) {
             String before = was.get(e.getKey());
             if (before != null && !before.equals(e.getValue())) {
                 history.add("  " + e.getKey() + " changed from " + before + " to " + e.getValue()

@@ -94,7 +94,7 @@ public final class Reproduction {
         }
         List<ChunkResult> out = new ArrayList<>();
         try (ExperimentRunner runner = new ExperimentRunner(manifest.experiment(), in, work, log)) {
-            List<String> changed = manifest.changedInputs(runner.manifest(manifest.gitCommit(), Map.of()));
+            List<String> changed = manifest.changedInputs(runner.inputHashes());
             if (!changed.isEmpty()) {
                 // then a difference below is expected, and this names its first suspect
                 log.accept("The inputs differ from the run's (" + String.join("; ", changed) + ").");

@@ -25,9 +25,9 @@ class ChangedInputsTest {
     @Test
     void givenManifestsThatDifferInOneHash_whenCompared_thenOnlyThatInputIsNamed() {
         Manifest then = withHashes(Map.of("model:x", A, "model:y", A));
-        Manifest now = withHashes(Map.of("model:x", B, "model:y", A));
 
-        assertEquals(List.of("model:x: " + A + " → " + B), then.changedInputs(now));
+        assertEquals(List.of("model:x (aaaaaaaaaaaa… → bbbbbbbbbbbb…)"),
+                then.changedInputs(Map.of("model:x", B, "model:y", A)));
     }
 
     @Test
@@ -35,12 +35,17 @@ class ChangedInputsTest {
         Map<String, String> old = new LinkedHashMap<>();
         old.put("model:gone", A);
         old.put("model:unhashed", "unavailable (no such file)");
-        Manifest then = withHashes(old);
-        Manifest now = withHashes(Map.of("model:unhashed", B, "model:new", B));
+        old.put("model:unhashed-now", A);
 
-        assertTrue(then.changedInputs(now).isEmpty());
-        assertTrue(new Manifest(null, null, null, null, Map.of(), 1, null, List.of()).changedInputs(now).isEmpty(),
-                "a manifest from before harness v2 records no hashes");
+        assertTrue(withHashes(old).changedInputs(Map.of("model:unhashed", B, "model:new", B, "model:unhashed-now",
+                "unavailable (no such file)")).isEmpty());
+    }
+
+    @Test
+    void givenAManifestFromBeforeHarnessV2_whenCompared_thenNothingIsClaimed() {
+        Manifest preV2 = new Manifest(null, null, null, null, Map.of(), 1, null, List.of());
+
+        assertTrue(preV2.changedInputs(Map.of("model:x", B)).isEmpty());
     }
 
     @Test
@@ -61,9 +66,51 @@ class ChangedInputsTest {
             LustraException e = assertThrows(LustraException.class, () -> r.pendingChunks(r.manifest("test",
                     Map.of())));
 
-            assertTrue(e.getMessage().contains("model:classifier-resnet: " + A), e.getMessage());
+            assertTrue(e.getMessage().contains("model:classifier-resnet (aaaaaaaaaaaa…"), e.getMessage());
             assertTrue(e.getMessage().contains("--redo"), e.getMessage());
         }
+    }
+
+    @Test
+    void givenAFinishedRunWhoseWeightsChangedSince_whenRunAgain_thenNothingIsComputedAndNothingRefused() {
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
+                ExperimentRunner r = new ExperimentRunner(oneCell(), ExperimentRunnerTest.inputs(c), tmp, s -> { })) {
+            Manifest begun = r.manifest("test", Map.of());
+            r.run(begun);
+            r.directory().writeManifest(withHashes(begun, "model:classifier-resnet", A));
+
+            assertEquals(0, r.run(r.manifest("test", Map.of())), "a finished run only reports");
+        }
+    }
+
+    @Test
+    void givenHalfAKeptCellMadeOnWeightsThatChanged_whenAnotherCellIsRedone_thenTheRedoRefusesAndNamesIt() {
+        Experiment exp = new Experiment("changed", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
+                List.of("none", "median:3"), List.of("adaptive"),
+                List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)), 2, null);
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
+                ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
+                        .stopAfter(3)) {
+            Manifest begun = r.manifest("test", Map.of());
+            r.run(begun); // none's two chunks and median's first: median is half made
+            r.directory().writeManifest(withHashes(begun, "model:classifier-resnet", A));
+
+            LustraException e = assertThrows(LustraException.class, () -> r.redo("none", "commit-2"));
+
+            assertTrue(e.getMessage().contains("--redo median:3|pgd"), e.getMessage());
+        }
+    }
+
+    private static Experiment oneCell() {
+        return new Experiment("changed", "classifier-resnet", "eval512", 2, "quick", List.of(1L), List.of("none"),
+                List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)), 2, null);
+    }
+
+    private static Manifest withHashes(Manifest m, String key, String value) {
+        Map<String, String> hashes = new LinkedHashMap<>(m.hashes());
+        hashes.put(key, value);
+        return new Manifest(m.experiment(), m.created(), m.gitCommit(), m.versions(), m.cells(), m.images(),
+                m.classifier(), m.history(), hashes, m.seeds());
     }
 
     private static Manifest withHashes(Map<String, String> hashes) {
