@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -98,6 +99,28 @@ class ChangedInputsTest {
             LustraException e = assertThrows(LustraException.class, () -> r.redo("none", "commit-2"));
 
             assertTrue(e.getMessage().contains("--redo median:3|pgd"), e.getMessage());
+        }
+    }
+
+    @Test
+    void givenARedoInterruptedAndWeightsChangedSince_whenTheSameRedoIsGivenAgain_thenItStartsOverInsteadOfResuming() {
+        String commit = "c".repeat(40);
+        Experiment exp = new Experiment("changed", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
+                List.of("none"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)), 2,
+                null);
+        List<String> log = new ArrayList<>();
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
+                ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, log::add)) {
+            r.run(r.manifest(commit, Map.of()));
+            r.redo("none", commit);
+            r.stopAfter(1).run(r.manifest(commit, Map.of())); // the redo is half done
+            r.directory().writeManifest(withHashes(r.directory().readManifest(), "model:classifier-resnet", A));
+            log.clear();
+
+            r.redo("none", commit);
+
+            assertTrue(log.stream().noneMatch(l -> l.startsWith("Redo: resuming")), log.toString());
+            assertTrue(log.stream().anyMatch(l -> l.startsWith("Redo: dropped 2 records")), log.toString());
         }
     }
 
