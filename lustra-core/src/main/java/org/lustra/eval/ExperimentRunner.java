@@ -268,7 +268,7 @@ public final class ExperimentRunner implements AutoCloseable {
         dir.create();
         List<String> changed = List.of();
         if (dir.hasManifest()) {
-            changed = checkSameExperiment().changedInputs(manifest.hashes() == null ? Map.of() : manifest.hashes());
+            changed = checkSameExperiment().changedInputs(manifest.hashes());
         } else {
             dir.writeManifest(manifest);
         }

@@ -46,11 +46,11 @@ public record Manifest(Experiment experiment, String created, String gitCommit, 
     /**
      * The inputs whose SHA-256 differs between this manifest and {@code now} (the run's inputs as they are at hand), as
      * "KEY (OLD → NEW)" with hashes cut to 12 digits. Only entries both record as a hash count: a manifest that lacks
-     * an entry, or that recorded why it had none, claims nothing about it.
+     * an entry, or that recorded why it had none, claims nothing about it (nor does a null side).
      */
     public List<String> changedInputs(Map<String, String> now) {
         List<String> out = new ArrayList<>();
-        if (hashes == null) {
+        if (hashes == null || now == null) {
             return out;
         }
         for (Map.Entry<String, String> e : hashes.entrySet()) {

@@ -132,6 +132,11 @@ class ChangedInputsTest {
     private static Manifest withHashes(Manifest m, String key, String value) {
         Map<String, String> hashes = new LinkedHashMap<>(m.hashes());
         hashes.put(key, value);
+        return withHashes(m, hashes);
+    }
+
+    /** {@code m} with other hashes, as if its inputs had been other files (shared with {@link HarnessV2Test}). */
+    static Manifest withHashes(Manifest m, Map<String, String> hashes) {
         return new Manifest(m.experiment(), m.created(), m.gitCommit(), m.versions(), m.cells(), m.images(),
                 m.classifier(), m.history(), hashes, m.seeds());
     }

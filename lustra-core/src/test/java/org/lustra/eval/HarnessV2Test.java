@@ -256,7 +256,7 @@ class HarnessV2Test {
             Manifest written = dir.readManifest();
             Map<String, String> old = new LinkedHashMap<>(written.hashes());
             assertNotNull(old.remove("model:maep-fmnist"), written.hashes().toString());
-            dir.writeManifest(withHashes(written, old));
+            dir.writeManifest(ChangedInputsTest.withHashes(written, old));
             String before = Files.readString(dir.manifestFile());
 
             try (ExperimentRunner resumed = new ExperimentRunner(maepExperiment(), in, run, s -> { })) {
@@ -268,7 +268,7 @@ class HarnessV2Test {
             // and as if the classifier had been retrained since (a resume would refuse, ChangedInputsTest): a redo
             // must say the cells it keeps used other weights
             old.put("model:classifier-resnet", "0".repeat(64));
-            dir.writeManifest(withHashes(written, old));
+            dir.writeManifest(ChangedInputsTest.withHashes(written, old));
             try (ExperimentRunner redone = new ExperimentRunner(maepExperiment(), in, run, s -> { })) {
                 assertEquals(1, redone.redo("maep", "commit-2").size());
                 assertEquals(2, redone.run(redone.manifest("test", Map.of())));
@@ -383,10 +383,5 @@ class HarnessV2Test {
             assertEquals(0.25, chunk.maxAbsDiff().get("psnr"), 1e-9, chunk.toString());
             assertTrue(chunk.describe().contains("psnr (max |Δ| 0.25)"), chunk.describe());
         }
-    }
-
-    private static Manifest withHashes(Manifest m, Map<String, String> hashes) {
-        return new Manifest(m.experiment(), m.created(), m.gitCommit(), m.versions(), m.cells(), m.images(),
-                m.classifier(), m.history(), hashes, m.seeds());
     }
 }
