@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.stream.IntStream;
 import org.lustra.data.ImageSet;
 import org.lustra.defense.DefenseFactory;
+import org.lustra.defense.DefenseSpec;
 import org.lustra.defense.hetero.Ensemble;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.eval.calibration.HeteroGrid;
@@ -82,6 +83,15 @@ final class CalibrateHetero {
                 defaultValue = "32")
         int batch;
 
+        @Option(names = "--reference", split = ",", description = "hetero: defences measured beside the candidates "
+                + "on the same images and seeds, shown for comparison and never chosen, e.g. diffpure:0.1:ddim10.")
+        List<String> references = new ArrayList<>();
+
+        @Option(names = "--relative-to", description = "hetero: a --reference whose clean accuracy the --max-drop is "
+                + "measured from instead of the undefended classifier's (at a coarse stride every diffusion purifier "
+                + "costs clean accuracy; the seed's claim is robustness at DiffPure's clean accuracy or better).")
+        String relativeTo;
+
         @Option(names = "--name", description = "hetero: output file name without extension (default "
                 + "hetero-MODEL-CLASSIFIER).")
         String name;
@@ -116,6 +126,11 @@ final class CalibrateHetero {
     /** Runs the sweep of {@code o} on validation images {@code first..first+images-1}; returns the exit code. */
     static int run(CalibrateCommand cmd, Options o, ImageSet validation, Classifier c) {
         HeteroGrid grid = o.grid(c);
+        o.references.forEach(DefenseSpec::parse); // a bad --reference fails here, not after the candidates ran
+        if (o.relativeTo != null && !o.references.contains(o.relativeTo)) {
+            throw new LustraException("--relative-to " + o.relativeTo + " is not one of the --reference defences "
+                    + o.references + "; add it to --reference.");
+        }
         List<HeteroGrid.Candidate> candidates;
         try {
             candidates = grid.candidates();
@@ -138,14 +153,16 @@ final class CalibrateHetero {
                 "--members", o.members.stream().map(String::valueOf).reduce((a, b) -> a + "," + b).orElse("1"),
                 "--aggregation", String.join(",", o.aggregation), o.base.isEmpty() ? "" : "--base " + o.base,
                 "--eps", Double.toString(o.eps), "--pgd-steps", Integer.toString(o.pgdSteps), "--batch",
-                Integer.toString(o.batch), "--max-drop", Double.toString(cmd.maxDrop), "--seed",
+                Integer.toString(o.batch), o.references.isEmpty() ? "" : "--reference " + String.join(",",
+                        o.references), o.relativeTo == null ? "" : "--relative-to " + o.relativeTo,
+                "--max-drop", Double.toString(cmd.maxDrop), "--seed",
                 Long.toString(cmd.seed))).replaceAll(" +", " ");
         System.out.printf(Locale.ROOT, "Sweeping %d hetero candidates for %s on %s (%s); journal %s%n",
                 candidates.size(), c.name(), settings.images(), o.model, journal);
         HeteroSweep.Result r;
         try (DefenseFactory factory = new DefenseFactory(o.model)) {
-            r = HeteroSweep.run(candidates, c, factory, images, settings, new HeteroSweep.Rule(cmd.maxDrop), journal,
-                    command, System.out::println);
+            r = HeteroSweep.run(candidates, o.references, c, factory, images, settings,
+                    new HeteroSweep.Rule(cmd.maxDrop, o.relativeTo), journal, command, System.out::println);
         }
         Path dir = cmd.out != null ? cmd.out : LustraHome.root().resolve("docs/results/calibration");
         Json.writeAtomically(dir.resolve(key + ".json"), r);

@@ -84,9 +84,18 @@ public final class HeteroSweep {
      * @param cleanMaskShare mean share of pixels the attention mask gives strong noise, clean images
      * @param adversarialMaskShare the same on the adversarial images
      * @param seconds wall time of the candidate's two purifications
+     * @param reference a defence measured beside the candidates for comparison (DiffPure, say), never chosen; its
+     *     mask shares are 0 (it has no mask)
      */
     public record Row(String id, String spec, int members, String aggregation, int clean, int robust, int images,
-            double cleanMaskShare, double adversarialMaskShare, double seconds) {
+            double cleanMaskShare, double adversarialMaskShare, double seconds, boolean reference) {
+        /** A candidate's row (journals written before references existed read back as candidates). */
+        public Row(String id, String spec, int members, String aggregation, int clean, int robust, int images,
+                double cleanMaskShare, double adversarialMaskShare, double seconds) {
+            this(id, spec, members, aggregation, clean, robust, images, cleanMaskShare, adversarialMaskShare, seconds,
+                    false);
+        }
+
         public double cleanAccuracy() {
             return (double) clean / images;
         }
@@ -97,23 +106,68 @@ public final class HeteroSweep {
     }
 
     /**
-     * The selection rule: admissible when clean accuracy is at most {@code maxCleanDrop} below the undefended
-     * classifier's on the same images; chosen: the admissible candidate with the most correct transferred adversarial
-     * images (ties: more clean correct, then fewer ensemble members, then grid order).
+     * The selection rule: admissible when clean accuracy is at most {@code maxCleanDrop} below a reference's on the
+     * same images — the undefended classifier's, or with {@code relativeTo} set the clean accuracy of that reference
+     * defence (measured beside the candidates: at a coarse stride every diffusion purifier costs clean accuracy, and
+     * the seed's claim is robustness at equal or better clean accuracy than DiffPure); chosen: the admissible candidate
+     * with the most correct transferred adversarial images (ties: more clean correct, then fewer ensemble members,
+     * then grid order).
+     *
+     * @param relativeTo the spec of a reference defence, or {@code null} for the undefended classifier
      */
-    public record Rule(double maxCleanDrop) {
+    public record Rule(double maxCleanDrop, String relativeTo) {
         public Rule {
             if (!(maxCleanDrop >= 0 && maxCleanDrop < 1)) {
                 throw new IllegalArgumentException("Invalid clean accuracy drop " + maxCleanDrop + " (in [0, 1))");
             }
+            if (relativeTo != null && relativeTo.isBlank()) {
+                relativeTo = null;
+            }
+        }
+
+        public Rule(double maxCleanDrop) {
+            this(maxCleanDrop, null);
         }
 
         String describe() {
-            return String.format(Locale.ROOT, "admissible: clean accuracy at most %.1f points below the undefended "
-                    + "classifier's on the same images; chosen: the admissible candidate with the highest accuracy on "
-                    + "the transferred PGD images (ties: higher clean accuracy, then fewer ensemble members, then grid "
-                    + "order)", 100 * maxCleanDrop);
+            return String.format(Locale.ROOT, "admissible: clean accuracy at most %.1f points below %s on the same "
+                    + "images; chosen: the admissible candidate with the highest accuracy on the transferred PGD images "
+                    + "(ties: higher clean accuracy, then fewer ensemble members, then grid order)", 100 * maxCleanDrop,
+                    relativeTo == null ? "the undefended classifier's" : "the reference `" + relativeTo + "`'s");
         }
+    }
+
+    /** The chosen candidate's id and whether it met the rule (else: the candidate with the best clean accuracy). */
+    record Choice(String id, boolean ruleMet) {}
+
+    /**
+     * Applies {@code rule} to {@code rows}: reference rows are never chosen; {@code undefendedClean} is the reference
+     * when the rule names none.
+     *
+     * @throws LustraException when the rule names a reference that is not among the rows
+     */
+    static Choice choose(List<Row> rows, int undefendedClean, Rule rule) {
+        int refClean = undefendedClean;
+        if (rule.relativeTo() != null) {
+            refClean = rows.stream().filter(r -> r.reference() && r.spec().equals(rule.relativeTo())).findFirst()
+                    .orElseThrow(() -> new LustraException("The rule is relative to '" + rule.relativeTo()
+                            + "', which is not a measured reference; add it with --reference."))
+                    .clean();
+        }
+        int threshold = refClean;
+        List<Row> candidates = rows.stream().filter(r -> !r.reference()).toList();
+        if (candidates.isEmpty()) {
+            throw new IllegalArgumentException("No candidate to choose from");
+        }
+        int n = candidates.get(0).images();
+        Comparator<Row> better = Comparator.comparingInt(Row::robust).thenComparingInt(Row::clean)
+                .thenComparingInt(r -> -r.members());
+        List<Row> admissible = candidates.stream()
+                .filter(r -> r.clean() >= threshold - rule.maxCleanDrop() * n - 1e-9).toList();
+        // Stream.max keeps the first of equals (BinaryOperator.maxBy), so grid order is the last tie-break
+        Row chosen = admissible.isEmpty() ? candidates.stream().max(Comparator.comparingInt(Row::clean)).orElseThrow()
+                : admissible.stream().max(better).orElseThrow();
+        return new Choice(chosen.id(), !admissible.isEmpty());
     }
 
     /** The sweep as written to its JSON file; {@code chosen} is a candidate id (the least bad when the rule failed). */
@@ -129,6 +183,21 @@ public final class HeteroSweep {
      */
     public static Result run(List<HeteroGrid.Candidate> candidates, Classifier classifier, DefenseFactory factory,
             ImageSet images, Settings settings, Rule rule, Path journal, String command, Consumer<String> log) {
+        return run(candidates, List.of(), classifier, factory, images, settings, rule, journal, command, log);
+    }
+
+    /**
+     * As {@link #run(List, Classifier, DefenseFactory, ImageSet, Settings, Rule, Path, String, Consumer)}, also
+     * measuring each spec of {@code references} (any defence, one draw with the candidates' noise seeds) as a row
+     * that is shown and may anchor the rule but is never chosen.
+     */
+    public static Result run(List<HeteroGrid.Candidate> candidates, List<String> references, Classifier classifier,
+            DefenseFactory factory, ImageSet images, Settings settings, Rule rule, Path journal, String command,
+            Consumer<String> log) {
+        if (rule.relativeTo() != null && !references.contains(rule.relativeTo())) {
+            throw new LustraException("The rule is relative to '" + rule.relativeTo() + "', which is not among the "
+                    + "references " + references + "; add it with --reference.");
+        }
         if (images.size() != settings.count()) {
             throw new IllegalArgumentException("Settings say " + settings.count() + " images, got " + images.size());
         }
@@ -147,10 +216,22 @@ public final class HeteroSweep {
         log.accept(String.format(Locale.ROOT, "undefended: clean %d/%d, transferred PGD ℓ∞ %.4f: %d/%d", refClean, n,
                 settings.epsilon(), refRobust, n));
         List<Row> rows = new ArrayList<>();
-        Progress progress = new Progress("calibrate hetero", candidates.size(), "candidates");
-        int before = (int) candidates.stream().filter(c -> done.containsKey(c.id())).count();
+        int total = references.size() + candidates.size();
+        Progress progress = new Progress("calibrate hetero", total, "candidates");
+        int before = (int) references.stream().filter(r -> done.containsKey(referenceId(r))).count()
+                + (int) candidates.stream().filter(c -> done.containsKey(c.id())).count();
         progress.startAt(before);
         int finished = before;
+        for (String spec : references) {
+            Row row = done.get(referenceId(spec));
+            if (row == null) {
+                row = measureReference(spec, classifier, factory, clean, adversarial, labels, shape, settings);
+                append(journal, LINE.toJson(row));
+                progress.update(++finished, row.id());
+            }
+            rows.add(row);
+            log.accept(line(row, n));
+        }
         for (HeteroGrid.Candidate c : candidates) {
             Row row = done.get(c.id());
             if (row == null) {
@@ -160,18 +241,10 @@ public final class HeteroSweep {
                 progress.update(++finished, c.id());
             }
             rows.add(row);
-            log.accept(String.format(Locale.ROOT, "%-62s clean %3d/%d  PGD-transfer %3d/%d  mask %.1f%%/%.1f%%  %.0f s",
-                    row.id(), row.clean(), n, row.robust(), n, 100 * row.cleanMaskShare(),
-                    100 * row.adversarialMaskShare(), row.seconds()));
+            log.accept(line(row, n));
         }
         progress.finish(rows.size(), "done");
-        Comparator<Row> better = Comparator.comparingInt(Row::robust).thenComparingInt(Row::clean)
-                .thenComparingInt(r -> -r.members());
-        List<Row> admissible = rows.stream()
-                .filter(r -> r.clean() >= refClean - rule.maxCleanDrop() * n - 1e-9).toList();
-        // Stream.max keeps the first of equals (BinaryOperator.maxBy), so grid order is the last tie-break
-        Row chosen = admissible.isEmpty() ? rows.stream().max(Comparator.comparingInt(Row::clean)).orElseThrow()
-                : admissible.stream().max(better).orElseThrow();
+        Choice choice = choose(rows, refClean, rule);
         Map<String, Object> reference = new LinkedHashMap<>();
         reference.put("clean", refClean);
         reference.put("robust", refRobust);
@@ -180,8 +253,51 @@ public final class HeteroSweep {
                 + "then purified (non-adaptive transfer: the attacker ignores the defence); a proxy for ranking "
                 + "settings, not an adaptive robustness number", settings.epsilon(), settings.pgdSteps(),
                 classifier.name());
-        return new Result(settings, rule.describe(), !admissible.isEmpty(), chosen.id(), reference, proxy, rows,
+        return new Result(settings, rule.describe(), choice.ruleMet(), choice.id(), reference, proxy, rows,
                 command, Instant.now().toString(), Versions.describe());
+    }
+
+    /** The journal and table id of a reference defence (never a {@code hetero:} candidate id). */
+    static String referenceId(String spec) {
+        return "reference " + spec;
+    }
+
+    private static String line(Row row, int n) {
+        return String.format(Locale.ROOT, "%-62s clean %3d/%d  PGD-transfer %3d/%d  mask %s  %.0f s", row.id(),
+                row.clean(), n, row.robust(), n, row.reference() ? "-" : String.format(Locale.ROOT, "%.1f%%/%.1f%%",
+                        100 * row.cleanMaskShare(), 100 * row.adversarialMaskShare()), row.seconds());
+    }
+
+    /** One draw per image of a reference defence, with the seeds the candidates get for the same chunks. */
+    private static Row measureReference(String spec, Classifier classifier, DefenseFactory factory, float[] clean,
+            float[] adversarial, int[] labels, Shape shape, Settings s) {
+        long t0 = System.nanoTime();
+        DefendedClassifier d = new DefendedClassifier(factory.create(DefenseSpec.parse(spec), classifier), classifier);
+        int cleanRight = referenceCorrect(d, clean, labels, shape, s);
+        int advRight = referenceCorrect(d, adversarial, labels, shape, s);
+        return new Row(referenceId(spec), spec, 1, "single", cleanRight, advRight, labels.length, 0, 0,
+                Math.round((System.nanoTime() - t0) / 1e8) / 10.0, true);
+    }
+
+    private static int referenceCorrect(DefendedClassifier d, float[] x, int[] labels, Shape shape, Settings s) {
+        int dim = (int) shape.size();
+        int right = 0;
+        Seed root = Seed.of(s.seed()).child("hetero-sweep");
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (int from = 0, chunk = 0; from < labels.length; from += s.batch(), chunk++) {
+                int to = Math.min(labels.length, from + s.batch());
+                try (NDManager step = m.newSubManager()) {
+                    NDArray in = step.create(Arrays.copyOfRange(x, from * dim, to * dim),
+                            new Shape(to - from, shape.get(0), shape.get(1), shape.get(2)));
+                    int[] pred = d.evaluate(in, root.child(chunk).value()).logits().argMax(1)
+                            .toType(ai.djl.ndarray.types.DataType.INT32, false).toIntArray();
+                    for (int i = 0; i < pred.length; i++) {
+                        right += pred[i] == labels[from + i] ? 1 : 0;
+                    }
+                }
+            }
+        }
+        return right;
     }
 
     private static Row measure(HeteroGrid.Candidate c, Classifier classifier, DefenseFactory factory, float[] clean,

@@ -28,6 +28,11 @@ public final class HeteroSweepReport {
         b.append("|---|---:|---:|---:|---:|---:|\n");
         for (HeteroSweep.Row row : r.rows()) {
             boolean chosen = row.id().equals(r.chosen());
+            if (row.reference()) {
+                b.append(String.format(Locale.ROOT, "| `%s` (reference, not a candidate) | %s | %s | – | – | %.0f |%n",
+                        row.spec(), count(row.clean(), n), count(row.robust(), n), row.seconds()));
+                continue;
+            }
             b.append(String.format(Locale.ROOT, "| %s`%s`%s | %s | %s | %.1f %% | %.1f %% | %.0f |%n",
                     chosen ? "**" : "", row.id(), chosen ? "**" : "", count(row.clean(), n), count(row.robust(), n),
                     100 * row.cleanMaskShare(), 100 * row.adversarialMaskShare(), row.seconds()));
