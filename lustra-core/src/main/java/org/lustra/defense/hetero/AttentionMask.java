@@ -72,8 +72,9 @@ public final class AttentionMask {
         }
 
         /**
-         * Placeholder defaults, the seed's code as SPEC §5 describes it (p = 2 without root, min-max, τ = 0.9, every
-         * stage). Not measured on our data: issue 12 item 4 chooses them on data/validation.
+         * The defaults, the seed's code as SPEC §5 describes it (p = 2 without root, min-max, τ = 0.9, every stage);
+         * the validation sweep (docs/results/calibration/hetero-stride10-diffusion-unified-classifier-resnet.md) kept
+         * min-max τ 0.9 over τ 0.5 / 0.7 and top 10 / 20 %.
          */
         public static Options defaults() {
             return new Options(2, false, Normalization.MIN_MAX, Threshold.VALUE, 0.9, List.of());

@@ -217,7 +217,7 @@ public final class HeteroSweep {
                 settings.epsilon(), refRobust, n));
         List<Row> rows = new ArrayList<>();
         int total = references.size() + candidates.size();
-        Progress progress = new Progress("calibrate hetero", total, "candidates");
+        Progress progress = new Progress("calibrate hetero", total, "rows");
         int before = (int) references.stream().filter(r -> done.containsKey(referenceId(r))).count()
                 + (int) candidates.stream().filter(c -> done.containsKey(c.id())).count();
         progress.startAt(before);

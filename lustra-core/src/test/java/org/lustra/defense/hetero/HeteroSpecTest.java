@@ -6,10 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.lustra.defense.DefenseSpec;
 import org.lustra.util.LustraException;
+import org.lustra.util.LustraHome;
 
 /** The harness spec {@code hetero[:…]}: parsed once into options, validated, built only with the classifier. */
 class HeteroSpecTest {
@@ -20,6 +25,15 @@ class HeteroSpecTest {
         HeteroOptions o = assertInstanceOf(DefenseSpec.HeteroSpec.class, s).options();
         assertEquals(HeteroOptions.builder().build(), o);
         assertTrue(s.usesDiffusionModel() && s.usesClassifier());
+    }
+
+    @Test
+    void givenTheCommittedValidationSweep_whenItsChoiceIsParsed_thenItIsExactlyTheBuilderDefaults() throws Exception {
+        Path sweep = LustraHome.root().resolve(
+                "docs/results/calibration/hetero-stride10-diffusion-unified-classifier-resnet.json");
+        JsonObject result = JsonParser.parseString(Files.readString(sweep)).getAsJsonObject();
+        assertTrue(result.get("ruleMet").getAsBoolean(), "the defaults rest on a sweep whose rule was met");
+        assertEquals(HeteroOptions.builder().build(), HeteroOptions.parse(result.get("chosen").getAsString()));
     }
 
     @Test
