@@ -126,6 +126,9 @@ final class CalibrateHetero {
     /** Runs the sweep of {@code o} on validation images {@code first..first+images-1}; returns the exit code. */
     static int run(CalibrateCommand cmd, Options o, ImageSet validation, Classifier c) {
         HeteroGrid grid = o.grid(c);
+        // trimmed and once each: "a, b" and a repeated spec must not measure a reference twice or miss --relative-to
+        o.references = o.references.stream().map(String::trim).filter(r -> !r.isEmpty()).distinct().toList();
+        o.relativeTo = o.relativeTo == null ? null : o.relativeTo.trim();
         o.references.forEach(DefenseSpec::parse); // a bad --reference fails here, not after the candidates ran
         if (o.relativeTo != null && !o.references.contains(o.relativeTo)) {
             throw new LustraException("--relative-to " + o.relativeTo + " is not one of the --reference defences "
@@ -157,8 +160,8 @@ final class CalibrateHetero {
                         o.references), o.relativeTo == null ? "" : "--relative-to " + o.relativeTo,
                 "--max-drop", Double.toString(cmd.maxDrop), "--seed",
                 Long.toString(cmd.seed))).replaceAll(" +", " ");
-        System.out.printf(Locale.ROOT, "Sweeping %d hetero candidates for %s on %s (%s); journal %s%n",
-                candidates.size(), c.name(), settings.images(), o.model, journal);
+        System.out.printf(Locale.ROOT, "Sweeping %d hetero candidates and %d references for %s on %s (%s); journal "
+                + "%s%n", candidates.size(), o.references.size(), c.name(), settings.images(), o.model, journal);
         HeteroSweep.Result r;
         try (DefenseFactory factory = new DefenseFactory(o.model)) {
             r = HeteroSweep.run(candidates, o.references, c, factory, images, settings,

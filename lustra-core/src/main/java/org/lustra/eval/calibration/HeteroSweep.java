@@ -89,7 +89,10 @@ public final class HeteroSweep {
      */
     public record Row(String id, String spec, int members, String aggregation, int clean, int robust, int images,
             double cleanMaskShare, double adversarialMaskShare, double seconds, boolean reference) {
-        /** A candidate's row (journals written before references existed read back as candidates). */
+        /**
+         * A candidate's row. (Journal lines written before references existed lack the field; Gson fills the canonical
+         * constructor's boolean with {@code false}, so they read back as candidates.)
+         */
         public Row(String id, String spec, int members, String aggregation, int clean, int robust, int images,
                 double cleanMaskShare, double adversarialMaskShare, double seconds) {
             this(id, spec, members, aggregation, clean, robust, images, cleanMaskShare, adversarialMaskShare, seconds,

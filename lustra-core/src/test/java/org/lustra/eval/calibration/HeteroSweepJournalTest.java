@@ -1,6 +1,7 @@
 package org.lustra.eval.calibration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -39,6 +40,20 @@ class HeteroSweepJournalTest {
                 StandardOpenOption.APPEND);
         Map<String, HeteroSweep.Row> rows = HeteroSweep.readJournal(j, SETTINGS);
         assertEquals(Map.of("hetero:tau0.9", row), rows);
+    }
+
+    @Test
+    void givenALineWrittenBeforeReferencesExisted_whenRead_thenItIsACandidateRow() throws Exception {
+        Path j = dir.resolve("j.jsonl");
+        HeteroSweep.readJournal(j, SETTINGS);
+        Files.writeString(j, "{\"id\":\"hetero:tau0.9\",\"spec\":\"hetero:tau0.9\",\"members\":1,\"aggregation\":"
+                + "\"vote\",\"clean\":27,\"robust\":20,\"images\":32,\"cleanMaskShare\":0.05,"
+                + "\"adversarialMaskShare\":0.06,\"seconds\":110.0}\n", StandardCharsets.UTF_8,
+                StandardOpenOption.APPEND);
+        HeteroSweep.Row row = HeteroSweep.readJournal(j, SETTINGS).get("hetero:tau0.9");
+        assertEquals(new HeteroSweep.Row("hetero:tau0.9", "hetero:tau0.9", 1, "vote", 27, 20, 32, 0.05, 0.06, 110.0),
+                row);
+        assertFalse(row.reference());
     }
 
     @Test

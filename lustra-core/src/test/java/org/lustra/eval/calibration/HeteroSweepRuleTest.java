@@ -42,8 +42,10 @@ class HeteroSweepRuleTest {
     }
 
     @Test
-    void givenNoAdmissibleCandidate_whenChosen_thenTheBestCleanCandidateIsNamedAndTheRuleIsNotMet() {
-        HeteroSweep.Choice c = HeteroSweep.choose(rows, 250, new HeteroSweep.Rule(0.01));
+    void givenNoAdmissibleCandidateAndACleanerReference_whenChosen_thenTheBestCleanCandidateIsNamedNotTheReference() {
+        List<HeteroSweep.Row> withCleanReference = List.of(reference("diffpure:0.05:ddim5", 245, 240),
+                candidate("hetero:strong", 228, 200), candidate("hetero:gentle", 239, 150));
+        HeteroSweep.Choice c = HeteroSweep.choose(withCleanReference, 250, new HeteroSweep.Rule(0.01));
         assertFalse(c.ruleMet());
         assertEquals("hetero:gentle", c.id());
     }
