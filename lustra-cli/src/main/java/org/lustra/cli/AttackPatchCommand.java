@@ -105,7 +105,7 @@ final class AttackPatchCommand implements Callable<Integer> {
         try (NetClassifier c = ModelStore.loadClassifier(model);
                 ExperimentRunner runner = new ExperimentRunner(exp, new ExperimentRunner.Inputs(c, eval, train), out,
                         System.err::println)) {
-            runner.run(runner.manifest(ExperimentCommands.gitCommit(), Versions.describe()));
+            runner.run(runner.manifest(ExperimentCommands.gitCommit(out), Versions.describe()));
         }
         Report.Summary s = Report.write(out);
         for (Report.CellSummary r : s.cells()) {

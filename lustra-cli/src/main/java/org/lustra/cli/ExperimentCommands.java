@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -86,10 +87,13 @@ final class ExperimentCommands {
             try (Classifier c = Classifiers.open(exp.classifier());
                     ExperimentRunner runner = new ExperimentRunner(exp, new ExperimentRunner.Inputs(c, eval, train),
                             dir, System.err::println)) {
+                // once, before the redo touches the run folder: a committed run folder the redo rewrites is results,
+                // not code, and two readings would differ and mark the redo "mixed" (never resumable)
+                String commit = gitCommit(dir);
                 if (redo != null && !redo.isEmpty()) {
-                    runner.redo(redo, gitCommit());
+                    runner.redo(redo, commit);
                 }
-                runner.run(runner.manifest(gitCommit(), Versions.describe()), chunks);
+                runner.run(runner.manifest(commit, Versions.describe()), chunks);
             }
             Report.Summary s = Report.write(dir);
             for (Report.CellSummary r : s.cells()) {
@@ -222,15 +226,34 @@ final class ExperimentCommands {
 
     /** HEAD of the repository at lustra.home, with "-dirty" for uncommitted changes; "unknown" without git. */
     static String gitCommit() {
+        return gitCommit(LustraHome.root(), null);
+    }
+
+    /**
+     * {@link #gitCommit()}, except that changes inside {@code runDir} (a run folder committed in the repository, which
+     * every resumed or redone run rewrites) do not make the code "-dirty".
+     */
+    static String gitCommit(Path runDir) {
+        return gitCommit(LustraHome.root(), runDir);
+    }
+
+    /** HEAD of the repository at {@code root}, "-dirty" for uncommitted tracked changes outside {@code exclude}. */
+    static String gitCommit(Path root, Path exclude) {
         try {
-            Process p = new ProcessBuilder("git", "rev-parse", "HEAD").directory(LustraHome.root().toFile())
+            Process p = new ProcessBuilder("git", "rev-parse", "HEAD").directory(root.toFile())
                     .redirectErrorStream(true).start();
             String head = new String(p.getInputStream().readAllBytes()).trim();
             if (p.waitFor() != 0 || !head.matches("[0-9a-f]{40}")) {
                 return "unknown";
             }
-            Process st = new ProcessBuilder("git", "status", "--porcelain", "--untracked-files=no")
-                    .directory(LustraHome.root().toFile()).redirectErrorStream(true).start();
+            List<String> status = new ArrayList<>(List.of("git", "status", "--porcelain",
+                    "--untracked-files=no", "--", ":(top)"));
+            Path top = root.toAbsolutePath().normalize();
+            Path ex = exclude == null ? null : exclude.toAbsolutePath().normalize();
+            if (ex != null && ex.startsWith(top) && !ex.equals(top)) {
+                status.add(":(exclude)" + top.relativize(ex));
+            }
+            Process st = new ProcessBuilder(status).directory(root.toFile()).redirectErrorStream(true).start();
             String dirty = new String(st.getInputStream().readAllBytes()).trim();
             st.waitFor();
             return head + (dirty.isEmpty() ? "" : "-dirty");
