@@ -224,38 +224,46 @@ final class ExperimentCommands {
         }
     }
 
-    /** HEAD of the repository at lustra.home, with "-dirty" for uncommitted changes; "unknown" without git. */
+    /** HEAD of the repository at lustra.home, "-dirty" for uncommitted changes outside results, or "unknown". */
     static String gitCommit() {
         return gitCommit(LustraHome.root(), null);
     }
 
     /**
-     * {@link #gitCommit()}, except that changes inside {@code runDir} (a run folder committed in the repository, which
-     * every resumed or redone run rewrites) do not make the code "-dirty".
+     * {@link #gitCommit()}, except that results do not make the code "-dirty": changes inside {@code runDir} (a run
+     * folder committed in the repository, which every resumed or redone run rewrites) or under {@code docs/results}
+     * (where other runs may be writing at the same time).
      */
     static String gitCommit(Path runDir) {
         return gitCommit(LustraHome.root(), runDir);
     }
 
-    /** HEAD of the repository at {@code root}, "-dirty" for uncommitted tracked changes outside {@code exclude}. */
+    /** Where committed results live, relative to the repository's top: not code. */
+    static final String RESULTS = "docs/results";
+
+    /**
+     * HEAD of the repository holding {@code root}, "-dirty" for uncommitted tracked changes outside {@link #RESULTS}
+     * and outside {@code exclude} (null: nothing more); "unknown" without git.
+     */
     static String gitCommit(Path root, Path exclude) {
         try {
-            Process p = new ProcessBuilder("git", "rev-parse", "HEAD").directory(root.toFile())
-                    .redirectErrorStream(true).start();
-            String head = new String(p.getInputStream().readAllBytes()).trim();
-            if (p.waitFor() != 0 || !head.matches("[0-9a-f]{40}")) {
+            String head = git(root, "rev-parse", "HEAD");
+            String top = git(root, "rev-parse", "--show-toplevel");
+            if (head == null || top == null || !head.matches("[0-9a-f]{40}")) {
                 return "unknown";
             }
-            List<String> status = new ArrayList<>(List.of("git", "status", "--porcelain",
-                    "--untracked-files=no", "--", ":(top)"));
-            Path top = root.toAbsolutePath().normalize();
-            Path ex = exclude == null ? null : exclude.toAbsolutePath().normalize();
-            if (ex != null && ex.startsWith(top) && !ex.equals(top)) {
-                status.add(":(exclude)" + top.relativize(ex));
+            List<String> status = new ArrayList<>(List.of("status", "--porcelain", "--untracked-files=no", "--",
+                    ":(top)", ":(top,exclude,literal)" + RESULTS));
+            Path topDir = Path.of(top).toRealPath();
+            Path ex = exclude == null || !Files.exists(exclude) ? null : exclude.toRealPath();
+            if (ex != null && ex.startsWith(topDir) && !ex.equals(topDir)) {
+                // git pathspecs use '/' on every platform
+                status.add(":(top,exclude,literal)" + topDir.relativize(ex).toString().replace('\\', '/'));
             }
-            Process st = new ProcessBuilder(status).directory(root.toFile()).redirectErrorStream(true).start();
-            String dirty = new String(st.getInputStream().readAllBytes()).trim();
-            st.waitFor();
+            String dirty = git(root, status.toArray(String[]::new));
+            if (dirty == null) {
+                return "unknown";
+            }
             return head + (dirty.isEmpty() ? "" : "-dirty");
         } catch (IOException e) {
             return "unknown";
@@ -263,5 +271,14 @@ final class ExperimentCommands {
             Thread.currentThread().interrupt();
             return "unknown";
         }
+    }
+
+    /** {@code git ARGS} run in {@code dir}: its trimmed output, or null when git fails. */
+    private static String git(Path dir, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("git"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes()).trim();
+        return p.waitFor() == 0 ? out : null;
     }
 }
