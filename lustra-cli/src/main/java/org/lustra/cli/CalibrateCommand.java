@@ -44,8 +44,8 @@ import picocli.CommandLine.Parameters;
                 + "classifier (a non-adaptive transfer proxy, not adaptive robustness); --reference defences (e.g. "
                 + "diffpure:0.1:ddim10) are measured beside them; admissible: at most --max-drop below the undefended "
                 + "clean accuracy, or below a reference's with --relative-to; chosen: the best transfer accuracy. "
-                + "Resumable (a journal under the checkpoint folder); writes hetero-MODEL-CLASSIFIER.json and .md. It does not change hetero's "
-                + "defaults by itself."})
+                + "Resumable (a journal under the checkpoint folder); writes hetero-MODEL-CLASSIFIER.json and .md. "
+                + "It does not change hetero's defaults by itself."})
 final class CalibrateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "DEFENCE", description = "dw, fnc, sac[:NAME], jedi[:NAME|:morph] or "
             + "hetero (a validation sweep of its defaults: options marked 'hetero:').")
