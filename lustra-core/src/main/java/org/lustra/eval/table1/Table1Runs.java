@@ -9,9 +9,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.lustra.eval.Manifest;
 import org.lustra.eval.Report;
@@ -56,10 +59,13 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
         List<String> status = new ArrayList<>();
         for (String run : spec.runs()) {
             RunDirectory dir = new RunDirectory(folder.resolve(run));
+            Predicate<String> reads = mode -> spec.reads(run, mode);
+            String only = spec.onlyModes().containsKey(run) ? " (the table reads its " + String.join(" and ",
+                    spec.onlyModes().get(run)) + " cells only)" : "";
             if (Files.isRegularFile(dir.path().resolve(REPORT))) {
-                status.add(readFinished(run, dir, cells, records));
+                status.add(readFinished(run, dir, reads, cells, records) + only);
             } else if (dir.hasResults()) {
-                status.add(readUnfinished(run, dir, cells, records));
+                status.add(readUnfinished(run, dir, reads, cells, records) + only);
             } else {
                 status.add("`" + run + "`: not run yet (no " + REPORT + ", nor a journal: " + RunDirectory.MANIFEST
                         + " and " + RunDirectory.SAMPLES + "); run its config with `lustra eval run CONFIG --out` to "
@@ -69,13 +75,20 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
         return new Table1Runs(cells, records, status);
     }
 
-    private static String readFinished(String run, RunDirectory dir, Map<String, Table1Cell> cells,
-            Map<String, Map<ImageKey, SampleRecord>> records) {
+    private static String readFinished(String run, RunDirectory dir, Predicate<String> reads,
+            Map<String, Table1Cell> cells, Map<String, Map<ImageKey, SampleRecord>> records) {
         Report.Summary report = Json.read(dir.path().resolve(REPORT), Report.Summary.class);
+        Set<String> read = new HashSet<>();
         for (Report.CellSummary c : report.cells()) {
-            add(cells, Table1Cell.of(c, run));
+            if (reads.test(c.mode())) {
+                add(cells, Table1Cell.of(c, run));
+                read.add(c.cell());
+            }
         }
         for (SampleRecord r : journal(dir, run, false)) {
+            if (!read.contains(r.cell())) {
+                continue;
+            }
             if (Boolean.TRUE.equals(r.nonFinite())) {
                 throw nonFinite(run, r.cell() + " image " + r.index());
             }
@@ -91,8 +104,8 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
      * A run still going (or killed): the cells whose every image of every run seed is in the journal, scored from
      * their records. Torn lines are skipped: the harness redoes their chunk.
      */
-    private static String readUnfinished(String run, RunDirectory dir, Map<String, Table1Cell> cells,
-            Map<String, Map<ImageKey, SampleRecord>> records) {
+    private static String readUnfinished(String run, RunDirectory dir, Predicate<String> reads,
+            Map<String, Table1Cell> cells, Map<String, Map<ImageKey, SampleRecord>> records) {
         Manifest manifest = dir.readManifest();
         int expected = manifest.images() * manifest.experiment().seeds().size();
         Map<String, Map<ImageKey, SampleRecord>> byCell = new HashMap<>();
@@ -102,7 +115,7 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
         int done = 0;
         for (String id : manifest.cells().keySet()) {
             Map<ImageKey, SampleRecord> rs = byCell.getOrDefault(id, Map.of());
-            if (rs.size() != expected) {
+            if (!reads.test(manifest.cells().get(id).mode()) || rs.size() != expected) {
                 continue;
             }
             if (rs.values().stream().anyMatch(r -> Boolean.TRUE.equals(r.nonFinite()))) {
@@ -113,7 +126,8 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
             records.put(id, rs);
             done++;
         }
-        return "`" + run + "`: UNFINISHED — " + done + " of " + manifest.cells().size() + " cells complete in the "
+        long readable = manifest.cells().values().stream().filter(c -> reads.test(c.mode())).count();
+        return "`" + run + "`: UNFINISHED — " + done + " of " + readable + " cells complete in the "
                 + "journal, scored from samples.jsonl (no report.json, so the harness's sanity checks have not run on "
                 + "it)";
     }
@@ -122,8 +136,8 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
         Table1Cell earlier = cells.putIfAbsent(cell.cell(), cell);
         if (earlier != null) {
             throw new LustraException("Cell " + cell.cell() + " appears in two run folders (" + earlier.run()
-                    + " and " + cell.run() + "); list each cell in one run folder only, or drop one folder from "
-                    + Table1Spec.FILE + ".");
+                    + " and " + cell.run() + "); list each cell in one run folder only, drop one folder from "
+                    + Table1Spec.FILE + ", or say in its \"onlyModes\" which modes to read from one of them.");
         }
     }
 

@@ -23,9 +23,12 @@ import org.lustra.util.LustraException;
  * @param worstOf adaptive attacks that must all have been run for a defence to get a worst case
  * @param worstOfIfRun adaptive attacks that join a defence's worst case where their cell exists (the detector-aware
  *     evade-lavan exists only against defences with a detector, so requiring it would blank every other row)
+ * @param onlyModes run folder → the modes whose cells the table reads from it (absent: all). Lets a later folder with
+ *     more images supply the non-adaptive cells that an earlier folder also holds, without deleting that folder's
+ *     committed journal.
  */
 public record Table1Spec(String title, String classifier, String seedModel, List<String> runs, List<Column> columns,
-        List<Row> rows, List<String> worstOf, List<String> worstOfIfRun) {
+        List<Row> rows, List<String> worstOf, List<String> worstOfIfRun, Map<String, List<String>> onlyModes) {
 
     public static final String FILE = "table1.json";
     static final String NONADAPTIVE = "nonadaptive";
@@ -45,6 +48,20 @@ public record Table1Spec(String title, String classifier, String seedModel, List
         rows = List.copyOf(rows);
         worstOf = List.copyOf(worstOf);
         worstOfIfRun = worstOfIfRun == null ? List.of() : List.copyOf(worstOfIfRun);
+        onlyModes = onlyModes == null ? Map.of() : onlyModes;
+        for (Map.Entry<String, List<String>> e : onlyModes.entrySet()) {
+            require(runs.contains(e.getKey()), "\"onlyModes\" names " + e.getKey() + ", which \"runs\" does not list");
+            List<String> modes = e.getValue();
+            require(modes != null && !modes.isEmpty() && modes.stream().allMatch(Table1Spec::isMode),
+                    "\"onlyModes\" gives " + e.getKey() + " " + modes + "; list nonadaptive, adaptive, or the two");
+        }
+        onlyModes = Map.copyOf(onlyModes);
+    }
+
+    /** Whether the table reads cells of {@code mode} from run folder {@code run}. */
+    boolean reads(String run, String mode) {
+        List<String> modes = onlyModes.get(run);
+        return modes == null || modes.contains(mode);
     }
 
     /**

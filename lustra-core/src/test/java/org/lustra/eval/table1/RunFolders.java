@@ -79,6 +79,14 @@ final class RunFolders {
         Files.writeString(folder.resolve(Table1Spec.FILE), json, StandardCharsets.UTF_8);
     }
 
+    /** Adds {@code "onlyModes": {run: [modes]}} to the folder's table1.json. */
+    static void onlyModes(Path folder, String run, List<String> modes) throws Exception {
+        Path file = folder.resolve(Table1Spec.FILE);
+        String json = Files.readString(file, StandardCharsets.UTF_8);
+        Files.writeString(file, json.substring(0, json.lastIndexOf('}')) + ", \"onlyModes\": {\"" + run + "\": "
+                + quoted(modes) + "}}", StandardCharsets.UTF_8);
+    }
+
     private static String quoted(List<String> values) {
         return "[" + String.join(", ", values.stream().map(v -> "\"" + v + "\"").toList()) + "]";
     }

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lustra.eval.RunDirectory;
@@ -97,6 +98,41 @@ class Table1Test {
         LustraException e = assertThrows(LustraException.class, () -> Table1.markdown(folder, "tiny"));
 
         assertTrue(e.getMessage().contains("appears in two run folders (first and again)"), e.getMessage());
+    }
+
+    @Test
+    void givenANonAdaptiveCellInTwoFoldersAndOnlyModes_whenTheTableIsMade_thenItIsReadFromTheFolderNamedForIt()
+            throws Exception {
+        String na = "jpeg:75|lavan-0.050|nonadaptive";
+        // "small" holds both modes on 2 images; "large" the non-adaptive cell again on 4 images
+        RunFolders.finished(folder, "small", 2, List.of(na, LAVAN), List.of(record(na, 0, true),
+                record(na, 1, false), record(LAVAN, 0, true), record(LAVAN, 1, false)));
+        RunFolders.finished(folder, "large", 4, List.of(na), List.of(record(na, 0, true), record(na, 1, true),
+                record(na, 2, true), record(na, 3, false)));
+        RunFolders.spec(folder, List.of("small", "large"), List.of("lavan-0.050"), List.of("jpeg:75"),
+                List.of("lavan-0.050"), List.of());
+        RunFolders.onlyModes(folder, "small", List.of("adaptive"));
+
+        Table1Runs runs = Table1Runs.read(folder, Table1Spec.read(folder));
+
+        assertEquals("large", runs.cells().get(na).run());
+        assertEquals(0.75, runs.cells().get(na).robustMean(), 0);
+        assertEquals("small", runs.cells().get(LAVAN).run());
+        assertEquals(Set.of(LAVAN, na), runs.records().keySet());
+        assertEquals(4, runs.records().get(na).size());
+        assertTrue(runs.status().get(0).endsWith("(the table reads its adaptive cells only)"), runs.status().get(0));
+    }
+
+    @Test
+    void givenOnlyModesNamingAFolderNotInRuns_whenTheTableIsMade_thenTheSentenceNamesIt() throws Exception {
+        RunFolders.spec(folder, List.of("small"), List.of("lavan-0.050"), List.of("jpeg:75"),
+                List.of("lavan-0.050"), List.of());
+        RunFolders.onlyModes(folder, "elsewhere", List.of("adaptive"));
+
+        LustraException e = assertThrows(LustraException.class, () -> Table1.markdown(folder, "tiny"));
+
+        assertTrue(e.getMessage().contains("\"onlyModes\" names elsewhere, which \"runs\" does not list"),
+                e.getMessage());
     }
 
     @Test
