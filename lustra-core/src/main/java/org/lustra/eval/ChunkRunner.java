@@ -137,7 +137,10 @@ final class ChunkRunner {
 
     /** Runs the cell's attack on the chunk through one route. */
     private Attack.Outcome attackVia(Route route, Attack attack, Batch b, NDManager m, long purificationSeed) {
-        Attack.Outcome o = attack.run(model(route, b, m, purificationSeed), b.x(), b.labels(), b.seeds().attack());
+        // a restart starts from its own attack seed (random starts, patch places and sizes differ)
+        long seed = route.restart() == 0 ? b.seeds().attack()
+                : Seed.of(b.seeds().attack()).child("restart:" + route.restart()).value();
+        Attack.Outcome o = attack.run(model(route, b, m, purificationSeed), b.x(), b.labels(), seed);
         o.warnings().forEach(w -> log.accept(w.source() + " warning [" + b.cell().id() + " chunk " + b.chunk()
                 + "]: " + w.message()));
         return o;

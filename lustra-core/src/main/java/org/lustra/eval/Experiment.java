@@ -47,19 +47,36 @@ public record Experiment(String name, String classifier, String subset, Integer 
     /**
      * One attack entry of the config; {@code eps} may list several budgets (ℓp attacks only). {@code target} (AdvP
      * only): a class index for a targeted universal patch, -1 for untargeted; absent = the best of the per-class
-     * targeted patches on held-out training images.
+     * targeted patches on held-out training images. {@code restarts} (adaptive cells): run the whole attack this many
+     * times through every route, each restart from its own attack seed (and, for AdvP, its own patch), and keep per
+     * image the worst, judged afresh; absent or 1 = once.
      */
     public record AttackConfig(String attack, String norm, List<Double> eps, Integer steps, Integer eot,
-            Double fraction, Integer queries, Integer target) {
+            Double fraction, Integer queries, Integer target, Integer restarts) {
+        public AttackConfig(String attack, String norm, List<Double> eps, Integer steps, Integer eot,
+                Double fraction, Integer queries, Integer target) {
+            this(attack, norm, eps, steps, eot, fraction, queries, target, null);
+        }
+
         public AttackConfig(String attack, String norm, List<Double> eps, Integer steps, Integer eot,
                 Double fraction, Integer queries) {
-            this(attack, norm, eps, steps, eot, fraction, queries, null);
+            this(attack, norm, eps, steps, eot, fraction, queries, null, null);
         }
     }
 
     /** One expanded attack: a single budget. */
     public record AttackSpec(String attack, String norm, double eps, Integer steps, Integer eot, double fraction,
-            Integer queries, Integer target) {
+            Integer queries, Integer target, Integer restarts) {
+        public AttackSpec(String attack, String norm, double eps, Integer steps, Integer eot, double fraction,
+                Integer queries, Integer target) {
+            this(attack, norm, eps, steps, eot, fraction, queries, target, null);
+        }
+
+        /** How many times adaptive cells run this attack (1 unless the config asks for restarts). */
+        public int restartCount() {
+            return restarts == null ? 1 : restarts;
+        }
+
         public boolean patch() {
             return AttackRegistry.isPatch(attack);
         }
@@ -82,7 +99,8 @@ public record Experiment(String name, String classifier, String subset, Integer 
         private String overrides() {
             return (steps != null ? "-s" + steps : "") + (eot != null ? "-eot" + eot : "")
                     + (queries != null ? "-q" + queries : "")
-                    + (target == null ? "" : target < 0 ? "-untargeted" : "-t" + target);
+                    + (target == null ? "" : target < 0 ? "-untargeted" : "-t" + target)
+                    + (restartCount() > 1 ? "-r" + restarts : "");
         }
     }
 
@@ -121,6 +139,10 @@ public record Experiment(String name, String classifier, String subset, Integer 
             if (a.target() != null && (!a.attack().equals("advp") || a.target() < -1)) {
                 throw new LustraException("\"target\" is an AdvP setting (a class index, or -1 for untargeted); "
                         + "remove it from " + a.attack() + " or fix the value " + a.target());
+            }
+            if (a.restarts() != null && a.restarts() < 1) {
+                throw new LustraException("\"restarts\" of " + a.attack() + " must be ≥ 1 (the number of times "
+                        + "adaptive cells run the attack), got " + a.restarts());
             }
             if (!PATCH_ATTACKS.contains(a.attack()) && (a.eps() == null || a.eps().isEmpty() || a.norm() == null)) {
                 throw new LustraException("Attack " + a.attack() + " needs \"norm\" (linf or l2) and \"eps\" (a list)");
@@ -166,11 +188,11 @@ public record Experiment(String name, String classifier, String subset, Integer 
             double fraction = a.fraction() == null ? 0.05 : a.fraction();
             if (PATCH_ATTACKS.contains(a.attack())) {
                 out.add(new AttackSpec(a.attack(), null, 0, a.steps(), a.eot(), fraction, a.queries(),
-                        a.target()));
+                        a.target(), a.restarts()));
             } else {
                 for (double e : a.eps()) {
                     out.add(new AttackSpec(a.attack(), a.norm(), e, a.steps(), a.eot(), fraction, a.queries(),
-                        a.target()));
+                        a.target(), a.restarts()));
                 }
             }
         }

@@ -389,9 +389,26 @@ public final class ExperimentRunner implements AutoCloseable {
      * (EXACT, SURROGATE, STE, MASKED, BPDA in that order) — and for a LaVAN cell against a defence with a detector
      * also the localiser-aware {@code evade-lavan} on the same budget, so the per-image worst covers the seed's attack,
      * the corrected surrogate and evade-then-fool (issue 11, 3a–c). Black-box attacks need no gradient and run once, as
-     * does an attack whose gradient is its own (evade-lavan against a detector).
+     * does an attack whose gradient is its own (evade-lavan against a detector). An adaptive cell whose attack asks for
+     * restarts runs all of those routes once per restart (restart-major: the first block is the attack's first run).
      */
     List<Route> routes(Experiment.Cell cell, Purifier p) {
+        List<Route> once = routesOfOneRun(cell, p);
+        // a non-adaptive attacker does not see the defence, so it could not pick among restarts by it: runs once
+        int restarts = cell.adaptive() ? cell.attack().restartCount() : 1;
+        if (restarts == 1) {
+            return once;
+        }
+        List<Route> out = new ArrayList<>();
+        for (int k = 0; k < restarts; k++) {
+            for (Route r : once) {
+                out.add(r.withRestart(k));
+            }
+        }
+        return out;
+    }
+
+    private List<Route> routesOfOneRun(Experiment.Cell cell, Purifier p) {
         Route first = route(cell, p);
         if (!exp.gradient().equals("worst-of") || !first.adaptive() || attack(cell, null).blackBox()
                 || first.attack() != null) {

@@ -21,27 +21,43 @@ import org.lustra.defense.ThresholdedPurifier;
  * @param attack null: the cell's own attack with gradient {@code mode}; else the registry name of an attack with its
  *     own objective that this route runs instead, on the cell's budget (a worst-of LaVAN cell against a detecting
  *     defence adds {@code evade-lavan}); {@code mode} then only carries its forward confirmations
+ * @param restart 0 for the attack's first run; k &gt; 0 for the k-th restart (the config's {@code restarts}), which
+ *     draws its attack seed, purifications and AdvP patch afresh
  */
 public record Route(boolean adaptive, GradientMode mode, boolean viaOracle, int eot, boolean randomized, int votes,
-        String attack) {
+        String attack, int restart) {
     /** The registry name of the localiser-aware patch attack that worst-of LaVAN cells add against a detector. */
     static final String EVADE = "evade-lavan";
 
     public Route {
-        if (mode == null || eot < 1 || votes < 1 || (!randomized && (eot != 1 || votes != 1))) {
+        if (mode == null || eot < 1 || votes < 1 || restart < 0 || (!randomized && (eot != 1 || votes != 1))) {
             throw new IllegalArgumentException("Invalid route: mode " + mode + ", eot " + eot + ", votes " + votes
-                    + ", randomized " + randomized + " (a deterministic target takes eot 1 and 1 vote)");
+                    + ", randomized " + randomized + ", restart " + restart + " (a deterministic target takes eot 1 "
+                    + "and 1 vote; restarts count from 0)");
         }
+    }
+
+    Route(boolean adaptive, GradientMode mode, boolean viaOracle, int eot, boolean randomized, int votes,
+            String attack) {
+        this(adaptive, mode, viaOracle, eot, randomized, votes, attack, 0);
     }
 
     /** A route that runs the attack {@code name} (with its own objective) instead of the cell's. */
     Route withAttack(String name) {
-        return new Route(adaptive, mode, viaOracle, eot, randomized, votes, name);
+        return new Route(adaptive, mode, viaOracle, eot, randomized, votes, name, restart);
     }
 
-    /** How records and seeds name this route: the attack it substitutes, else the gradient mode (e.g. {@code STE}). */
+    /** The same route as restart {@code k} (0: the first run). */
+    Route withRestart(int k) {
+        return new Route(adaptive, mode, viaOracle, eot, randomized, votes, attack, k);
+    }
+
+    /**
+     * How records and seeds name this route: the attack it substitutes, else the gradient mode (e.g. {@code STE}),
+     * then {@code -r2}, {@code -r3}, … for restarts after the first.
+     */
     String tag() {
-        return attack != null ? attack : mode.name();
+        return (attack != null ? attack : mode.name()) + (restart > 0 ? "-r" + (restart + 1) : "");
     }
 
     /** Votes the attack itself takes to confirm a success: K when it sees a randomised defence, else 1. */
@@ -68,6 +84,11 @@ public record Route(boolean adaptive, GradientMode mode, boolean viaOracle, int 
 
     /** The gradient-mode text of the manifest and report, derived from this route alone. */
     String label(Purifier p, boolean blackBox) {
+        return restart == 0 ? firstRunLabel(p, blackBox) : firstRunLabel(p, blackBox) + "; restart " + (restart + 1)
+                + " (fresh attack seed)";
+    }
+
+    private String firstRunLabel(Purifier p, boolean blackBox) {
         if (p instanceof Identity) {
             return blackBox ? "none (black-box, logits only)" : "EXACT";
         }
