@@ -58,10 +58,14 @@ public record Table1Spec(String title, String classifier, String seedModel, List
         onlyModes = Map.copyOf(onlyModes);
     }
 
-    /** Whether the table reads cells of {@code mode} from run folder {@code run}. */
+    /**
+     * Whether the table reads cells of {@code mode} from run folder {@code run}; a worst-of cell's route cells
+     * ({@code adaptive@BPDA}) go with their cell's mode.
+     */
     boolean reads(String run, String mode) {
         List<String> modes = onlyModes.get(run);
-        return modes == null || modes.contains(mode);
+        int at = mode.indexOf('@');
+        return modes == null || modes.contains(at < 0 ? mode : mode.substring(0, at));
     }
 
     /**

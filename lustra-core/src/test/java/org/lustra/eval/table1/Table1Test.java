@@ -104,9 +104,11 @@ class Table1Test {
     void givenANonAdaptiveCellInTwoFoldersAndOnlyModes_whenTheTableIsMade_thenItIsReadFromTheFolderNamedForIt()
             throws Exception {
         String na = "jpeg:75|lavan-0.050|nonadaptive";
-        // "small" holds both modes on 2 images; "large" the non-adaptive cell again on 4 images
-        RunFolders.finished(folder, "small", 2, List.of(na, LAVAN), List.of(record(na, 0, true),
-                record(na, 1, false), record(LAVAN, 0, true), record(LAVAN, 1, false)));
+        String route = LAVAN + "@BPDA";
+        // "small" holds both modes (and a worst-of route cell) on 2 images; "large" the non-adaptive cell on 4 images
+        RunFolders.finished(folder, "small", 2, List.of(na, LAVAN, route), List.of(record(na, 0, true),
+                record(na, 1, false), record(LAVAN, 0, true), record(LAVAN, 1, false), record(route, 0, true),
+                record(route, 1, false)));
         RunFolders.finished(folder, "large", 4, List.of(na), List.of(record(na, 0, true), record(na, 1, true),
                 record(na, 2, true), record(na, 3, false)));
         RunFolders.spec(folder, List.of("small", "large"), List.of("lavan-0.050"), List.of("jpeg:75"),
@@ -118,7 +120,8 @@ class Table1Test {
         assertEquals("large", runs.cells().get(na).run());
         assertEquals(0.75, runs.cells().get(na).robustMean(), 0);
         assertEquals("small", runs.cells().get(LAVAN).run());
-        assertEquals(Set.of(LAVAN, na), runs.records().keySet());
+        assertEquals("small", runs.cells().get(route).run(), "a route cell goes with its adaptive cell");
+        assertEquals(Set.of(LAVAN, route, na), runs.records().keySet());
         assertEquals(4, runs.records().get(na).size());
         assertTrue(runs.status().get(0).endsWith("(the table reads its adaptive cells only)"), runs.status().get(0));
     }
