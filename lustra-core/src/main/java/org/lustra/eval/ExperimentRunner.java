@@ -19,7 +19,6 @@ import org.lustra.data.ImageSet;
 import org.lustra.data.SubsetSpec;
 import org.lustra.defense.DefenseFactory;
 import org.lustra.defense.DefenseSpec;
-import org.lustra.defense.DetectingPurifier;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Identity;
 import org.lustra.defense.Purifier;
@@ -79,6 +78,7 @@ public final class ExperimentRunner implements AutoCloseable {
     private final Map<String, Purifier> purifiers = new HashMap<>();
     private final Map<String, Attack> attacks = new HashMap<>();
     private final DefenseFactory factory;
+    private final RoutePlan routePlan;
     private long stopAfterChunks = Long.MAX_VALUE;
     /** Computes chunks for {@link #computeChunk}; made afresh by every {@link #run} (its patch memory with it). */
     private ChunkRunner chunks;
@@ -89,6 +89,7 @@ public final class ExperimentRunner implements AutoCloseable {
         this.dir = new RunDirectory(dir);
         this.log = log;
         this.profile = AttackRegistry.Profile.of(exp);
+        this.routePlan = new RoutePlan(exp.gradient(), profile);
         this.factory = new DefenseFactory(exp.diffusionModel());
         for (String d : exp.defenses()) {
             specs.put(d, DefenseSpec.parse(d));
@@ -348,33 +349,14 @@ public final class ExperimentRunner implements AutoCloseable {
                 in.eval().height(), in.eval().width());
     }
 
-    /** The gradient mode adaptive attacks use through {@code p}, from the experiment's "gradient" setting. */
+    /** The gradient mode adaptive attacks use through {@code p} ({@link RoutePlan#adaptiveMode}). */
     GradientMode adaptiveMode(Purifier p) {
-        GradientMode m = switch (exp.gradient().equals("worst-of") ? "auto" : exp.gradient()) {
-            case "exact" -> GradientMode.EXACT;
-            case "surrogate" -> GradientMode.SURROGATE;
-            case "bpda" -> GradientMode.BPDA;
-            case "ste" -> GradientMode.STE;
-            case "masked" -> GradientMode.MASKED;
-            default -> p.gradientModes().contains(GradientMode.EXACT) ? GradientMode.EXACT
-                    : p.gradientModes().contains(GradientMode.STE) ? GradientMode.STE : GradientMode.BPDA;
-        };
-        if (!p.gradientModes().contains(m)) {
-            throw new LustraException("Defence " + p.name() + " does not support gradient mode " + m + " (it supports "
-                    + p.gradientModes() + "); set \"gradient\" to auto or one of those.");
-        }
-        return m;
+        return routePlan.adaptiveMode(p);
     }
 
-    /** The one route a cell is both run and labelled with (the first of {@link #routes} for worst-of). */
+    /** The one route a cell is both run and labelled with ({@link RoutePlan#route}). */
     Route route(Experiment.Cell cell, Purifier p) {
-        boolean adaptive = !(p instanceof Identity) && cell.adaptive();
-        if (adaptive && p instanceof DetectingPurifier && cell.attack().attack().equals(Route.EVADE)) {
-            // the attack's gradient is its own (detector and classifier); the route carries its K-vote forwards only
-            return Route.of(p, true, GradientMode.BPDA, eot(cell.attack(), p), votes(p)).withAttack(Route.EVADE);
-        }
-        return Route.of(p, adaptive, adaptive ? adaptiveMode(p) : GradientMode.EXACT, eot(cell.attack(), p),
-                votes(p));
+        return routePlan.route(cell, p);
     }
 
     /** The attack registered as {@code name} on {@code cell}'s patch budget and overrides (a worst-of extra route). */
@@ -384,57 +366,9 @@ public final class ExperimentRunner implements AutoCloseable {
                 null), profile, new AttackRegistry.Context(in.train(), null));
     }
 
-    /**
-     * The routes a cell runs: one, or for "worst-of" on an adaptive gradient attack every mode the defence offers
-     * (EXACT, SURROGATE, STE, MASKED, BPDA in that order) — and for a LaVAN cell against a defence with a detector
-     * also the localiser-aware {@code evade-lavan} on the same budget, so the per-image worst covers the seed's attack,
-     * the corrected surrogate and evade-then-fool (issue 11, 3a–c). Black-box attacks need no gradient and run once, as
-     * does an attack whose gradient is its own (evade-lavan against a detector). An adaptive cell whose attack asks for
-     * restarts runs all of those routes once per restart (restart-major: the first block is the attack's first run).
-     */
+    /** The routes a cell runs ({@link RoutePlan#routes}). */
     List<Route> routes(Experiment.Cell cell, Purifier p) {
-        List<Route> once = routesOfOneRun(cell, p);
-        // a non-adaptive attacker does not see the defence, so it could not pick among restarts by it: runs once
-        int restarts = cell.adaptive() ? cell.attack().restartCount() : 1;
-        if (restarts == 1) {
-            return once;
-        }
-        List<Route> out = new ArrayList<>();
-        for (int k = 0; k < restarts; k++) {
-            for (Route r : once) {
-                out.add(r.withRestart(k));
-            }
-        }
-        return out;
-    }
-
-    private List<Route> routesOfOneRun(Experiment.Cell cell, Purifier p) {
-        Route first = route(cell, p);
-        if (!exp.gradient().equals("worst-of") || !first.adaptive() || attack(cell, null).blackBox()
-                || first.attack() != null) {
-            return List.of(first);
-        }
-        List<Route> out = new ArrayList<>();
-        for (GradientMode m : List.of(GradientMode.EXACT, GradientMode.SURROGATE, GradientMode.STE,
-                GradientMode.MASKED, GradientMode.BPDA)) {
-            if (p.gradientModes().contains(m)) {
-                out.add(Route.of(p, true, m, eot(cell.attack(), p), votes(p)));
-            }
-        }
-        if (p instanceof DetectingPurifier && cell.attack().attack().equals("lavan")) {
-            out.add(Route.of(p, true, GradientMode.BPDA, eot(cell.attack(), p), votes(p)).withAttack(Route.EVADE));
-        }
-        return out;
-    }
-
-    /** EOT copies per gradient: 1 for deterministic defences, else the registry's default for the profile. */
-    private int eot(Experiment.AttackSpec a, Purifier p) {
-        return p.randomized() ? AttackRegistry.eot(a, profile) : 1;
-    }
-
-    /** K: 1 for deterministic defences, else the registry's default for the profile. */
-    private int votes(Purifier p) {
-        return p.randomized() ? AttackRegistry.votes(profile) : 1;
+        return routePlan.routes(cell, p, attack(cell, null).blackBox());
     }
 
     /** Closes the diffusion model the defences loaded (if any). */
