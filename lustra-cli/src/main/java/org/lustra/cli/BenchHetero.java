@@ -44,6 +44,8 @@ import org.lustra.model.Classifier;
 final class BenchHetero {
     /** The seed's comparison point. */
     static final int U = 20;
+    /** Below this a line's peak increase is allocator noise, not the line's tensors. */
+    static final double MEMORY_RESOLUTION_MB = 16;
 
     private BenchHetero() {}
 
@@ -94,15 +96,24 @@ final class BenchHetero {
                 pair[k++] = mb;
             }
             double timeRatio = pair[0] / pair[2];
-            double memRatio = pair[1] / pair[3];
+            // An increase below the resolution means the line ran in memory an earlier line left resident (after a
+            // full bench, the process already peaked far above these lines); a ratio of it would claim a saving of
+            // up to 100 % that was never measured.
+            boolean measurable = pair[1] >= MEMORY_RESOLUTION_MB && pair[3] >= MEMORY_RESOLUTION_MB;
+            double memRatio = measurable ? pair[1] / pair[3] : Double.NaN;
             out.put(key[line] + "_seconds_single", pair[0]);
             out.put(key[line] + "_seconds_multi", pair[2]);
             out.put(key[line] + "_peak_mb_single", pair[1]);
             out.put(key[line] + "_peak_mb_multi", pair[3]);
             out.put(key[line] + "_time_single_over_multi", timeRatio);
             out.put(key[line] + "_memory_single_over_multi", memRatio);
-            report.say(String.format(Locale.ROOT, "  %s: single/multi time %.3f (%+.0f %%), peak memory %.3f (%+.0f %%)",
-                    what[line], timeRatio, 100 * (timeRatio - 1), memRatio, 100 * (memRatio - 1)));
+            String memory = measurable
+                    ? String.format(Locale.ROOT, "%.3f (%+.0f %%)", memRatio, 100 * (memRatio - 1))
+                    : String.format(Locale.ROOT, "not measurable here (a line grew by less than %.0f MB: it reused "
+                            + "memory earlier lines left resident; measure with the command in BenchHetero's Javadoc)",
+                            MEMORY_RESOLUTION_MB);
+            report.say(String.format(Locale.ROOT, "  %s: single/multi time %.3f (%+.0f %%), peak memory %s",
+                    what[line], timeRatio, 100 * (timeRatio - 1), memory));
         }
         out.put("options_single", single.name());
         out.put("options_multi", multi.name());

@@ -50,7 +50,7 @@ final class BenchReport {
         lines.add(line);
         out.printf(Locale.ROOT, "%-16s %-36s %10s  %-9s %9s %7s  %s%n", what, setting, number(value), unit,
                 Double.isNaN(peak) ? "n/a" : String.format(Locale.ROOT, "%.0f MB", peak),
-                Double.isNaN(peak) ? "" : String.format(Locale.ROOT, "+%.0f", line.peakRssIncreaseMb()), note);
+                Double.isNaN(peak) ? "" : String.format(Locale.ROOT, "%+.0f", line.peakRssIncreaseMb()), note);
         out.flush();
         return line;
     }
