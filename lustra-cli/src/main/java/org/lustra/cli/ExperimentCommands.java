@@ -90,6 +90,10 @@ final class ExperimentCommands {
                 // once, before the redo touches the run folder: a committed run folder the redo rewrites is results,
                 // not code, and two readings would differ and mark the redo "mixed" (never resumable)
                 String commit = gitCommit(dir);
+                String stale = buildNote(Versions.buildCommit(), commit);
+                if (stale != null) {
+                    System.err.println(stale);
+                }
                 if (redo != null && !redo.isEmpty()) {
                     runner.redo(redo, commit);
                 }
@@ -236,6 +240,30 @@ final class ExperimentCommands {
      */
     static String gitCommit(Path runDir) {
         return gitCommit(LustraHome.root(), runDir);
+    }
+
+    /**
+     * A warning when the running jar was built from another commit than the checkout's HEAD (a jar copied aside so a
+     * long run survives rebuilds, or an old build), else null. The manifest's {@code gitCommit} is HEAD; the code that
+     * computes the records is the build's, so the two must be told apart. Null when either is unknown.
+     */
+    static String buildNote(String build, String head) {
+        if (build == null || head == null || Versions.UNKNOWN.equals(build) || "unknown".equals(head)) {
+            return null;
+        }
+        String b = build.replace("-dirty", "");
+        String h = head.replace("-dirty", "");
+        if (b.equals(h)) {
+            return null;
+        }
+        return "Note: this jar was built from commit " + abbrev(build) + " but the checkout is at " + abbrev(head)
+                + "; the manifest records both (gitCommit, versions.build). Rebuild (./lustra does) to run the "
+                + "checkout's code.";
+    }
+
+    private static String abbrev(String commit) {
+        return commit.length() > 12 && commit.matches("[0-9a-f]{40}.*") ? commit.substring(0, 12)
+                + commit.substring(40) : commit;
     }
 
     /** Where committed results live, relative to the repository's top: not code. */

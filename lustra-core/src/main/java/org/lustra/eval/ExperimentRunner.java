@@ -207,6 +207,19 @@ public final class ExperimentRunner implements AutoCloseable {
                 gitCommit);
     }
 
+    /**
+     * Appends to the manifest's history which code finishes the run: the manifest keeps the commit the run began at,
+     * and the chunks written from here on may come from a later commit or another build.
+     */
+    private void noteResume(Manifest now, int pendingChunks) {
+        Manifest old = dir.readManifest();
+        List<String> history = new ArrayList<>(old.history());
+        history.add(Instant.now() + " at git commit " + now.gitCommit() + " (build "
+                + (now.versions() == null ? "unknown" : now.versions().getOrDefault("build", "unknown"))
+                + "): resumed, " + pendingChunks + " chunk(s) pending");
+        dir.writeManifest(old.withCells(old.cells(), history));
+    }
+
     private Manifest checkSameExperiment() {
         Manifest old = dir.readManifest();
         if (!Json.GSON.toJson(old.experiment()).equals(Json.GSON.toJson(exp)) || old.images() != images()) {
@@ -242,6 +255,9 @@ public final class ExperimentRunner implements AutoCloseable {
         if (doneImages > 0) {
             log.accept(String.format(Locale.ROOT, "Resuming %s: %d of %d image evaluations already done", dir.path(),
                     doneImages, totalImages));
+            if (!pending.isEmpty()) {
+                noteResume(manifest, pending.size());
+            }
         }
         chunks = new ChunkRunner(this, new UniversalPatches(dir, in.train(), log), log);
         List<RunDirectory.ChunkKey> now = pending.subList(0, (int) Math.min(pending.size(), stopAfterChunks));

@@ -81,6 +81,11 @@ class ExperimentRunnerTest {
             long computed = again.run(again.manifest("test", Map.of()));
             assertEquals(2 * 3 * 2 * 2 - 5, computed, "only the unfinished chunks are computed");
             assertTrue(log.stream().anyMatch(s -> s.startsWith("Dropping")), log.toString());
+            // the manifest keeps the commit the run began at and says which code finished it
+            List<String> history = new RunDirectory(part).readManifest().history();
+            assertEquals(1, history.size(), history.toString());
+            assertTrue(history.get(0).contains("at git commit test (build unknown): resumed, 19 chunk(s) pending"),
+                    history.toString());
             assertEquals(records(tmp.resolve("whole")), records(part));
 
             Report.Summary a = Report.write(tmp.resolve("whole"));
