@@ -240,7 +240,7 @@ class HarnessV2Test {
 
     /**
      * A run whose manifest was written before defences' weights were hashed (the entry absent) resumes, is redone,
-     * reported and reproduced as before; a resume keeps the manifest as written, a redo adds the missing entry and
+     * reported and reproduced as before; a resume keeps the hashes as written (it adds only its history line), a redo adds the missing entry and
      * notes a changed one.
      */
     @Test
@@ -257,12 +257,17 @@ class HarnessV2Test {
             Map<String, String> old = new LinkedHashMap<>(written.hashes());
             assertNotNull(old.remove("model:maep-fmnist"), written.hashes().toString());
             dir.writeManifest(ChangedInputsTest.withHashes(written, old));
-            String before = Files.readString(dir.manifestFile());
+            Manifest beforeResume = dir.readManifest();
 
             try (ExperimentRunner resumed = new ExperimentRunner(maepExperiment(), in, run, s -> { })) {
                 assertEquals(1, resumed.run(resumed.manifest("test", Map.of())), "the missing chunk only");
             }
-            assertEquals(before, Files.readString(dir.manifestFile()), "a resume leaves the manifest as written");
+            Manifest afterResume = dir.readManifest();
+            assertEquals(beforeResume.hashes(), afterResume.hashes(), "a resume leaves the hashes as written");
+            assertEquals(beforeResume.cells(), afterResume.cells(), "and the cells");
+            assertEquals(beforeResume.history().size() + 1, afterResume.history().size(),
+                    "and only appends its own line to the history: " + afterResume.history());
+            assertEquals(beforeResume.history(), afterResume.history().subList(0, beforeResume.history().size()));
             assertEquals(4, read(run).size());
 
             // and as if the classifier had been retrained since (a resume would refuse, ChangedInputsTest): a redo
