@@ -36,7 +36,7 @@ final class AttackPatchCommand implements Callable<Integer> {
     @Option(names = "--attack", defaultValue = "evade-lavan", description = "Patch attack (default ${DEFAULT-VALUE}).")
     String attack;
 
-    @Option(names = "--defense", defaultValue = "diffender:ep:rec:abar0.7",
+    @Option(names = "--defense", defaultValue = DefenseSpec.DIFFENDER_DEFAULT,
             description = "Defence spec as in experiments (default ${DEFAULT-VALUE}).")
     String defense;
 

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import org.lustra.defense.DefenseSpec;
 import org.lustra.eval.Experiment;
 import org.lustra.eval.Manifest;
 import org.lustra.eval.RunDirectory;
@@ -37,8 +38,8 @@ final class DemoPlan {
     static final int EOT = 2;
     /** Images per chunk: the runner's progress line moves once per chunk. */
     static final int BATCH = 4;
-    /** Defence of the panel: DIFFender with our reconstruction-error localisation (the README's "DIFFender"). */
-    static final String PANEL_DEFENSE = "diffender:ep:rec:abar0.7";
+    /** Defence of the panel: DIFFender's default (our reconstruction-error localisation; the README's "DIFFender"). */
+    static final String PANEL_DEFENSE = DefenseSpec.DIFFENDER_DEFAULT;
 
     /** One threat: a name for its run folder, a title for the table, and the experiment that evaluates it. */
     record Threat(String key, String title, Experiment experiment) {}

@@ -15,7 +15,8 @@ import org.lustra.eval.Report;
 final class DemoTable {
     private DemoTable() {}
 
-    private static final String ROW = "  %-26s %7s  %12s  %9s   %s%n";
+    /** The defence column is as wide as the longest spec of the block, at least this wide. */
+    private static final int MIN_DEFENCE_WIDTH = 26;
 
     /** One defence's cells: the undefended cell, or its non-adaptive and adaptive cells. */
     private static final class Row {
@@ -42,15 +43,20 @@ final class DemoTable {
         Report.CellSummary first = summary.cells().get(0);
         out.printf(Locale.ROOT, "%s: %s; %d eval512 image(s), seed %s%n", threat.title(), first.budget(),
                 first.images(), summary.seeds().get(0));
-        out.printf(ROW, "defence", "clean", "non-adaptive", "adaptive", "adaptive attack's gradient");
+        int width = MIN_DEFENCE_WIDTH;
+        for (String d : rows.keySet()) {
+            width = Math.max(width, d.length());
+        }
+        String row = "  %-" + width + "s %7s  %12s  %9s   %s%n";
+        out.printf(row, "defence", "clean", "non-adaptive", "adaptive", "adaptive attack's gradient");
         for (Map.Entry<String, Row> e : rows.entrySet()) {
             Row r = e.getValue();
             if (r.undefended != null) {
-                out.printf(ROW, e.getKey(), count(r.undefended.cleanAccuracy(), r.undefended),
+                out.printf(row, e.getKey(), count(r.undefended.cleanAccuracy(), r.undefended),
                         count(r.undefended.robustMean(), r.undefended), "-", "EXACT (no defence to pass)");
                 continue;
             }
-            out.printf(ROW, e.getKey(), count(r.any().cleanAccuracy(), r.any()),
+            out.printf(row, e.getKey(), count(r.any().cleanAccuracy(), r.any()),
                     r.nonAdaptive == null ? "-" : count(r.nonAdaptive.robustMean(), r.nonAdaptive),
                     r.adaptive == null ? "-" : count(r.adaptive.robustMean(), r.adaptive),
                     r.adaptive == null ? "-" : route(r.adaptive.gradientMode()));

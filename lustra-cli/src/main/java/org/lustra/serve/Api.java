@@ -24,8 +24,8 @@ import org.lustra.util.LustraException;
  */
 final class Api {
     /** Defences offered on the page besides the server's default (all shipped, all quick enough for a demo). */
-    private static final List<String> EXAMPLES = List.of("diffender", "diffender:ep:rec:abar0.7", "diffpure:0.1:ddim10",
-            "jpeg:75", "median:3", "bits:4", "lgs", "none");
+    private static final List<String> EXAMPLES = List.of("diffender", DefenseSpec.DIFFENDER_DEFAULT,
+            "diffender:ep:rec:abar0.7", "diffpure:0.1:ddim10", "jpeg:75", "median:3", "bits:4", "lgs", "none");
 
     private final Workbench bench;
     private final WorkerPool pool;
