@@ -29,7 +29,9 @@ import org.lustra.util.LustraException;
 import org.lustra.util.LustraHome;
 import org.lustra.util.Versions;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(name = "tune-prompts", mixinStandardHelpOptions = true,
         description = {"DIFFender's few-shot prompt tuning: learn prompt_L and prompt_R (16 vectors each, starting "
@@ -136,6 +138,9 @@ final class TunePromptsCommand implements Callable<Integer> {
 
     @Option(names = "--out", description = "Output directory (default: models/prompts-diffender).")
     Path out;
+
+    @Spec
+    CommandSpec commandSpec;
 
     @Override
     public Integer call() {
@@ -281,15 +286,40 @@ final class TunePromptsCommand implements Callable<Integer> {
                 + " patched validation images, epoch " + r.bestEpoch());
         how.put("validation_refined_mask_iou", "the same for the refined mask");
         how.put("validation_raw_mask_iou_start", "the same at epoch 0 (the starting prompts)");
-        how.put("validation_restored_accuracy", classifier + " after DIFFender with these prompts (restoration "
-                + baseOptions.restoreSteps() + " DDIM steps)");
+        if (best.validationAccuracy() != null) {
+            how.put("validation_restored_accuracy", classifier + " after DIFFender with these prompts (restoration "
+                    + baseOptions.restoreSteps() + " DDIM steps)");
+        }
         long params = 2L * opt.tokens() * dm.encoder().dim();
         return new ModelCard(TunedPrompts.NAME, "DIFFender prompts prompt_L (localisation) and prompt_R "
                 + "(restoration) as token-embedding sequences for " + model, null, params, null,
                 "data/fewshot8 (8 Fashion-MNIST training images) patched per image (" + kinds + ")",
                 "tuned on fewshot8; epoch chosen on data/validation 4000.." + (4000 + valImages - 1),
-                "lustra tune-prompts --base " + base + " --init " + init + " --epochs " + epochs + " --lr " + lr
-                        + " --restore-steps " + restoreSteps + " --seed " + seed, seed, training, wall, metrics,
+                commandLine(), seed, training, wall, metrics,
                 how, Versions.describe(), null, null, null);
+    }
+
+    /**
+     * The command as it was given, every option the user set (the card must reproduce the run: a hand-picked subset
+     * once left out --abar and --mask-loss-only), without --out (where this machine put it is not part of the model).
+     */
+    String commandLine() {
+        List<String> args = commandSpec == null ? List.of() : commandSpec.commandLine().getParseResult().originalArgs();
+        return cardCommand(args);
+    }
+
+    static String cardCommand(List<String> args) {
+        StringBuilder b = new StringBuilder("lustra tune-prompts");
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals("--out")) {
+                i++;
+                continue;
+            }
+            if (!a.startsWith("--out=")) {
+                b.append(' ').append(a);
+            }
+        }
+        return b.toString();
     }
 }
