@@ -3,6 +3,7 @@ package org.lustra.cli;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,6 +31,7 @@ import org.lustra.util.LustraHome;
 import org.lustra.util.Versions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -304,7 +306,22 @@ final class TunePromptsCommand implements Callable<Integer> {
      * once left out --abar and --mask-loss-only), without --out (where this machine put it is not part of the model).
      */
     String commandLine() {
-        List<String> args = commandSpec == null ? List.of() : commandSpec.commandLine().getParseResult().originalArgs();
+        if (commandSpec == null) {
+            return cardCommand(List.of());
+        }
+        // this command's own options as given (originalArgs would also hold the parent's arguments and the
+        // subcommand's name)
+        List<String> args = new ArrayList<>();
+        for (OptionSpec o : commandSpec.commandLine().getParseResult().matchedOptions()) {
+            if (o.arity().max() == 0) {
+                args.add(o.longestName());
+            } else {
+                for (String v : o.originalStringValues()) {
+                    args.add(o.longestName());
+                    args.add(v);
+                }
+            }
+        }
         return cardCommand(args);
     }
 

@@ -8,11 +8,13 @@ import picocli.CommandLine;
 class TunePromptsCommandTest {
     @Test
     void givenOptionsBeyondTheDefaults_whenTheCardRecordsTheCommand_thenEveryOneIsThereExceptTheOutputFolder() {
-        TunePromptsCommand cmd = new TunePromptsCommand();
-        new CommandLine(cmd).parseArgs("--mask-loss-only", "--abar", "0.7", "--lr", "0.2", "--out", "/tmp/x",
+        // as the real CLI parses it: a subcommand of lustra, after the top-level arguments
+        CommandLine top = new CommandLine(new Main());
+        top.parseArgs("tune-prompts", "--mask-loss-only", "--abar", "0.7", "--lr", "0.2", "--out", "/tmp/x",
                 "--epochs=200", "--validate-every", "20");
+        TunePromptsCommand cmd = top.getSubcommands().get("tune-prompts").getCommand();
 
-        assertEquals("lustra tune-prompts --mask-loss-only --abar 0.7 --lr 0.2 --epochs=200 --validate-every 20",
+        assertEquals("lustra tune-prompts --mask-loss-only --abar 0.7 --lr 0.2 --epochs 200 --validate-every 20",
                 cmd.commandLine());
     }
 

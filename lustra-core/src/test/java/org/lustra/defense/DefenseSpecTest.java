@@ -82,8 +82,8 @@ class DefenseSpecTest {
     }
 
     /**
-     * DISCO and the tuned prompts are not shipped (parsing their specs refuses), so their specs are made directly: each
-     * names its weights, and the factory puts DIFFender's prompts after the diffusion model they condition.
+     * Specs made directly (parsing would check the shipped files, and this test is about naming, not files): each names
+     * its weights, and the factory puts DIFFender's prompts after the diffusion model they condition.
      */
     @Test
     void givenSpecsOfUnshippedWeights_whenAskedWhichModelsTheyLoad_thenTheyNameThem() {
