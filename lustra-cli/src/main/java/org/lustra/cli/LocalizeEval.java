@@ -89,6 +89,11 @@ final class LocalizeEval implements Callable<Integer> {
             + "${DEFAULT-VALUE}).")
     double[] thetas;
 
+    @Option(names = "--floor", split = ",", defaultValue = "0", description = "Absolute floors of the anomaly map per "
+            + "repetition, in intensity units: a pixel is masked only where S/(2m) > floor as well as Z > theta "
+            + "(0 = off, the paper's rule; default ${DEFAULT-VALUE}).")
+    double[] floors;
+
     @Option(names = "--clip", defaultValue = "off",
             description = "x̂0 clip before differencing: off (SPEC §4.1), on (the old default) or both (default "
                     + "${DEFAULT-VALUE}).")
@@ -133,7 +138,8 @@ final class LocalizeEval implements Callable<Integer> {
             throw new LustraException("--from " + from + " --images " + images + " does not fit " + split + " ("
                     + set.size() + " images); choose from + images <= " + set.size() + ".");
         }
-        LocalizationSweep.Config config = new LocalizationSweep.Config(sig, alphaBars, thetas, clips, noiseSeed, 64);
+        LocalizationSweep.Config config = new LocalizationSweep.Config(sig, alphaBars, thetas, clips, noiseSeed, 64,
+                floors);
         long t0 = System.nanoTime();
         try (NetClassifier c = ModelStore.loadClassifier(classifier);
                 DiffusionModel dm = DiffusionModel.load(model);
@@ -220,7 +226,7 @@ final class LocalizeEval implements Callable<Integer> {
         List<String> a = new ArrayList<>(List.of("--model", model, "--split", split, "--from", "" + from, "--images",
                 "" + images, "--patches", patches, "--kinds", String.join(",", kinds), "--fraction", "" + fraction,
                 "--attack-steps", "" + attackSteps, "--signals", String.join(",", signals), "--abar", join(alphaBars), "--theta",
-                join(thetas), "--clip", clip,
+                join(thetas), "--floor", join(floors), "--clip", clip,
                 "--seed", "" + seed, "--noise-seed", "" + noiseSeed));
         if (prompts != null) {
             a.addAll(List.of("--prompts", prompts));

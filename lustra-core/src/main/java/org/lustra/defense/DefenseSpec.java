@@ -25,7 +25,8 @@ import org.lustra.util.LustraException;
  * DiffPure with the shipped diffusion model as {@code diffpure:T} (DDPM from t* = T) or {@code diffpure:T:ddimN}, and
  * DIFFender as {@code diffender} followed by options separated by ':' — {@code ep} (empty prompts), {@code mp} (manual
  * prompts, the default) or {@code tuned} (the prompts of {@code models/prompts-diffender}), {@code nr} (no
- * restoration), {@code ddimN} (restoration steps), {@code thetaX} (z-score threshold), {@code gX} (localisation
+ * restoration), {@code ddimN} (restoration steps), {@code thetaX} (z-score threshold), {@code floorX} (absolute floor of
+ * the anomaly map per repetition, in intensity units; 0 = off), {@code gX} (localisation
  * guidance), {@code abarX} (localisation noise level ᾱ), {@code rec} (our reconstruction-error signal instead of the
  * paper's guidance difference), {@code clip} (x̂0 clipped to [−1, 1] before differencing; default unclipped, SPEC §4.1),
  * e.g. {@code diffender:mp:theta2.5:ddim10}. Heterogeneous-noise purification is
@@ -43,7 +44,7 @@ public sealed interface DefenseSpec permits DefenseSpec.None, DefenseSpec.Classi
 
     String FORMS = "none, jpeg:Q (1..100), median:K (odd), bits:B (1..8), lgs, diffpure:T "
             + "(0 < T <= 1, DDPM) or diffpure:T:ddimN, "
-            + "diffender[:ep|:mp|:tuned][:rec][:clip][:nr][:ddimN][:thetaX][:gX][:abarX], "
+            + "diffender[:ep|:mp|:tuned][:rec][:clip][:nr][:ddimN][:thetaX][:floorX][:gX][:abarX], "
             + HeteroSpec.FORM + ", " + DigitalWatermarking.Config.FORM + ", " + FncSpec.FORM + ", "
             + LearnedSpecs.FORM + ", " + PatchRemovalSpecs.FORM;
 
@@ -287,6 +288,8 @@ public sealed interface DefenseSpec permits DefenseSpec.None, DefenseSpec.Classi
                         o = o.withRestore(false);
                     } else if (v.matches("ddim\\d+")) {
                         o = o.withRestoration(Integer.parseInt(v.substring(4)), o.restoreGuidance(), o.strength());
+                    } else if (v.startsWith("floor")) {
+                        o = o.withLocalization(loc.withFloor(Double.parseDouble(v.substring(5))));
                     } else if (v.startsWith("theta")) {
                         o = o.withLocalization(loc.withTheta(Double.parseDouble(v.substring(5))));
                     } else if (v.startsWith("g")) {
@@ -301,7 +304,7 @@ public sealed interface DefenseSpec permits DefenseSpec.None, DefenseSpec.Classi
                 return new DiffenderSpec(spec, o, tuned);
             } catch (IllegalArgumentException e) {
                 throw new LustraException("Invalid defence '" + spec + "' (" + e.getMessage() + "); use diffender "
-                        + "with options separated by ':' — ep|mp|tuned, rec, clip, nr, ddimN, thetaX, gX, abarX — e.g. "
+                        + "with options separated by ':' — ep|mp|tuned, rec, clip, nr, ddimN, thetaX, floorX, gX, abarX — e.g. "
                         + "diffender:ep:rec:abar0.7");
             }
         }

@@ -111,8 +111,9 @@ public final class Diffender implements ThresholdedPurifier, DetectingPurifier {
     @Override
     public String name() {
         PatchLocalizer.Options l = options.localization();
-        return String.format(Locale.ROOT, "diffender(L=%s, R=%s, abar=%.2f, g=%.1f, m=%d, theta=%.1f%s%s%s, %s)",
+        return String.format(Locale.ROOT, "diffender(L=%s, R=%s, abar=%.2f, g=%.1f, m=%d, theta=%.1f%s%s%s%s, %s)",
                 options.promptL(), options.promptR(), l.alphaBar(), l.guidance(), l.repetitions(), l.theta(),
+                l.floor() > 0 ? String.format(Locale.ROOT, ", floor=%.3f", l.floor()) : "",
                 l.signal() == PatchLocalizer.Signal.RECONSTRUCTION ? ", reconstruction signal" : "",
                 l.clipX0() ? ", x0 clipped" : "", l.refine() ? "" : ", no refine", options.restore() ? "ddim" + options.restoreSteps() + " g="
                         + options.restoreGuidance() + (options.strength() < 1 ? " strength=" + options.strength() : "")
@@ -198,7 +199,7 @@ public final class Diffender implements ThresholdedPurifier, DetectingPurifier {
      */
     public NDArray softDetection(NDArray x, long seed, double temperature) {
         PatchLocalizer.Localization loc = localizer.localize(x, options.promptL(), new NoiseSource(seed));
-        return localizer.softMask(loc.zScores(), temperature);
+        return localizer.softMask(loc, temperature);
     }
 
     /** The refined mask {@code purify(x, seed)} repaints, from the localisation alone; no gradient. */

@@ -44,17 +44,29 @@ public final class PatchLocalizer {
      * @param independentNoise draw separate noise for the two branches (the EP variant: with ∅ on both sides and
      *     shared noise the two predictions are identical, so only independent draws leave a difference)
      * @param signal what the anomaly map measures
+     * @param floor absolute floor of the anomaly map, in image intensity units ([0, 1]) per repetition: a pixel is
+     *     masked only where S/(2m) &gt; floor as well as Z &gt; θ (0 = off, the paper's rule). The z-score alone
+     *     marks the top few per cent of every image, patch or not; the floor lets a clean image, whose map is low
+     *     everywhere, come out nearly empty without raising θ — which costs recall on large patches, because a large
+     *     patch raises the map's spread (docs/results/diffender-theta-validation).
      */
     public record Options(double alphaBar, double guidance, int repetitions, double theta, boolean refine,
-            boolean clipX0, int maxRows, boolean independentNoise, Signal signal) {
+            boolean clipX0, int maxRows, boolean independentNoise, Signal signal, double floor) {
         public Options {
             signal = signal == null ? Signal.GUIDANCE : signal;
             if (!(alphaBar > 0 && alphaBar < 1) || !(guidance >= 0) || repetitions < 1 || !Double.isFinite(theta)
-                    || maxRows < 2 * repetitions) {
+                    || maxRows < 2 * repetitions || !(floor >= 0 && floor < 1)) {
                 throw new IllegalArgumentException("Invalid localisation options: alphaBar " + alphaBar
                         + " (0 < ᾱ < 1), guidance " + guidance + " (≥ 0), repetitions " + repetitions + " (≥ 1), theta "
-                        + theta + " (finite), maxRows " + maxRows + " (≥ 2·repetitions)");
+                        + theta + " (finite), maxRows " + maxRows + " (≥ 2·repetitions), floor " + floor
+                        + " (0 ≤ floor < 1)");
             }
+        }
+
+        /** Without an absolute floor (the paper's rule). */
+        public Options(double alphaBar, double guidance, int repetitions, double theta, boolean refine, boolean clipX0,
+                int maxRows, boolean independentNoise, Signal signal) {
+            this(alphaBar, guidance, repetitions, theta, refine, clipX0, maxRows, independentNoise, signal, 0);
         }
 
         public static Options defaults() {
@@ -62,32 +74,42 @@ public final class PatchLocalizer {
         }
 
         public Options withTheta(double t) {
-            return new Options(alphaBar, guidance, repetitions, t, refine, clipX0, maxRows, independentNoise, signal);
+            return new Options(alphaBar, guidance, repetitions, t, refine, clipX0, maxRows, independentNoise,
+                    signal, floor);
         }
 
         public Options withGuidance(double g) {
-            return new Options(alphaBar, g, repetitions, theta, refine, clipX0, maxRows, independentNoise, signal);
+            return new Options(alphaBar, g, repetitions, theta, refine, clipX0, maxRows, independentNoise,
+                    signal, floor);
         }
 
         public Options withAlphaBar(double a) {
-            return new Options(a, guidance, repetitions, theta, refine, clipX0, maxRows, independentNoise, signal);
+            return new Options(a, guidance, repetitions, theta, refine, clipX0, maxRows, independentNoise,
+                    signal, floor);
         }
 
         public Options withRefine(boolean r) {
-            return new Options(alphaBar, guidance, repetitions, theta, r, clipX0, maxRows, independentNoise, signal);
+            return new Options(alphaBar, guidance, repetitions, theta, r, clipX0, maxRows, independentNoise,
+                    signal, floor);
         }
 
         public Options withIndependentNoise(boolean v) {
-            return new Options(alphaBar, guidance, repetitions, theta, refine, clipX0, maxRows, v, signal);
+            return new Options(alphaBar, guidance, repetitions, theta, refine, clipX0, maxRows, v, signal, floor);
         }
 
         public Options withClipX0(boolean v) {
-            return new Options(alphaBar, guidance, repetitions, theta, refine, v, maxRows, independentNoise, signal);
+            return new Options(alphaBar, guidance, repetitions, theta, refine, v, maxRows, independentNoise,
+                    signal, floor);
         }
 
         public Options withSignal(Signal v) {
             return new Options(alphaBar, guidance, repetitions, theta, refine, clipX0, maxRows, independentNoise,
-                    v);
+                    v, floor);
+        }
+
+        public Options withFloor(double f) {
+            return new Options(alphaBar, guidance, repetitions, theta, refine, clipX0, maxRows, independentNoise,
+                    signal, f);
         }
     }
 
@@ -141,7 +163,7 @@ public final class PatchLocalizer {
             maps.add(anomaly(n == to - from ? x : x.get(from + ":" + to), prompt, noise));
         }
         NDArray s = maps.size() == 1 ? maps.get(0) : NDArrays.concat(maps, 0);
-        return masks(s, options.theta(), options.refine());
+        return masks(s, options.theta(), options.floor(), options.repetitions(), options.refine());
     }
 
     /**
@@ -150,9 +172,30 @@ public final class PatchLocalizer {
      * at several θ without another UNet call.
      */
     public static Localization masks(NDArray s, double theta, boolean refine) {
+        return masks(s, theta, 0, 1, refine);
+    }
+
+    /**
+     * {@link #masks(NDArray, double, boolean)} with an absolute floor: M̂ = [Z &gt; θ] ∧ [S/(2m) &gt; floor], computed as
+     * one threshold per image, Z &gt; max(θ, z-score of the floor), so the straight-through backward stays one identity
+     * (through the floor's z-score too: it moves with the map's mean and spread). {@code repetitions} is m.
+     */
+    public static Localization masks(NDArray s, double theta, double floor, int repetitions, boolean refine) {
         NDArray z = zScores(s);
-        NDArray raw = Ste.threshold(z, (float) theta);
+        NDArray raw = floor > 0 ? Ste.threshold(z.sub(thresholds(s, theta, floor, repetitions)), 0f)
+                : Ste.threshold(z, (float) theta);
         return new Localization(s, z, raw, refine ? refine(raw) : raw);
+    }
+
+    /** Per image (N, 1, 1, 1): max(θ, (2m·floor − mean S)/std S), the z-score a pixel must exceed. */
+    static NDArray thresholds(NDArray s, double theta, double floor, int repetitions) {
+        long n = s.getShape().get(0);
+        NDArray flat = s.reshape(n, -1);
+        NDArray mean = flat.mean(new int[] {1}, true);
+        NDArray std = flat.sub(mean).square().mean(new int[] {1}, true).add(1e-12f).sqrt();
+        NDArray floorZ = mean.neg().add((float) (2.0 * repetitions * floor)).div(std); // add by a number is autograd-safe
+        // maximum's backward reads its other operand: an engine-owned tensor, not a wrapped number (see Scalars)
+        return floorZ.maximum(s.getManager().full(floorZ.getShape(), (float) theta)).reshape(n, 1, 1, 1);
     }
 
     /** S for one chunk: Σ_r |x̂0(prompt_L) − x̂0(∅)| over m repetitions, averaged over channels; (n, 1, H, W). */
@@ -261,6 +304,23 @@ public final class PatchLocalizer {
                     + " (finite, > 0; e.g. 1)");
         }
         NDArray p = Activation.sigmoid(Scalars.mul(zScores.sub((float) options.theta()), temperature));
+        return options.refine() ? blurAndDilate(p) : p;
+    }
+
+    /**
+     * {@link #softMask(NDArray, double)} of a localisation, with the absolute floor when one is set: σ(k·(Z − max(θ,
+     * z-score of the floor))), so the attacker follows the same per-image threshold the hard mask uses.
+     */
+    public NDArray softMask(Localization l, double temperature) {
+        if (options.floor() == 0) {
+            return softMask(l.zScores(), temperature);
+        }
+        if (!(temperature > 0) || Double.isInfinite(temperature)) {
+            throw new IllegalArgumentException("Invalid soft-mask temperature " + temperature
+                    + " (finite, > 0; e.g. 1)");
+        }
+        NDArray thr = thresholds(l.anomaly(), options.theta(), options.floor(), options.repetitions());
+        NDArray p = Activation.sigmoid(Scalars.mul(l.zScores().sub(thr), temperature));
         return options.refine() ? blurAndDilate(p) : p;
     }
 

@@ -46,23 +46,24 @@ public final class LocalizationReport {
         b.append("\nIoU / precision / recall are means over images against the true patch mask; \"raw\" is M̂ = [Z > θ], "
                 + "\"refined\" adds blur + dilation + re-binarisation (SPEC §4.1). \"clean masked\" is the share of "
                 + "pixels the same configuration masks on the clean images.\n\n## Best configuration per patch kind "
-                + "(by raw-mask IoU)\n\n| kind | signal | x̂0 | ᾱ | θ | raw IoU | refined IoU | clean masked "
-                + "(refined) |\n|---|---|---|---|---|---|---|---|\n");
+                + "(by raw-mask IoU)\n\n| kind | signal | x̂0 | ᾱ | θ | floor | raw IoU | refined IoU | clean "
+                + "masked (refined) |\n|---|---|---|---|---|---|---|---|---|\n");
         Map<String, Double> cleanArea = cleanAreas(doc.rows());
         Map<String, List<Row>> byKind = doc.rows().stream().filter(r -> !r.kind().equals(LocalizationSweep.CLEAN))
                 .collect(Collectors.groupingBy(Row::kind, LinkedHashMap::new, Collectors.toList()));
         for (Map.Entry<String, List<Row>> e : byKind.entrySet()) {
             Row best = e.getValue().stream().max(Comparator.comparingDouble(r -> r.raw().iou())).orElseThrow();
-            b.append(String.format(Locale.ROOT, "| %s | %s | %s | %.2f | %.1f | %.3f | %.3f | %s |%n", best.kind(),
-                    best.signal(), clip(best), best.alphaBar(), best.theta(), best.raw().iou(), best.refined().iou(),
+            b.append(String.format(Locale.ROOT, "| %s | %s | %s | %.2f | %.1f | %s | %.3f | %.3f | %s |%n",
+                    best.kind(), best.signal(), clip(best), best.alphaBar(), best.theta(), floor(best), best.raw().iou(), best.refined().iou(),
                     pct(cleanArea.get(key(best)))));
         }
-        b.append("\n## Every configuration\n\n| signal | x̂0 | ᾱ (t) | θ | kind | n | raw IoU | raw P | raw R | raw area "
-                + "| refined IoU | refined P | refined R | refined area |\n|---|---|---|---|---|---|---|---|---|---|---|"
-                + "---|---|---|\n");
+        b.append("\n## Every configuration\n\n| signal | x̂0 | ᾱ (t) | θ | floor | kind | n | raw IoU | raw P | raw R | "
+                + "raw area | refined IoU | refined P | refined R | refined area |\n|---|---|---|---|---|---|---|---|---|"
+                + "---|---|---|---|---|---|\n");
         for (Row r : doc.rows()) {
-            b.append(String.format(Locale.ROOT, "| %s | %s | %.2f (%d) | %.1f | %s | %d | %s | %s | %s | %s | %s | %s "
-                    + "| %s | %s |%n", r.signal(), clip(r), r.alphaBar(), r.timestep(), r.theta(), r.kind(), r.images(),
+            b.append(String.format(Locale.ROOT, "| %s | %s | %.2f (%d) | %.1f | %s | %s | %d | %s | %s | %s | %s | %s "
+                    + "| %s | %s | %s |%n", r.signal(), clip(r), r.alphaBar(), r.timestep(), r.theta(), floor(r), r.kind(),
+                    r.images(),
                     num(r.raw().iou()), num(r.raw().precision()), num(r.raw().recall()), pct(r.raw().maskedFraction()),
                     num(r.refined().iou()), num(r.refined().precision()), num(r.refined().recall()),
                     pct(r.refined().maskedFraction())));
@@ -81,7 +82,11 @@ public final class LocalizationReport {
     }
 
     private static String key(Row r) {
-        return r.signal() + "|" + r.clipX0() + "|" + r.alphaBar() + "|" + r.theta();
+        return r.signal() + "|" + r.clipX0() + "|" + r.alphaBar() + "|" + r.theta() + "|" + r.floor();
+    }
+
+    private static String floor(Row r) {
+        return r.floor() == 0 ? "off" : String.format(Locale.ROOT, "%.3f", r.floor());
     }
 
     private static String clip(Row r) {

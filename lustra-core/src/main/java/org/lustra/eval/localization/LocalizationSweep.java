@@ -67,15 +67,27 @@ public final class LocalizationSweep {
      * @param clips x̂0 clip settings to run (false = SPEC §4.1, unclipped)
      * @param noiseSeed seed of the localisation noise, the same for every configuration
      * @param chunkImages images per UNet call (each gives 2·m rows, m for REC)
+     * @param floors absolute floors of the anomaly map ({@link PatchLocalizer.Options#floor}; 0 = the paper's rule)
      */
     public record Config(List<Signal> signals, double[] alphaBars, double[] thetas, boolean[] clips, long noiseSeed,
-            int chunkImages) {
+            int chunkImages, double[] floors) {
         public Config {
             if (signals.isEmpty() || alphaBars.length == 0 || thetas.length == 0 || clips.length == 0
-                    || chunkImages < 1) {
-                throw new IllegalArgumentException("A localisation sweep needs at least one signal, ᾱ, θ and clip "
-                        + "setting and chunkImages ≥ 1 (got " + chunkImages + ")");
+                    || chunkImages < 1 || floors.length == 0) {
+                throw new IllegalArgumentException("A localisation sweep needs at least one signal, ᾱ, θ, floor and "
+                        + "clip setting and chunkImages ≥ 1 (got " + chunkImages + ")");
             }
+            for (double f : floors) {
+                if (!(f >= 0 && f < 1)) {
+                    throw new IllegalArgumentException("Invalid floor " + f + " (0 ≤ floor < 1, intensity units)");
+                }
+            }
+        }
+
+        /** Without an absolute floor. */
+        public Config(List<Signal> signals, double[] alphaBars, double[] thetas, boolean[] clips, long noiseSeed,
+                int chunkImages) {
+            this(signals, alphaBars, thetas, clips, noiseSeed, chunkImages, new double[] {0});
         }
 
         /** The issue-11 grid: MP, EP, REC (TUNED only with prompts) × ᾱ {0.3, 0.5, 0.7} × θ {1.5, 2, 2.5}, unclipped. */
@@ -89,8 +101,8 @@ public final class LocalizationSweep {
     public record Scores(Double iou, Double precision, Double recall, double maskedFraction) {}
 
     /** One cell of the grid. */
-    public record Row(String signal, boolean clipX0, double alphaBar, int timestep, double theta, String kind,
-            int images, Scores raw, Scores refined) {}
+    public record Row(String signal, boolean clipX0, double alphaBar, int timestep, double theta, double floor,
+            String kind, int images, Scores raw, Scores refined) {}
 
     /** Name of the rows scored on the clean images. */
     public static final String CLEAN = "clean";
@@ -142,19 +154,21 @@ public final class LocalizationSweep {
                     PatchLocalizer loc = new PatchLocalizer(model, signal.options(abar, clip));
                     float[] anomaly = anomaly(loc, prompt, all, total, c, size);
                     for (double theta : config.thetas()) {
-                        float[][] m = masks(anomaly, total, size, theta);
-                        int from = 0;
-                        for (int k = 0; k < kinds.size(); k++) {
-                            int n = sets.get(kinds.get(k)).size();
-                            rows.add(new Row(signal.id(), clip, abar, loc.timestep(), theta, kinds.get(k), n,
-                                    score(m[0], from, truths.get(k), n, size), score(m[1], from, truths.get(k), n,
-                                            size)));
-                            from += n;
-                        }
-                        int n = total - from;
-                        if (n > 0) {
-                            rows.add(new Row(signal.id(), clip, abar, loc.timestep(), theta, CLEAN, n,
-                                    score(m[0], from, null, n, size), score(m[1], from, null, n, size)));
+                        for (double floor : config.floors()) {
+                            float[][] m = masks(anomaly, total, size, theta, floor, loc.options().repetitions());
+                            int from = 0;
+                            for (int k = 0; k < kinds.size(); k++) {
+                                int n = sets.get(kinds.get(k)).size();
+                                rows.add(new Row(signal.id(), clip, abar, loc.timestep(), theta, floor, kinds.get(k),
+                                        n, score(m[0], from, truths.get(k), n, size), score(m[1], from, truths.get(k),
+                                                n, size)));
+                                from += n;
+                            }
+                            int n = total - from;
+                            if (n > 0) {
+                                rows.add(new Row(signal.id(), clip, abar, loc.timestep(), theta, floor, CLEAN, n,
+                                        score(m[0], from, null, n, size), score(m[1], from, null, n, size)));
+                            }
                         }
                     }
                 }
@@ -180,11 +194,11 @@ public final class LocalizationSweep {
         return out;
     }
 
-    /** {raw, refined} masks of all images at θ. */
-    private static float[][] masks(float[] anomaly, int total, int size, double theta) {
+    /** {raw, refined} masks of all images at θ and floor (m repetitions). */
+    private static float[][] masks(float[] anomaly, int total, int size, double theta, double floor, int reps) {
         try (NDManager m = NDManager.newBaseManager()) {
             PatchLocalizer.Localization l = PatchLocalizer.masks(m.create(anomaly, new Shape(total, 1, size, size)),
-                    theta, true);
+                    theta, floor, reps, true);
             return new float[][] {l.rawMask().toFloatArray(), l.mask().toFloatArray()};
         }
     }
@@ -209,6 +223,7 @@ public final class LocalizationSweep {
         out.put("signals", config.signals().stream().map(Signal::id).toList());
         out.put("alphaBars", config.alphaBars());
         out.put("thetas", config.thetas());
+        out.put("floors", config.floors());
         out.put("clipX0", config.clips());
         out.put("noiseSeed", config.noiseSeed());
         out.put("chunkImages", config.chunkImages());
