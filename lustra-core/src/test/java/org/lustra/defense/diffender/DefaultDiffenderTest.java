@@ -48,15 +48,16 @@ class DefaultDiffenderTest {
     }
 
     @Test
-    void givenCleanImages_whenTheDefaultVariantLocalises_thenItMasksLessThanATenthOfThePixels() {
+    void givenCleanImages_whenTheDefaultVariantLocalises_thenItMasksAtMostThreePercentOfThePixels() {
         ImageSet val = Subsets.load("validation");
         try (DiffusionModel model = DiffusionModel.load(MODEL)) {
             CleanMasking.Result r = CleanMasking.measure(defaultVariant(model), val, FROM, FROM + N, 0, 16);
             System.out.printf("default %s on %s: %.2f %% of clean pixels masked (max %.1f %%)%n",
                     DefenseSpec.DIFFENDER_DEFAULT, MODEL, 100 * r.mean(), 100 * r.max());
-            // issue 11 item 4 asks ≤ 3 % (on eval512); the default misses it (5.87 %), and the θ that meets it fails on
-            // large patches (DefenseSpec.DIFFENDER_DEFAULT). This bound guards against a default that repaints freely.
-            assertTrue(r.mean() < 0.10, "clean pixels masked: " + r.mean());
+            // issue 11 item 4 asks ≤ 3 % on average over eval512 (the default: 1.99 %, docs/results/
+            // diffender-floor-validation); on these 8 images the same bound, so a model or default that repaints
+            // freely fails here
+            assertTrue(r.mean() <= 0.03, "clean pixels masked: " + r.mean());
         }
     }
 
