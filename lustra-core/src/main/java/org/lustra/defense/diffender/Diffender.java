@@ -183,7 +183,10 @@ public final class Diffender implements ThresholdedPurifier, DetectingPurifier {
         return x.mul(keep).add(bpda.mul(mask));
     }
 
-    /** The attacker's temperature k of {@link #softDetection(NDArray, long)}: σ(1·(Z − θ)). */
+    /**
+     * The attacker's temperature k of {@link #softDetection(NDArray, long)}: σ(1·(Z − θ)), θ being max(θ, z-score of
+     * the floor) when the variant has an anomaly floor.
+     */
     public static final double SOFT_TEMPERATURE = 1.0;
 
     /** {@link #softDetection(NDArray, long, double)} at {@link #SOFT_TEMPERATURE}. */

@@ -188,7 +188,7 @@ public final class PatchLocalizer {
     }
 
     /** Per image (N, 1, 1, 1): max(θ, (2m·floor − mean S)/std S), the z-score a pixel must exceed. */
-    static NDArray thresholds(NDArray s, double theta, double floor, int repetitions) {
+    public static NDArray thresholds(NDArray s, double theta, double floor, int repetitions) {
         long n = s.getShape().get(0);
         NDArray flat = s.reshape(n, -1);
         NDArray mean = flat.mean(new int[] {1}, true);
@@ -296,7 +296,7 @@ public final class PatchLocalizer {
      * re-binarisation, so values are in [0, 1] and every step has a true gradient (the max-pool's is the usual sub-gradient). k is the
      * attacker's temperature: k → ∞ recovers the hard mask before its last threshold; small k keeps gradients alive at
      * pixels far above θ, where a detected patch sits. Without {@code refine} the sigmoid alone. Owned by
-     * {@code zScores}' manager.
+     * {@code zScores}' manager. Uses θ alone: with an anomaly floor, use {@link #softMask(Localization, double)}.
      */
     public NDArray softMask(NDArray zScores, double temperature) {
         if (!(temperature > 0) || Double.isInfinite(temperature)) {

@@ -19,6 +19,7 @@ import org.lustra.util.Permutations;
  * exactly the manual prompt) or, as an ablation, from random vectors. On patched training images with their true
  * masks and clean originals the loss is
  * <pre>L = w_m·BCE(M, σ(k(Z − θ))) + w_1·‖x_r − x‖₁ + w_d·d(x_r, x)</pre>
+ * (with an anomaly floor on the base variant, θ is the per-image threshold max(θ, z-score of the floor))
  * — the paper's Eq. 3 (a real per-pixel BCE on the z-score map), the ℓ1 restoration error and Eq. 5 (see
  * {@link TuningLoss}). Gradients reach prompt_L through the BCE and through the straight-through mask into the
  * restoration, prompt_R through every DDIM step of the restoration.

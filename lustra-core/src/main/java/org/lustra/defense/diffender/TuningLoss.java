@@ -83,7 +83,7 @@ final class TuningLoss {
                 List<NDArray> terms = new ArrayList<>();
                 if (opt.maskWeight() > 0) {
                     which.add(0);
-                    terms.add(bce(loc.zScores(), truth));
+                    terms.add(bce(loc, truth));
                 }
                 if (restores()) {
                     NDArray restored = restore(x, loc.mask(), Prompt.live(r.sequence(m)).context(model, m, b), noise);
@@ -123,10 +123,16 @@ final class TuningLoss {
         }
     }
 
-    /** Eq. 3 as a real per-pixel BCE between the true mask and σ(k(Z − θ)). */
-    private NDArray bce(NDArray z, NDArray truth) {
-        NDArray p = Activation.sigmoid(Scalars.mul(z.sub((float) base.localization().theta()), opt.sharpness()))
-                .clip(1e-6f, 1 - 1e-6f);
+    /**
+     * Eq. 3 as a real per-pixel BCE between the true mask and σ(k(Z − θ)); with an anomaly floor, θ is the per-image
+     * threshold max(θ, z-score of the floor) the defence's mask uses, so the mask term trains toward the same rule.
+     */
+    private NDArray bce(PatchLocalizer.Localization loc, NDArray truth) {
+        PatchLocalizer.Options o = base.localization();
+        NDArray z = loc.zScores();
+        NDArray centred = o.floor() > 0 ? z.sub(PatchLocalizer.thresholds(loc.anomaly(), o.theta(), o.floor(),
+                o.repetitions())) : z.sub((float) o.theta());
+        NDArray p = Activation.sigmoid(Scalars.mul(centred, opt.sharpness())).clip(1e-6f, 1 - 1e-6f);
         return truth.mul(p.log()).add(truth.sub(1f).neg().mul(p.sub(1f).neg().log())).mean().neg();
     }
 

@@ -43,7 +43,8 @@ public final class LocalizationReport {
         for (Map.Entry<String, Object> e : doc.settings().entrySet()) {
             b.append("- ").append(e.getKey()).append(": ").append(text(e.getValue())).append('\n');
         }
-        b.append("\nIoU / precision / recall are means over images against the true patch mask; \"raw\" is M̂ = [Z > θ], "
+        b.append("\nIoU / precision / recall are means over images against the true patch mask; \"raw\" is M̂ = [Z > θ] "
+                + "(and S/(2m) > floor when a floor is set), "
                 + "\"refined\" adds blur + dilation + re-binarisation (SPEC §4.1). \"clean masked\" is the share of "
                 + "pixels the same configuration masks on the clean images.\n\n## Best configuration per patch kind "
                 + "(by raw-mask IoU)\n\n| kind | signal | x̂0 | ᾱ | θ | floor | raw IoU | refined IoU | clean "

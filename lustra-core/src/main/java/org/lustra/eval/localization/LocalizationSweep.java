@@ -18,7 +18,7 @@ import org.lustra.diffusion.NoiseSource;
 
 /**
  * DIFFender's localisation (SPEC §4.1) scored against true patch masks over a grid: signal × x̂0 clip × ᾱ × θ, per patch
- * kind, the raw mask M̂ = [Z &gt; θ] and the refined one (blur, dilation, re-binarise) each by mean IoU, precision,
+ * kind, the raw mask M̂ = [Z &gt; θ] (∧ S/(2m) &gt; floor with a floor) and the refined one (blur, dilation, re-binarise) each by mean IoU, precision,
  * recall and masked area; clean images give the share of pixels masked where there is no patch. θ needs no model
  * call (the anomaly map is thresholded again), so the UNet runs once per (signal, clip, ᾱ) over every image of every
  * kind, in chunks of {@code chunkImages}, with the same fixed noise seed for every configuration (paired comparisons).
@@ -79,7 +79,8 @@ public final class LocalizationSweep {
             }
             for (double f : floors) {
                 if (!(f >= 0 && f < 1)) {
-                    throw new IllegalArgumentException("Invalid floor " + f + " (0 ≤ floor < 1, intensity units)");
+                    throw new IllegalArgumentException("Invalid floor " + f + " (--floor takes values 0 ≤ floor < 1, in "
+                            + "intensity units; 0 = off)");
                 }
             }
         }

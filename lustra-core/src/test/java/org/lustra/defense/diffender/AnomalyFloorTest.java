@@ -50,8 +50,11 @@ class AnomalyFloorTest {
     @Test
     void givenAPatchAboveTheFloor_whenMasked_thenExactlyThePatchIsMarked() {
         try (NDManager m = NDManager.newBaseManager()) {
-            float[] withPatch = map(0.6f); // the blob's S/(2m) = 0.3; the outlier's 0.04
-            float[] mask = raw(m, withPatch, 1.0, 0.05);
+            // the blob's S/(2m) = 0.3, the outlier's 0.04; at θ 0 the outlier's z-score (0.16) passes, so only the
+            // floor (its z-score 0.31) can leave it out
+            float[] withPatch = map(0.6f);
+            assertEquals(1f, raw(m, withPatch, 0.0, 0)[9], "without the floor θ 0 marks the outlier");
+            float[] mask = raw(m, withPatch, 0.0, 0.05);
             float[] expected = new float[64];
             for (int i : new int[] {45, 46, 53, 54}) {
                 expected[i] = 1f;
@@ -70,35 +73,49 @@ class AnomalyFloorTest {
     }
 
     @Test
-    void givenTheFloor_whenDifferentiated_thenTheStraightThroughGradientIsFiniteAndReachesTheMap() {
+    void givenABindingFloor_whenDifferentiated_thenTheGradientIsFiniteAndAlsoFlowsThroughTheFloorsZScore() {
         try (NDManager m = NDManager.newBaseManager()) {
-            NDArray s = m.create(map(0.6f), new Shape(1, 1, 8, 8));
-            s.setRequiresGradient(true);
-            try (ai.djl.training.GradientCollector g = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
-                NDArray raw = PatchLocalizer.masks(s, 2.0, 0.05, 1, true).mask();
-                g.backward(raw.mul(m.arange(64f).reshape(1, 1, 8, 8)).sum());
-            }
-            float[] grad = s.getGradient().toFloatArray();
+            // θ 0 and floor 0.05: the floor's z-score (0.31) is the threshold, so it enters the backward
+            float[] withFloor = gradient(m, 0.0, 0.05);
+            float[] without = gradient(m, 0.0, 0);
             double norm = 0;
-            for (float v : grad) {
-                assertTrue(Float.isFinite(v));
-                norm += v * v;
+            double diff = 0;
+            for (int i = 0; i < 64; i++) {
+                assertTrue(Float.isFinite(withFloor[i]));
+                norm += withFloor[i] * withFloor[i];
+                diff += Math.abs(withFloor[i] - without[i]);
             }
             assertTrue(norm > 0, "the straight-through backward passes a gradient to S");
+            assertTrue(diff > 1e-3, "the threshold's dependence on S (through its mean and spread) adds to it: " + diff);
         }
     }
 
+    private static float[] gradient(NDManager m, double theta, double floor) {
+        NDArray s = m.create(map(0.6f), new Shape(1, 1, 8, 8));
+        s.setRequiresGradient(true);
+        try (ai.djl.training.GradientCollector g = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+            NDArray raw = PatchLocalizer.masks(s, theta, floor, 1, false).rawMask();
+            g.backward(raw.mul(m.arange(64f).reshape(1, 1, 8, 8)).sum());
+        }
+        return s.getGradient().toFloatArray();
+    }
+
     @Test
-    void givenASharpSoftMask_whenRebinarised_thenItEqualsTheHardRefinedMaskWithTheFloor() {
+    void givenASharpSoftMask_whenRebinarised_thenItEqualsTheHardMaskWithTheFloorNotTheThetaOnlyOne() {
         try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = DiffenderTest.tiny(m)) {
-            // m = 3: the floor's z-score (2·3·0.09 − mean)/std ≈ 3.4 is the threshold here, above θ 2
-            PatchLocalizer loc = new PatchLocalizer(model, PatchLocalizer.Options.defaults().withFloor(0.09));
+            // θ 0 and m = 3: the floor's z-score (2·3·0.09 − mean)/std ≈ 3.4 is the threshold; θ alone would also
+            // pass the outlier (z 0.16). Unrefined, so the single-pixel outlier is not blurred away.
+            PatchLocalizer loc = new PatchLocalizer(model, PatchLocalizer.Options.defaults().withTheta(0.0)
+                    .withFloor(0.09).withRefine(false));
             NDArray s = m.create(map(0.6f), new Shape(1, 1, 8, 8));
-            PatchLocalizer.Localization l = PatchLocalizer.masks(s, 2.0, 0.09, 3, true);
+            PatchLocalizer.Localization l = PatchLocalizer.masks(s, 0.0, 0.09, 3, false);
             float[] soft = loc.softMask(l, 1e4).gt(0.5f).toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
                     .toFloatArray();
             assertArrayEquals(l.mask().toFloatArray(), soft);
             assertTrue(sum(soft) > 0);
+            float[] thetaOnly = loc.softMask(l.zScores(), 1e4).gt(0.5f)
+                    .toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+            assertTrue(sum(thetaOnly) > sum(soft), "the floor-aware soft mask is not the θ-only one");
         }
     }
 
@@ -115,6 +132,27 @@ class AnomalyFloorTest {
         }
         LustraException e = assertThrows(LustraException.class, () -> DefenseSpec.parse("diffender:floor1.5"));
         assertTrue(e.getMessage().contains("floor 1.5") && e.getMessage().contains("floorX"), e.getMessage());
+    }
+
+    @Test
+    void givenALocaliserWithAFloor_whenRun_thenItsMaskIsTheFlooredRuleOnItsOwnMap() {
+        try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = DiffenderTest.tiny(m)) {
+            NDArray x = DiffenderTest.images(m, 2, 6);
+            PatchLocalizer.Options o = PatchLocalizer.Options.defaults().withTheta(0.5);
+            PatchLocalizer.Localization a = new PatchLocalizer(model, o).localize(x, Prompt.text("beta"),
+                    new NoiseSource(2));
+            // a floor at the map's 90th percentile per repetition binds on this map (θ 0.5 marks about a third of
+            // the pixels), whatever the tiny model's scale
+            float[] values = a.anomaly().toFloatArray();
+            java.util.Arrays.sort(values);
+            double floor = values[(int) (0.9 * values.length)] / (2.0 * o.repetitions());
+            PatchLocalizer.Localization b = new PatchLocalizer(model, o.withFloor(floor)).localize(x,
+                    Prompt.text("beta"), new NoiseSource(2));
+            float[] expected = PatchLocalizer.masks(a.anomaly(), 0.5, floor, o.repetitions(), true).mask()
+                    .toFloatArray();
+            assertArrayEquals(expected, b.mask().toFloatArray());
+            assertTrue(sum(b.rawMask().toFloatArray()) < sum(a.rawMask().toFloatArray()), "the floor binds here");
+        }
     }
 
     @Test
