@@ -182,13 +182,22 @@ public final class PatchLocalizer {
      */
     public static Localization masks(NDArray s, double theta, double floor, int repetitions, boolean refine) {
         NDArray z = zScores(s);
-        NDArray raw = floor > 0 ? Ste.threshold(z.sub(thresholds(s, theta, floor, repetitions)), 0f)
+        // without a floor exactly the paper's [Z > θ], so committed runs keep their masks bit for bit
+        NDArray raw = floor > 0 ? Ste.threshold(margin(s, z, theta, floor, repetitions), 0f)
                 : Ste.threshold(z, (float) theta);
         return new Localization(s, z, raw, refine ? refine(raw) : raw);
     }
 
+    /**
+     * Z minus the z-score a pixel must exceed: θ, or with a floor max(θ, (2m·floor − mean S)/std S) per image. The one
+     * rule behind the hard mask, the attacker's soft mask and prompt tuning's mask loss.
+     */
+    public static NDArray margin(NDArray s, NDArray z, double theta, double floor, int repetitions) {
+        return floor > 0 ? z.sub(thresholds(s, theta, floor, repetitions)) : z.sub((float) theta);
+    }
+
     /** Per image (N, 1, 1, 1): max(θ, (2m·floor − mean S)/std S), the z-score a pixel must exceed. */
-    public static NDArray thresholds(NDArray s, double theta, double floor, int repetitions) {
+    static NDArray thresholds(NDArray s, double theta, double floor, int repetitions) {
         long n = s.getShape().get(0);
         NDArray flat = s.reshape(n, -1);
         NDArray mean = flat.mean(new int[] {1}, true);
@@ -299,12 +308,7 @@ public final class PatchLocalizer {
      * {@code zScores}' manager. Uses θ alone: with an anomaly floor, use {@link #softMask(Localization, double)}.
      */
     public NDArray softMask(NDArray zScores, double temperature) {
-        if (!(temperature > 0) || Double.isInfinite(temperature)) {
-            throw new IllegalArgumentException("Invalid soft-mask temperature " + temperature
-                    + " (finite, > 0; e.g. 1)");
-        }
-        NDArray p = Activation.sigmoid(Scalars.mul(zScores.sub((float) options.theta()), temperature));
-        return options.refine() ? blurAndDilate(p) : p;
+        return soft(zScores.sub((float) options.theta()), temperature);
     }
 
     /**
@@ -312,15 +316,17 @@ public final class PatchLocalizer {
      * z-score of the floor))), so the attacker follows the same per-image threshold the hard mask uses.
      */
     public NDArray softMask(Localization l, double temperature) {
-        if (options.floor() == 0) {
-            return softMask(l.zScores(), temperature);
-        }
+        return soft(margin(l.anomaly(), l.zScores(), options.theta(), options.floor(), options.repetitions()),
+                temperature);
+    }
+
+    /** σ(k·margin), blurred and dilated when refining. */
+    private NDArray soft(NDArray margin, double temperature) {
         if (!(temperature > 0) || Double.isInfinite(temperature)) {
             throw new IllegalArgumentException("Invalid soft-mask temperature " + temperature
                     + " (finite, > 0; e.g. 1)");
         }
-        NDArray thr = thresholds(l.anomaly(), options.theta(), options.floor(), options.repetitions());
-        NDArray p = Activation.sigmoid(Scalars.mul(l.zScores().sub(thr), temperature));
+        NDArray p = Activation.sigmoid(Scalars.mul(margin, temperature));
         return options.refine() ? blurAndDilate(p) : p;
     }
 

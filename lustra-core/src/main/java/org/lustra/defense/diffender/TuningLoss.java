@@ -129,10 +129,8 @@ final class TuningLoss {
      */
     private NDArray bce(PatchLocalizer.Localization loc, NDArray truth) {
         PatchLocalizer.Options o = base.localization();
-        NDArray z = loc.zScores();
-        NDArray centred = o.floor() > 0 ? z.sub(PatchLocalizer.thresholds(loc.anomaly(), o.theta(), o.floor(),
-                o.repetitions())) : z.sub((float) o.theta());
-        NDArray p = Activation.sigmoid(Scalars.mul(centred, opt.sharpness())).clip(1e-6f, 1 - 1e-6f);
+        NDArray margin = PatchLocalizer.margin(loc.anomaly(), loc.zScores(), o.theta(), o.floor(), o.repetitions());
+        NDArray p = Activation.sigmoid(Scalars.mul(margin, opt.sharpness())).clip(1e-6f, 1 - 1e-6f);
         return truth.mul(p.log()).add(truth.sub(1f).neg().mul(p.sub(1f).neg().log())).mean().neg();
     }
 

@@ -155,18 +155,6 @@ class AnomalyFloorTest {
         }
     }
 
-    @Test
-    void givenTheLocaliserWithAFloorOfZero_whenRun_thenItMasksAsThePaperRule() {
-        try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = DiffenderTest.tiny(m)) {
-            NDArray x = DiffenderTest.images(m, 2, 6);
-            PatchLocalizer.Options o = PatchLocalizer.Options.defaults().withTheta(1.0);
-            PatchLocalizer.Localization a = new PatchLocalizer(model, o).localize(x, Prompt.text("beta"),
-                    new NoiseSource(2));
-            PatchLocalizer.Localization b = PatchLocalizer.masks(a.anomaly(), 1.0, true);
-            assertArrayEquals(b.mask().toFloatArray(), a.mask().toFloatArray());
-        }
-    }
-
     private static float sum(float[] v) {
         float s = 0;
         for (float x : v) {
