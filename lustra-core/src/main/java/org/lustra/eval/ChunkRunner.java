@@ -66,7 +66,8 @@ final class ChunkRunner {
         List<Route> routes = runner.routes(cell, p);
         try (NDManager m = NDManager.newBaseManager()) {
             Batch b = new Batch(seed, cell, chunk, from, to - from, image, Arrays.copyOfRange(set.labels(), from, to),
-                    set.batch(m, from, to).toFloatArray(), defended, RunSeeds.ChunkSeeds.of(seed, cell, chunk));
+                    set.batch(m, from, to).toFloatArray(), defended, RunSeeds.ChunkSeeds.of(seed, cell, chunk,
+                    exp.pairedRows()));
             Scored scored = attackAndScore(b, routes, m);
             if (chunk == 0 && seed == exp.seeds().get(0)) {
                 writeExample(b, m, scored.adversarial());

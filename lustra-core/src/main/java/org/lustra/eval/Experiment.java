@@ -29,15 +29,27 @@ import org.lustra.util.LustraException;
  * purifiers trained on Fashion-MNIST then run across datasets. {@code diffusion} names the diffusion model the
  * diffusion defences run on (a name under models/); absent means v1, {@code diffusion-unified} ({@link DiffusionModel#UNNAMED_IN_CONFIGS}), and stays
  * absent in the manifest, so configs written before the field existed keep their meaning and their text.
+ * {@code paired: true} gives every defence row of an attack the same random draws (patch placements, initial
+ * patches, restarts, judging votes; {@link RunSeeds}), so two rows differ only by their defence and the report adds
+ * a paired comparison per attack ({@link PairedRows}); absent means each cell draws its own, as every run before
+ * 3 December did.
  */
 public record Experiment(String name, String classifier, String subset, Integer images, String profile,
         List<Long> seeds, List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch,
-        String gradient, String diffusion) {
+        String gradient, String diffusion, Boolean paired) {
+
+    /** A config without {@code paired} (each cell draws its own randomness). */
+    public Experiment(String name, String classifier, String subset, Integer images, String profile, List<Long> seeds,
+            List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch, String gradient,
+            String diffusion) {
+        this(name, classifier, subset, images, profile, seeds, defenses, modes, attacks, batch, gradient, diffusion,
+                null);
+    }
 
     /** A config on the shipped diffusion model (no {@code diffusion} field). */
     public Experiment(String name, String classifier, String subset, Integer images, String profile, List<Long> seeds,
             List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch, String gradient) {
-        this(name, classifier, subset, images, profile, seeds, defenses, modes, attacks, batch, gradient, null);
+        this(name, classifier, subset, images, profile, seeds, defenses, modes, attacks, batch, gradient, null, null);
     }
 
     /** The attack names a config may use ({@link AttackRegistry} owns them). */
@@ -166,6 +178,11 @@ public record Experiment(String name, String classifier, String subset, Integer 
                     + "exact, surrogate, bpda, ste, masked or worst-of (every route the defence offers, the worst "
                     + "outcome per image), got " + gradient);
         }
+    }
+
+    /** Whether every defence row of an attack shares its random draws ({@code "paired": true}). */
+    public boolean pairedRows() {
+        return Boolean.TRUE.equals(paired);
     }
 
     /** The diffusion model the config's diffusion defences run on. */

@@ -147,7 +147,7 @@ public final class ExperimentRunner implements AutoCloseable {
             cells.putAll(describe(c));
         }
         return new Manifest(exp, Instant.now().toString(), gitCommit, versions, cells, images(),
-                in.classifier().name(), List.of(), inputHashes(), RunSeeds.DERIVATION);
+                in.classifier().name(), List.of(), inputHashes(), RunSeeds.derivation(exp));
     }
 
     /**

@@ -349,6 +349,7 @@ public final class Report {
                 + "deterministic defences. Against randomised defences attacks run to full length and keep the iterate "
                 + "with the best EOT objective.\n\n");
         appendCellTable(md, s);
+        md.append(pairedSection(dir));
         Path notes = dir.resolve("NOTES.md");
         if (Files.isRegularFile(notes)) {
             // hand-written notes of the run (what moved against an earlier run and why), kept across regenerations
@@ -383,6 +384,13 @@ public final class Report {
             }
         }
         return md.toString();
+    }
+
+    /** The paired comparison of a run whose rows share their draws, else nothing. */
+    private static String pairedSection(Path dir) {
+        RunDirectory run = new RunDirectory(dir);
+        Manifest manifest = run.readManifest();
+        return manifest.experiment().pairedRows() ? PairedRows.markdown(PairedRows.of(manifest, run.readRecords())) : "";
     }
 
     /** One row per cell: the scores, their interval, image quality, time and warnings. */

@@ -16,14 +16,28 @@ final class RunSeeds {
             + "(placements and initial patch), the defence's purifications during its training from that seed's "
             + ".child(\"purification\")";
 
+    /** Appended to {@link #DERIVATION} in the manifest of a paired run ({@code "paired": true}). */
+    static final String PAIRED = "; paired: the chunk streams derive from Seed.of(s).child(\"pair:\" + attack id + \"|\" "
+            + "+ adaptive|nonadaptive).child(chunk) instead of the cell (the undefended row counts as nonadaptive), so "
+            + "every defence row of an attack draws the same patches, restarts and judging votes";
+
+    /** The derivation a manifest records for a run. */
+    static String derivation(Experiment exp) {
+        return exp.pairedRows() ? DERIVATION + PAIRED : DERIVATION;
+    }
+
     /**
      * The random streams of a chunk: the attack's own draws and the purifications it causes depend on (seed, cell,
-     * chunk); the clean-accuracy votes on (seed, defence, chunk) only, so every cell of a defence shares one clean
-     * accuracy; the judging votes of the adversarial inputs are independent of the attack's streams.
+     * chunk), or on (seed, attack, mode, chunk) when the rows are paired; the clean-accuracy votes on (seed, defence,
+     * chunk) only, so every cell of a defence shares one clean accuracy; the judging votes of the adversarial inputs
+     * are independent of the attack's streams.
      */
     record ChunkSeeds(long attack, long attackPurification, long judge, long clean, long example) {
-        static ChunkSeeds of(long seed, Experiment.Cell cell, int chunk) {
-            Seed chunkSeed = Seed.of(seed).child("cell:" + cell.id()).child(chunk);
+        static ChunkSeeds of(long seed, Experiment.Cell cell, int chunk, boolean paired) {
+            // paired rows: the key leaves out the defence, so the rows of one attack draw alike (common random numbers)
+            String key = paired ? "pair:" + cell.attack().id() + "|" + (cell.adaptive() ? "adaptive" : "nonadaptive")
+                    : "cell:" + cell.id();
+            Seed chunkSeed = Seed.of(seed).child(key).child(chunk);
             return new ChunkSeeds(chunkSeed.child("attack").value(), chunkSeed.child("attack-purification").value(),
                     chunkSeed.child("judge").value(),
                     Seed.of(seed).child("clean:" + cell.defense()).child(chunk).value(),
