@@ -165,9 +165,9 @@ final class ChunkRunner {
                     loss);
             return new NDArray[] {lg.loss(), lg.logits(), lg.gradient()};
         };
-        // non-adaptive cells against a randomised defence also run full length (their target, the classifier, is
-        // deterministic, so one vote confirms)
-        AttackModel model = new AttackModel(target, oracle, m, b.image(), route.eot(), route.randomized(),
+        // non-adaptive cells against a randomised defence (and, with "fullLength", every non-adaptive cell) also run
+        // full length; their target, the classifier, is deterministic, so one vote confirms
+        AttackModel model = new AttackModel(target, oracle, m, b.image(), route.eot(), route.fullLength(),
                 route.attackVotes());
         if (route.adaptive() && defended.purifier() instanceof DetectingPurifier dp) {
             // a white-box attacker knows the detector: detector-aware attacks may ask for it (others never do)

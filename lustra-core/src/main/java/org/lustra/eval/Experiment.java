@@ -32,24 +32,36 @@ import org.lustra.util.LustraException;
  * {@code paired: true} gives every defence row of an attack the same random draws (patch placements, initial
  * patches, restarts, judging votes; {@link RunSeeds}), so two rows differ only by their defence and the report adds
  * a paired comparison per attack ({@link PairedRows}); absent means each cell draws its own, as every run before
- * 3 December did.
+ * 3 December did. {@code fullLength: true} runs the attacks of non-adaptive and undefended cells to full length with
+ * the best objective kept, as they always run against a randomised defence; absent, against a deterministic defence
+ * (and undefended) an attack that stops at a first success stops each image once the classifier is fooled, which
+ * makes weaker transfer images than the randomised rows get (3 December, {@code docs/results/diffender-paired-lavan12}).
  */
 public record Experiment(String name, String classifier, String subset, Integer images, String profile,
         List<Long> seeds, List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch,
-        String gradient, String diffusion, Boolean paired) {
+        String gradient, String diffusion, Boolean paired, Boolean fullLength) {
 
-    /** A config without {@code paired} (each cell draws its own randomness). */
+    /** A config without {@code fullLength}. */
+    public Experiment(String name, String classifier, String subset, Integer images, String profile, List<Long> seeds,
+            List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch, String gradient,
+            String diffusion, Boolean paired) {
+        this(name, classifier, subset, images, profile, seeds, defenses, modes, attacks, batch, gradient, diffusion,
+                paired, null);
+    }
+
+    /** A config without {@code paired} (each cell draws its own randomness) or {@code fullLength}. */
     public Experiment(String name, String classifier, String subset, Integer images, String profile, List<Long> seeds,
             List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch, String gradient,
             String diffusion) {
         this(name, classifier, subset, images, profile, seeds, defenses, modes, attacks, batch, gradient, diffusion,
-                null);
+                null, null);
     }
 
     /** A config on the shipped diffusion model (no {@code diffusion} field). */
     public Experiment(String name, String classifier, String subset, Integer images, String profile, List<Long> seeds,
             List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch, String gradient) {
-        this(name, classifier, subset, images, profile, seeds, defenses, modes, attacks, batch, gradient, null, null);
+        this(name, classifier, subset, images, profile, seeds, defenses, modes, attacks, batch, gradient, null, null,
+                null);
     }
 
     /** The attack names a config may use ({@link AttackRegistry} owns them). */
@@ -183,6 +195,11 @@ public record Experiment(String name, String classifier, String subset, Integer 
     /** Whether every defence row of an attack shares its random draws ({@code "paired": true}). */
     public boolean pairedRows() {
         return Boolean.TRUE.equals(paired);
+    }
+
+    /** Whether non-adaptive and undefended cells run their attacks to full length ({@code "fullLength": true}). */
+    public boolean fullLengthNonAdaptive() {
+        return Boolean.TRUE.equals(fullLength);
     }
 
     /** The diffusion model the config's diffusion defences run on. */

@@ -89,7 +89,7 @@ public final class ExperimentRunner implements AutoCloseable {
         this.dir = new RunDirectory(dir);
         this.log = log;
         this.profile = AttackRegistry.Profile.of(exp);
-        this.routePlan = new RoutePlan(exp.gradient(), profile);
+        this.routePlan = new RoutePlan(exp.gradient(), profile, exp.fullLengthNonAdaptive());
         this.factory = new DefenseFactory(exp.diffusionModel());
         for (String d : exp.defenses()) {
             specs.put(d, DefenseSpec.parse(d));

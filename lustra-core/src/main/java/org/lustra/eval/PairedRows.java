@@ -110,8 +110,11 @@ public final class PairedRows {
         if (shown.isEmpty()) {
             return "";
         }
-        StringBuilder md = new StringBuilder("## Paired rows\n\nThe rows of each attack drew the same patches, "
-                + "restarts and judging votes (`\"paired\": true`), so two rows differ only by their defence. Per "
+        StringBuilder md = new StringBuilder("## Paired rows\n\nThe rows of each attack drew the same random "
+                + "starts, patch places, restarts and judging votes (`\"paired\": true`), so two rows differ only by "
+                + "their defence, and, in non-adaptive cells, by the attack's length: against a randomised defence "
+                + "it runs every iteration, against a deterministic one (and undefended) an attack that stops at a first "
+                + "success (PGD, LaVAN, GDPA-like, RHDE-like) stops each image once the classifier is fooled. Per "
                 + "pair: the images (run seed × index) robust, by the majority of K, under both rows, only under A, "
                 + "only under B and under neither; B − A in points; McNemar's exact two-sided p on the discordant "
                 + "images (small p: the rows differ beyond chance on these images).\n\n"

@@ -23,9 +23,12 @@ import org.lustra.defense.ThresholdedPurifier;
  *     defence adds {@code evade-lavan}); {@code mode} then only carries its forward confirmations
  * @param restart 0 for the attack's first run; k &gt; 0 for the k-th restart (the config's {@code restarts}), which
  *     draws its attack seed, purifications and AdvP patch afresh
+ * @param fullLength the attack runs every iteration and keeps its best objective instead of stopping each image at a
+ *     first success: always against a randomised defence; for a non-adaptive or undefended cell also when the
+ *     experiment asks ({@code "fullLength": true}), so its images do not depend on whether the defence is randomised
  */
 public record Route(boolean adaptive, GradientMode mode, boolean viaOracle, int eot, boolean randomized, int votes,
-        String attack, int restart) {
+        String attack, int restart, boolean fullLength) {
     /** The registry name of the localiser-aware patch attack that worst-of LaVAN cells add against a detector. */
     static final String EVADE = "evade-lavan";
 
@@ -35,6 +38,16 @@ public record Route(boolean adaptive, GradientMode mode, boolean viaOracle, int 
                     + ", randomized " + randomized + ", restart " + restart + " (a deterministic target takes eot 1 "
                     + "and 1 vote; restarts count from 0)");
         }
+        if ((randomized && !fullLength) || (fullLength && !randomized && adaptive)) {
+            throw new IllegalArgumentException("Invalid route: attacks against a randomised defence always run full "
+                    + "length; against a deterministic one only non-adaptive cells may (randomized " + randomized
+                    + ", adaptive " + adaptive + ", fullLength " + fullLength + ")");
+        }
+    }
+
+    Route(boolean adaptive, GradientMode mode, boolean viaOracle, int eot, boolean randomized, int votes,
+            String attack, int restart) {
+        this(adaptive, mode, viaOracle, eot, randomized, votes, attack, restart, randomized);
     }
 
     Route(boolean adaptive, GradientMode mode, boolean viaOracle, int eot, boolean randomized, int votes,
@@ -44,12 +57,17 @@ public record Route(boolean adaptive, GradientMode mode, boolean viaOracle, int 
 
     /** A route that runs the attack {@code name} (with its own objective) instead of the cell's. */
     Route withAttack(String name) {
-        return new Route(adaptive, mode, viaOracle, eot, randomized, votes, name, restart);
+        return new Route(adaptive, mode, viaOracle, eot, randomized, votes, name, restart, fullLength);
     }
 
     /** The same route as restart {@code k} (0: the first run). */
     Route withRestart(int k) {
-        return new Route(adaptive, mode, viaOracle, eot, randomized, votes, attack, k);
+        return new Route(adaptive, mode, viaOracle, eot, randomized, votes, attack, k, fullLength);
+    }
+
+    /** The same non-adaptive (or undefended) route, run to full length with its best objective kept. */
+    Route withFullLength() {
+        return new Route(adaptive, mode, viaOracle, eot, randomized, votes, attack, restart, true);
     }
 
     /**
@@ -90,12 +108,13 @@ public record Route(boolean adaptive, GradientMode mode, boolean viaOracle, int 
 
     private String firstRunLabel(Purifier p, boolean blackBox) {
         if (p instanceof Identity) {
-            return blackBox ? "none (black-box, logits only)" : "EXACT";
+            return (blackBox ? "none (black-box, logits only)" : "EXACT")
+                    + (fullLength ? "; full length, best objective kept" : "");
         }
         if (!adaptive) {
             return (blackBox ? "none (black-box)" : "EXACT") + " on the classifier alone (non-adaptive: the attack "
                     + "ignores the defence; its output is then purified)"
-                    + (randomized ? "; full length, best objective kept" : "");
+                    + (fullLength ? "; full length, best objective kept" : "");
         }
         if (blackBox) {
             return "none (black-box queries through the defence)"

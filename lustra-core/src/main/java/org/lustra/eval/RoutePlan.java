@@ -16,10 +16,17 @@ import org.lustra.util.LustraException;
 final class RoutePlan {
     private final String gradient;
     private final AttackRegistry.Profile profile;
+    private final boolean fullLength;
 
     RoutePlan(String gradient, AttackRegistry.Profile profile) {
+        this(gradient, profile, false);
+    }
+
+    /** {@code fullLength}: non-adaptive and undefended cells run every iteration (the experiment's "fullLength"). */
+    RoutePlan(String gradient, AttackRegistry.Profile profile, boolean fullLength) {
         this.gradient = gradient;
         this.profile = profile;
+        this.fullLength = fullLength;
     }
 
     /** The gradient mode adaptive attacks use through {@code p}, from the experiment's "gradient" setting. */
@@ -47,8 +54,9 @@ final class RoutePlan {
             // the attack's gradient is its own (detector and classifier); the route carries its K-vote forwards only
             return Route.of(p, true, GradientMode.BPDA, eot(cell.attack(), p), votes(p)).withAttack(Route.EVADE);
         }
-        return Route.of(p, adaptive, adaptive ? adaptiveMode(p) : GradientMode.EXACT, eot(cell.attack(), p),
+        Route r = Route.of(p, adaptive, adaptive ? adaptiveMode(p) : GradientMode.EXACT, eot(cell.attack(), p),
                 votes(p));
+        return fullLength && !adaptive ? r.withFullLength() : r;
     }
 
     /**

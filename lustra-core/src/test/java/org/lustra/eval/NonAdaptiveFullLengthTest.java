@@ -55,4 +55,40 @@ class NonAdaptiveFullLengthTest {
         String jpeg = manifest.cells().get("jpeg:75|pgd-linf-0.1000-s4|nonadaptive").gradientMode();
         assertTrue(!jpeg.contains("full length"), jpeg);
     }
+
+    @Test
+    void givenFullLengthAsked_whenDeterministicAndUndefendedCellsRun_thenTheyRunEveryStepAndShareTheRandomisedRowsImages()
+            throws Exception {
+        int steps = 4;
+        Experiment exp = new Experiment("full", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
+                List.of("none", "jpeg:75", "bits:3"), List.of("nonadaptive"),
+                List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, steps)), 4, null, null, true, true);
+        Manifest manifest;
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
+                    .withDefense("bits:3", new HarnessV2Test.NoisePurifier());
+            manifest = r.manifest("test", Map.of());
+
+            // when
+            r.run(manifest);
+        }
+
+        // then every row runs (steps + 1) gradient evaluations and one confirming forward, as the randomised row does
+        List<SampleRecord> recs = new RunDirectory(tmp).readRecords();
+        for (SampleRecord rec : recs) {
+            assertEquals(steps + 1 + 1, rec.forwardImagesPerImage(), rec.toString());
+        }
+        for (String cell : List.of("none|pgd-linf-0.1000-s4|none", "jpeg:75|pgd-linf-0.1000-s4|nonadaptive")) {
+            String label = manifest.cells().get(cell).gradientMode();
+            assertTrue(label.contains("full length, best objective kept"), label);
+        }
+        // paired and full length: the attacked images no longer depend on the row (same distances, image by image)
+        Map<String, List<Double>> byCell = new java.util.TreeMap<>();
+        for (SampleRecord rec : recs) {
+            byCell.computeIfAbsent(rec.cell().substring(0, rec.cell().indexOf('|')), k -> new java.util.ArrayList<>())
+                    .add(rec.distL2() * 1000 + rec.index());
+        }
+        assertEquals(byCell.get("none"), byCell.get("jpeg:75"));
+        assertEquals(byCell.get("none"), byCell.get("bits:3"));
+    }
 }
