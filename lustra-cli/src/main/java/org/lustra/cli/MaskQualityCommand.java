@@ -57,6 +57,11 @@ final class MaskQualityCommand implements Callable<Integer> {
     @Option(names = "--steps", description = "Attack iterations (default: the quick profile's).")
     Integer steps;
 
+    @Option(names = "--full-length", description = "Run every attack iteration and keep the best objective (as the "
+            + "harness's non-adaptive cells against DIFFender or DiffPure) instead of stopping each image at its first "
+            + "success on the classifier.")
+    boolean fullLength;
+
     @Option(names = "--seed", description = "Seed of the attacks and purifiers (default ${DEFAULT-VALUE}).",
             defaultValue = "1")
     long seed;
@@ -91,7 +96,7 @@ final class MaskQualityCommand implements Callable<Integer> {
             for (String a : attacks) {
                 System.out.printf(Locale.ROOT, "Attacking %d %s images with %s%n", images, subset, a);
                 sets.add(PatchedImages.make(c, set, indices, a, fraction, steps, seed, patchTraining,
-                        LustraHome.checkpoints().resolve("mask-quality")));
+                        LustraHome.checkpoints().resolve("mask-quality"), fullLength));
             }
             for (int k = 0; k < specs.size(); k++) {
                 PatchedImages first = sets.get(0);

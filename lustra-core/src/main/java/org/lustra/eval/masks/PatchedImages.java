@@ -56,6 +56,17 @@ public record PatchedImages(String attack, float[] clean, int[] labels, float[] 
      */
     public static PatchedImages make(Classifier classifier, ImageSet images, int[] indices, String attack,
             double fraction, Integer steps, long seed, ImageSet patchTraining, Path cache) {
+        return make(classifier, images, indices, attack, fraction, steps, seed, patchTraining, cache, false);
+    }
+
+    /**
+     * As {@link #make(Classifier, ImageSet, int[], String, double, Integer, long, ImageSet, Path)}; {@code fullLength}
+     * runs every iteration and keeps the best objective, as the harness's non-adaptive cells do against a randomised
+     * defence, instead of stopping each image at its first success: early-stopped patches are weaker, and a choice
+     * made on them can miss what matters against the harness's (3 December, {@code docs/results/diffender-paired-lavan12}).
+     */
+    public static PatchedImages make(Classifier classifier, ImageSet images, int[] indices, String attack,
+            double fraction, Integer steps, long seed, ImageSet patchTraining, Path cache, boolean fullLength) {
         int c = images.channels();
         int h = images.height();
         int w = images.width();
@@ -75,10 +86,12 @@ public record PatchedImages(String attack, float[] clean, int[] labels, float[] 
         }
         String name;
         try (NDManager m = NDManager.newBaseManager()) {
-            AttackModel target = new AttackModel(classifier::logits, m, new Shape(c, h, w), 1);
+            // randomized = full length with one confirming vote: the classifier itself is deterministic
+            AttackModel target = new AttackModel(classifier::logits, null, m, new Shape(c, h, w), 1, fullLength, 1);
             // AdvP's universal patch trains on the bare classifier, the model the patches are made against.
             Attacks.PatchSource source = a -> UniversalPatches.bestOfClasses(cache.resolve(String.format(Locale.ROOT,
-                    "advp-%s-%.3f-%d-seed%d.json", classifier.name(), fraction, a.steps(), seed)), target,
+                    "advp-%s-%.3f-%d-seed%d%s.json", classifier.name(), fraction, a.steps(), seed,
+                    fullLength ? "-full" : "")), target,
                     patchTraining, Math.min(2000, patchTraining.size()), a.training(seed)).patch();
             Attack run = AttackRegistry.create(spec, AttackRegistry.Profile.QUICK,
                     new AttackRegistry.Context(patchTraining, source));
