@@ -99,6 +99,11 @@ final class LocalizeEval implements Callable<Integer> {
                     + "${DEFAULT-VALUE}).")
     String clip;
 
+    @Option(names = "--full-length", description = "Run every attack iteration and keep the best objective (as the "
+            + "harness's non-adaptive cells against DIFFender) instead of stopping each image at its first success on "
+            + "the classifier: early-stopped patches are weaker.")
+    boolean fullLength;
+
     @Option(names = "--seed", defaultValue = "1", description = "Seed of patch places and attacks (default "
             + "${DEFAULT-VALUE}).")
     long seed;
@@ -146,14 +151,18 @@ final class LocalizeEval implements Callable<Integer> {
                 NDManager m = NDManager.newBaseManager()) {
             float[] clean = set.batch(m, from, from + images).toFloatArray();
             int[] labels = Arrays.copyOfRange(set.labels(), from, from + images);
-            AttackModel am = new AttackModel(c::logits, m, new Shape(c.channels(), c.size(), c.size()), 1);
+            Shape shape = new Shape(c.channels(), c.size(), c.size());
+            // per-image attacks: randomized = full length with one confirming vote (the classifier is deterministic);
+            // the universal AdvP patch trains on the plain model, so its cache is shared either way
+            AttackModel am = new AttackModel(c::logits, null, m, shape, 1, fullLength, 1);
+            AttackModel plain = new AttackModel(c::logits, m, shape, 1);
             Map<String, PatchedSet> sets = new LinkedHashMap<>();
             Map<String, Object> patchInfo = new LinkedHashMap<>();
             for (PatchedImages.Kind k : ks) {
                 long tk = System.nanoTime();
                 AdvPatch.Trained[] advp = new AdvPatch.Trained[1];
                 PatchedSet p = PatchedImages.makeSet(k, am, () -> {
-                    advp[0] = advpPatch(am, c.name());
+                    advp[0] = advpPatch(plain, c.name());
                     return advp[0].patch();
                 }, clean, labels, c.channels(), c.size(), fraction, attackSteps, seed);
                 sets.put(k.id(), p);
@@ -194,9 +203,10 @@ final class LocalizeEval implements Callable<Integer> {
             double seconds) {
         Map<String, Object> d = new LinkedHashMap<>();
         d.put("how", switch (k) {
-            case LAVAN -> "LaVAN per image against " + c.name() + ", " + attackSteps + " steps of 0.05, random place";
+            case LAVAN -> "LaVAN per image against " + c.name() + ", " + attackSteps + " steps of 0.05, random place"
+                    + length();
             case GDPA -> "GDPA-like per image against " + c.name() + ", " + attackSteps + " steps, moves every 5 "
-                    + "within radius 3";
+                    + "within radius 3" + length();
             case ADVP -> "universal best-of-classes AdvP patch (target " + advp.target() + ", held-out fool rate "
                     + String.format(Locale.ROOT, "%.3f", advp.heldOutFoolRate()) + ") trained on validation "
                     + "0..1999, pasted at a seeded random place";
@@ -218,6 +228,10 @@ final class LocalizeEval implements Callable<Integer> {
         return d;
     }
 
+    private String length() {
+        return fullLength ? ", full length (best objective kept)" : ", each image stopped at its first success";
+    }
+
     private static String join(double[] v) {
         return String.join(",", Arrays.stream(v).mapToObj(d -> String.format(Locale.ROOT, "%s", d)).toList());
     }
@@ -230,6 +244,9 @@ final class LocalizeEval implements Callable<Integer> {
                 "--seed", "" + seed, "--noise-seed", "" + noiseSeed));
         if (prompts != null) {
             a.addAll(List.of("--prompts", prompts));
+        }
+        if (fullLength) {
+            a.add("--full-length");
         }
         return a;
     }
