@@ -14,8 +14,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Predicate;
+import java.util.function.BiPredicate;
 import java.util.stream.Collectors;
+import org.lustra.eval.CellInfo;
 import org.lustra.eval.Manifest;
 import org.lustra.eval.Report;
 import org.lustra.eval.RunDirectory;
@@ -59,9 +60,11 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
         List<String> status = new ArrayList<>();
         for (String run : spec.runs()) {
             RunDirectory dir = new RunDirectory(folder.resolve(run));
-            Predicate<String> reads = mode -> spec.reads(run, mode);
-            String only = spec.onlyModes().containsKey(run) ? " (the table reads its " + String.join(" and ",
-                    spec.onlyModes().get(run)) + " cells only)" : "";
+            BiPredicate<String, String> reads = (mode, attack) -> spec.reads(run, mode, attack);
+            String only = (spec.onlyModes().containsKey(run) ? " (the table reads its " + String.join(" and ",
+                    spec.onlyModes().get(run)) + " cells only)" : "")
+                    + (spec.skipAttacks().containsKey(run) ? " (the table skips its " + String.join(", ",
+                    spec.skipAttacks().get(run)) + " cells)" : "");
             if (Files.isRegularFile(dir.path().resolve(REPORT))) {
                 status.add(readFinished(run, dir, reads, cells, records) + only);
             } else if (dir.hasResults()) {
@@ -75,12 +78,12 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
         return new Table1Runs(cells, records, status);
     }
 
-    private static String readFinished(String run, RunDirectory dir, Predicate<String> reads,
+    private static String readFinished(String run, RunDirectory dir, BiPredicate<String, String> reads,
             Map<String, Table1Cell> cells, Map<String, Map<ImageKey, SampleRecord>> records) {
         Report.Summary report = Json.read(dir.path().resolve(REPORT), Report.Summary.class);
         Set<String> read = new HashSet<>();
         for (Report.CellSummary c : report.cells()) {
-            if (reads.test(c.mode())) {
+            if (reads.test(c.mode(), c.attack())) {
                 add(cells, Table1Cell.of(c, run));
                 read.add(c.cell());
             }
@@ -104,7 +107,7 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
      * A run still going (or killed): the cells whose every image of every run seed is in the journal, scored from
      * their records. Torn lines are skipped: the harness redoes their chunk.
      */
-    private static String readUnfinished(String run, RunDirectory dir, Predicate<String> reads,
+    private static String readUnfinished(String run, RunDirectory dir, BiPredicate<String, String> reads,
             Map<String, Table1Cell> cells, Map<String, Map<ImageKey, SampleRecord>> records) {
         Manifest manifest = dir.readManifest();
         int expected = manifest.images() * manifest.experiment().seeds().size();
@@ -115,7 +118,8 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
         int done = 0;
         for (String id : manifest.cells().keySet()) {
             Map<ImageKey, SampleRecord> rs = byCell.getOrDefault(id, Map.of());
-            if (!reads.test(manifest.cells().get(id).mode()) || rs.size() != expected) {
+            CellInfo info = manifest.cells().get(id);
+            if (!reads.test(info.mode(), info.attack()) || rs.size() != expected) {
                 continue;
             }
             if (rs.values().stream().anyMatch(r -> Boolean.TRUE.equals(r.nonFinite()))) {
@@ -126,7 +130,7 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
             records.put(id, rs);
             done++;
         }
-        long readable = manifest.cells().values().stream().filter(c -> reads.test(c.mode())).count();
+        long readable = manifest.cells().values().stream().filter(c -> reads.test(c.mode(), c.attack())).count();
         return "`" + run + "`: UNFINISHED — " + done + " of " + readable + " cells complete in the "
                 + "journal, scored from samples.jsonl (no report.json, so the harness's sanity checks have not run on "
                 + "it)";
@@ -137,7 +141,8 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
         if (earlier != null) {
             throw new LustraException("Cell " + cell.cell() + " appears in two run folders (" + earlier.run()
                     + " and " + cell.run() + "); list each cell in one run folder only, drop one folder from "
-                    + Table1Spec.FILE + ", or say in its \"onlyModes\" which modes to read from one of them.");
+                    + Table1Spec.FILE + ", or say in its \"onlyModes\" which modes (or in \"skipAttacks\" which attacks) "
+                    + "to read from one of them.");
         }
     }
 

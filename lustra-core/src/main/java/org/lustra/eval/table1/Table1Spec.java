@@ -26,9 +26,19 @@ import org.lustra.util.LustraException;
  * @param onlyModes run folder → the modes whose cells the table reads from it (absent: all). Lets a later folder with
  *     more images supply the non-adaptive cells that an earlier folder also holds, without deleting that folder's
  *     committed journal.
+ * @param skipAttacks run folder → attack ids (e.g. {@code lavan-0.120}) whose cells the table does not read from it
+ *     (absent: none). Lets a later folder supply one attack's cells, e.g. a paired full-length rerun of one column,
+ *     while the earlier folder keeps supplying its other attacks.
  */
 public record Table1Spec(String title, String classifier, String seedModel, List<String> runs, List<Column> columns,
-        List<Row> rows, List<String> worstOf, List<String> worstOfIfRun, Map<String, List<String>> onlyModes) {
+        List<Row> rows, List<String> worstOf, List<String> worstOfIfRun, Map<String, List<String>> onlyModes,
+        Map<String, List<String>> skipAttacks) {
+
+    /** A spec without {@code skipAttacks}. */
+    public Table1Spec(String title, String classifier, String seedModel, List<String> runs, List<Column> columns,
+            List<Row> rows, List<String> worstOf, List<String> worstOfIfRun, Map<String, List<String>> onlyModes) {
+        this(title, classifier, seedModel, runs, columns, rows, worstOf, worstOfIfRun, onlyModes, null);
+    }
 
     public static final String FILE = "table1.json";
     static final String NONADAPTIVE = "nonadaptive";
@@ -56,6 +66,14 @@ public record Table1Spec(String title, String classifier, String seedModel, List
                     "\"onlyModes\" gives " + e.getKey() + " " + modes + "; list nonadaptive, adaptive, or the two");
         }
         onlyModes = Map.copyOf(onlyModes);
+        skipAttacks = skipAttacks == null ? Map.of() : skipAttacks;
+        for (Map.Entry<String, List<String>> e : skipAttacks.entrySet()) {
+            require(runs.contains(e.getKey()), "\"skipAttacks\" names " + e.getKey() + ", which \"runs\" does not "
+                    + "list");
+            require(e.getValue() != null && !e.getValue().isEmpty() && !e.getValue().contains(null),
+                    "\"skipAttacks\" gives " + e.getKey() + " no attack id; list ids such as lavan-0.120");
+        }
+        skipAttacks = Map.copyOf(skipAttacks);
     }
 
     /**
@@ -66,6 +84,11 @@ public record Table1Spec(String title, String classifier, String seedModel, List
         List<String> modes = onlyModes.get(run);
         int at = mode.indexOf('@');
         return modes == null || modes.contains(at < 0 ? mode : mode.substring(0, at));
+    }
+
+    /** As {@link #reads(String, String)}, and the attack is not one {@code skipAttacks} leaves out of {@code run}. */
+    boolean reads(String run, String mode, String attack) {
+        return reads(run, mode) && !skipAttacks.getOrDefault(run, List.of()).contains(attack);
     }
 
     /**

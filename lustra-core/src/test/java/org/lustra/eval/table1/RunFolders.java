@@ -87,6 +87,14 @@ final class RunFolders {
                 + quoted(modes) + "}}", StandardCharsets.UTF_8);
     }
 
+    /** Adds {@code "skipAttacks": {run: [attack ids]}} to the folder's table1.json. */
+    static void skipAttacks(Path folder, String run, List<String> attacks) throws Exception {
+        Path file = folder.resolve(Table1Spec.FILE);
+        String json = Files.readString(file, StandardCharsets.UTF_8);
+        Files.writeString(file, json.substring(0, json.lastIndexOf('}')) + ", \"skipAttacks\": {\"" + run + "\": "
+                + quoted(attacks) + "}}", StandardCharsets.UTF_8);
+    }
+
     private static String quoted(List<String> values) {
         return "[" + String.join(", ", values.stream().map(v -> "\"" + v + "\"").toList()) + "]";
     }

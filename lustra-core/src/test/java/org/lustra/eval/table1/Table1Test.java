@@ -1,6 +1,7 @@
 package org.lustra.eval.table1;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lustra.eval.table1.RunFolders.record;
@@ -124,6 +125,29 @@ class Table1Test {
         assertEquals(Set.of(LAVAN, route, na), runs.records().keySet());
         assertEquals(4, runs.records().get(na).size());
         assertTrue(runs.status().get(0).endsWith("(the table reads its adaptive cells only)"), runs.status().get(0));
+    }
+
+    @Test
+    void givenOneAttacksCellsInTwoFoldersAndSkipAttacks_whenTheTableIsMade_thenThatAttackIsReadFromTheOtherFolder()
+            throws Exception {
+        String small = "jpeg:75|lavan-0.050|nonadaptive";
+        String large = "jpeg:75|lavan-0.120|nonadaptive";
+        // "old" holds both attacks; "rerun" the 12 % cell again (e.g. paired and full length)
+        RunFolders.finished(folder, "old", 2, List.of(small, large), List.of(record(small, 0, true),
+                record(small, 1, false), record(large, 0, true), record(large, 1, true)));
+        RunFolders.finished(folder, "rerun", 2, List.of(large), List.of(record(large, 0, false),
+                record(large, 1, true)));
+        RunFolders.spec(folder, List.of("old", "rerun"), List.of("lavan-0.050", "lavan-0.120"), List.of("jpeg:75"),
+                List.of("lavan-0.050"), List.of());
+        RunFolders.skipAttacks(folder, "old", List.of("lavan-0.120"));
+
+        Table1Runs runs = Table1Runs.read(folder, Table1Spec.read(folder));
+
+        assertEquals("rerun", runs.cells().get(large).run());
+        assertEquals(0.5, runs.cells().get(large).robustMean(), 0);
+        assertEquals("old", runs.cells().get(small).run());
+        assertFalse(runs.records().get(large).get(new Table1Runs.ImageKey(1, 0)).robust(), "the rerun's records");
+        assertTrue(runs.status().get(0).endsWith("(the table skips its lavan-0.120 cells)"), runs.status().get(0));
     }
 
     @Test
