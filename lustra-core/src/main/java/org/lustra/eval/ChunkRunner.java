@@ -165,8 +165,8 @@ final class ChunkRunner {
                     loss);
             return new NDArray[] {lg.loss(), lg.logits(), lg.gradient()};
         };
-        // non-adaptive cells against a randomised defence (and, with "fullLength", every non-adaptive cell) also run
-        // full length; their target, the classifier, is deterministic, so one vote confirms
+        // non-adaptive cells against a randomised defence (and, with "fullLength", every non-adaptive and undefended
+        // cell) also run full length; their target, the classifier, is deterministic, so one vote confirms
         AttackModel model = new AttackModel(target, oracle, m, b.image(), route.eot(), route.fullLength(),
                 route.attackVotes());
         if (route.adaptive() && defended.purifier() instanceof DetectingPurifier dp) {

@@ -30,7 +30,8 @@ import org.lustra.util.LustraException;
  * diffusion defences run on (a name under models/); absent means v1, {@code diffusion-unified} ({@link DiffusionModel#UNNAMED_IN_CONFIGS}), and stays
  * absent in the manifest, so configs written before the field existed keep their meaning and their text.
  * {@code paired: true} gives every defence row of an attack the same random draws (patch placements, initial
- * patches, restarts, judging votes; {@link RunSeeds}), so two rows differ only by their defence and the report adds
+ * patches, restarts, judging votes; {@link RunSeeds}; an adaptive AdvP cell still trains its own universal patch
+ * through its defence, from its own seed), so two rows differ only by their defence and the report adds
  * a paired comparison per attack ({@link PairedRows}); absent means each cell draws its own, as every run before
  * 3 December did. {@code fullLength: true} runs the attacks of non-adaptive and undefended cells to full length with
  * the best objective kept, as they always run against a randomised defence; absent, against a deterministic defence
@@ -181,6 +182,9 @@ public record Experiment(String name, String classifier, String subset, Integer 
         }
         attacks = List.copyOf(attacks);
         gradient = gradient == null ? "auto" : gradient;
+        // false is the default: kept absent, so a config that spells it out still matches a manifest without the field
+        paired = Boolean.TRUE.equals(paired) ? paired : null;
+        fullLength = Boolean.TRUE.equals(fullLength) ? fullLength : null;
         if (diffusion != null && !diffusion.matches("[A-Za-z0-9._-]+")) {
             throw new LustraException("Experiment \"diffusion\" must name a model under models/ (letters, digits, "
                     + "'.', '_' or '-'), got " + diffusion);

@@ -37,7 +37,7 @@ import org.lustra.util.Progress;
  * defences), and appends one {@link SampleRecord} per image to the run directory's journal ({@link RunDirectory}),
  * forced to disk per chunk. A rerun on the same directory skips finished chunks (a chunk with missing lines — a run
  * killed mid-write — is redone), so a killed run finishes with the same numbers as an uninterrupted one: every random
- * draw of a chunk comes from (seed, cell, chunk) ({@link RunSeeds}).
+ * draw of a chunk comes from (seed, cell, chunk), or (seed, attack, mode, chunk) in a paired run ({@link RunSeeds}).
  *
  * <p>Closing the runner closes the diffusion model its defences loaded.
  */

@@ -73,9 +73,9 @@ public final class PairedRows {
             String attacker = info.mode().equals("adaptive") ? "adaptive" : "non-adaptive";
             rowsByAttack.computeIfAbsent(info.attack() + " " + attacker, k -> new ArrayList<>()).add(e.getKey());
         }
-        Map<String, Map<String, Boolean>> robust = new HashMap<>(); // cell -> "seed:index" -> robust
+        Map<String, Map<Image, Boolean>> robust = new HashMap<>(); // cell -> image -> robust
         for (SampleRecord r : records) {
-            robust.computeIfAbsent(r.cell(), k -> new HashMap<>()).put(r.seed() + ":" + r.index(), r.robust());
+            robust.computeIfAbsent(r.cell(), k -> new HashMap<>()).put(new Image(r.seed(), r.index()), r.robust());
         }
         List<Pair> out = new ArrayList<>();
         for (Map.Entry<String, List<String>> e : rowsByAttack.entrySet()) {
@@ -91,10 +91,13 @@ public final class PairedRows {
         return out;
     }
 
-    private static Pair pair(String attack, String a, String b, Map<String, Boolean> ra, Map<String, Boolean> rb) {
+    /** One image of the run: run seed and index. */
+    private record Image(long seed, int index) {}
+
+    private static Pair pair(String attack, String a, String b, Map<Image, Boolean> ra, Map<Image, Boolean> rb) {
         int n = 0;
         int[] counts = new int[4]; // both, only a, only b, neither
-        for (Map.Entry<String, Boolean> e : ra.entrySet()) {
+        for (Map.Entry<Image, Boolean> e : ra.entrySet()) {
             Boolean other = rb.get(e.getKey());
             if (other != null) {
                 n++;
@@ -104,17 +107,22 @@ public final class PairedRows {
         return new Pair(attack, a, b, n, counts[0], counts[1], counts[2], counts[3]);
     }
 
-    /** The report's section; empty when there is no pair with images in both rows. */
-    public static String markdown(List<Pair> pairs) {
+    /**
+     * The report's section; empty when there is no pair with images in both rows. {@code fullLength}: the run's
+     * non-adaptive cells all ran full length ({@code "fullLength": true}), so they judged the very same images.
+     */
+    public static String markdown(List<Pair> pairs, boolean fullLength) {
         List<Pair> shown = pairs.stream().filter(p -> p.images() > 0).toList();
         if (shown.isEmpty()) {
             return "";
         }
         StringBuilder md = new StringBuilder("## Paired rows\n\nThe rows of each attack drew the same random "
                 + "starts, patch places, restarts and judging votes (`\"paired\": true`), so two rows differ only by "
-                + "their defence, and, in non-adaptive cells, by the attack's length: against a randomised defence "
-                + "it runs every iteration, against a deterministic one (and undefended) an attack that stops at a first "
-                + "success (PGD, LaVAN, GDPA-like, RHDE-like) stops each image once the classifier is fooled. Per "
+                + "their defence" + (fullLength ? " (`\"fullLength\": true`: every non-adaptive row judged the same "
+                + "attacked images). Per " : ", and, in non-adaptive cells, by the attack's length: against a "
+                + "randomised defence it runs every iteration, against a deterministic one (and undefended) an attack "
+                + "that stops at a first success (PGD, APGD and AutoAttack, Square, LaVAN, GDPA-like, RHDE-like) stops "
+                + "each image once the classifier is fooled (`\"fullLength\": true` removes that). Per ")
                 + "pair: the images (run seed × index) robust, by the majority of K, under both rows, only under A, "
                 + "only under B and under neither; B − A in points; McNemar's exact two-sided p on the discordant "
                 + "images (small p: the rows differ beyond chance on these images).\n\n"

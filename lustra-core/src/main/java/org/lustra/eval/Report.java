@@ -390,7 +390,9 @@ public final class Report {
     private static String pairedSection(Path dir) {
         RunDirectory run = new RunDirectory(dir);
         Manifest manifest = run.readManifest();
-        return manifest.experiment().pairedRows() ? PairedRows.markdown(PairedRows.of(manifest, run.readRecords())) : "";
+        Experiment exp = manifest.experiment();
+        return exp.pairedRows() ? PairedRows.markdown(PairedRows.of(manifest, run.readRecords()),
+                exp.fullLengthNonAdaptive()) : "";
     }
 
     /** One row per cell: the scores, their interval, image quality, time and warnings. */

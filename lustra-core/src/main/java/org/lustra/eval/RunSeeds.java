@@ -19,7 +19,8 @@ final class RunSeeds {
     /** Appended to {@link #DERIVATION} in the manifest of a paired run ({@code "paired": true}). */
     static final String PAIRED = "; paired: the chunk streams derive from Seed.of(s).child(\"pair:\" + attack id + \"|\" "
             + "+ adaptive|nonadaptive).child(chunk) instead of the cell (the undefended row counts as nonadaptive), so "
-            + "every defence row of an attack draws the same patches, restarts and judging votes";
+            + "every defence row of an attack draws the same patch places, starts, restarts and judging votes (adaptive AdvP "
+            + "patches still train per cell, from patch:<owner>)";
 
     /** The derivation a manifest records for a run. */
     static String derivation(Experiment exp) {

@@ -113,6 +113,21 @@ class PairedRowsTest {
     }
 
     @Test
+    void givenAConfigThatSpellsOutFalse_whenRead_thenItIsTheSameExperimentAsOneWithoutTheFields() {
+        Experiment spelledOut = new Experiment("paired", "classifier-resnet", "eval512", 8, "quick", List.of(1L),
+                List.of("none"), List.of("nonadaptive"), List.of(new Experiment.AttackConfig("lavan", null, null, 3,
+                        null, 0.05, null)), 8, null, null, false, false);
+
+        // a resume compares the config with the manifest's: "false" must not make it a different experiment
+        assertEquals(experiment(null), new Experiment("paired", "classifier-resnet", "eval512", 8, "quick",
+                List.of(1L), List.of("none", "median:3", "jpeg:75"), List.of("nonadaptive"),
+                List.of(new Experiment.AttackConfig("lavan", null, null, 3, null, 0.05, null)), 8, null, null, false,
+                false));
+        assertEquals(null, spelledOut.paired());
+        assertEquals(null, spelledOut.fullLength());
+    }
+
+    @Test
     void givenDiscordantCounts_whenTested_thenMcNemarsExactPIsTheTwoSidedBinomialTail() {
         assertEquals(1.0, PairedRows.exactTwoSided(0, 0), 0);
         assertEquals(2.0 / 32, PairedRows.exactTwoSided(0, 5), 1e-12);

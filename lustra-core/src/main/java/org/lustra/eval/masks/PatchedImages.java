@@ -88,14 +88,17 @@ public record PatchedImages(String attack, float[] clean, int[] labels, float[] 
         try (NDManager m = NDManager.newBaseManager()) {
             // randomized = full length with one confirming vote: the classifier itself is deterministic
             AttackModel target = new AttackModel(classifier::logits, null, m, new Shape(c, h, w), 1, fullLength, 1);
-            // AdvP's universal patch trains on the bare classifier, the model the patches are made against.
+            // AdvP's universal patch trains on the bare classifier, the model the patches are made against; its
+            // training never stops early, so one cached patch serves both lengths
+            AttackModel plain = new AttackModel(classifier::logits, m, new Shape(c, h, w), 1);
             Attacks.PatchSource source = a -> UniversalPatches.bestOfClasses(cache.resolve(String.format(Locale.ROOT,
-                    "advp-%s-%.3f-%d-seed%d%s.json", classifier.name(), fraction, a.steps(), seed,
-                    fullLength ? "-full" : "")), target,
+                    "advp-%s-%.3f-%d-seed%d.json", classifier.name(), fraction, a.steps(), seed)), plain,
                     patchTraining, Math.min(2000, patchTraining.size()), a.training(seed)).patch();
             Attack run = AttackRegistry.create(spec, AttackRegistry.Profile.QUICK,
                     new AttackRegistry.Context(patchTraining, source));
-            name = run.name() + ": " + run.describe(h, w) + ", against " + classifier.name();
+            name = run.name() + ": " + run.describe(h, w) + ", against " + classifier.name()
+                    + (attack.equals("advp") ? "" : fullLength ? ", full length (best objective kept)"
+                            : ", each image stopped at its first success");
             for (int from = 0; from < n; from += CHUNK) {
                 int to = Math.min(n, from + CHUNK);
                 float[] x = Arrays.copyOfRange(clean, from * d, to * d);
