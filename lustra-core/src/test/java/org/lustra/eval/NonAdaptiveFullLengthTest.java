@@ -27,15 +27,8 @@ class NonAdaptiveFullLengthTest {
         Experiment exp = new Experiment("nonadaptive", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
                 List.of("bits:3", "jpeg:75"), List.of("nonadaptive"),
                 List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, steps)), 4, null);
-        Manifest manifest;
-        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
-            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
-                    .withDefense("bits:3", new HarnessV2Test.NoisePurifier());
-            manifest = r.manifest("test", Map.of());
-
-            // when
-            r.run(manifest);
-        }
+        // when
+        Manifest manifest = run(exp);
 
         // then against the randomised defence: (steps + 1) gradient evaluations of the classifier (EOT 1: its target
         // is deterministic), then one confirming forward (one vote suffices for the deterministic classifier)
@@ -64,15 +57,8 @@ class NonAdaptiveFullLengthTest {
         Experiment exp = new Experiment("full", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
                 List.of("none", "jpeg:75", "bits:3"), List.of("nonadaptive"),
                 List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, steps)), 4, null, null, true, true);
-        Manifest manifest;
-        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
-            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
-                    .withDefense("bits:3", new HarnessV2Test.NoisePurifier());
-            manifest = r.manifest("test", Map.of());
-
-            // when
-            r.run(manifest);
-        }
+        // when
+        Manifest manifest = run(exp);
 
         // then every row runs (steps + 1) gradient evaluations and one confirming forward, as the randomised row does
         List<SampleRecord> recs = new RunDirectory(tmp).readRecords();
@@ -91,5 +77,16 @@ class NonAdaptiveFullLengthTest {
         }
         assertEquals(byRow.get("none"), byRow.get("jpeg:75"));
         assertEquals(byRow.get("none"), byRow.get("bits:3"));
+    }
+
+    /** Runs {@code exp} into the temporary folder, "bits:3" standing for a randomised defence; returns its manifest. */
+    private Manifest run(Experiment exp) throws Exception {
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
+                    .withDefense("bits:3", new HarnessV2Test.NoisePurifier());
+            Manifest manifest = r.manifest("test", Map.of());
+            r.run(manifest);
+            return manifest;
+        }
     }
 }
