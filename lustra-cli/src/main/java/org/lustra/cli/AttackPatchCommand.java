@@ -97,9 +97,10 @@ final class AttackPatchCommand implements Callable<Integer> {
         // made then keep resuming, and a defence without a diffusion model records none
         boolean onDiffusion = DefenseSpec.parse(defense).usesDiffusionModel();
         String named = onDiffusion && !diffusion.equals(DiffusionModel.UNNAMED_IN_CONFIGS) ? diffusion : null;
-        Experiment exp = new Experiment("attack-" + attack, model, "eval512", images, profile, List.of(seed),
-                List.of(defense), modes, List.of(new Experiment.AttackConfig(attack, null, null, steps, eot, fraction,
-                        null)), Math.min(images, 8), gradient, named);
+        Experiment exp = Experiment.builder("attack-" + attack, model).optSubset("eval512").optImages(images)
+                .optProfile(profile).optSeeds(seed).optDefenses(defense).optModes(modes)
+                .optAttacks(new Experiment.AttackConfig(attack, null, null, steps, eot, fraction, null))
+                .optBatch(Math.min(images, 8)).optGradient(gradient).optDiffusion(named).build();
         ImageSet eval = Subsets.load(exp.subset());
         ImageSet train = Subsets.load("validation");
         try (NetClassifier c = ModelStore.loadClassifier(model);

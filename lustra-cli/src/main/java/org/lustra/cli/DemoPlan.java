@@ -63,8 +63,9 @@ final class DemoPlan {
 
     private static Experiment experiment(String name, int images, long seed, List<String> defenses,
             Experiment.AttackConfig attack) {
-        return new Experiment(name, CLASSIFIER, "eval512", images, "quick", List.of(seed), defenses,
-                List.of("nonadaptive", "adaptive"), List.of(attack), BATCH, "auto");
+        return Experiment.builder(name, CLASSIFIER).optSubset("eval512").optImages(images).optProfile("quick")
+                .optSeeds(seed).optDefenses(defenses).optModes("nonadaptive", "adaptive").optAttacks(attack)
+                .optBatch(BATCH).optGradient("auto").build();
     }
 
     /**

@@ -2,6 +2,7 @@ package org.lustra.eval;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -41,29 +42,6 @@ import org.lustra.util.LustraException;
 public record Experiment(String name, String classifier, String subset, Integer images, String profile,
         List<Long> seeds, List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch,
         String gradient, String diffusion, Boolean paired, Boolean fullLength) {
-
-    /** A config without {@code fullLength}. */
-    public Experiment(String name, String classifier, String subset, Integer images, String profile, List<Long> seeds,
-            List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch, String gradient,
-            String diffusion, Boolean paired) {
-        this(name, classifier, subset, images, profile, seeds, defenses, modes, attacks, batch, gradient, diffusion,
-                paired, null);
-    }
-
-    /** A config without {@code paired} (each cell draws its own randomness) or {@code fullLength}. */
-    public Experiment(String name, String classifier, String subset, Integer images, String profile, List<Long> seeds,
-            List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch, String gradient,
-            String diffusion) {
-        this(name, classifier, subset, images, profile, seeds, defenses, modes, attacks, batch, gradient, diffusion,
-                null, null);
-    }
-
-    /** A config on the shipped diffusion model (no {@code diffusion} field). */
-    public Experiment(String name, String classifier, String subset, Integer images, String profile, List<Long> seeds,
-            List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch, String gradient) {
-        this(name, classifier, subset, images, profile, seeds, defenses, modes, attacks, batch, gradient, null, null,
-                null);
-    }
 
     /** The attack names a config may use ({@link AttackRegistry} owns them). */
     public static final Set<String> ATTACKS = AttackRegistry.NAMES;
@@ -193,6 +171,127 @@ public record Experiment(String name, String classifier, String subset, Integer 
             throw new LustraException("Experiment \"gradient\" (how adaptive attacks pass the defence) must be auto, "
                     + "exact, surrogate, bpda, ste, masked or worst-of (every route the defence offers, the worst "
                     + "outcome per image), got " + gradient);
+        }
+    }
+
+    /**
+     * A builder for configs made in code (configs on disk are read by {@link #read}). Every setting starts absent
+     * ({@code null}), exactly as if the JSON field were missing, and {@link Builder#build} runs the validation above.
+     * {@code classifier} may be {@code null} for the default.
+     */
+    public static Builder builder(String name, String classifier) {
+        return new Builder(name, classifier);
+    }
+
+    /**
+     * DJL-style builder: the name and classifier are given to {@link Experiment#builder}, every other setting is an
+     * {@code opt…} call, and {@code null} leaves a setting absent (its default). A config needs at least one attack;
+     * without {@link #optAttacks} {@link #build} says so, as it does for a JSON config without "attacks".
+     */
+    public static final class Builder {
+        private final String name;
+        private final String classifier;
+        private String subset;
+        private Integer images;
+        private String profile;
+        private List<Long> seeds;
+        private List<String> defenses;
+        private List<String> modes;
+        private List<AttackConfig> attacks;
+        private Integer batch;
+        private String gradient;
+        private String diffusion;
+        private Boolean paired;
+        private Boolean fullLength;
+
+        private Builder(String name, String classifier) {
+            this.name = name;
+            this.classifier = classifier;
+        }
+
+        public Builder optSubset(String value) {
+            subset = value;
+            return this;
+        }
+
+        public Builder optImages(Integer value) {
+            images = value;
+            return this;
+        }
+
+        public Builder optProfile(String value) {
+            profile = value;
+            return this;
+        }
+
+        public Builder optSeeds(List<Long> values) {
+            seeds = values;
+            return this;
+        }
+
+        public Builder optSeeds(long... values) {
+            return optSeeds(Arrays.stream(values).boxed().toList());
+        }
+
+        public Builder optDefenses(List<String> specs) {
+            defenses = specs;
+            return this;
+        }
+
+        public Builder optDefenses(String... specs) {
+            return optDefenses(List.of(specs));
+        }
+
+        public Builder optModes(List<String> values) {
+            modes = values;
+            return this;
+        }
+
+        public Builder optModes(String... values) {
+            return optModes(List.of(values));
+        }
+
+        public Builder optAttacks(List<AttackConfig> values) {
+            attacks = values;
+            return this;
+        }
+
+        public Builder optAttacks(AttackConfig... values) {
+            return optAttacks(List.of(values));
+        }
+
+        public Builder optBatch(Integer value) {
+            batch = value;
+            return this;
+        }
+
+        public Builder optGradient(String value) {
+            gradient = value;
+            return this;
+        }
+
+        /** Absent: the shipped diffusion model ({@link DiffusionModel#UNNAMED_IN_CONFIGS}), and no field. */
+        public Builder optDiffusion(String model) {
+            diffusion = model;
+            return this;
+        }
+
+        /** Absent or false: each cell draws its own randomness. */
+        public Builder optPaired(Boolean value) {
+            paired = value;
+            return this;
+        }
+
+        /** Absent or false: undefended cells and non-adaptive cells of a deterministic defence may stop early. */
+        public Builder optFullLength(Boolean value) {
+            fullLength = value;
+            return this;
+        }
+
+        /** @throws LustraException naming the bad setting and the fix, as a config read from JSON would */
+        public Experiment build() {
+            return new Experiment(name, classifier, subset, images, profile, seeds, defenses, modes, attacks, batch,
+                    gradient, diffusion, paired, fullLength);
         }
     }
 

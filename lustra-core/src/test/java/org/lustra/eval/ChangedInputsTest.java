@@ -51,9 +51,9 @@ class ChangedInputsTest {
 
     @Test
     void givenARunBegunOnOtherClassifierWeights_whenResumed_thenItRefusesAndNamesTheModel() {
-        Experiment exp = new Experiment("changed", "classifier-resnet", "eval512", 2, "quick", List.of(1L),
-                List.of("none"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)), 2,
-                null);
+        Experiment exp = Experiment.builder("changed", "classifier-resnet").optSubset("eval512").optImages(2)
+                .optProfile("quick").optSeeds(1L).optDefenses("none").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)).optBatch(2).build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
                 ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })) {
             Manifest begun = r.manifest("test", Map.of());
@@ -86,9 +86,9 @@ class ChangedInputsTest {
 
     @Test
     void givenHalfAKeptCellMadeOnWeightsThatChanged_whenAnotherCellIsRedone_thenTheRedoRefusesAndNamesIt() {
-        Experiment exp = new Experiment("changed", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
-                List.of("none", "median:3"), List.of("adaptive"),
-                List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)), 2, null);
+        Experiment exp = Experiment.builder("changed", "classifier-resnet").optSubset("eval512").optImages(4)
+                .optProfile("quick").optSeeds(1L).optDefenses("none", "median:3").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)).optBatch(2).build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
                 ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
                         .stopAfter(3)) {
@@ -105,9 +105,9 @@ class ChangedInputsTest {
     @Test
     void givenARedoInterruptedAndWeightsChangedSince_whenTheSameRedoIsGivenAgain_thenItStartsOverInsteadOfResuming() {
         String commit = "c".repeat(40);
-        Experiment exp = new Experiment("changed", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
-                List.of("none"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)), 2,
-                null);
+        Experiment exp = Experiment.builder("changed", "classifier-resnet").optSubset("eval512").optImages(4)
+                .optProfile("quick").optSeeds(1L).optDefenses("none").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)).optBatch(2).build();
         List<String> log = new ArrayList<>();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
                 ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, log::add)) {
@@ -125,8 +125,9 @@ class ChangedInputsTest {
     }
 
     private static Experiment oneCell() {
-        return new Experiment("changed", "classifier-resnet", "eval512", 2, "quick", List.of(1L), List.of("none"),
-                List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)), 2, null);
+        return Experiment.builder("changed", "classifier-resnet").optSubset("eval512").optImages(2)
+                .optProfile("quick").optSeeds(1L).optDefenses("none").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)).optBatch(2).build();
     }
 
     private static Manifest withHashes(Manifest m, String key, String value) {

@@ -26,9 +26,11 @@ class DetectorRoutesTest {
 
     @Test
     void givenDiffenderUnderWorstOf_whenItsPatchCellsAreRouted_thenLavanAddsMaskedAndEvadeThenFool() {
-        Experiment exp = new Experiment("routes", "classifier-resnet", "eval512", 2, "quick", List.of(1L),
-                List.of("diffender:ddim2"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("lavan", null,
-                        null, 1), ExperimentRunnerTest.attack("evade-lavan", null, null, 1)), 2, "worst-of");
+        Experiment exp = Experiment.builder("routes", "classifier-resnet").optSubset("eval512").optImages(2)
+                .optProfile("quick").optSeeds(1L).optDefenses("diffender:ddim2").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("lavan", null, null, 1),
+                        ExperimentRunnerTest.attack("evade-lavan", null, null, 1))
+                .optBatch(2).optGradient("worst-of").build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
                 ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })) {
             Manifest m = r.manifest("test", Map.of());
@@ -55,9 +57,10 @@ class DetectorRoutesTest {
 
     @Test
     void givenTheMaskedGradientSetting_whenDiffenderIsRouted_thenTheCellRunsTheCorrectedSurrogate() {
-        Experiment exp = new Experiment("masked", "classifier-resnet", "eval512", 2, "quick", List.of(1L),
-                List.of("diffender:ddim2", "jpeg:75"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack(
-                        "lavan", null, null, 1)), 2, "masked");
+        Experiment exp = Experiment.builder("masked", "classifier-resnet").optSubset("eval512").optImages(2)
+                .optProfile("quick").optSeeds(1L).optDefenses("diffender:ddim2", "jpeg:75").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("lavan", null, null, 1)).optBatch(2).optGradient("masked")
+                .build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
                 ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })) {
             Experiment.Cell diffender = exp.cells().get(0);
@@ -71,9 +74,10 @@ class DetectorRoutesTest {
 
     @Test
     void givenSacAndJediUnderWorstOf_whenTheirLavanCellsAreRouted_thenMaskedAndEvadeThenFoolJoinTheirRoutes() {
-        Experiment exp = new Experiment("detectors", "classifier-resnet", "eval512", 2, "quick", List.of(1L),
-                List.of("sac", "jedi"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("lavan", null, null,
-                        1)), 2, "worst-of");
+        Experiment exp = Experiment.builder("detectors", "classifier-resnet").optSubset("eval512").optImages(2)
+                .optProfile("quick").optSeeds(1L).optDefenses("sac", "jedi").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("lavan", null, null, 1)).optBatch(2).optGradient("worst-of")
+                .build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
                 ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })) {
             Experiment.Cell sac = exp.cells().get(0);

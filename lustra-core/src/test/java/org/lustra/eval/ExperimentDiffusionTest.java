@@ -43,9 +43,10 @@ class ExperimentDiffusionTest {
 
     @Test
     void givenAPathAsDiffusionModel_whenConstructed_thenOneSentenceNamesTheRule() {
-        LustraException e = assertThrows(LustraException.class, () -> new Experiment("x", null, null, null, null,
-                null, List.of("hetero"), null, List.of(new Experiment.AttackConfig("pgd", "linf", List.of(0.03), null,
-                        null, null, null)), null, null, "../x y"));
+        LustraException e = assertThrows(LustraException.class, () -> Experiment.builder("x", null)
+                .optDefenses("hetero")
+                .optAttacks(new Experiment.AttackConfig("pgd", "linf", List.of(0.03), null, null, null, null))
+                .optDiffusion("../x y").build());
         assertTrue(e.getMessage().contains("../x y") && !e.getMessage().contains("\n"), e.getMessage());
     }
 }

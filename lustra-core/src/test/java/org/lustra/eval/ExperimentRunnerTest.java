@@ -58,9 +58,10 @@ class ExperimentRunnerTest {
 
     @Test
     void aRunStoppedHalfwayAndResumedGivesTheSameRecordsAndReport() throws Exception {
-        Experiment exp = new Experiment("resume", "classifier-resnet", "eval512", 8, "quick", List.of(1L, 2L),
-                List.of("none", "median:3"), List.of("adaptive"), List.of(attack("pgd", "linf", 0.1, 3),
-                        attack("lavan", null, null, 3), untargetedAdvp(2)), 4, null);
+        Experiment exp = Experiment.builder("resume", "classifier-resnet").optSubset("eval512").optImages(8)
+                .optProfile("quick").optSeeds(1L, 2L).optDefenses("none", "median:3").optModes("adaptive")
+                .optAttacks(attack("pgd", "linf", 0.1, 3), attack("lavan", null, null, 3), untargetedAdvp(2))
+                .optBatch(4).build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner whole = new ExperimentRunner(exp, inputs(c), tmp.resolve("whole"), s -> { });
             whole.run(whole.manifest("test", Map.of()));
@@ -147,8 +148,9 @@ class ExperimentRunnerTest {
             rest.redo("advp", commit);
             assertTrue(records(part).stream().noneMatch(r -> r.contains("advp")));
 
-            Experiment other = new Experiment("resume", "classifier-resnet", "eval512", 8, "paper", List.of(1L),
-                    List.of("none"), null, List.of(attack("pgd", "linf", 0.1, 3)), 4, null);
+            Experiment other = Experiment.builder("resume", "classifier-resnet").optSubset("eval512").optImages(8)
+                    .optProfile("paper").optSeeds(1L).optDefenses("none").optAttacks(attack("pgd", "linf", 0.1, 3))
+                    .optBatch(4).build();
             ExperimentRunner wrong = new ExperimentRunner(other, inputs(c), part, s -> { });
             assertThrows(LustraException.class, () -> wrong.run(wrong.manifest("test", Map.of())));
         }
@@ -165,14 +167,14 @@ class ExperimentRunnerTest {
 
     @Test
     void configErrorsNameTheProblem() {
-        LustraException e = assertThrows(LustraException.class, () -> new Experiment("x", null, null, null, null,
-                null, List.of("gauss:3"), null, List.of(attack("pgd", "linf", 0.1, 1)), null, null));
+        LustraException e = assertThrows(LustraException.class, () -> Experiment.builder("x", null)
+                .optDefenses("gauss:3").optAttacks(attack("pgd", "linf", 0.1, 1)).build());
         assertTrue(e.getMessage().contains("jpeg:Q"), e.getMessage());
-        e = assertThrows(LustraException.class, () -> new Experiment("x", null, null, null, null, null, null, null,
-                List.of(attack("pdg", "linf", 0.1, 1)), null, null));
+        e = assertThrows(LustraException.class, () -> Experiment.builder("x", null)
+                .optAttacks(attack("pdg", "linf", 0.1, 1)).build());
         assertTrue(e.getMessage().contains("pgd"), e.getMessage());
-        e = assertThrows(LustraException.class, () -> new Experiment("x", null, null, null, null, null, null, null,
-                List.of(attack("pgd", null, null, 1)), null, null));
+        e = assertThrows(LustraException.class, () -> Experiment.builder("x", null)
+                .optAttacks(attack("pgd", null, null, 1)).build());
         assertTrue(e.getMessage().contains("\"eps\""), e.getMessage());
     }
 

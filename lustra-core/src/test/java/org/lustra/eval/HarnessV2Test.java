@@ -98,9 +98,11 @@ class HarnessV2Test {
     @Test
     void givenAPurifierWhoseGradientIsNaN_whenAttackedAdaptively_thenNoStepIsTakenAndTheCellIsFlagged()
             throws Exception {
-        Experiment exp = new Experiment("nan", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
-                List.of("bits:3"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 3),
-                        ExperimentRunnerTest.attack("lavan", null, null, 3)), 4, "exact");
+        Experiment exp = Experiment.builder("nan", "classifier-resnet").optSubset("eval512").optImages(4)
+                .optProfile("quick").optSeeds(1L).optDefenses("bits:3").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 3),
+                        ExperimentRunnerTest.attack("lavan", null, null, 3))
+                .optBatch(4).optGradient("exact").build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
                     .withDefense("bits:3", new NanGradientPurifier());
@@ -129,9 +131,10 @@ class HarnessV2Test {
     @Test
     void givenADefenceThatGainedARoute_whenItsCellsAreRedone_thenTheManifestAndReportDescribeTheNewRoute()
             throws Exception {
-        Experiment exp = new Experiment("redo-routes", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
-                List.of("median:3", "jpeg:75"), List.of("adaptive"),
-                List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 2)), 4, "worst-of");
+        Experiment exp = Experiment.builder("redo-routes", "classifier-resnet").optSubset("eval512").optImages(4)
+                .optProfile("quick").optSeeds(1L).optDefenses("median:3", "jpeg:75").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 2)).optBatch(4).optGradient("worst-of")
+                .build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             MedianSmoothing median = new MedianSmoothing(3);
             Purifier bpdaOnly = new Purifier() { // the filter as it was: the same values, BPDA only
@@ -171,8 +174,9 @@ class HarnessV2Test {
     void givenARandomisedDefence_whenPgdAttacksAdaptively_thenItUsesEotRunsFullLengthAndTheLabelSaysSo()
             throws Exception {
         Experiment.AttackConfig pgd = new Experiment.AttackConfig("pgd", "linf", List.of(0.1), 3, 2, null, null);
-        Experiment exp = new Experiment("eot", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
-                List.of("bits:3"), List.of("adaptive"), List.of(pgd), 4, "exact");
+        Experiment exp = Experiment.builder("eot", "classifier-resnet").optSubset("eval512").optImages(4)
+                .optProfile("quick").optSeeds(1L).optDefenses("bits:3").optModes("adaptive").optAttacks(pgd)
+                .optBatch(4).optGradient("exact").build();
         Manifest manifest;
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
@@ -196,9 +200,11 @@ class HarnessV2Test {
 
     @Test
     void givenTwoCellsOfOneRandomisedDefence_whenScored_thenTheyShareOneCleanAccuracy() throws Exception {
-        Experiment exp = new Experiment("clean", "classifier-resnet", "eval512", 8, "quick", List.of(1L),
-                List.of("bits:3"), List.of("nonadaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.03,
-                        2), ExperimentRunnerTest.attack("fgsm", "linf", 0.03, 1)), 4, null);
+        Experiment exp = Experiment.builder("clean", "classifier-resnet").optSubset("eval512").optImages(8)
+                .optProfile("quick").optSeeds(1L).optDefenses("bits:3").optModes("nonadaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.03, 2),
+                        ExperimentRunnerTest.attack("fgsm", "linf", 0.03, 1))
+                .optBatch(4).build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
                     .withDefense("bits:3", new NoisePurifier());
@@ -218,8 +224,9 @@ class HarnessV2Test {
 
     /** Four images in two chunks, MAEP (its shipped network, 2.5 MB) purifying a one-step FGSM on the classifier. */
     private static Experiment maepExperiment() {
-        return new Experiment("maep-hash", "classifier-resnet", "eval512", 4, "quick", List.of(1L), List.of("maep"),
-                List.of("nonadaptive"), List.of(ExperimentRunnerTest.attack("fgsm", "linf", 0.03, 1)), 2, null);
+        return Experiment.builder("maep-hash", "classifier-resnet").optSubset("eval512").optImages(4)
+                .optProfile("quick").optSeeds(1L).optDefenses("maep").optModes("nonadaptive")
+                .optAttacks(ExperimentRunnerTest.attack("fgsm", "linf", 0.03, 1)).optBatch(2).build();
     }
 
     @Test
@@ -327,9 +334,10 @@ class HarnessV2Test {
     @Test
     void givenADefenceWithABrokenAndAWorkingRoute_whenWorstOfRuns_thenEachImageKeepsTheRouteThatFooledIt()
             throws Exception {
-        Experiment exp = new Experiment("worst", "classifier-resnet", "eval512", 8, "quick", List.of(1L),
-                List.of("bits:3"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 5)),
-                8, "worst-of");
+        Experiment exp = Experiment.builder("worst", "classifier-resnet").optSubset("eval512").optImages(8)
+                .optProfile("quick").optSeeds(1L).optDefenses("bits:3").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 5)).optBatch(8).optGradient("worst-of")
+                .build();
         Manifest manifest;
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
@@ -357,9 +365,9 @@ class HarnessV2Test {
 
     @Test
     void givenAFinishedRun_whenReproduced_thenItsChunksMatch_andATamperedJournalIsCaught() throws Exception {
-        Experiment exp = new Experiment("repro", "classifier-resnet", "eval512", 8, "quick", List.of(1L),
-                List.of("none", "bits:3"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf",
-                        0.05, 2)), 4, null);
+        Experiment exp = Experiment.builder("repro", "classifier-resnet").optSubset("eval512").optImages(8)
+                .optProfile("quick").optSeeds(1L).optDefenses("none", "bits:3").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.05, 2)).optBatch(4).build();
         Path run = tmp.resolve("run");
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner.Inputs in = ExperimentRunnerTest.inputs(c);

@@ -24,9 +24,9 @@ class NonAdaptiveFullLengthTest {
     @Test
     void givenARandomisedDefence_whenANonAdaptivePgdCellRuns_thenEveryImageRunsEveryStep() throws Exception {
         int steps = 4;
-        Experiment exp = new Experiment("nonadaptive", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
-                List.of("bits:3", "jpeg:75"), List.of("nonadaptive"),
-                List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, steps)), 4, null);
+        Experiment exp = Experiment.builder("nonadaptive", "classifier-resnet").optSubset("eval512").optImages(4)
+                .optProfile("quick").optSeeds(1L).optDefenses("bits:3", "jpeg:75").optModes("nonadaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, steps)).optBatch(4).build();
         // when
         Manifest manifest = run(exp);
 
@@ -54,9 +54,10 @@ class NonAdaptiveFullLengthTest {
     void givenFullLengthAsked_whenDeterministicAndUndefendedCellsRun_thenTheyRunEveryStepAndShareTheRandomisedRowsImages()
             throws Exception {
         int steps = 4;
-        Experiment exp = new Experiment("full", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
-                List.of("none", "jpeg:75", "bits:3"), List.of("nonadaptive"),
-                List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, steps)), 4, null, null, true, true);
+        Experiment exp = Experiment.builder("full", "classifier-resnet").optSubset("eval512").optImages(4)
+                .optProfile("quick").optSeeds(1L).optDefenses("none", "jpeg:75", "bits:3").optModes("nonadaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, steps)).optBatch(4).optPaired(true)
+                .optFullLength(true).build();
         // when
         Manifest manifest = run(exp);
 

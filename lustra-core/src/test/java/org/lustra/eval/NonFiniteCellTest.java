@@ -84,9 +84,9 @@ class NonFiniteCellTest {
     void givenAnAttackWhoseOutputHasNonFinitePixels_whenACellRuns_thenThoseImagesAreFailedAttacksAndTheCellIsFlagged()
             throws Exception {
         // given an undefended cell whose attack returns a NaN pixel in image 0 and +∞ in image 2
-        Experiment exp = new Experiment("nan-image", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
-                List.of("none"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)), 4,
-                null);
+        Experiment exp = Experiment.builder("nan-image", "classifier-resnet").optSubset("eval512").optImages(4)
+                .optProfile("quick").optSeeds(1L).optDefenses("none").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)).optBatch(4).build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
                     .withAttack("pgd", new NonFiniteAttack());
@@ -214,9 +214,9 @@ class NonFiniteCellTest {
         Scoring.Chunk chunk = new Scoring.Chunk(1, "c", 0, 0, new int[] {0, 0}, clean, adv, masks, new boolean[2],
                 votes, votes, 2, 2, 2, 1, 1, new GradientCounts(4, 0, 0), null, null, null);
 
-        Experiment exp = new Experiment("p", "classifier-resnet", "eval512", 2, "quick", List.of(1L),
-                List.of("none"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("lavan", null, null, 1)), 2,
-                null);
+        Experiment exp = Experiment.builder("p", "classifier-resnet").optSubset("eval512").optImages(2)
+                .optProfile("quick").optSeeds(1L).optDefenses("none").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("lavan", null, null, 1)).optBatch(2).build();
         Experiment.AttackSpec lavan = exp.expandedAttacks().get(0);
         Map<String, Experiment.AttackSpec> attacks = Map.of(lavan.id(), lavan);
 

@@ -23,9 +23,10 @@ class PairedRowsTest {
     Path tmp;
 
     private static Experiment experiment(Boolean paired) {
-        return new Experiment("paired", "classifier-resnet", "eval512", 8, "quick", List.of(1L),
-                List.of("none", "median:3", "jpeg:75"), List.of("nonadaptive"),
-                List.of(new Experiment.AttackConfig("lavan", null, null, 3, null, 0.05, null)), 8, null, null, paired);
+        return Experiment.builder("paired", "classifier-resnet").optSubset("eval512").optImages(8)
+                .optProfile("quick").optSeeds(1L).optDefenses("none", "median:3", "jpeg:75").optModes("nonadaptive")
+                .optAttacks(new Experiment.AttackConfig("lavan", null, null, 3, null, 0.05, null)).optBatch(8)
+                .optPaired(paired).build();
     }
 
     @Test
@@ -114,15 +115,17 @@ class PairedRowsTest {
 
     @Test
     void givenAConfigThatSpellsOutFalse_whenRead_thenItIsTheSameExperimentAsOneWithoutTheFields() {
-        Experiment spelledOut = new Experiment("paired", "classifier-resnet", "eval512", 8, "quick", List.of(1L),
-                List.of("none"), List.of("nonadaptive"), List.of(new Experiment.AttackConfig("lavan", null, null, 3,
-                        null, 0.05, null)), 8, null, null, false, false);
+        Experiment spelledOut = Experiment.builder("paired", "classifier-resnet").optSubset("eval512").optImages(8)
+                .optProfile("quick").optSeeds(1L).optDefenses("none").optModes("nonadaptive")
+                .optAttacks(new Experiment.AttackConfig("lavan", null, null, 3, null, 0.05, null)).optBatch(8)
+                .optPaired(false).optFullLength(false).build();
 
         // a resume compares the config with the manifest's: "false" must not make it a different experiment
-        assertEquals(experiment(null), new Experiment("paired", "classifier-resnet", "eval512", 8, "quick",
-                List.of(1L), List.of("none", "median:3", "jpeg:75"), List.of("nonadaptive"),
-                List.of(new Experiment.AttackConfig("lavan", null, null, 3, null, 0.05, null)), 8, null, null, false,
-                false));
+        assertEquals(experiment(null), Experiment.builder("paired", "classifier-resnet").optSubset("eval512")
+                .optImages(8).optProfile("quick").optSeeds(1L).optDefenses("none", "median:3", "jpeg:75")
+                .optModes("nonadaptive")
+                .optAttacks(new Experiment.AttackConfig("lavan", null, null, 3, null, 0.05, null)).optBatch(8)
+                .optPaired(false).optFullLength(false).build());
         assertEquals(null, spelledOut.paired());
         assertEquals(null, spelledOut.fullLength());
     }

@@ -27,10 +27,10 @@ class RestartsTest {
 
     @Test
     void givenTwoRestarts_whenTheAttackIsNamed_thenItsIdSaysSoAndOneRestartKeepsTheOldId() {
-        Experiment.AttackSpec twice = new Experiment("r", null, null, 8, null, null, null, null,
-                List.of(lavan(2)), null, null).expandedAttacks().get(0);
-        Experiment.AttackSpec once = new Experiment("r", null, null, 8, null, null, null, null,
-                List.of(lavan(1)), null, null).expandedAttacks().get(0);
+        Experiment.AttackSpec twice = Experiment.builder("r", null).optImages(8).optAttacks(lavan(2)).build()
+                .expandedAttacks().get(0);
+        Experiment.AttackSpec once = Experiment.builder("r", null).optImages(8).optAttacks(lavan(1)).build()
+                .expandedAttacks().get(0);
 
         assertEquals("lavan-0.050-s3-r2", twice.id());
         assertEquals("lavan-0.050-s3", once.id());
@@ -38,8 +38,8 @@ class RestartsTest {
 
     @Test
     void givenZeroRestarts_whenTheConfigIsRead_thenTheSentenceNamesTheSettingAndItsRange() {
-        LustraException e = assertThrows(LustraException.class, () -> new Experiment("r", null, null, 8, null, null,
-                null, null, List.of(lavan(0)), null, null));
+        LustraException e = assertThrows(LustraException.class, () -> Experiment.builder("r", null).optImages(8)
+                .optAttacks(lavan(0)).build());
 
         assertTrue(e.getMessage().contains("\"restarts\" of lavan must be ≥ 1"), e.getMessage());
     }
@@ -47,8 +47,9 @@ class RestartsTest {
     @Test
     void givenTwoRestartsOnAWorstOfCell_whenRun_thenEachRouteRunsTwiceFromItsOwnSeedAndTheWorstIsKeptPerImage()
             throws Exception {
-        Experiment exp = new Experiment("restarts", "classifier-resnet", "eval512", 8, "quick", List.of(1L),
-                List.of("median:3"), List.of("nonadaptive", "adaptive"), List.of(lavan(2)), 8, "worst-of");
+        Experiment exp = Experiment.builder("restarts", "classifier-resnet").optSubset("eval512").optImages(8)
+                .optProfile("quick").optSeeds(1L).optDefenses("median:3").optModes("nonadaptive", "adaptive")
+                .optAttacks(lavan(2)).optBatch(8).optGradient("worst-of").build();
         Manifest manifest;
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { });

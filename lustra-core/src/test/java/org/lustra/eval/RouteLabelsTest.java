@@ -185,9 +185,10 @@ class RouteLabelsTest {
         int steps = 1;
         Pattern eot = Pattern.compile("with EOT (\\d+)");
         for (String setting : List.of("auto", "exact", "surrogate", "bpda", "ste", "masked", "worst-of")) {
-            Experiment exp = new Experiment("spy", "classifier-resnet", "eval512", images, "quick", List.of(1L),
-                    List.of("bits:3"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.03,
-                            steps)), images, setting);
+            Experiment exp = Experiment.builder("spy", "classifier-resnet").optSubset("eval512").optImages(images)
+                    .optProfile("quick").optSeeds(1L).optDefenses("bits:3").optModes("adaptive")
+                    .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.03, steps)).optBatch(images)
+                    .optGradient(setting).build();
             SpyPurifier spy = new SpyPurifier();
             Manifest m;
             try (ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(classifier),
@@ -237,8 +238,9 @@ class RouteLabelsTest {
     private static Set<GradientMode> checkSetting(String spec, String setting, Set<GradientMode> declared) {
         List<Experiment.AttackConfig> attacks = List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.03, 2),
                 ExperimentRunnerTest.attack("lavan", null, null, 2));
-        Experiment exp = new Experiment("routes", "classifier-resnet", "eval512", 4, "quick", List.of(1L),
-                List.of(spec), List.of("nonadaptive", "adaptive"), attacks, 4, setting);
+        Experiment exp = Experiment.builder("routes", "classifier-resnet").optSubset("eval512").optImages(4)
+                .optProfile("quick").optSeeds(1L).optDefenses(spec).optModes("nonadaptive", "adaptive")
+                .optAttacks(attacks).optBatch(4).optGradient(setting).build();
         try (ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(classifier), tmp, s -> { })) {
             Manifest m = r.manifest("test", Map.of());
             Set<GradientMode> modes = null;

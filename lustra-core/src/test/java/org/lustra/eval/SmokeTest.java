@@ -45,8 +45,9 @@ class SmokeTest {
         attacks.add(withSmokeEot(ExperimentRunnerTest.attack("apgd-ce", "l2", 1.0, 1)));
         List<String> defences = List.of("none", "jpeg:75", "median:3", "bits:3", "lgs", "diffpure:0.02:ddim2",
                 "diffender:ddim2");
-        Experiment exp = new Experiment("smoke", "classifier-resnet", "eval512", IMAGES, "quick", List.of(1L), defences,
-                List.of("nonadaptive", "adaptive"), attacks, IMAGES, null);
+        Experiment exp = Experiment.builder("smoke", "classifier-resnet").optSubset("eval512").optImages(IMAGES)
+                .optProfile("quick").optSeeds(1L).optDefenses(defences).optModes("nonadaptive", "adaptive")
+                .optAttacks(attacks).optBatch(IMAGES).build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet");
                 ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })) {
             r.run(r.manifest("test", Map.of()));

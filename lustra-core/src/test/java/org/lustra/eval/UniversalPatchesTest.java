@@ -21,9 +21,10 @@ class UniversalPatchesTest {
 
     /** An adaptive, untargeted 3-step AdvP cell against a randomised defence (seeded noise), 8 images in 2 chunks. */
     static Experiment adaptiveAdvp(String gradient) {
-        return new Experiment("advp", "classifier-resnet", "eval512", 8, "quick", List.of(1L), List.of("bits:3"),
-                List.of("adaptive"), List.of(new Experiment.AttackConfig("advp", null, null, 3, null, null, null, -1)),
-                4, gradient);
+        return Experiment.builder("advp", "classifier-resnet").optSubset("eval512").optImages(8).optProfile("quick")
+                .optSeeds(1L).optDefenses("bits:3").optModes("adaptive")
+                .optAttacks(new Experiment.AttackConfig("advp", null, null, 3, null, null, null, -1)).optBatch(4)
+                .optGradient(gradient).build();
     }
 
     /** Records of one chunk without the wall-clock field. */
@@ -66,9 +67,10 @@ class UniversalPatchesTest {
     void givenAdvpCellsThatTrainTheirPatches_whenReported_thenTrainingGradientsAreCountedOncePerPatchAndInNoRecord()
             throws Exception {
         // worst-of: the adaptive cell trains one patch per route (EXACT, BPDA); the undefended one the bare patch
-        Experiment exp = new Experiment("cost", "classifier-resnet", "eval512", 8, "quick", List.of(1L),
-                List.of("none", "bits:3"), List.of("adaptive"), List.of(new Experiment.AttackConfig("advp", null, null,
-                        3, null, null, null, -1)), 4, "worst-of");
+        Experiment exp = Experiment.builder("cost", "classifier-resnet").optSubset("eval512").optImages(8)
+                .optProfile("quick").optSeeds(1L).optDefenses("none", "bits:3").optModes("adaptive")
+                .optAttacks(new Experiment.AttackConfig("advp", null, null, 3, null, null, null, -1)).optBatch(4)
+                .optGradient("worst-of").build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
                     .withDefense("bits:3", new HarnessV2Test.NoisePurifier());

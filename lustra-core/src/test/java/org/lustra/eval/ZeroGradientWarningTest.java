@@ -88,9 +88,11 @@ class ZeroGradientWarningTest {
     void givenARunWithOneCellAboveAndOneAtTheThreshold_whenTheReportIsWritten_thenOnlyTheFirstRowShowsTheWarning()
             throws Exception {
         // given a run directory as the harness leaves it: manifest and journal of two cells
-        Experiment exp = new Experiment("zero", "classifier-resnet", "eval512", 8, "quick", List.of(1L),
-                List.of("bits:3"), List.of("adaptive"), List.of(ExperimentRunnerTest.attack("pgd", "linf", 0.03, 2),
-                        ExperimentRunnerTest.attack("fgsm", "linf", 0.03, 1)), 4, null);
+        Experiment exp = Experiment.builder("zero", "classifier-resnet").optSubset("eval512").optImages(8)
+                .optProfile("quick").optSeeds(1L).optDefenses("bits:3").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.03, 2),
+                        ExperimentRunnerTest.attack("fgsm", "linf", 0.03, 1))
+                .optBatch(4).build();
         List<Experiment.Cell> cells = exp.cells();
         assertEquals(2, cells.size(), cells.toString());
         Map<String, CellInfo> infos = new LinkedHashMap<>();

@@ -34,10 +34,12 @@ class SparkChunkEngineTest {
     @TempDir
     static Path tmp;
 
-    static final Experiment EXPERIMENT = new Experiment("engines", "classifier-resnet", "eval512", 8, "quick",
-            List.of(1L), List.of("none", "jpeg:75"), List.of("nonadaptive", "adaptive"), List.of(
-                    new Experiment.AttackConfig("pgd", "linf", List.of(0.1), 2, null, null, null),
-                    new Experiment.AttackConfig("lavan", null, null, 2, null, null, null)), 4, null);
+    static final Experiment EXPERIMENT = Experiment.builder("engines", "classifier-resnet").optSubset("eval512")
+            .optImages(8).optProfile("quick").optSeeds(1L).optDefenses("none", "jpeg:75")
+            .optModes("nonadaptive", "adaptive")
+            .optAttacks(new Experiment.AttackConfig("pgd", "linf", List.of(0.1), 2, null, null, null),
+                    new Experiment.AttackConfig("lavan", null, null, 2, null, null, null))
+            .optBatch(4).build();
     /** 6 cells (none: 2 attacks; jpeg:75: 2 attacks × 2 modes) × 2 chunks of 4 images. */
     static final int CHUNKS = 12;
 

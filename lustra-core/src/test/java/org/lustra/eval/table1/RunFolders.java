@@ -48,9 +48,9 @@ final class RunFolders {
         Path dir = Files.createDirectories(folder.resolve(run));
         Map<String, CellInfo> infos = new LinkedHashMap<>();
         cells.forEach(id -> infos.put(cell(id).getKey(), cell(id).getValue()));
-        Experiment exp = new Experiment(run, "classifier-resnet", "eval512", images, "quick", List.of(1L),
-                List.of("none", "jpeg:75"), List.of("nonadaptive", "adaptive"), List.of(new Experiment.AttackConfig(
-                        "lavan", null, null, null, null, 0.05, null)), null, null);
+        Experiment exp = Experiment.builder(run, "classifier-resnet").optSubset("eval512").optImages(images)
+                .optProfile("quick").optSeeds(1L).optDefenses("none", "jpeg:75").optModes("nonadaptive", "adaptive")
+                .optAttacks(new Experiment.AttackConfig("lavan", null, null, null, null, 0.05, null)).build();
         new RunDirectory(dir).writeManifest(new Manifest(exp, "2025-01-01", "abc", Map.of(), infos, images,
                 "classifier-resnet", List.of()));
         Files.writeString(dir.resolve(RunDirectory.SAMPLES), String.join("\n", journalLines) + "\n",
