@@ -5,7 +5,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -32,6 +34,14 @@ final class ChunkRunner {
     private final ExperimentRunner runner;
     private final UniversalPatches patches;
     private final Consumer<String> log;
+    /**
+     * The non-adaptive attacks' outcomes of a paired run, per (run seed, attack, chunk, full length): in a paired run
+     * every row of an attack draws the same streams and a non-adaptive attack sees only the bare classifier, so its
+     * images do not depend on the row — computed once, judged by every defence (an 8-row column costs one attack).
+     */
+    private final Map<TransferKey, Attack.Outcome> transfer = new HashMap<>();
+
+    private record TransferKey(long seed, String attack, int chunk, boolean fullLength) {}
 
     ChunkRunner(ExperimentRunner runner, UniversalPatches patches, Consumer<String> log) {
         this.runner = runner;
@@ -105,7 +115,8 @@ final class ChunkRunner {
                     ? runner.substitute(b.cell(), route.attack())
                     : runner.attack(b.cell(), patches.source(b.seed(), b.cell(), routes.size() > 1 ? "@"
                             + route.tag() : "", stream -> model(route, b, m, stream)));
-            Attack.Outcome o = attackVia(route, attack, b, m, purification);
+            Attack.Outcome o = transferable(route) ? transfer(route, attack, b, m, purification)
+                    : attackVia(route, attack, b, m, purification);
             float[] a = o.adversarial().clone();
             boolean[] bad = Scoring.replaceNonFinite(a, b.x(), n);
             last = predict(m, b.defended(), a, b.image(), votes, b.seeds().judge(tag));
@@ -134,6 +145,28 @@ final class ChunkRunner {
         // route lines first: a run killed mid-append then never leaves a finished cell chunk with unfinished routes
         perRoute.addAll(out);
         return new Scored(perRoute, worst.adversarial);
+    }
+
+    /** Whether the route's outcome is the same for every row of its attack (see {@link #transfer}). */
+    private boolean transferable(Route route) {
+        return runner.experiment().pairedRows() && !route.adaptive() && route.attack() == null && route.restart() == 0;
+    }
+
+    /**
+     * A non-adaptive route's outcome from the run's memory, else computed and kept. Its counts (forwards, gradients)
+     * stay those of making the images; the records' milliseconds are what this row spent.
+     */
+    private Attack.Outcome transfer(Route route, Attack attack, Batch b, NDManager m, long purificationSeed) {
+        TransferKey key = new TransferKey(b.seed(), b.cell().attack().id(), b.chunk(), route.fullLength());
+        Attack.Outcome known = transfer.get(key);
+        if (known != null) {
+            return new Attack.Outcome(known.adversarial().clone(), known.masks() == null ? null
+                    : known.masks().clone(), known.forwardImages(), known.gradients(), known.warnings());
+        }
+        Attack.Outcome o = attackVia(route, attack, b, m, purificationSeed);
+        transfer.put(key, new Attack.Outcome(o.adversarial().clone(), o.masks() == null ? null : o.masks().clone(),
+                o.forwardImages(), o.gradients(), o.warnings()));
+        return o;
     }
 
     /** Runs the cell's attack on the chunk through one route. */
