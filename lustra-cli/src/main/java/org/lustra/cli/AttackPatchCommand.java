@@ -99,7 +99,8 @@ final class AttackPatchCommand implements Callable<Integer> {
         String named = onDiffusion && !diffusion.equals(DiffusionModel.UNNAMED_IN_CONFIGS) ? diffusion : null;
         Experiment exp = Experiment.builder("attack-" + attack, model).optSubset("eval512").optImages(images)
                 .optProfile(profile).optSeeds(seed).optDefenses(defense).optModes(modes)
-                .optAttacks(new Experiment.AttackConfig(attack, null, null, steps, eot, fraction, null))
+                .optAttacks(Experiment.AttackConfig.builder(attack).optSteps(steps).optEot(eot).optFraction(fraction)
+                        .build())
                 .optBatch(Math.min(images, 8)).optGradient(gradient).optDiffusion(named).build();
         ImageSet eval = Subsets.load(exp.subset());
         ImageSet train = Subsets.load("validation");

@@ -50,10 +50,10 @@ final class DemoPlan {
      * adaptive cell alone would cost the demo a minute.
      */
     static List<Threat> threats(int images, long seed) {
-        Experiment.AttackConfig pgd = new Experiment.AttackConfig("pgd", "linf", List.of(PGD_EPS), PGD_STEPS, EOT,
-                null, null);
-        Experiment.AttackConfig lavan = new Experiment.AttackConfig("lavan", null, null, LAVAN_STEPS, EOT,
-                LAVAN_FRACTION, null);
+        Experiment.AttackConfig pgd = Experiment.AttackConfig.builder("pgd").optNorm("linf").optEps(PGD_EPS)
+                .optSteps(PGD_STEPS).optEot(EOT).build();
+        Experiment.AttackConfig lavan = Experiment.AttackConfig.builder("lavan").optSteps(LAVAN_STEPS).optEot(EOT)
+                .optFraction(LAVAN_FRACTION).build();
         return List.of(
                 new Threat("pgd", "PGD l-inf 8/255", experiment("demo-pgd", images, seed,
                         List.of("none", "jpeg:75", "median:3", "diffpure:0.1:ddim10"), pgd)),

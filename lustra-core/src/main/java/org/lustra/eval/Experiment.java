@@ -56,14 +56,86 @@ public record Experiment(String name, String classifier, String subset, Integer 
      */
     public record AttackConfig(String attack, String norm, List<Double> eps, Integer steps, Integer eot,
             Double fraction, Integer queries, Integer target, Integer restarts) {
-        public AttackConfig(String attack, String norm, List<Double> eps, Integer steps, Integer eot,
-                Double fraction, Integer queries, Integer target) {
-            this(attack, norm, eps, steps, eot, fraction, queries, target, null);
+        /**
+         * A builder for attack entries made in code (entries on disk are read with their config). Every setting starts
+         * absent ({@code null}), exactly as if the JSON field were missing; the config's constructor validates them.
+         */
+        public static Builder builder(String attack) {
+            return new Builder(attack);
         }
 
-        public AttackConfig(String attack, String norm, List<Double> eps, Integer steps, Integer eot,
-                Double fraction, Integer queries) {
-            this(attack, norm, eps, steps, eot, fraction, queries, null, null);
+        /**
+         * DJL-style builder: the attack name is given to {@link AttackConfig#builder}, every other setting is an
+         * {@code opt…} call, and {@code null} leaves a setting absent (steps, EOT and queries then come from the
+         * profile).
+         */
+        public static final class Builder {
+            private final String attack;
+            private String norm;
+            private List<Double> eps;
+            private Integer steps;
+            private Integer eot;
+            private Double fraction;
+            private Integer queries;
+            private Integer target;
+            private Integer restarts;
+
+            private Builder(String attack) {
+                this.attack = attack;
+            }
+
+            /** linf or l2 (ℓp attacks only). */
+            public Builder optNorm(String value) {
+                norm = value;
+                return this;
+            }
+
+            /** The budgets, one cell each (ℓp attacks only). */
+            public Builder optEps(List<Double> values) {
+                eps = values;
+                return this;
+            }
+
+            public Builder optEps(double... values) {
+                return optEps(Arrays.stream(values).boxed().toList());
+            }
+
+            public Builder optSteps(Integer value) {
+                steps = value;
+                return this;
+            }
+
+            public Builder optEot(Integer value) {
+                eot = value;
+                return this;
+            }
+
+            /** Absent: patches cover 5 % of the image (patch attacks only). */
+            public Builder optFraction(Double value) {
+                fraction = value;
+                return this;
+            }
+
+            public Builder optQueries(Integer value) {
+                queries = value;
+                return this;
+            }
+
+            /** AdvP only: a class index, or -1 for untargeted; absent = the best of the per-class targeted patches. */
+            public Builder optTarget(Integer value) {
+                target = value;
+                return this;
+            }
+
+            /** Absent or 1: adaptive cells run the attack once. */
+            public Builder optRestarts(Integer value) {
+                restarts = value;
+                return this;
+            }
+
+            public AttackConfig build() {
+                return new AttackConfig(attack, norm, eps, steps, eot, fraction, queries, target, restarts);
+            }
         }
     }
 

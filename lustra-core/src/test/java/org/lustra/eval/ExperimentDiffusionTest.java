@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lustra.util.Json;
@@ -45,7 +44,7 @@ class ExperimentDiffusionTest {
     void givenAPathAsDiffusionModel_whenConstructed_thenOneSentenceNamesTheRule() {
         LustraException e = assertThrows(LustraException.class, () -> Experiment.builder("x", null)
                 .optDefenses("hetero")
-                .optAttacks(new Experiment.AttackConfig("pgd", "linf", List.of(0.03), null, null, null, null))
+                .optAttacks(Experiment.AttackConfig.builder("pgd").optNorm("linf").optEps(0.03).build())
                 .optDiffusion("../x y").build());
         assertTrue(e.getMessage().contains("../x y") && !e.getMessage().contains("\n"), e.getMessage());
     }

@@ -25,8 +25,8 @@ class ExperimentRunnerTest {
     Path tmp;
 
     static Experiment.AttackConfig attack(String name, String norm, Double eps, int steps) {
-        return new Experiment.AttackConfig(name, norm, eps == null ? null : List.of(eps), steps, null, null,
-                name.equals("square") || name.startsWith("autoattack") ? 8 : null);
+        return Experiment.AttackConfig.builder(name).optNorm(norm).optEps(eps == null ? null : List.of(eps))
+                .optSteps(steps).optQueries(name.equals("square") || name.startsWith("autoattack") ? 8 : null).build();
     }
 
     /**
@@ -34,7 +34,7 @@ class ExperimentRunnerTest {
      * this class's time, and the resume and redo checks need only one.
      */
     static Experiment.AttackConfig untargetedAdvp(int steps) {
-        return new Experiment.AttackConfig("advp", null, null, steps, null, null, null, -1);
+        return Experiment.AttackConfig.builder("advp").optSteps(steps).optTarget(-1).build();
     }
 
     static ExperimentRunner.Inputs inputs(NetClassifier c) {

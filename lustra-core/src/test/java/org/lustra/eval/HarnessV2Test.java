@@ -173,7 +173,8 @@ class HarnessV2Test {
     @Test
     void givenARandomisedDefence_whenPgdAttacksAdaptively_thenItUsesEotRunsFullLengthAndTheLabelSaysSo()
             throws Exception {
-        Experiment.AttackConfig pgd = new Experiment.AttackConfig("pgd", "linf", List.of(0.1), 3, 2, null, null);
+        Experiment.AttackConfig pgd = Experiment.AttackConfig.builder("pgd").optNorm("linf").optEps(0.1).optSteps(3)
+                .optEot(2).build();
         Experiment exp = Experiment.builder("eot", "classifier-resnet").optSubset("eval512").optImages(4)
                 .optProfile("quick").optSeeds(1L).optDefenses("bits:3").optModes("adaptive").optAttacks(pgd)
                 .optBatch(4).optGradient("exact").build();

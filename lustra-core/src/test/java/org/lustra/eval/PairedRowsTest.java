@@ -25,7 +25,7 @@ class PairedRowsTest {
     private static Experiment experiment(Boolean paired) {
         return Experiment.builder("paired", "classifier-resnet").optSubset("eval512").optImages(8)
                 .optProfile("quick").optSeeds(1L).optDefenses("none", "median:3", "jpeg:75").optModes("nonadaptive")
-                .optAttacks(new Experiment.AttackConfig("lavan", null, null, 3, null, 0.05, null)).optBatch(8)
+                .optAttacks(Experiment.AttackConfig.builder("lavan").optSteps(3).optFraction(0.05).build()).optBatch(8)
                 .optPaired(paired).build();
     }
 
@@ -117,14 +117,14 @@ class PairedRowsTest {
     void givenAConfigThatSpellsOutFalse_whenRead_thenItIsTheSameExperimentAsOneWithoutTheFields() {
         Experiment spelledOut = Experiment.builder("paired", "classifier-resnet").optSubset("eval512").optImages(8)
                 .optProfile("quick").optSeeds(1L).optDefenses("none").optModes("nonadaptive")
-                .optAttacks(new Experiment.AttackConfig("lavan", null, null, 3, null, 0.05, null)).optBatch(8)
+                .optAttacks(Experiment.AttackConfig.builder("lavan").optSteps(3).optFraction(0.05).build()).optBatch(8)
                 .optPaired(false).optFullLength(false).build();
 
         // a resume compares the config with the manifest's: "false" must not make it a different experiment
         assertEquals(experiment(null), Experiment.builder("paired", "classifier-resnet").optSubset("eval512")
                 .optImages(8).optProfile("quick").optSeeds(1L).optDefenses("none", "median:3", "jpeg:75")
                 .optModes("nonadaptive")
-                .optAttacks(new Experiment.AttackConfig("lavan", null, null, 3, null, 0.05, null)).optBatch(8)
+                .optAttacks(Experiment.AttackConfig.builder("lavan").optSteps(3).optFraction(0.05).build()).optBatch(8)
                 .optPaired(false).optFullLength(false).build());
         assertEquals(null, spelledOut.paired());
         assertEquals(null, spelledOut.fullLength());

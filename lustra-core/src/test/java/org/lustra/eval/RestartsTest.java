@@ -22,7 +22,7 @@ class RestartsTest {
     Path tmp;
 
     private static Experiment.AttackConfig lavan(Integer restarts) {
-        return new Experiment.AttackConfig("lavan", null, null, 3, null, 0.05, null, null, restarts);
+        return Experiment.AttackConfig.builder("lavan").optSteps(3).optFraction(0.05).optRestarts(restarts).build();
     }
 
     @Test

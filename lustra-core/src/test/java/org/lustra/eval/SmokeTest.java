@@ -66,7 +66,7 @@ class SmokeTest {
     }
 
     private static Experiment.AttackConfig withSmokeEot(Experiment.AttackConfig a) {
-        return new Experiment.AttackConfig(a.attack(), a.norm(), a.eps(), a.steps(), SMOKE_EOT, a.fraction(),
-                a.queries(), a.target());
+        return Experiment.AttackConfig.builder(a.attack()).optNorm(a.norm()).optEps(a.eps()).optSteps(a.steps())
+                .optEot(SMOKE_EOT).optFraction(a.fraction()).optQueries(a.queries()).optTarget(a.target()).build();
     }
 }

@@ -23,7 +23,7 @@ class UniversalPatchesTest {
     static Experiment adaptiveAdvp(String gradient) {
         return Experiment.builder("advp", "classifier-resnet").optSubset("eval512").optImages(8).optProfile("quick")
                 .optSeeds(1L).optDefenses("bits:3").optModes("adaptive")
-                .optAttacks(new Experiment.AttackConfig("advp", null, null, 3, null, null, null, -1)).optBatch(4)
+                .optAttacks(Experiment.AttackConfig.builder("advp").optSteps(3).optTarget(-1).build()).optBatch(4)
                 .optGradient(gradient).build();
     }
 
@@ -69,7 +69,7 @@ class UniversalPatchesTest {
         // worst-of: the adaptive cell trains one patch per route (EXACT, BPDA); the undefended one the bare patch
         Experiment exp = Experiment.builder("cost", "classifier-resnet").optSubset("eval512").optImages(8)
                 .optProfile("quick").optSeeds(1L).optDefenses("none", "bits:3").optModes("adaptive")
-                .optAttacks(new Experiment.AttackConfig("advp", null, null, 3, null, null, null, -1)).optBatch(4)
+                .optAttacks(Experiment.AttackConfig.builder("advp").optSteps(3).optTarget(-1).build()).optBatch(4)
                 .optGradient("worst-of").build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })

@@ -37,8 +37,8 @@ class SparkChunkEngineTest {
     static final Experiment EXPERIMENT = Experiment.builder("engines", "classifier-resnet").optSubset("eval512")
             .optImages(8).optProfile("quick").optSeeds(1L).optDefenses("none", "jpeg:75")
             .optModes("nonadaptive", "adaptive")
-            .optAttacks(new Experiment.AttackConfig("pgd", "linf", List.of(0.1), 2, null, null, null),
-                    new Experiment.AttackConfig("lavan", null, null, 2, null, null, null))
+            .optAttacks(Experiment.AttackConfig.builder("pgd").optNorm("linf").optEps(0.1).optSteps(2).build(),
+                    Experiment.AttackConfig.builder("lavan").optSteps(2).build())
             .optBatch(4).build();
     /** 6 cells (none: 2 attacks; jpeg:75: 2 attacks × 2 modes) × 2 chunks of 4 images. */
     static final int CHUNKS = 12;

@@ -50,7 +50,7 @@ final class RunFolders {
         cells.forEach(id -> infos.put(cell(id).getKey(), cell(id).getValue()));
         Experiment exp = Experiment.builder(run, "classifier-resnet").optSubset("eval512").optImages(images)
                 .optProfile("quick").optSeeds(1L).optDefenses("none", "jpeg:75").optModes("nonadaptive", "adaptive")
-                .optAttacks(new Experiment.AttackConfig("lavan", null, null, null, null, 0.05, null)).build();
+                .optAttacks(Experiment.AttackConfig.builder("lavan").optFraction(0.05).build()).build();
         new RunDirectory(dir).writeManifest(new Manifest(exp, "2025-01-01", "abc", Map.of(), infos, images,
                 "classifier-resnet", List.of()));
         Files.writeString(dir.resolve(RunDirectory.SAMPLES), String.join("\n", journalLines) + "\n",
