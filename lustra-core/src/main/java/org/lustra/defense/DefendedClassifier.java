@@ -61,8 +61,16 @@ public final class DefendedClassifier {
         return purifier instanceof Identity;
     }
 
-    /** One forward of the defended model and the purified images it classified; both owned by {@code x}'s manager. */
-    public record Evaluation(NDArray logits, NDArray purified) {}
+    /**
+     * One forward of the defended model and the purified images it classified; {@code mask} (N, 1, H, W) the region a
+     * {@link MaskingPurifier} replaced, when asked for ({@link #evaluateWithMask}), else null. All owned by {@code x}'s
+     * manager.
+     */
+    public record Evaluation(NDArray logits, NDArray purified, NDArray mask) {
+        public Evaluation(NDArray logits, NDArray purified) {
+            this(logits, purified, null);
+        }
+    }
 
     /**
      * The forward {@link #logits(NDArray, GradientMode, long)} computes in BPDA mode (the same operations, so the same
@@ -75,6 +83,19 @@ public final class DefendedClassifier {
         }
         NDArray purified = purifier.purify(x.stopGradient(), seed);
         return new Evaluation(model.logits(x.add(purified.sub(x).stopGradient())), purified);
+    }
+
+    /**
+     * {@link #evaluate}, and for a {@link MaskingPurifier} the region its purification replaced (its masked
+     * purification is the same computation as its plain one, so the logits are those of {@link #evaluate} to the bit).
+     */
+    public Evaluation evaluateWithMask(NDArray x, long seed) {
+        if (!(purifier instanceof MaskingPurifier masking)) {
+            return evaluate(x, seed);
+        }
+        MaskingPurifier.Masked r = masking.purifyMasked(x.stopGradient(), seed);
+        r.anomaly().close();
+        return new Evaluation(model.logits(x.add(r.purified().sub(x).stopGradient())), r.purified(), r.mask());
     }
 
     /** Logits of the defended model; owned by {@code x}'s manager. */

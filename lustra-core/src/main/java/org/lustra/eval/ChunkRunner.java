@@ -92,7 +92,7 @@ final class ChunkRunner {
     private Scored attackAndScore(Batch b, List<Route> routes, NDManager m) {
         int n = b.n();
         int votes = routes.get(0).votes();
-        Judged clean = predict(m, b.defended(), b.x(), b.image(), votes, b.seeds().clean());
+        Judged clean = predict(m, b.defended(), b.x(), b.image(), votes, b.seeds().clean(), false);
         int[][] cleanVotes = clean.votes();
         Judged last = null;
         WorstOf worst = new WorstOf(n, b.x().length / n, b.h() * b.w(), votes, routes.size() > 1);
@@ -119,7 +119,7 @@ final class ChunkRunner {
                     : attackVia(route, attack, b, m, purification);
             float[] a = o.adversarial().clone();
             boolean[] bad = Scoring.replaceNonFinite(a, b.x(), n);
-            last = predict(m, b.defended(), a, b.image(), votes, b.seeds().judge(tag));
+            last = predict(m, b.defended(), a, b.image(), votes, b.seeds().judge(tag), o.masks() != null);
             int[][] v = last.votes();
             forward += o.forwardImages();
             gradients = gradients.plus(o.gradients());
@@ -127,7 +127,7 @@ final class ChunkRunner {
                 perRoute.addAll(Scoring.records(new Scoring.Chunk(b.seed(), ThreatModels.routeCellId(b.cell(), route),
                         b.chunk(), b.from(), b.labels(), b.x(), a, o.masks(), bad, cleanVotes, v, b.c(), b.h(), b.w(),
                         (System.nanoTime() - routeStart) / 1e6 / n, o.forwardImages() / n, o.gradients(), null,
-                        clean.purified(), last.purified())));
+                        clean.purified(), last.purified(), last.replaced())));
             }
             worst.offer(route, b.labels(), a, o.masks(), bad, v);
         }
@@ -135,13 +135,15 @@ final class ChunkRunner {
         // would count the luckiest draw (a max over noisy estimates). The chosen inputs are judged again, afresh.
         // (one route: its judging evaluation is the final one, and it scored every image)
         Judged judged = routes.size() > 1
-                ? predict(m, b.defended(), worst.adversarial, b.image(), votes, b.seeds().judge(":worst-of"))
+                ? predict(m, b.defended(), worst.adversarial, b.image(), votes, b.seeds().judge(":worst-of"),
+                        worst.masks != null)
                 : last;
         int[][] finalVotes = judged.votes();
         double ms = (System.nanoTime() - t0) / 1e6 / n;
         List<SampleRecord> out = Scoring.records(new Scoring.Chunk(b.seed(), b.cell().id(), b.chunk(), b.from(),
                 b.labels(), b.x(), worst.adversarial, worst.masks, worst.nonFinite, cleanVotes, finalVotes, b.c(),
-                b.h(), b.w(), ms, forward / n, gradients, worst.routes, clean.purified(), judged.purified()));
+                b.h(), b.w(), ms, forward / n, gradients, worst.routes, clean.purified(), judged.purified(),
+                judged.replaced()));
         // route lines first: a run killed mid-append then never leaves a finished cell chunk with unfinished routes
         perRoute.addAll(out);
         return new Scored(perRoute, worst.adversarial);
@@ -226,23 +228,32 @@ final class ChunkRunner {
 
     /**
      * {@code votes} independent predictions of the defended model, and the images the first of them classified after
-     * purification (null for the undefended classifier).
+     * purification (null for the undefended classifier) and, when asked for, the region it replaced ({@code replaced},
+     * N·H·W; null unless the purifier masks).
      */
-    private record Judged(int[][] votes, float[] purified) {}
+    private record Judged(int[][] votes, float[] purified, float[] replaced) {}
 
-    /** Predictions of the defended model, {@code votes} independent evaluations (one for deterministic defences). */
+    /**
+     * Predictions of the defended model, {@code votes} independent evaluations (one for deterministic defences);
+     * {@code withMask}: the first also reports the region a masking purifier replaced (patch cells).
+     */
     private static Judged predict(NDManager m, DefendedClassifier defended, float[] x, Shape image, int votes,
-            long seed) {
+            long seed, boolean withMask) {
         int n = x.length / Math.toIntExact(image.size());
         int[][] out = new int[votes][n];
         float[] purified = null;
+        float[] replaced = null;
         for (int v = 0; v < votes; v++) {
             try (NDManager s = m.newSubManager()) {
                 NDArray xa = s.create(x, new Shape(n, image.get(0), image.get(1), image.get(2)));
                 // the forward of logits(x, BPDA, seed) to the bit, so votes are what they were before fidelity existed
-                DefendedClassifier.Evaluation e = defended.evaluate(xa, seed + v);
+                DefendedClassifier.Evaluation e = v == 0 && withMask ? defended.evaluateWithMask(xa, seed + v)
+                        : defended.evaluate(xa, seed + v);
                 if (v == 0 && !defended.undefended()) {
                     purified = e.purified().toFloatArray();
+                }
+                if (e.mask() != null) {
+                    replaced = e.mask().toFloatArray();
                 }
                 float[] z = e.logits().toFloatArray();
                 int k = z.length / n;
@@ -257,7 +268,7 @@ final class ChunkRunner {
                 }
             }
         }
-        return new Judged(out, purified);
+        return new Judged(out, purified, replaced);
     }
 
     /** Per image, the outcome of the route that fooled it worst ({@link Scoring#badness}); one route is kept whole. */

@@ -119,6 +119,7 @@ final class ReportFiles {
                 + "with the best EOT objective.\n\n");
         appendCellTable(md, s);
         md.append(pairedSection(dir));
+        md.append(PatchDetection.markdown(new RunDirectory(dir).readRecords()));
         Path notes = dir.resolve("NOTES.md");
         if (Files.isRegularFile(notes)) {
             // hand-written notes of the run (what moved against an earlier run and why), kept across regenerations

@@ -21,13 +21,17 @@ package org.lustra.eval;
  * @param route for worst-of cells, the gradient route whose attack gave this image's worst outcome
  * @param purified fidelity of the defence's output to the clean image (seed 003's PSNR/SSIM of purified images), from
  *     the first judging evaluation; null for the undefended classifier and in records written before 1 December
+ * @param patchMasked patch attacks against a defence that masks a region and replaces it (DIFFender, SAC-like, Jedi,
+ *     DW): the share of the true patch's pixels inside the region the first judging evaluation replaced — near 1 the
+ *     detector found the patch (a fooled image then beat the replacement), near 0 it was evaded; null otherwise and
+ *     in records written before 3 December (afternoon)
  */
 public record SampleRecord(long seed, String cell, int chunk, int index, int label, int cleanPrediction,
         int adversarialPrediction, boolean cleanCorrect, boolean robust, Boolean anyCopyFooled, int votes,
         double distLinf, double distL2, double psnr, double ssim, Double patchArea, double msPerImage,
         long forwardImagesPerImage, Boolean singleRobust, Boolean nonFinite, Boolean patchValid,
         Long chunkGradientRows, Long chunkNonFiniteGradients, Long chunkZeroGradients, String route,
-        Fidelity purified) {
+        Fidelity purified, Double patchMasked) {
 
     /**
      * PSNR (dB, +∞ when identical) and SSIM of purified images against the clean image: the purified final
@@ -35,7 +39,7 @@ public record SampleRecord(long seed, String cell, int chunk, int index, int lab
      */
     public record Fidelity(double psnr, double ssim, double cleanPsnr, double cleanSsim) {}
 
-    /** A record without fidelity (as written before it existed); for tests and readers of old runs. */
+    /** A record without fidelity or patch masking (as written before they existed); for tests and readers of old runs. */
     public SampleRecord(long seed, String cell, int chunk, int index, int label, int cleanPrediction,
             int adversarialPrediction, boolean cleanCorrect, boolean robust, Boolean anyCopyFooled, int votes,
             double distLinf, double distL2, double psnr, double ssim, Double patchArea, double msPerImage,
@@ -44,7 +48,7 @@ public record SampleRecord(long seed, String cell, int chunk, int index, int lab
         this(seed, cell, chunk, index, label, cleanPrediction, adversarialPrediction, cleanCorrect, robust,
                 anyCopyFooled, votes, distLinf, distL2, psnr, ssim, patchArea, msPerImage, forwardImagesPerImage,
                 singleRobust, nonFinite, patchValid, chunkGradientRows, chunkNonFiniteGradients, chunkZeroGradients,
-                route, null);
+                route, null, null);
     }
 
     /** A v1-shaped record (the v2 fields null), for tests and readers of old runs. */
@@ -54,7 +58,7 @@ public record SampleRecord(long seed, String cell, int chunk, int index, int lab
             long forwardImagesPerImage) {
         this(seed, cell, chunk, index, label, cleanPrediction, adversarialPrediction, cleanCorrect, robust,
                 anyCopyFooled, votes, distLinf, distL2, psnr, ssim, patchArea, msPerImage, forwardImagesPerImage, null,
-                null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null);
     }
 
     /** Single-draw robustness; for v1 records (no field) the majority stands in. */

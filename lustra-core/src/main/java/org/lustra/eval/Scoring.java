@@ -15,11 +15,14 @@ import org.lustra.attack.Votes;
 final class Scoring {
     private Scoring() {}
 
-    /** Everything a chunk's records are made of. */
+    /**
+     * Everything a chunk's records are made of; {@code masks} the true patches (N·H·W; null for ℓp attacks),
+     * {@code replaced} the region the defence replaced in the first judging evaluation (N·H·W; null unless it masks).
+     */
     record Chunk(long seed, String cell, int chunk, int from, int[] labels, float[] clean, float[] adversarial,
             float[] masks, boolean[] nonFinite, int[][] cleanVotes, int[][] advVotes, int c, int h, int w,
             double msPerImage, long forwardPerImage, GradientCounts gradients, String[] routes,
-            float[] purifiedClean, float[] purifiedAdversarial) {}
+            float[] purifiedClean, float[] purifiedAdversarial, float[] replaced) {}
 
     /**
      * Replaces, in place, every adversarial image holding a non-finite pixel by its clean image (a failed attack: it
@@ -71,13 +74,17 @@ final class Scoring {
             }
             Double area = null;
             Boolean patchValid = null;
+            Double patchMasked = null;
             if (k.masks() != null) {
                 double s = 0;
+                double hit = 0;
                 for (int j = i * k.h() * k.w(); j < (i + 1) * k.h() * k.w(); j++) {
                     s += k.masks()[j];
+                    hit += k.replaced() == null ? 0 : k.masks()[j] * k.replaced()[j];
                 }
                 area = s;
                 patchValid = patchValid(k.clean(), k.adversarial(), k.masks(), i, k.c(), k.h(), k.w());
+                patchMasked = k.replaced() == null || s == 0 ? null : hit / s;
             }
             float[] x = k.clean();
             float[] adv = k.adversarial();
@@ -87,7 +94,7 @@ final class Scoring {
                     Metrics.psnr(adv, i * d, x, i * d, d), Metrics.ssim(adv, i * d, x, i * d, k.c(), k.h(), k.w()),
                     area, k.msPerImage(), k.forwardPerImage(), k.advVotes()[0][i] == label, k.nonFinite()[i],
                     patchValid, k.gradients().rows(), k.gradients().nonFinite(), k.gradients().zero(),
-                    k.routes() == null ? null : k.routes()[i], fidelity(k, i, d)));
+                    k.routes() == null ? null : k.routes()[i], fidelity(k, i, d), patchMasked));
         }
         return out;
     }

@@ -212,7 +212,7 @@ class NonFiniteCellTest {
         float[] masks = {1f, 0f, 0f, 0f, 0f, 0f, 0f, 1f};
         int[][] votes = {{0, 0}};
         Scoring.Chunk chunk = new Scoring.Chunk(1, "c", 0, 0, new int[] {0, 0}, clean, adv, masks, new boolean[2],
-                votes, votes, 2, 2, 2, 1, 1, new GradientCounts(4, 0, 0), null, null, null);
+                votes, votes, 2, 2, 2, 1, 1, new GradientCounts(4, 0, 0), null, null, null, null);
 
         Experiment exp = Experiment.builder("p", "classifier-resnet").optSubset("eval512").optImages(2)
                 .optProfile("quick").optSeeds(1L).optDefenses("none").optModes("adaptive")

@@ -61,7 +61,7 @@ class ScoresOnCraftedVotesTest {
         int[] labels = new int[n];
         Arrays.fill(labels, LABEL);
         return new Scoring.Chunk(seed, "cell", 0, 0, labels, clean, adv, null, new boolean[n], byVote(cleanPerImage),
-                byVote(advPerImage), 1, 2, 2, 1, 1, GradientCounts.NONE, null, null, null);
+                byVote(advPerImage), 1, 2, 2, 1, 1, GradientCounts.NONE, null, null, null, null);
     }
 
     private static int[][] allRight(int n, int k) {

@@ -14,7 +14,7 @@ class ScoringTest {
         float[] adv = {0.3f, 0.4f, 0.8f, 0.8f, 0.1f, 0f, 0.9f, 1f};
         return new Scoring.Chunk(1, "cell", 0, 0, new int[] {3, 4}, clean, adv, null, new boolean[2],
                 new int[][] {{3, 4}}, new int[][] {{3, 1}}, 1, 2, 2, 1, 1, GradientCounts.NONE, null, purifiedClean,
-                purifiedAdversarial);
+                purifiedAdversarial, null);
     }
 
     @Test

@@ -37,7 +37,7 @@ class ZeroGradientWarningTest {
         }
         int[][] votes = new int[1][n];
         return Scoring.records(new Scoring.Chunk(1, cell, chunk, chunk * n, new int[n], clean, adv, null,
-                new boolean[n], votes, votes, 1, 2, 2, 1, 1, g, null, null, null));
+                new boolean[n], votes, votes, 1, 2, 2, 1, 1, g, null, null, null, null));
     }
 
     /** A cell of two chunks of four records, each chunk with 500 gradient rows and the given zero rows. */
