@@ -14,7 +14,8 @@ import org.lustra.eval.Report.Check;
 /**
  * The relations every robustness table must satisfy, checked on a report's rows: no non-finite input or gradient,
  * patch cells change only the patch, every ℓp cell stays within its budget, robust accuracy does not rise with ε,
- * AutoAttack is no weaker than PGD at equal budget, and undefended ℓ∞ PGD at ε ≥ 0.1 leaves almost nothing. Each
+ * AutoAttack is no weaker than PGD at equal budget (where both target the judged model: undefended and adaptive
+ * cells), and undefended ℓ∞ PGD at ε ≥ 0.1 leaves almost nothing. Each
  * row's attack is the typed config entry from the run's manifest, never its id parsed back.
  */
 final class SanityChecks {
@@ -25,10 +26,13 @@ final class SanityChecks {
         List<Check> out = new ArrayList<>(healthChecks(rows, attacks));
         out.addAll(budgetChecks(rows, attacks));
         out.addAll(monotoneChecks(rows, attacks));
-        // AutoAttack ≤ PGD at equal budget
+        // AutoAttack ≤ PGD at equal budget, on the model both attacks target: the undefended row and adaptive cells. A
+        // non-adaptive cell's attacks target the bare classifier (checked on the undefended row); how their images
+        // transfer through a purifier has no order — PGD's highest-loss iterate can transfer better than AutoAttack's
+        // (DISCO at 8/255, full length, 3 December: PGD leaves 66.3 %, AutoAttack 66.9 %)
         for (CellSummary r : rows) {
             Experiment.AttackSpec p = lp(r, attacks);
-            if (p == null || !p.attack().equals("autoattack")) {
+            if (p == null || !p.attack().equals("autoattack") || r.mode().equals("nonadaptive")) {
                 continue;
             }
             for (CellSummary q : rows) {
