@@ -2,6 +2,7 @@ package org.lustra.attack;
 
 import ai.djl.ndarray.NDManager;
 import java.util.Arrays;
+import java.util.Locale;
 import org.lustra.data.ImageSet;
 
 /**
@@ -24,29 +25,57 @@ public final class Attacks {
     }
 
     /**
+     * An attack in an ℓp ball: its budget is its norm and ε (the record's components). Gradient-based unless the record
+     * says otherwise.
+     */
+    public interface LpAttack extends Attack {
+        Norm norm();
+
+        double epsilon();
+
+        @Override
+        default Budget budget() {
+            return Budget.lp(norm(), epsilon());
+        }
+
+        @Override
+        default boolean blackBox() {
+            return false;
+        }
+    }
+
+    /**
+     * A square-patch attack: its budget is the patch's area fraction (the record's component). Gradient-based unless
+     * the record says otherwise.
+     */
+    public interface PatchAttack extends Attack {
+        double fraction();
+
+        @Override
+        default Budget budget() {
+            return Budget.patch(fraction());
+        }
+
+        @Override
+        default boolean blackBox() {
+            return false;
+        }
+    }
+
+    /**
      * PGD on the cross-entropy ({@link Pgd}); FGSM is one step of size ε without random start. {@code stepSize} ≤ 0
      * means 2.5 ε / steps.
      */
     public record PgdAttack(String name, Norm norm, double epsilon, int steps, double stepSize, boolean randomStart)
-            implements Attack {
+            implements LpAttack {
         public Pgd.Options options(long seed) {
             return new Pgd.Options(norm, epsilon, steps, stepSize, randomStart, seed);
-        }
-
-        @Override
-        public Budget budget() {
-            return Budget.lp(norm, epsilon);
         }
 
         @Override
         public String iterations() {
             return !randomStart && steps == 1 ? "1 step"
                     : steps + " steps, " + (randomStart ? "random start" : "no random start");
-        }
-
-        @Override
-        public boolean blackBox() {
-            return false;
         }
 
         @Override
@@ -57,20 +86,10 @@ public final class Attacks {
 
     /** APGD with one restart on {@code loss} (CE or DLR), {@link Apgd}. */
     public record ApgdAttack(String name, Norm norm, double epsilon, int steps, AttackModel.Loss loss)
-            implements Attack {
-        @Override
-        public Budget budget() {
-            return Budget.lp(norm, epsilon);
-        }
-
+            implements LpAttack {
         @Override
         public String iterations() {
             return steps + " iterations";
-        }
-
-        @Override
-        public boolean blackBox() {
-            return false;
         }
 
         @Override
@@ -81,15 +100,10 @@ public final class Attacks {
     }
 
     /** The black-box {@link Square} attack with p_init 0.8. */
-    public record SquareAttack(Norm norm, double epsilon, int queries) implements Attack {
+    public record SquareAttack(Norm norm, double epsilon, int queries) implements LpAttack {
         @Override
         public String name() {
             return "square";
-        }
-
-        @Override
-        public Budget budget() {
-            return Budget.lp(norm, epsilon);
         }
 
         @Override
@@ -110,25 +124,15 @@ public final class Attacks {
     }
 
     /** {@link FabT} with 9 target classes (deterministic: the seed is not used). */
-    public record FabTAttack(Norm norm, double epsilon, int steps) implements Attack {
+    public record FabTAttack(Norm norm, double epsilon, int steps) implements LpAttack {
         @Override
         public String name() {
             return "fab-t";
         }
 
         @Override
-        public Budget budget() {
-            return Budget.lp(norm, epsilon);
-        }
-
-        @Override
         public String iterations() {
             return steps + " iterations";
-        }
-
-        @Override
-        public boolean blackBox() {
-            return false;
         }
 
         @Override
@@ -148,7 +152,7 @@ public final class Attacks {
      * run with one copy against a randomised target while the route said "EOT N".
      */
     public record AutoAttackRun(AutoAttack.Version version, Norm norm, double epsilon, int steps, int queries,
-            int eot) implements Attack {
+            int eot) implements LpAttack {
         @Override
         public String name() {
             return version == AutoAttack.Version.STANDARD ? "autoattack" : "autoattack-rand";
@@ -157,11 +161,6 @@ public final class Attacks {
         public AutoAttack.Options options(AttackModel model, long seed) {
             int copies = Math.max(model.eot(), eot);
             return new AutoAttack.Options(version, norm, epsilon, steps, 9, queries, copies, seed);
-        }
-
-        @Override
-        public Budget budget() {
-            return Budget.lp(norm, epsilon);
         }
 
         @Override
@@ -177,11 +176,6 @@ public final class Attacks {
         }
 
         @Override
-        public boolean blackBox() {
-            return false;
-        }
-
-        @Override
         public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
             AutoAttack.Report r = AutoAttack.run(model, x, labels, options(model, seed), s -> { });
             return new Outcome(r.adversarial(), null, r.forwardImages(), r.gradients(), r.warnings().stream()
@@ -190,25 +184,15 @@ public final class Attacks {
     }
 
     /** The per-image {@link LaVan} patch, step 0.05. */
-    public record LaVanAttack(double fraction, int steps) implements Attack {
+    public record LaVanAttack(double fraction, int steps) implements PatchAttack {
         @Override
         public String name() {
             return "lavan";
         }
 
         @Override
-        public Budget budget() {
-            return Budget.patch(fraction);
-        }
-
-        @Override
         public String iterations() {
             return steps + " iterations";
-        }
-
-        @Override
-        public boolean blackBox() {
-            return false;
         }
 
         @Override
@@ -221,7 +205,7 @@ public final class Attacks {
      * The localiser-aware {@link EvadeLaVan} patch with its default settings; natural-crop starts from the first 1000
      * images of {@code sources} (null: from the other images of the batch).
      */
-    public record EvadeLaVanAttack(double fraction, int steps, ImageSet sources) implements Attack {
+    public record EvadeLaVanAttack(double fraction, int steps, ImageSet sources) implements PatchAttack {
         /** What the route label of a detector-aware run says its gradient is. */
         public static final String GRADIENT = "evade-then-fool: gradients through the detector's soft mask "
                 + "(DIFFender: the localiser's one-step UNet calls, EOT over its noise; SAC: the segmenter's "
@@ -235,24 +219,14 @@ public final class Attacks {
         }
 
         @Override
-        public Budget budget() {
-            return Budget.patch(fraction);
-        }
-
-        @Override
         public String iterations() {
             EvadeLaVan.Options o = EvadeLaVan.Options.defaults(fraction, steps, 0);
-            return String.format(java.util.Locale.ROOT, "%d Adam steps of %.3g from %d starts side by side (random, "
+            return String.format(Locale.ROOT, "%d Adam steps of %.3g from %d starts side by side (random, "
                     + "natural crop of %s, non-adaptive LaVAN patch), λ %.3g ×%.3g per detecting %s-vote check every %d"
                     + " steps (detected: mask covers > %.0f%% of the patch), margin capped at %.3g, best start per "
                     + "image by end-to-end votes", steps, o.learningRate(), o.starts().size(), sources == null
                     ? "another image of the batch" : "a training image", o.lambda(), o.lambdaGrowth(), "K",
                     o.checkEvery(), 100 * o.coverage(), o.kappa());
-        }
-
-        @Override
-        public boolean blackBox() {
-            return false;
         }
 
         @Override
@@ -275,25 +249,15 @@ public final class Attacks {
     }
 
     /** {@link GdpaLike}: step 0.05, the patch moves every 5 steps within radius 3. */
-    public record GdpaAttack(double fraction, int steps) implements Attack {
+    public record GdpaAttack(double fraction, int steps) implements PatchAttack {
         @Override
         public String name() {
             return "gdpa";
         }
 
         @Override
-        public Budget budget() {
-            return Budget.patch(fraction);
-        }
-
-        @Override
         public String iterations() {
             return steps + " iterations";
-        }
-
-        @Override
-        public boolean blackBox() {
-            return false;
         }
 
         @Override
@@ -308,7 +272,8 @@ public final class Attacks {
      * null for the best of the per-class targeted patches on held-out training images. The patch itself comes from
      * {@code patches} (trained once, cached by the caller).
      */
-    public record AdvPatchAttack(double fraction, int steps, Integer target, PatchSource patches) implements Attack {
+    public record AdvPatchAttack(double fraction, int steps, Integer target, PatchSource patches)
+            implements PatchAttack {
         /** Batch and step size of the patch training. */
         public static final int BATCH = 32;
         public static final double STEP_SIZE = 0.05;
@@ -330,20 +295,10 @@ public final class Attacks {
         }
 
         @Override
-        public Budget budget() {
-            return Budget.patch(fraction);
-        }
-
-        @Override
         public String iterations() {
             return (target == null ? "universal, targeted at the best of the classes on held-out training images"
                     : target < 0 ? "universal, untargeted" : "universal, targeted at class " + target)
                     + ", " + steps + " iterations of batch " + BATCH + " on training images, random placement";
-        }
-
-        @Override
-        public boolean blackBox() {
-            return false;
         }
 
         @Override
@@ -365,15 +320,10 @@ public final class Attacks {
      * The black-box {@link RhdeLike} sticker: population 20, crossover 0.7, sources the first 1000 images of
      * {@code sources}.
      */
-    public record RhdeAttack(double fraction, int generations, ImageSet sources) implements Attack {
+    public record RhdeAttack(double fraction, int generations, ImageSet sources) implements PatchAttack {
         @Override
         public String name() {
             return "rhde";
-        }
-
-        @Override
-        public Budget budget() {
-            return Budget.patch(fraction);
         }
 
         @Override
