@@ -82,7 +82,12 @@ public final class DefendedClassifier {
             return new Evaluation(classifier.logits(x), x);
         }
         NDArray purified = purifier.purify(x.stopGradient(), seed);
-        return new Evaluation(model.logits(x.add(purified.sub(x).stopGradient())), purified);
+        return new Evaluation(bpdaLogits(x, purified), purified);
+    }
+
+    /** The classifier at {@code purified} by BPDA's forward (x + sg(purified − x)), as {@link #logits} computes it. */
+    private NDArray bpdaLogits(NDArray x, NDArray purified) {
+        return model.logits(x.add(purified.sub(x).stopGradient()));
     }
 
     /**
@@ -95,7 +100,7 @@ public final class DefendedClassifier {
         }
         MaskingPurifier.Masked r = masking.purifyMasked(x.stopGradient(), seed);
         r.anomaly().close();
-        return new Evaluation(model.logits(x.add(r.purified().sub(x).stopGradient())), r.purified(), r.mask());
+        return new Evaluation(bpdaLogits(x, r.purified()), r.purified(), r.mask());
     }
 
     /** Logits of the defended model; owned by {@code x}'s manager. */

@@ -118,8 +118,11 @@ final class ReportFiles {
                 + "deterministic defences. Against randomised defences attacks run to full length and keep the iterate "
                 + "with the best EOT objective.\n\n");
         appendCellTable(md, s);
-        md.append(pairedSection(dir));
-        md.append(PatchDetection.markdown(new RunDirectory(dir).readRecords()));
+        // the journal once for both record-level sections (a finished run's samples.jsonl runs to megabytes)
+        RunDirectory run = new RunDirectory(dir);
+        List<SampleRecord> records = run.readRecords();
+        md.append(pairedSection(run.readManifest(), records));
+        md.append(PatchDetection.markdown(records));
         Path notes = dir.resolve("NOTES.md");
         if (Files.isRegularFile(notes)) {
             // hand-written notes of the run (what moved against an earlier run and why), kept across regenerations
@@ -157,12 +160,10 @@ final class ReportFiles {
     }
 
     /** The paired comparison of a run whose rows share their draws, else nothing. */
-    private static String pairedSection(Path dir) {
-        RunDirectory run = new RunDirectory(dir);
-        Manifest manifest = run.readManifest();
+    private static String pairedSection(Manifest manifest, List<SampleRecord> records) {
         Experiment exp = manifest.experiment();
-        return exp.pairedRows() ? PairedRows.markdown(PairedRows.of(manifest, run.readRecords()),
-                exp.fullLengthNonAdaptive()) : "";
+        return exp.pairedRows() ? PairedRows.markdown(PairedRows.of(manifest, records), exp.fullLengthNonAdaptive())
+                : "";
     }
 
     /** One row per cell: the scores, their interval, image quality, time and warnings. */

@@ -12,10 +12,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lustra.attack.Attack;
 import org.lustra.attack.AttackModel;
 import org.lustra.attack.GradientCounts;
-import org.lustra.attack.Norm;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 
@@ -44,25 +42,9 @@ class NonFiniteCellTest {
     }
 
     /** Hands back the clean images with a NaN pixel in image 0 and +∞ in image 2; images 1 and 3 move by 0.05. */
-    private static final class NonFiniteAttack implements Attack {
-        @Override
-        public String name() {
-            return "pgd";
-        }
-
-        @Override
-        public Budget budget() {
-            return Budget.lp(Norm.LINF, 0.1);
-        }
-
-        @Override
-        public String iterations() {
-            return "no steps (a stub whose output has non-finite pixels)";
-        }
-
-        @Override
-        public boolean blackBox() {
-            return true;
+    private static final class NonFiniteAttack extends StubLpAttack {
+        NonFiniteAttack() {
+            super("no steps (a stub whose output has non-finite pixels)");
         }
 
         @Override

@@ -13,7 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lustra.attack.Attack;
 import org.lustra.attack.AttackModel;
 import org.lustra.attack.GradientCounts;
-import org.lustra.attack.Norm;
 import org.lustra.model.ModelStore;
 import org.lustra.model.NetClassifier;
 
@@ -76,27 +75,11 @@ class TransferSharingTest {
     }
 
     /** Moves every pixel by a random ±0.1 drawn from the run's seed, and counts its runs. */
-    private static final class CountingAttack implements Attack {
+    private static final class CountingAttack extends StubLpAttack {
         final AtomicInteger runs = new AtomicInteger();
 
-        @Override
-        public String name() {
-            return "pgd";
-        }
-
-        @Override
-        public Budget budget() {
-            return Budget.lp(Norm.LINF, 0.1);
-        }
-
-        @Override
-        public String iterations() {
-            return "no steps (a counting stub)";
-        }
-
-        @Override
-        public boolean blackBox() {
-            return true;
+        CountingAttack() {
+            super("no steps (a counting stub)");
         }
 
         @Override
