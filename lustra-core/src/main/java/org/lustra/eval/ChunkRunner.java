@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -40,6 +41,7 @@ final class ChunkRunner {
      * images do not depend on the row — computed once, judged by every defence (an 8-row column costs one attack).
      */
     private final Map<TransferKey, Attack.Outcome> transfer = new HashMap<>();
+    private final RouteCheckpoints checkpoints;
 
     private record TransferKey(long seed, String attack, int chunk, boolean fullLength) {}
 
@@ -47,6 +49,7 @@ final class ChunkRunner {
         this.runner = runner;
         this.patches = patches;
         this.log = log;
+        this.checkpoints = new RouteCheckpoints(runner.directory(), log);
     }
 
     /** The images of one chunk and what every route's attack needs. */
@@ -100,6 +103,7 @@ final class ChunkRunner {
         GradientCounts gradients = GradientCounts.NONE;
         List<SampleRecord> perRoute = new ArrayList<>();
         long t0 = System.nanoTime();
+        double earlierMs = 0; // what the routes taken from checkpoints cost when they ran
         for (int ri = 0; ri < routes.size(); ri++) {
             Route route = routes.get(ri);
             long routeStart = System.nanoTime();
@@ -110,23 +114,37 @@ final class ChunkRunner {
             long purification = routes.size() > 1
                     ? Seed.of(b.seeds().attackPurification()).child("route:" + route.tag()).value()
                     : b.seeds().attackPurification();
-            // a route may name its own attack (evade-lavan against a detector); the others run the cell's attack
-            Attack attack = route.attack() != null && !route.attack().equals(b.cell().attack().attack())
-                    ? runner.substitute(b.cell(), route.attack())
-                    : runner.attack(b.cell(), patches.source(b.seed(), b.cell(), routes.size() > 1 ? "@"
-                            + route.tag() : "", stream -> model(route, b, m, stream)));
-            Attack.Outcome o = transferable(route) ? transfer(route, attack, b, m, purification)
-                    : attackVia(route, attack, b, m, purification);
+            Attack.Outcome o;
+            // a finished route of a worst-of cell is kept until its chunk is journaled (RouteCheckpoints)
+            boolean checkpointed = routes.size() > 1 && !transferable(route);
+            Optional<RouteCheckpoints.Saved> saved = checkpointed ? checkpoints.load(b.seed(), b.cell().id(),
+                    b.chunk(), route.tag(), n, b.x().length, n * b.h() * b.w()) : Optional.empty();
+            double attackMs;
+            if (saved.isPresent()) {
+                o = saved.get().outcome();
+                attackMs = saved.get().msPerImage() * n;
+                earlierMs += attackMs;
+                log.accept("Chunk " + b.chunk() + " of " + b.cell().id() + ": route " + route.tag()
+                        + " finished before the last stop; its saved images are judged again");
+            } else {
+                o = attackOnce(route, b, m, purification, routes.size() > 1);
+                attackMs = (System.nanoTime() - routeStart) / 1e6;
+                if (checkpointed) {
+                    checkpoints.save(b.seed(), b.cell().id(), b.chunk(), route.tag(), n, o, attackMs / n);
+                }
+            }
             float[] a = o.adversarial().clone();
             boolean[] bad = Scoring.replaceNonFinite(a, b.x(), n);
             last = predict(m, b.defended(), a, b.image(), votes, b.seeds().judge(tag), o.masks() != null);
             int[][] v = last.votes();
+            // a saved route's time is its attack's then and its judging now
+            double routeMs = (System.nanoTime() - routeStart) / 1e6 + (saved.isPresent() ? attackMs : 0);
             forward += o.forwardImages();
             gradients = gradients.plus(o.gradients());
             if (routes.size() > 1) {
                 perRoute.addAll(Scoring.records(new Scoring.Chunk(b.seed(), ThreatModels.routeCellId(b.cell(), route),
                         b.chunk(), b.from(), b.labels(), b.x(), a, o.masks(), bad, cleanVotes, v, b.c(), b.h(), b.w(),
-                        (System.nanoTime() - routeStart) / 1e6 / n, o.forwardImages() / n, o.gradients(), null,
+                        routeMs / n, o.forwardImages() / n, o.gradients(), null,
                         clean.purified(), last.purified(), last.replaced())));
             }
             worst.offer(route, b.labels(), a, o.masks(), bad, v);
@@ -139,7 +157,7 @@ final class ChunkRunner {
                         worst.masks != null)
                 : last;
         int[][] finalVotes = judged.votes();
-        double ms = (System.nanoTime() - t0) / 1e6 / n;
+        double ms = ((System.nanoTime() - t0) / 1e6 + earlierMs) / n;
         List<SampleRecord> out = Scoring.records(new Scoring.Chunk(b.seed(), b.cell().id(), b.chunk(), b.from(),
                 b.labels(), b.x(), worst.adversarial, worst.masks, worst.nonFinite, cleanVotes, finalVotes, b.c(),
                 b.h(), b.w(), ms, forward / n, gradients, worst.routes, clean.purified(), judged.purified(),
@@ -147,6 +165,17 @@ final class ChunkRunner {
         // route lines first: a run killed mid-append then never leaves a finished cell chunk with unfinished routes
         perRoute.addAll(out);
         return new Scored(perRoute, worst.adversarial);
+    }
+
+    /** Runs the route's attack (its own, or the cell's) on the chunk; a non-adaptive paired route only once per run. */
+    private Attack.Outcome attackOnce(Route route, Batch b, NDManager m, long purification, boolean worstOf) {
+        // a route may name its own attack (evade-lavan against a detector); the others run the cell's attack
+        Attack attack = route.attack() != null && !route.attack().equals(b.cell().attack().attack())
+                ? runner.substitute(b.cell(), route.attack())
+                : runner.attack(b.cell(), patches.source(b.seed(), b.cell(), worstOf ? "@" + route.tag() : "",
+                        stream -> model(route, b, m, stream)));
+        return transferable(route) ? transfer(route, attack, b, m, purification)
+                : attackVia(route, attack, b, m, purification);
     }
 
     /** Whether the route's outcome is the same for every row of its attack (see {@link #transfer}). */

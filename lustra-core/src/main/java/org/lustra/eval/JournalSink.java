@@ -29,6 +29,7 @@ final class JournalSink implements ChunkEngine.Sink {
     private final Set<String> open = new HashSet<>();
     private final Progress progress;
     private final Consumer<String> log;
+    private final RouteCheckpoints checkpoints;
     private long images;
     private long written;
 
@@ -45,6 +46,7 @@ final class JournalSink implements ChunkEngine.Sink {
         this.progress = progress;
         this.images = doneImages;
         this.log = log;
+        this.checkpoints = new RouteCheckpoints(dir, log);
     }
 
     @Override
@@ -55,6 +57,8 @@ final class JournalSink implements ChunkEngine.Sink {
         }
         requireWhole(key, records);
         dir.append(records);
+        // the chunk is whole in the journal: its routes' checkpoints have served
+        checkpoints.clear(key);
         open.remove(key.text());
         written++;
         images += records.size();

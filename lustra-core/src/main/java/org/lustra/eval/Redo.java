@@ -133,6 +133,8 @@ final class Redo {
             if (ids.contains(c.id())) {
                 String owner = UniversalPatches.owner(c);
                 dir.forgetCellFiles(c.id(), owner, !keptOwners.contains(owner));
+                // a route saved by the code of before the redo must not stand in for the new code's
+                new RouteCheckpoints(dir, s -> { }).clearCell(c.id());
             }
         }
         return dropped;

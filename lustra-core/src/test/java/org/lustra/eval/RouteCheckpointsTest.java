@@ -1,0 +1,122 @@
+package org.lustra.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lustra.attack.AttackModel;
+import org.lustra.attack.GradientCounts;
+import org.lustra.model.ModelStore;
+import org.lustra.model.NetClassifier;
+
+/**
+ * A worst-of cell's chunk runs its routes one after the other; a stop between them keeps the finished routes, so the
+ * rerun attacks only what was left and writes the records an uninterrupted run writes.
+ */
+class RouteCheckpointsTest {
+    @TempDir
+    Path tmp;
+
+    private static final String CELL = "median:3|pgd-linf-0.1000|adaptive";
+
+    @Test
+    void givenARunStoppedAfterTheFirstRouteOfAChunk_whenRerun_thenOnlyTheOtherRouteIsAttackedAndTheRecordsAreUnchanged()
+            throws Exception {
+        Experiment exp = Experiment.builder("partial", "classifier-resnet").optSubset("eval512").optImages(4)
+                .optProfile("quick").optSeeds(1L).optDefenses("median:3").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)).optBatch(2).optGradient("worst-of")
+                .build();
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            // the reference: the same run, never stopped (two chunks, routes EXACT and BPDA: four attacks)
+            CountingAttack all = new CountingAttack(Integer.MAX_VALUE);
+            ExperimentRunner whole = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp.resolve("whole"),
+                    s -> { }).withAttack("pgd", all);
+            whole.run(whole.manifest("test", Map.of()));
+            assertEquals(4, all.runs.get());
+
+            // given a run that dies in the second chunk's second route (as a kill would)
+            Path part = tmp.resolve("part");
+            ExperimentRunner first = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), part, s -> { })
+                    .withAttack("pgd", new CountingAttack(4));
+            assertThrows(RuntimeException.class, () -> first.run(first.manifest("test", Map.of())));
+            // then the finished route of the unfinished chunk is kept, and the journaled chunk's routes are not
+            try (var files = Files.list(part.resolve(RouteCheckpoints.FOLDER))) {
+                assertEquals(List.of("EXACT-seed1-chunk1.bin"), files.map(f -> f.getFileName().toString())
+                        .map(f -> f.substring(f.indexOf("__route-") + "__route-".length())).toList());
+            }
+
+            // when it is run again
+            CountingAttack rest = new CountingAttack(Integer.MAX_VALUE);
+            List<String> log = new ArrayList<>();
+            ExperimentRunner again = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), part, log::add)
+                    .withAttack("pgd", rest);
+            again.run(again.manifest("test", Map.of()));
+
+            // then only the unfinished route was attacked, the log says why, and nothing is left behind
+            assertEquals(1, rest.runs.get());
+            assertTrue(log.stream().anyMatch(s -> s.contains("route EXACT finished before the last stop")),
+                    log.toString());
+            assertFalse(Files.exists(part.resolve(RouteCheckpoints.FOLDER)));
+            // and the records are those of the uninterrupted run
+            assertEquals(ExperimentRunnerTest.records(tmp.resolve("whole")), ExperimentRunnerTest.records(part));
+        }
+    }
+
+    @Test
+    void givenASavedRouteOfAnotherChunkSize_whenLoaded_thenItIsIgnoredWithASentence() {
+        List<String> log = new ArrayList<>();
+        RouteCheckpoints checkpoints = new RouteCheckpoints(new RunDirectory(tmp), log::add);
+        checkpoints.save(1, CELL, 0, "BPDA", 2, new org.lustra.attack.Attack.Outcome(new float[8], null, 2,
+                new GradientCounts(2, 0, 1), List.of()), 12.5);
+
+        // the same chunk read back as it was written
+        RouteCheckpoints.Saved back = checkpoints.load(1, CELL, 0, "BPDA", 2, 8, 8).orElseThrow();
+        assertEquals(new GradientCounts(2, 0, 1), back.outcome().gradients());
+        assertEquals(12.5, back.msPerImage());
+        // a chunk of another size does not take it
+        assertTrue(checkpoints.load(1, CELL, 0, "BPDA", 3, 12, 12).isEmpty());
+        assertTrue(log.get(0).contains("the route is attacked again"), log.toString());
+        // a redo of the cell forgets it
+        checkpoints.clearCell(CELL);
+        assertTrue(checkpoints.load(1, CELL, 0, "BPDA", 2, 8, 8).isEmpty());
+    }
+
+    /** Moves every pixel by a random ±0.1 drawn from the attack seed; counts its runs and dies at run {@code dieAt}. */
+    private static final class CountingAttack extends StubLpAttack {
+        final AtomicInteger runs = new AtomicInteger();
+        private final int dieAt;
+
+        CountingAttack(int dieAt) {
+            super("no steps (a counting stub)");
+            this.dieAt = dieAt;
+        }
+
+        @Override
+        public boolean blackBox() {
+            return false; // a gradient attack: a worst-of cell runs it once per gradient route
+        }
+
+        @Override
+        public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
+            if (runs.incrementAndGet() == dieAt) {
+                throw new IllegalStateException("killed");
+            }
+            SplittableRandom rnd = new SplittableRandom(seed);
+            float[] adv = x.clone();
+            for (int j = 0; j < adv.length; j++) {
+                adv[j] = Math.max(0f, Math.min(1f, x[j] + (rnd.nextBoolean() ? 0.1f : -0.1f)));
+            }
+            return new Outcome(adv, null, labels.length, GradientCounts.NONE, List.of());
+        }
+    }
+}
