@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.lustra.defense.DefenseFactory;
 import org.lustra.defense.DefenseSpec;
+import org.lustra.defense.DiffenderSpec;
 import org.lustra.defense.MaskingPurifier;
 import org.lustra.defense.Purifier;
 import org.lustra.diffusion.DiffusionModel;
@@ -88,7 +89,7 @@ public final class Workbench implements AutoCloseable {
      */
     public MaskingPurifier localizer(DefenseSpec spec) {
         Purifier p = spec.asDiffender()
-                .map(d -> purifier(new DefenseSpec.DiffenderSpec(d.text() + ":nr", d.options().withRestore(false),
+                .map(d -> purifier(new DiffenderSpec(d.text() + ":nr", d.options().withRestore(false),
                         d.tunedPrompts())))
                 .orElseGet(() -> purifier(spec));
         if (p instanceof MaskingPurifier m) {

@@ -5,6 +5,7 @@ import java.util.concurrent.Callable;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
 import org.lustra.defense.DefenseSpec;
+import org.lustra.defense.DiffenderSpec;
 import org.lustra.defense.diffender.Diffender;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.eval.localization.CleanMasking;
@@ -40,7 +41,7 @@ final class CleanMaskEval implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        DefenseSpec.DiffenderSpec spec = DefenseSpec.parse(defense).asDiffender().orElseThrow(
+        DiffenderSpec spec = DefenseSpec.parse(defense).asDiffender().orElseThrow(
                 () -> new LustraException("--defense must be a diffender spec, got '" + defense + "'."));
         ImageSet set = Subsets.load(split);
         if (images < 1 || from < 0 || from + images > set.size()) {

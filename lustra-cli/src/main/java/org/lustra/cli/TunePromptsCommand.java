@@ -16,6 +16,7 @@ import org.lustra.attack.AttackModel;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
 import org.lustra.defense.DefenseSpec;
+import org.lustra.defense.DiffenderSpec;
 import org.lustra.defense.diffender.Diffender;
 import org.lustra.defense.diffender.Prompt;
 import org.lustra.defense.diffender.PromptTuning;
@@ -146,7 +147,7 @@ final class TunePromptsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        DefenseSpec.DiffenderSpec baseSpec = DefenseSpec.parse(base).asDiffender().orElseThrow(
+        DiffenderSpec baseSpec = DefenseSpec.parse(base).asDiffender().orElseThrow(
                 () -> new LustraException("--base must be a diffender spec, got '" + base + "'."));
         PromptTuning.Options opt = options(baseSpec);
         Path dir = out != null ? out : LustraHome.models().resolve(TunedPrompts.NAME);
@@ -196,7 +197,7 @@ final class TunePromptsCommand implements Callable<Integer> {
         return 0;
     }
 
-    private PromptTuning.Options options(DefenseSpec.DiffenderSpec baseSpec) {
+    private PromptTuning.Options options(DiffenderSpec baseSpec) {
         PromptTuning.GradientClip clip = switch (clipGrad) {
             case "per-term" -> PromptTuning.GradientClip.PER_TERM;
             case "total" -> PromptTuning.GradientClip.TOTAL;

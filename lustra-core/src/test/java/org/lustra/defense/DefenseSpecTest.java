@@ -40,7 +40,7 @@ class DefenseSpecTest {
 
     @Test
     void givenADiffenderSpec_whenParsed_thenEveryOptionIsApplied() {
-        DefenseSpec.DiffenderSpec spec = DefenseSpec.parse("diffender:ep:rec:abar0.7:ddim5").asDiffender()
+        DiffenderSpec spec = DefenseSpec.parse("diffender:ep:rec:abar0.7:ddim5").asDiffender()
                 .orElseThrow();
         Diffender.Options o = spec.options();
         assertEquals(0.7, o.localization().alphaBar());
@@ -88,12 +88,12 @@ class DefenseSpecTest {
     @Test
     void givenSpecsOfUnshippedWeights_whenAskedWhichModelsTheyLoad_thenTheyNameThem() {
         DefenseSpec disco = new DefenseSpec.LearnedSpec("disco", "disco", Disco.DEFAULT_MODEL);
-        DefenseSpec tuned = new DefenseSpec.DiffenderSpec("diffender:tuned", Diffender.Options.manual(), true);
+        DefenseSpec tuned = new DiffenderSpec("diffender:tuned", Diffender.Options.manual(), true);
         try (DefenseFactory f = new DefenseFactory("diffusion-unified")) {
             assertEquals(List.of(Disco.DEFAULT_MODEL), f.models(disco, "classifier-resnet"));
             assertEquals(List.of("diffusion-unified", TunedPrompts.NAME), f.models(tuned, "classifier-resnet"));
         }
-        assertEquals(List.of(), new DefenseSpec.DiffenderSpec("diffender", Diffender.Options.manual(), false)
+        assertEquals(List.of(), new DiffenderSpec("diffender", Diffender.Options.manual(), false)
                 .trainedModels());
     }
 

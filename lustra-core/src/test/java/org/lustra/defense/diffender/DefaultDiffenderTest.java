@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.lustra.data.ImageSet;
 import org.lustra.data.Subsets;
 import org.lustra.defense.DefenseSpec;
+import org.lustra.defense.DiffenderSpec;
 import org.lustra.defense.MaskScores;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.diffusion.NoiseSource;
@@ -62,7 +63,7 @@ class DefaultDiffenderTest {
     }
 
     private static Diffender defaultVariant(DiffusionModel model) {
-        DefenseSpec.DiffenderSpec spec = DefenseSpec.parse(DefenseSpec.DIFFENDER_DEFAULT).asDiffender().orElseThrow();
+        DiffenderSpec spec = DefenseSpec.parse(DefenseSpec.DIFFENDER_DEFAULT).asDiffender().orElseThrow();
         return new Diffender(model, spec.options(model));
     }
 }

@@ -7,13 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.lustra.defense.DefenseSpec;
+import org.lustra.defense.DiffenderSpec;
 import org.lustra.diffusion.DiffusionModel;
 
 /** The shipped tuned prompts ({@code models/prompts-diffender}) load through the spec users write. */
 class ShippedTunedPromptsTest {
     @Test
     void givenTheShippedPrompts_whenTheTunedSpecIsBuilt_thenBothPromptsAreLearnedFiniteAndDistinct() {
-        DefenseSpec.DiffenderSpec spec = DefenseSpec.parse("diffender:tuned:abar0.7").asDiffender().orElseThrow();
+        DiffenderSpec spec = DefenseSpec.parse("diffender:tuned:abar0.7").asDiffender().orElseThrow();
         assertTrue(spec.tunedPrompts());
         try (DiffusionModel model = DiffusionModel.load(DiffusionModel.DEFAULT)) {
             Diffender.Options o = spec.options(model);
