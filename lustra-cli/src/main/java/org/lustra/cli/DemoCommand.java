@@ -132,7 +132,8 @@ final class DemoCommand implements Callable<Integer> {
         // neither PGD nor LaVAN trains on images, so the runner gets no training set
         try (ExperimentRunner runner = new ExperimentRunner(threat.experiment(), new ExperimentRunner.Inputs(
                 bench.classifier(), eval, null), dir, System.err::println)) {
-            runner.run(runner.manifest(ExperimentCommands.gitCommit(), Versions.describe()));
+            // the demo's own folder holds results, not code: rewriting it must not mark the commit "-dirty"
+            runner.run(runner.manifest(ExperimentCommands.gitCommit(dir), Versions.describe()));
         }
         return Report.write(dir);
     }
