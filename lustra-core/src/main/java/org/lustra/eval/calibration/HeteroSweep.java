@@ -283,24 +283,11 @@ public final class HeteroSweep {
     }
 
     private static int referenceCorrect(DefendedClassifier d, float[] x, int[] labels, Shape shape, Settings s) {
-        int dim = (int) shape.size();
-        int right = 0;
+        int[] right = {0};
         Seed root = Seed.of(s.seed()).child("hetero-sweep");
-        try (NDManager m = NDManager.newBaseManager()) {
-            for (int from = 0, chunk = 0; from < labels.length; from += s.batch(), chunk++) {
-                int to = Math.min(labels.length, from + s.batch());
-                try (NDManager step = m.newSubManager()) {
-                    NDArray in = step.create(Arrays.copyOfRange(x, from * dim, to * dim),
-                            new Shape(to - from, shape.get(0), shape.get(1), shape.get(2)));
-                    int[] pred = d.evaluate(in, root.child(chunk).value()).logits().argMax(1)
-                            .toType(ai.djl.ndarray.types.DataType.INT32, false).toIntArray();
-                    for (int i = 0; i < pred.length; i++) {
-                        right += pred[i] == labels[from + i] ? 1 : 0;
-                    }
-                }
-            }
-        }
-        return right;
+        chunks(x, labels.length, shape, s.batch(), (chunk, from, in) -> right[0] += correct(d.evaluate(in,
+                root.child(chunk).value()).logits(), labels, from));
+        return right[0];
     }
 
     private static Row measure(HeteroGrid.Candidate c, Classifier classifier, DefenseFactory factory, float[] clean,
@@ -319,66 +306,65 @@ public final class HeteroSweep {
     private static double[] ensembleCorrect(Ensemble e, HeteroPurifier p, float[] x, int[] labels, Shape shape,
             Settings s) {
         int d = (int) shape.size();
-        int right = 0;
-        double maskSum = 0;
+        double[] rightAndMask = new double[2];
         Seed root = Seed.of(s.seed()).child("hetero-sweep");
-        try (NDManager m = NDManager.newBaseManager()) {
-            for (int from = 0, chunk = 0; from < labels.length; from += s.batch(), chunk++) {
-                int to = Math.min(labels.length, from + s.batch());
-                try (NDManager step = m.newSubManager()) {
-                    NDArray in = step.create(Arrays.copyOfRange(x, from * d, to * d),
-                            new Shape(to - from, shape.get(0), shape.get(1), shape.get(2)));
-                    // the same seed for every candidate and for clean and adversarial images of one chunk
-                    int[] pred = e.predict(in, root.child(chunk).value());
-                    for (int i = 0; i < pred.length; i++) {
-                        right += pred[i] == labels[from + i] ? 1 : 0;
-                    }
-                    maskSum += p.attention(in).mask().sum().getFloat() / d;
-                }
+        chunks(x, labels.length, shape, s.batch(), (chunk, from, in) -> {
+            // the same seed for every candidate and for clean and adversarial images of one chunk
+            int[] pred = e.predict(in, root.child(chunk).value());
+            for (int i = 0; i < pred.length; i++) {
+                rightAndMask[0] += pred[i] == labels[from + i] ? 1 : 0;
             }
-        }
-        return new double[] {right, maskSum / labels.length};
+            rightAndMask[1] += p.attention(in).mask().sum().getFloat() / d;
+        });
+        return new double[] {rightAndMask[0], rightAndMask[1] / labels.length};
     }
 
     private static float[] transferredPgd(Classifier classifier, float[] clean, int[] labels, Shape shape, Settings s) {
-        int d = (int) shape.size();
         float[] out = new float[clean.length];
         Seed root = Seed.of(s.seed()).child("hetero-sweep-pgd");
-        try (NDManager m = NDManager.newBaseManager()) {
-            for (int from = 0, chunk = 0; from < labels.length; from += s.batch(), chunk++) {
-                int to = Math.min(labels.length, from + s.batch());
-                try (NDManager step = m.newSubManager()) {
-                    NDArray in = step.create(Arrays.copyOfRange(clean, from * d, to * d),
-                            new Shape(to - from, shape.get(0), shape.get(1), shape.get(2)));
-                    Pgd.Options o = new Pgd.Options(Norm.LINF, s.epsilon(), s.pgdSteps(), 0, true,
-                            root.child(chunk).value());
-                    float[] adv = Pgd.attack(classifier::logits, in, Arrays.copyOfRange(labels, from, to), o)
-                            .adversarial().toFloatArray();
-                    System.arraycopy(adv, 0, out, from * d, adv.length);
-                }
-            }
-        }
+        chunks(clean, labels.length, shape, s.batch(), (chunk, from, in) -> {
+            Pgd.Options o = new Pgd.Options(Norm.LINF, s.epsilon(), s.pgdSteps(), 0, true, root.child(chunk).value());
+            float[] adv = Pgd.attack(classifier::logits, in, Arrays.copyOfRange(labels, from, from
+                    + (int) in.getShape().get(0)), o).adversarial().toFloatArray();
+            System.arraycopy(adv, 0, out, from * (int) shape.size(), adv.length);
+        });
         return out;
     }
 
     private static int correct(Classifier classifier, float[] x, int[] labels, Shape shape, int batch) {
-        int d = (int) shape.size();
+        int[] right = {0};
+        chunks(x, labels.length, shape, batch, (chunk, from, in) -> right[0] += correct(classifier.logits(in), labels,
+                from));
+        return right[0];
+    }
+
+    /** Predictions of {@code logits} (one row per image from {@code from} on) that match the labels. */
+    private static int correct(NDArray logits, int[] labels, int from) {
+        int[] pred = logits.argMax(1).toType(ai.djl.ndarray.types.DataType.INT32, false).toIntArray();
         int right = 0;
+        for (int i = 0; i < pred.length; i++) {
+            right += pred[i] == labels[from + i] ? 1 : 0;
+        }
+        return right;
+    }
+
+    /** What a sweep does with one batch of images: its index, its first image's index and the images. */
+    private interface Batch {
+        void accept(int chunk, int from, NDArray images);
+    }
+
+    /** Hands {@code x} ({@code n} images of {@code shape}) to {@code batch} in chunks, each in its own NDManager. */
+    private static void chunks(float[] x, int n, Shape shape, int size, Batch batch) {
+        int d = (int) shape.size();
         try (NDManager m = NDManager.newBaseManager()) {
-            for (int from = 0; from < labels.length; from += batch) {
-                int to = Math.min(labels.length, from + batch);
+            for (int from = 0, chunk = 0; from < n; from += size, chunk++) {
+                int to = Math.min(n, from + size);
                 try (NDManager step = m.newSubManager()) {
-                    NDArray in = step.create(Arrays.copyOfRange(x, from * d, to * d),
-                            new Shape(to - from, shape.get(0), shape.get(1), shape.get(2)));
-                    int[] pred = classifier.logits(in).argMax(1).toType(ai.djl.ndarray.types.DataType.INT32, false)
-                            .toIntArray();
-                    for (int i = 0; i < pred.length; i++) {
-                        right += pred[i] == labels[from + i] ? 1 : 0;
-                    }
+                    batch.accept(chunk, from, step.create(Arrays.copyOfRange(x, from * d, to * d),
+                            new Shape(to - from, shape.get(0), shape.get(1), shape.get(2))));
                 }
             }
         }
-        return right;
     }
 
     /**
