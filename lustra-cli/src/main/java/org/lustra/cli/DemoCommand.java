@@ -132,8 +132,9 @@ final class DemoCommand implements Callable<Integer> {
         // neither PGD nor LaVAN trains on images, so the runner gets no training set
         try (ExperimentRunner runner = new ExperimentRunner(threat.experiment(), new ExperimentRunner.Inputs(
                 bench.classifier(), eval, null), dir, System.err::println)) {
-            // the demo's own folder holds results, not code: rewriting it must not mark the commit "-dirty"
-            runner.run(runner.manifest(ExperimentCommands.gitCommit(dir), Versions.describe()));
+            // the demo's output holds results, not code: rewriting it must not mark the commit "-dirty" (the whole
+            // output folder: this threat's own was emptied above and may not exist yet)
+            runner.run(runner.manifest(ExperimentCommands.gitCommit(out), Versions.describe()));
         }
         return Report.write(dir);
     }

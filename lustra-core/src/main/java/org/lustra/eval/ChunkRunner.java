@@ -49,7 +49,7 @@ final class ChunkRunner {
         this.runner = runner;
         this.patches = patches;
         this.log = log;
-        this.checkpoints = new RouteCheckpoints(runner.directory(), log);
+        this.checkpoints = runner.routeCheckpoints();
     }
 
     /** The images of one chunk and what every route's attack needs. */
@@ -116,7 +116,7 @@ final class ChunkRunner {
                     : b.seeds().attackPurification();
             Attack.Outcome o;
             // a finished route of a worst-of cell is kept until its chunk is journaled (RouteCheckpoints)
-            boolean checkpointed = routes.size() > 1 && !transferable(route);
+            boolean checkpointed = checkpoints != null && routes.size() > 1 && !transferable(route);
             Optional<RouteCheckpoints.Saved> saved = checkpointed ? checkpoints.load(b.seed(), b.cell().id(),
                     b.chunk(), route.tag(), n, b.x().length, n * b.h() * b.w()) : Optional.empty();
             double attackMs;
@@ -126,6 +126,7 @@ final class ChunkRunner {
                 earlierMs += attackMs;
                 log.accept("Chunk " + b.chunk() + " of " + b.cell().id() + ": route " + route.tag()
                         + " finished before the last stop; its saved images are judged again");
+                logWarnings(o, b);
             } else {
                 o = attackOnce(route, b, m, purification, routes.size() > 1);
                 attackMs = (System.nanoTime() - routeStart) / 1e6;
@@ -206,9 +207,13 @@ final class ChunkRunner {
         long seed = route.restart() == 0 ? b.seeds().attack()
                 : Seed.of(b.seeds().attack()).child("restart:" + route.restart()).value();
         Attack.Outcome o = attack.run(model(route, b, m, purificationSeed), b.x(), b.labels(), seed);
+        logWarnings(o, b);
+        return o;
+    }
+
+    private void logWarnings(Attack.Outcome o, Batch b) {
         o.warnings().forEach(w -> log.accept(w.source() + " warning [" + b.cell().id() + " chunk " + b.chunk()
                 + "]: " + w.message()));
-        return o;
     }
 
     /**

@@ -80,6 +80,8 @@ public final class ExperimentRunner implements AutoCloseable {
     private final DefenseFactory factory;
     private final RoutePlan routePlan;
     private long stopAfterChunks = Long.MAX_VALUE;
+    /** The finished routes of unfinished chunks: set by a {@link #run} on the local engine, else null (none kept). */
+    private RouteCheckpoints routeCheckpoints;
     /** Computes chunks for {@link #computeChunk}; made afresh by every {@link #run} (its patch memory with it). */
     private ChunkRunner chunks;
 
@@ -127,6 +129,10 @@ public final class ExperimentRunner implements AutoCloseable {
 
     public RunDirectory directory() {
         return dir;
+    }
+
+    RouteCheckpoints routeCheckpoints() {
+        return routeCheckpoints;
     }
 
     int images() {
@@ -259,10 +265,16 @@ public final class ExperimentRunner implements AutoCloseable {
                 noteResume(manifest, pending.size());
             }
         }
+        // finished routes of unfinished chunks are kept only where this process writes the journal (RouteCheckpoints)
+        routeCheckpoints = engine == ChunkEngine.LOCAL ? new RouteCheckpoints(dir, RouteCheckpoints.fingerprint(exp,
+                images(), manifest.hashes() == null ? Map.of() : manifest.hashes()), log) : null;
+        if (routeCheckpoints != null) {
+            routeCheckpoints.retainOnly(pending);
+        }
         chunks = new ChunkRunner(this, new UniversalPatches(dir, in.train(), log), log);
         List<RunDirectory.ChunkKey> now = pending.subList(0, (int) Math.min(pending.size(), stopAfterChunks));
         JournalSink sink = new JournalSink(dir, this::chunkSize, manifest::routeCells, now, progress, doneImages,
-                log);
+                routeCheckpoints, log);
         engine.compute(this, now, sink);
         if (sink.finished() && now.size() == pending.size()) {
             progress.finish(sink.images(), "done");

@@ -36,9 +36,11 @@ final class JournalSink implements ChunkEngine.Sink {
     /**
      * @param routeCells the route cells of a cell id (empty for single-route cells), as {@link Manifest#routeCells}
      * @param doneImages image evaluations (records) of the chunks finished before this run
+     * @param checkpoints the run's saved routes, cleared per journaled chunk; null when the engine keeps none
      */
     JournalSink(RunDirectory dir, IntUnaryOperator chunkSize, Function<String, List<String>> routeCells,
-            List<RunDirectory.ChunkKey> pending, Progress progress, long doneImages, Consumer<String> log) {
+            List<RunDirectory.ChunkKey> pending, Progress progress, long doneImages, RouteCheckpoints checkpoints,
+            Consumer<String> log) {
         this.dir = dir;
         this.chunkSize = chunkSize;
         this.routeCells = routeCells;
@@ -46,7 +48,7 @@ final class JournalSink implements ChunkEngine.Sink {
         this.progress = progress;
         this.images = doneImages;
         this.log = log;
-        this.checkpoints = new RouteCheckpoints(dir, log);
+        this.checkpoints = checkpoints;
     }
 
     @Override
@@ -57,8 +59,9 @@ final class JournalSink implements ChunkEngine.Sink {
         }
         requireWhole(key, records);
         dir.append(records);
-        // the chunk is whole in the journal: its routes' checkpoints have served
-        checkpoints.clear(key);
+        if (checkpoints != null) {
+            checkpoints.clear(key); // the chunk is whole in the journal: its routes' checkpoints have served
+        }
         open.remove(key.text());
         written++;
         images += records.size();

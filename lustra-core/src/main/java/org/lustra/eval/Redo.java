@@ -134,7 +134,7 @@ final class Redo {
                 String owner = UniversalPatches.owner(c);
                 dir.forgetCellFiles(c.id(), owner, !keptOwners.contains(owner));
                 // a route saved by the code of before the redo must not stand in for the new code's
-                new RouteCheckpoints(dir, s -> { }).clearCell(c.id());
+                RouteCheckpoints.forgetCell(dir, c.id());
             }
         }
         return dropped;

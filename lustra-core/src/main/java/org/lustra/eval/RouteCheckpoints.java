@@ -9,12 +9,17 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.lustra.attack.Attack;
 import org.lustra.attack.GradientCounts;
 import org.lustra.util.Files2;
+import org.lustra.util.Json;
 
 /**
  * The finished routes of a chunk not yet in the journal. The harness journals whole chunks, and a chunk of a worst-of
@@ -24,21 +29,36 @@ import org.lustra.util.Files2;
  * which are recomputed from their own seeds — is kept under {@code partial/} until the chunk reaches the journal; a
  * rerun takes it instead of attacking again. The files are small (the chunk's images as floats) and may be committed
  * with an unfinished run folder, so that a fresh machine resumes where the last one stopped.
+ *
+ * <p>Each file carries a fingerprint of the experiment, its image count and the hashes of its inputs (weights, data):
+ * a route made for other inputs is never taken. Code is not in the fingerprint, as it is not for finished chunks: a
+ * resume at another commit keeps what is done and the manifest's history says which commits finished the run. Only
+ * the local engine keeps checkpoints: Spark executors may not share the driver's folder, which alone clears them.
  */
 final class RouteCheckpoints {
     static final String FOLDER = "partial";
     /** Bumped when the layout changes; a file of another version is ignored (the route is attacked again). */
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
 
     /** A route's outcome as the attack returned it, and the milliseconds per image it took then. */
     record Saved(Attack.Outcome outcome, double msPerImage) {}
 
     private final Path folder;
+    private final String fingerprint;
     private final Consumer<String> log;
 
-    RouteCheckpoints(RunDirectory dir, Consumer<String> log) {
+    /** @param fingerprint what a saved route must have been made for ({@link #fingerprint}) */
+    RouteCheckpoints(RunDirectory dir, String fingerprint, Consumer<String> log) {
         this.folder = dir.path().resolve(FOLDER);
+        this.fingerprint = fingerprint;
         this.log = log;
+    }
+
+    /** SHA-256 of the experiment as JSON, its image count and its input hashes in key order. */
+    static String fingerprint(Experiment exp, int images, Map<String, String> inputHashes) {
+        StringBuilder text = new StringBuilder(Json.GSON.toJson(exp)).append('\n').append(images);
+        new TreeMap<>(inputHashes).forEach((k, v) -> text.append('\n').append(k).append('=').append(v));
+        return Files2.sha256(text.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     /**
@@ -52,9 +72,9 @@ final class RouteCheckpoints {
             return Optional.empty();
         }
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(Files.readAllBytes(f)))) {
-            if (in.readInt() != VERSION || in.readInt() != n) {
-                log.accept("Ignoring " + f + ": written by another version or for another chunk size; the route is"
-                        + " attacked again");
+            if (in.readInt() != VERSION || !in.readUTF().equals(fingerprint) || in.readInt() != n) {
+                log.accept("Ignoring " + f + ": written by another version, for other inputs (experiment, weights, "
+                        + "data) or for another chunk size; the route is attacked again");
                 return Optional.empty();
             }
             float[] adversarial = floats(in);
@@ -73,7 +93,8 @@ final class RouteCheckpoints {
             double ms = in.readDouble();
             return Optional.of(new Saved(new Attack.Outcome(adversarial, masks, forward, gradients, ws), ms));
         } catch (IOException | RuntimeException e) {
-            // a file cut short cannot be one Files2 wrote (it renames whole files into place), but a damaged checkout can
+            // Files2 renames whole files into place, but a crash before the data reached the disk or a damaged
+            // checkout can leave a short one
             log.accept("Ignoring " + f + " (" + e.getMessage() + "); the route is attacked again");
             return Optional.empty();
         }
@@ -84,6 +105,7 @@ final class RouteCheckpoints {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeInt(VERSION);
+            out.writeUTF(fingerprint);
             out.writeInt(n);
             floats(out, o.adversarial());
             out.writeBoolean(o.masks() != null);
@@ -108,37 +130,53 @@ final class RouteCheckpoints {
 
     /** Forgets the saved routes of a chunk (it is in the journal now). */
     void clear(RunDirectory.ChunkKey key) {
-        deleteMatching(prefix(key.cell()), "-seed" + key.seed() + "-chunk" + key.chunk() + ".bin");
+        delete(name -> name.startsWith(prefix(key.cell())) && name.endsWith(suffix(key)));
     }
 
-    /** Forgets every saved route of a cell (a redo drops the cell). */
+    /** Forgets every saved route of a cell in {@code dir} (a redo drops the cell: its routes were other code's). */
+    static void forgetCell(RunDirectory dir, String cellId) {
+        new RouteCheckpoints(dir, "", s -> { }).clearCell(cellId);
+    }
+
+    /** Forgets every saved route of a cell. */
     void clearCell(String cellId) {
-        deleteMatching(prefix(cellId), ".bin");
+        delete(name -> name.startsWith(prefix(cellId)) && name.endsWith(".bin"));
     }
 
-    private void deleteMatching(String prefix, String suffix) {
+    /**
+     * Forgets what no pending chunk can use: routes of chunks already journaled (a kill between the journal's append
+     * and {@link #clear}), of cells no longer in the run, and temporary files a kill left mid-write.
+     */
+    void retainOnly(List<RunDirectory.ChunkKey> pending) {
+        delete(name -> pending.stream().noneMatch(k -> name.startsWith(prefix(k.cell())) && name.endsWith(suffix(k))));
+    }
+
+    private void delete(Predicate<String> which) {
         if (!Files.isDirectory(folder)) {
             return;
         }
         try (var files = Files.list(folder)) {
-            for (Path p : files.filter(p -> {
-                String name = p.getFileName().toString();
-                return name.startsWith(prefix) && name.endsWith(suffix);
-            }).toList()) {
-                Files.delete(p);
-            }
-            try (var left = Files.list(folder)) {
-                if (left.findAny().isEmpty()) {
-                    Files.delete(folder);
-                }
+            for (Path p : files.filter(p -> which.test(p.getFileName().toString())).toList()) {
+                Files.deleteIfExists(p);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot clear " + folder, e);
         }
+        try {
+            Files.delete(folder); // an empty folder is not left in a committed run folder
+        } catch (IOException notEmptyOrGone) {
+            // other routes are kept in it
+        }
     }
 
     Path file(long seed, String cellId, int chunk, String routeTag) {
-        return folder.resolve(prefix(cellId) + RunDirectory.safe(routeTag) + "-seed" + seed + "-chunk" + chunk + ".bin");
+        return folder.resolve(prefix(cellId) + RunDirectory.safe(routeTag)
+                + suffix(new RunDirectory.ChunkKey(seed, cellId, chunk)));
+    }
+
+    /** The end of every saved route's file name of a chunk; the leading '-' keeps seed 1 from matching seed 11. */
+    private static String suffix(RunDirectory.ChunkKey key) {
+        return "-seed" + key.seed() + "-chunk" + key.chunk() + ".bin";
     }
 
     private static String prefix(String cellId) {

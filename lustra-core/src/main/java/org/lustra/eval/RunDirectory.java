@@ -21,7 +21,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.IntUnaryOperator;
-import org.lustra.defense.GradientMode;
 import org.lustra.util.Files2;
 import org.lustra.util.Json;
 
@@ -279,10 +278,9 @@ public final class RunDirectory {
     /** Deletes a cell's example panel and the universal patches of the cell and of {@code patchOwner}. */
     void forgetCellFiles(String cellId, String patchOwner, boolean ownerUnused) {
         deleteMatching(dir.resolve("patches"), safe(cellId) + "-seed"); // older layouts: one patch per cell
-        for (GradientMode mode : GradientMode.values()) {
-            // worst-of cells: one patch per route
-            deleteMatching(dir.resolve("patches"), safe(cellId + "@" + mode.name()) + "-seed");
-        }
+        // worst-of cells: one patch per route, restarts included (cell@EXACT-r2); no other cell id starts with this
+        // one's followed by '@', as every id ends with its mode
+        deleteMatching(dir.resolve("patches"), safe(cellId + "@"));
         if (ownerUnused) {
             // the owner's patch goes only when no kept cell uses it (a shared bare-classifier patch made their records)
             deleteMatching(dir.resolve("patches"), safe(patchOwner) + "-seed");

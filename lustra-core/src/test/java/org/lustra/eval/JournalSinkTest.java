@@ -38,7 +38,7 @@ class JournalSinkTest {
                 0);
         List<String> routeCells = Arrays.stream(routes).map(r -> "c@" + r).toList();
         return new JournalSink(dir, chunk -> 4, cell -> cell.equals("c") ? routeCells : List.of(), List.of(KEY),
-                quiet, 0, s -> { });
+                quiet, 0, null, s -> { });
     }
 
     @Test

@@ -79,6 +79,24 @@ class RestartsTest {
         }
     }
 
+    @Test
+    void givenPatchesOfEveryRouteAndRestart_whenTheCellIsForgotten_thenAllOfItsPatchesGoAndNoOtherCellLosesOne()
+            throws Exception {
+        RunDirectory dir = new RunDirectory(tmp);
+        String cell = "median:3|advp-0.050-r2|adaptive";
+        String other = "median:3|advp-0.050|adaptive";
+        for (String owner : List.of(cell + "@EXACT", cell + "@BPDA-r2", other + "@EXACT")) {
+            Files.createDirectories(dir.patchFile(owner, 1).getParent());
+            Files.writeString(dir.patchFile(owner, 1), "[0.5]");
+        }
+
+        dir.forgetCellFiles(cell, "none|advp-0.050-r2|none", false);
+
+        assertEquals(List.of(tmp.resolve("patches").relativize(dir.patchFile(other + "@EXACT", 1)).toString()),
+                Files.list(tmp.resolve("patches")).map(f -> f.getFileName().toString()).toList(),
+                "a restart's patch would be reused by the redo");
+    }
+
     private static List<Double> distances(List<SampleRecord> records) {
         return records.stream().sorted((a, b) -> Integer.compare(a.index(), b.index())).map(SampleRecord::distL2)
                 .toList();

@@ -2,6 +2,7 @@ package org.lustra.eval;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,8 +11,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lustra.attack.AttackModel;
@@ -32,10 +34,7 @@ class RouteCheckpointsTest {
     @Test
     void givenARunStoppedAfterTheFirstRouteOfAChunk_whenRerun_thenOnlyTheOtherRouteIsAttackedAndTheRecordsAreUnchanged()
             throws Exception {
-        Experiment exp = Experiment.builder("partial", "classifier-resnet").optSubset("eval512").optImages(4)
-                .optProfile("quick").optSeeds(1L).optDefenses("median:3").optModes("adaptive")
-                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)).optBatch(2).optGradient("worst-of")
-                .build();
+        Experiment exp = experiment();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             // the reference: the same run, never stopped (two chunks, routes EXACT and BPDA: four attacks)
             CountingAttack all = new CountingAttack(Integer.MAX_VALUE);
@@ -55,6 +54,14 @@ class RouteCheckpointsTest {
                         .map(f -> f.substring(f.indexOf("__route-") + "__route-".length())).toList());
             }
 
+            // (and a kill left a temporary file and a journaled chunk's route behind)
+            Path folder = part.resolve(RouteCheckpoints.FOLDER);
+            Files.writeString(folder.resolve(".x.bin.1a2b.tmp"), "torn");
+            try (var files = Files.list(folder)) {
+                Path kept = files.filter(f -> f.toString().endsWith(".bin")).findFirst().orElseThrow();
+                Files.copy(kept, folder.resolve(kept.getFileName().toString().replace("chunk1", "chunk0")));
+            }
+
             // when it is run again
             CountingAttack rest = new CountingAttack(Integer.MAX_VALUE);
             List<String> log = new ArrayList<>();
@@ -67,15 +74,32 @@ class RouteCheckpointsTest {
             assertTrue(log.stream().anyMatch(s -> s.contains("route EXACT finished before the last stop")),
                     log.toString());
             assertFalse(Files.exists(part.resolve(RouteCheckpoints.FOLDER)));
-            // and the records are those of the uninterrupted run
-            assertEquals(ExperimentRunnerTest.records(tmp.resolve("whole")), ExperimentRunnerTest.records(part));
+            // and the records are those of the uninterrupted run, every field but the wall clock's
+            assertEquals(records(tmp.resolve("whole")), records(part));
+            // (the two routes made different images, so one route's images taken for the other would have shown)
+            assertNotEquals(distances(tmp.resolve("whole"), "@EXACT"), distances(tmp.resolve("whole"), "@BPDA"));
+        }
+    }
+
+    @Test
+    void givenARunStoppedMidChunk_whenTheCellIsRedone_thenItsSavedRoutesAreForgotten() throws Exception {
+        Experiment exp = experiment();
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            ExperimentRunner first = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { })
+                    .withAttack("pgd", new CountingAttack(4));
+            assertThrows(RuntimeException.class, () -> first.run(first.manifest("test", Map.of())));
+            assertTrue(Files.isDirectory(tmp.resolve(RouteCheckpoints.FOLDER)));
+
+            new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { }).redo("pgd", "commit-2");
+
+            assertFalse(Files.exists(tmp.resolve(RouteCheckpoints.FOLDER)), "a route of the old code would be reused");
         }
     }
 
     @Test
     void givenASavedRouteOfAnotherChunkSize_whenLoaded_thenItIsIgnoredWithASentence() {
         List<String> log = new ArrayList<>();
-        RouteCheckpoints checkpoints = new RouteCheckpoints(new RunDirectory(tmp), log::add);
+        RouteCheckpoints checkpoints = new RouteCheckpoints(new RunDirectory(tmp), "inputs-a", log::add);
         checkpoints.save(1, CELL, 0, "BPDA", 2, new org.lustra.attack.Attack.Outcome(new float[8], null, 2,
                 new GradientCounts(2, 0, 1), List.of()), 12.5);
 
@@ -86,18 +110,54 @@ class RouteCheckpointsTest {
         // a chunk of another size does not take it
         assertTrue(checkpoints.load(1, CELL, 0, "BPDA", 3, 12, 12).isEmpty());
         assertTrue(log.get(0).contains("the route is attacked again"), log.toString());
+        // a run on other inputs (retrained weights) does not take it
+        assertTrue(new RouteCheckpoints(new RunDirectory(tmp), "inputs-b", log::add).load(1, CELL, 0, "BPDA", 2, 8, 8)
+                .isEmpty());
         // a redo of the cell forgets it
         checkpoints.clearCell(CELL);
         assertTrue(checkpoints.load(1, CELL, 0, "BPDA", 2, 8, 8).isEmpty());
     }
 
-    /** Moves every pixel by a random ±0.1 drawn from the attack seed; counts its runs and dies at run {@code dieAt}. */
+    private static Experiment experiment() {
+        return Experiment.builder("partial", "classifier-resnet").optSubset("eval512").optImages(4).optProfile("quick")
+                .optSeeds(1L).optDefenses("median:3").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)).optBatch(2).optGradient("worst-of")
+                .build();
+    }
+
+    /** Every record of a run as JSON without its wall-clock field, sorted. */
+    private static List<String> records(Path dir) throws Exception {
+        List<String> out = new ArrayList<>();
+        for (String line : Files.readAllLines(dir.resolve(RunDirectory.SAMPLES))) {
+            JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+            o.remove("msPerImage");
+            out.add(o.toString());
+        }
+        java.util.Collections.sort(out);
+        return out;
+    }
+
+    /** The ℓ2 distance of each image's final input in the route cells whose id contains {@code route}. */
+    private static Map<Integer, Double> distances(Path dir, String route) throws Exception {
+        Map<Integer, Double> out = new java.util.TreeMap<>();
+        for (SampleRecord r : new RunDirectory(dir).readRecords()) {
+            if (r.cell().contains(route)) {
+                out.put(r.index(), r.distL2());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * One signed-gradient step of 0.1 through the route's model (EXACT and BPDA through the median filter give different
+     * images); counts its runs and dies at run {@code dieAt}.
+     */
     private static final class CountingAttack extends StubLpAttack {
         final AtomicInteger runs = new AtomicInteger();
         private final int dieAt;
 
         CountingAttack(int dieAt) {
-            super("no steps (a counting stub)");
+            super("one signed-gradient step (a counting stub)");
             this.dieAt = dieAt;
         }
 
@@ -111,12 +171,12 @@ class RouteCheckpointsTest {
             if (runs.incrementAndGet() == dieAt) {
                 throw new IllegalStateException("killed");
             }
-            SplittableRandom rnd = new SplittableRandom(seed);
+            float[] g = model.evaluate(x, labels.length, AttackModel.Loss.CE, labels, null).gradient();
             float[] adv = x.clone();
             for (int j = 0; j < adv.length; j++) {
-                adv[j] = Math.max(0f, Math.min(1f, x[j] + (rnd.nextBoolean() ? 0.1f : -0.1f)));
+                adv[j] = Math.max(0f, Math.min(1f, x[j] + 0.1f * Math.signum(g[j])));
             }
-            return new Outcome(adv, null, labels.length, GradientCounts.NONE, List.of());
+            return new Outcome(adv, null, labels.length, GradientCounts.of(model), List.of());
         }
     }
 }
