@@ -71,6 +71,8 @@ final class Table1Markdown {
                 + "defences, where single, majority and any-of-K coincide). NA = non-adaptive (attack on the bare "
                 + "classifier, output then defended), A = adaptive (attack through the defence, worst of every "
                 + "gradient route the defence declares, per image; RHDE is black-box: queries through the defence). "
+                + "The last column counts an image robust only if it survived every listed attack, adaptive and "
+                + "non-adaptive: an attacker may pick either. "
                 + "Seed = the seed paper's Table 1 on ImageNet (" + spec.seedModel() + "): AdvP and LaVAN adaptive "
                 + "(BPDA), GDPA and RHDE non-adaptive, 5 % patches, 100 iterations; our budgets are in the cell list "
                 + "below.";
@@ -94,7 +96,8 @@ final class Table1Markdown {
         }
         String optional = spec.worstOfIfRun().isEmpty() ? ""
                 : "; and where run: " + String.join(", ", spec.worstOfIfRun());
-        head.add("worst adaptive (" + String.join(", ", spec.worstOf()) + optional + ")");
+        head.add("worst case per image (adaptive " + String.join(", ", spec.worstOf()) + optional
+                + "; with the same attacks' NA cells where run)");
         return head;
     }
 

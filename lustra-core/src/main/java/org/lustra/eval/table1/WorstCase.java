@@ -2,6 +2,7 @@ package org.lustra.eval.table1;
 
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -10,9 +11,11 @@ import org.lustra.eval.SampleRecord;
 import org.lustra.eval.table1.Table1Runs.ImageKey;
 
 /**
- * A defence's worst case over its adaptive attacks, per image: an image counts as robust only if it survived every
- * one of them (an attacker picks, per image, the attack that works). Counted on the images all those cells share.
- * The harness records each cell on its own; this is the one number the table computes itself.
+ * A defence's worst case over every attack tried on it, per image: an image counts as robust only if it survived each
+ * of its adaptive attacks and, where run, the non-adaptive cell of the same attack (an attacker picks, per image, the
+ * attack that works, and a patch made without the defence in mind is one of them: adding those cells on 3 December
+ * moved the resnet table's JPEG 8.6 → 5.1 %, DW 11.7 → 5.9 %, FNC 12.5 → 5.9 %). Counted on the images the adaptive cells share. The harness records
+ * each cell on its own; this is the one number the table computes itself.
  *
  * @param images images (of every run seed) the cells share
  * @param single robust in the first draw under every attack
@@ -36,7 +39,9 @@ public record WorstCase(int images, int single, int majority, int anyOfK) {
 
     /**
      * The worst case of {@code defense} over the adaptive cells of {@code required} (all must have records) and of
-     * {@code optional} where they have; empty when a required cell is missing or the cells share no image.
+     * {@code optional} where they have, and the non-adaptive cells of both lists where they have; empty when a required
+     * adaptive cell is missing or the adaptive cells share no image. A non-adaptive cell on fewer images only decides
+     * the images it has.
      */
     public static Optional<WorstCase> of(String defense, List<String> required, List<String> optional,
             Map<String, Map<ImageKey, SampleRecord>> records) {
@@ -58,6 +63,14 @@ public record WorstCase(int images, int single, int majority, int anyOfK) {
         if (common.isEmpty()) {
             return Optional.empty();
         }
+        // the undefended classifier's cells have one id for both modes: each joins once
+        Set<String> all = new LinkedHashSet<>(ids);
+        for (String attack : concat(required, optional)) {
+            String id = cellId(defense, attack, Table1Spec.NONADAPTIVE);
+            if (records.containsKey(id)) {
+                all.add(id);
+            }
+        }
         int single = 0;
         int majority = 0;
         int anyOfK = 0;
@@ -65,8 +78,11 @@ public record WorstCase(int images, int single, int majority, int anyOfK) {
             boolean singleRobust = true;
             boolean robust = true;
             boolean anyFooled = false;
-            for (String id : ids) {
+            for (String id : all) {
                 SampleRecord r = records.get(id).get(image);
+                if (r == null) {
+                    continue;
+                }
                 singleRobust &= r.singleDrawRobust();
                 robust &= r.robust();
                 anyFooled |= Boolean.TRUE.equals(r.anyCopyFooled()) || !r.robust();
@@ -76,5 +92,11 @@ public record WorstCase(int images, int single, int majority, int anyOfK) {
             anyOfK += robust && !anyFooled ? 1 : 0;
         }
         return Optional.of(new WorstCase(common.size(), single, majority, anyOfK));
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
     }
 }

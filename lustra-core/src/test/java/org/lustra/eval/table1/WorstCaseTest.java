@@ -12,11 +12,12 @@ import org.junit.jupiter.api.Test;
 import org.lustra.eval.SampleRecord;
 import org.lustra.eval.table1.Table1Runs.ImageKey;
 
-/** The per-image worst case over a defence's adaptive attacks: robust only if robust under every one of them. */
+/** The per-image worst case over every attack tried on a defence: robust only if robust under each of them. */
 class WorstCaseTest {
     private static final String LAVAN = "jpeg:75|lavan-0.050|adaptive";
     private static final String ADVP = "jpeg:75|advp-0.050|adaptive";
     private static final String EVADE = "jpeg:75|evade-lavan-0.050|adaptive";
+    private static final String LAVAN_NA = "jpeg:75|lavan-0.050|nonadaptive";
 
     private final Map<String, Map<ImageKey, SampleRecord>> records = new HashMap<>();
 
@@ -64,6 +65,32 @@ class WorstCaseTest {
         cell(ADVP, true, false, true, true);
 
         assertEquals(Optional.of(new WorstCase(4, 2, 2, 2)), worst(List.of("evade-lavan-0.050")));
+    }
+
+    @Test
+    void givenANonAdaptiveCellThatFoolsAnImageTheAdaptiveOnesMissed_whenTheWorstCaseIsTaken_thenThatImageIsFooled() {
+        cell(LAVAN, true, true, false, true);
+        cell(ADVP, true, true, true, true);
+        cell(LAVAN_NA, true, false, true, true, false);
+
+        assertEquals(Optional.of(new WorstCase(4, 2, 2, 2)), worst(List.of()));
+    }
+
+    @Test
+    void givenANonAdaptiveCellOnFewerImages_whenTheWorstCaseIsTaken_thenItDecidesOnlyItsOwnImages() {
+        cell(LAVAN, true, true, true, true);
+        cell(ADVP, true, true, true, true);
+        cell(LAVAN_NA, true, false);
+
+        assertEquals(Optional.of(new WorstCase(4, 3, 3, 3)), worst(List.of()));
+    }
+
+    @Test
+    void givenOnlyANonAdaptiveCellOfARequiredAttack_whenTheWorstCaseIsTaken_thenThereIsNone() {
+        cell(LAVAN, true, true, true, true);
+        cell("jpeg:75|advp-0.050|nonadaptive", true, true, true, true);
+
+        assertEquals(Optional.empty(), worst(List.of()));
     }
 
     @Test
