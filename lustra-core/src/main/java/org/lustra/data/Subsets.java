@@ -8,7 +8,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.TreeSet;
 import java.util.function.Function;
 import org.lustra.util.Files2;
 import org.lustra.util.Json;
@@ -76,7 +78,42 @@ public final class Subsets {
     public static ImageSet load(Path dataDir, String spec) {
         SubsetSpec s = SubsetSpec.parse(spec);
         ImageSet base = loadShipped(dataDir, s.base());
+        if (s.shuffled()) {
+            base = base.subset(shuffled(manifest(dataDir).seed(), s.base(), base.size()));
+        }
         return s.corruption() == null ? base : s.corruption().applyTo(base, s.severity());
+    }
+
+    /**
+     * A warning when the first {@code n} images of {@code set} miss classes the whole set has (a subset stored sorted
+     * by class, as {@code digits-holdout} is, gives a first N of one or two classes), else empty. Only asked when
+     * {@code n} could cover every class.
+     */
+    public static Optional<String> unrepresentativeHead(ImageSet set, int n, String spec) {
+        TreeSet<Integer> all = new TreeSet<>();
+        TreeSet<Integer> head = new TreeSet<>();
+        for (int i = 0; i < set.size(); i++) {
+            all.add(set.label(i));
+            if (i < n) {
+                head.add(set.label(i));
+            }
+        }
+        if (n >= set.size() || n < all.size() || head.size() == all.size()) {
+            return Optional.empty();
+        }
+        String fix = SubsetSpec.parse(spec).shuffled() ? "use more images"
+                : "use " + SubsetSpec.parse(spec).base() + SubsetSpec.SHUFFLED + " (a seeded random order) or more images";
+        return Optional.of("The first " + n + " images of " + spec + " hold " + head.size() + " of its " + all.size()
+                + " classes " + head + ", so the results describe those classes only; " + fix + ".");
+    }
+
+    /**
+     * The order of {@code NAME~shuffled}: a uniformly random permutation of the subset's {@code size} images, drawn
+     * from the data manifest's seed and the subset's name, so it is the same on every machine and for every run.
+     */
+    public static int[] shuffled(long manifestSeed, String name, int size) {
+        SplittableRandom rng = Seed.of(manifestSeed).child("order").child(name).random();
+        return Permutations.random(size, rng::nextInt);
     }
 
     private static ImageSet loadShipped(Path dataDir, String name) {

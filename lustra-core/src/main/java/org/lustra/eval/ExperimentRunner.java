@@ -17,6 +17,7 @@ import org.lustra.attack.Attack;
 import org.lustra.attack.Attacks;
 import org.lustra.data.ImageSet;
 import org.lustra.data.SubsetSpec;
+import org.lustra.data.Subsets;
 import org.lustra.defense.DefenseFactory;
 import org.lustra.defense.DefenseSpec;
 import org.lustra.defense.GradientMode;
@@ -256,6 +257,8 @@ public final class ExperimentRunner implements AutoCloseable {
         }
         long doneImages = totalImages - pending.stream().mapToLong(k -> (long) chunkSize(k.chunk())
                 * recordsPerImage(manifest, k.cell())).sum();
+        Subsets.unrepresentativeHead(in.eval(), images(), exp.subset() == null ? "eval512" : exp.subset())
+                .ifPresent(w -> log.accept("Warning: " + w));
         Progress progress = new Progress("eval " + exp.name(), totalImages, "image evaluations");
         progress.startAt(doneImages);
         if (doneImages > 0) {

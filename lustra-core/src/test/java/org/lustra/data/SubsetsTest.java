@@ -74,6 +74,52 @@ class SubsetsTest {
                 Files.readAllBytes(tmp.resolve("b").resolve("validation-images-idx3-ubyte.gz")), "byte-identical files");
     }
 
+    /** A subset stored sorted by class, as digits-holdout is: labels 0,0,…,1,1,…,9. */
+    private static ImageSet sortedByClass(int perClass) {
+        int n = 10 * perClass;
+        byte[] px = new byte[n * 4];
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) {
+            y[i] = i / perClass;
+            px[i * 4] = (byte) i;
+        }
+        return new ImageSet(px, y, 1, 2, 2);
+    }
+
+    @Test
+    void givenASubsetSortedByClass_whenLoadedShuffled_thenTheSameImagesComeInOneFixedMixedOrder() throws IOException {
+        Subsets.make(tmp, 7, synthetic(6000, 0), synthetic(600, 0), Path.of("fm"), sortedByClass(50), Path.of("d"),
+                null, "t", s -> { });
+        ImageSet stored = Subsets.load(tmp, "digits-holdout");
+
+        ImageSet a = Subsets.load(tmp, "digits-holdout~shuffled");
+        ImageSet b = Subsets.load(tmp, "digits-holdout~shuffled");
+
+        assertArrayEquals(a.pixels(), b.pixels(), "the order is seeded: the same on every load");
+        assertArrayEquals(a.labels(), b.labels());
+        assertFalse(Arrays.equals(stored.labels(), a.labels()), "the order differs from the stored one");
+        int[] storedSorted = stored.labels().clone();
+        int[] shuffledSorted = a.labels().clone();
+        Arrays.sort(storedSorted);
+        Arrays.sort(shuffledSorted);
+        assertArrayEquals(storedSorted, shuffledSorted, "the same images, only reordered");
+        assertTrue(Subsets.unrepresentativeHead(stored, 60, "digits-holdout").isPresent(), "stored: sorted by class");
+        assertTrue(Subsets.unrepresentativeHead(a, 60, "digits-holdout~shuffled").isEmpty(),
+                "the first 60 of a random order hold every class here");
+    }
+
+    @Test
+    void givenTheFirstImagesOfASortedSubset_whenCheckedForClasses_thenTheWarningNamesTheMissingOrderAndTheFix() {
+        ImageSet sorted = sortedByClass(20);
+
+        String w = Subsets.unrepresentativeHead(sorted, 45, "digits-holdout").orElseThrow();
+
+        assertEquals("The first 45 images of digits-holdout hold 3 of its 10 classes [0, 1, 2], so the results describe "
+                + "those classes only; use digits-holdout~shuffled (a seeded random order) or more images.", w);
+        assertTrue(Subsets.unrepresentativeHead(sorted, 200, "digits-holdout").isEmpty(), "all images: nothing missing");
+        assertTrue(Subsets.unrepresentativeHead(sorted, 5, "digits-holdout").isEmpty(), "5 images cannot hold 10 classes");
+    }
+
     @Test
     void tamperedSubsetFileIsRejected() throws IOException {
         Subsets.make(tmp, 1, synthetic(6000, 0), synthetic(100, 0), Path.of("fm"), null, null, null, "t", s -> { });
