@@ -85,11 +85,11 @@ public final class Subsets {
     }
 
     /**
-     * A warning when the first {@code n} images of {@code set} miss classes the whole set has (a subset stored sorted
-     * by class, as {@code digits-holdout} is, gives a first N of one or two classes), else empty. Only asked when
-     * {@code n} could cover every class.
+     * A warning when the first {@code n} images of {@code set} (loaded from {@code spec}) miss classes the whole set
+     * has (a subset stored sorted by class, as {@code digits-holdout} is, gives a first N of one or two classes), else
+     * empty. Only asked when {@code n} could cover every class.
      */
-    public static Optional<String> unrepresentativeHead(ImageSet set, int n, String spec) {
+    public static Optional<String> unrepresentativeHead(ImageSet set, int n, SubsetSpec spec) {
         TreeSet<Integer> all = new TreeSet<>();
         TreeSet<Integer> head = new TreeSet<>();
         for (int i = 0; i < set.size(); i++) {
@@ -101,10 +101,11 @@ public final class Subsets {
         if (n >= set.size() || n < all.size() || head.size() == all.size()) {
             return Optional.empty();
         }
-        String fix = SubsetSpec.parse(spec).shuffled() ? "use more images"
-                : "use " + SubsetSpec.parse(spec).base() + SubsetSpec.SHUFFLED + " (a seeded random order) or more images";
-        return Optional.of("The first " + n + " images of " + spec + " hold " + head.size() + " of its " + all.size()
-                + " classes " + head + ", so the results describe those classes only; " + fix + ".");
+        String fix = spec.shuffled() ? "use more images" : "use "
+                + new SubsetSpec(spec.base(), true, spec.corruption(), spec.severity()).text()
+                + " (a seeded random order) or more images";
+        return Optional.of("The first " + n + " images of " + spec.text() + " hold " + head.size() + " of its "
+                + all.size() + " classes " + head + ", so the results describe those classes only; " + fix + ".");
     }
 
     /**

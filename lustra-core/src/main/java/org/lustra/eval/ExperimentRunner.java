@@ -140,6 +140,11 @@ public final class ExperimentRunner implements AutoCloseable {
         return exp.images() == null ? in.eval().size() : Math.min(exp.images(), in.eval().size());
     }
 
+    /** The experiment's subset ({@code eval512} when the config names none). */
+    private SubsetSpec subsetSpec() {
+        return SubsetSpec.parse(exp.subset() == null ? "eval512" : exp.subset());
+    }
+
     int chunks() {
         return (images() + exp.batch() - 1) / exp.batch();
     }
@@ -176,7 +181,7 @@ public final class ExperimentRunner implements AutoCloseable {
         }
         // a corrupted subset (eval512+contrast:3) is computed from the shipped files of its base, which are hashed; the
         // corruption itself is in the config
-        String subset = SubsetSpec.parse(exp.subset() == null ? "eval512" : exp.subset()).base();
+        String subset = subsetSpec().base();
         for (String part : List.of("images-idx3-ubyte.gz", "labels-idx1-ubyte.gz")) {
             Path f = LustraHome.data().resolve(subset + "-" + part);
             if (Files.exists(f)) {
@@ -257,8 +262,7 @@ public final class ExperimentRunner implements AutoCloseable {
         }
         long doneImages = totalImages - pending.stream().mapToLong(k -> (long) chunkSize(k.chunk())
                 * recordsPerImage(manifest, k.cell())).sum();
-        Subsets.unrepresentativeHead(in.eval(), images(), exp.subset() == null ? "eval512" : exp.subset())
-                .ifPresent(w -> log.accept("Warning: " + w));
+        Subsets.unrepresentativeHead(in.eval(), images(), subsetSpec()).ifPresent(w -> log.accept("Warning: " + w));
         Progress progress = new Progress("eval " + exp.name(), totalImages, "image evaluations");
         progress.startAt(doneImages);
         if (doneImages > 0) {

@@ -103,8 +103,9 @@ class SubsetsTest {
         Arrays.sort(storedSorted);
         Arrays.sort(shuffledSorted);
         assertArrayEquals(storedSorted, shuffledSorted, "the same images, only reordered");
-        assertTrue(Subsets.unrepresentativeHead(stored, 60, "digits-holdout").isPresent(), "stored: sorted by class");
-        assertTrue(Subsets.unrepresentativeHead(a, 60, "digits-holdout~shuffled").isEmpty(),
+        assertTrue(Subsets.unrepresentativeHead(stored, 60, SubsetSpec.parse("digits-holdout")).isPresent(),
+                "stored: sorted by class");
+        assertTrue(Subsets.unrepresentativeHead(a, 60, SubsetSpec.parse("digits-holdout~shuffled")).isEmpty(),
                 "the first 60 of a random order hold every class here");
     }
 
@@ -112,12 +113,14 @@ class SubsetsTest {
     void givenTheFirstImagesOfASortedSubset_whenCheckedForClasses_thenTheWarningNamesTheMissingOrderAndTheFix() {
         ImageSet sorted = sortedByClass(20);
 
-        String w = Subsets.unrepresentativeHead(sorted, 45, "digits-holdout").orElseThrow();
+        SubsetSpec stored = SubsetSpec.parse("digits-holdout");
 
-        assertEquals("The first 45 images of digits-holdout hold 3 of its 10 classes [0, 1, 2], so the results describe "
-                + "those classes only; use digits-holdout~shuffled (a seeded random order) or more images.", w);
-        assertTrue(Subsets.unrepresentativeHead(sorted, 200, "digits-holdout").isEmpty(), "all images: nothing missing");
-        assertTrue(Subsets.unrepresentativeHead(sorted, 5, "digits-holdout").isEmpty(), "5 images cannot hold 10 classes");
+        String w = Subsets.unrepresentativeHead(sorted, 45, stored).orElseThrow();
+
+        assertEquals("The first 45 images of digits-holdout hold 3 of its 10 classes [0, 1, 2], so the results "
+                + "describe those classes only; use digits-holdout~shuffled (a seeded random order) or more images.", w);
+        assertTrue(Subsets.unrepresentativeHead(sorted, 200, stored).isEmpty(), "all images: nothing missing");
+        assertTrue(Subsets.unrepresentativeHead(sorted, 5, stored).isEmpty(), "5 images cannot hold 10 classes");
     }
 
     @Test

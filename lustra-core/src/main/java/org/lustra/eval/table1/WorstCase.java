@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.lustra.eval.SampleRecord;
 import org.lustra.eval.table1.Table1Runs.ImageKey;
 
@@ -14,8 +15,8 @@ import org.lustra.eval.table1.Table1Runs.ImageKey;
  * A defence's worst case over every attack tried on it, per image: an image counts as robust only if it survived each
  * of its adaptive attacks and, where run, the non-adaptive cell of the same attack (an attacker picks, per image, the
  * attack that works, and a patch made without the defence in mind is one of them: adding those cells on 3 December
- * moved the resnet table's JPEG 8.6 → 5.1 %, DW 11.7 → 5.9 %, FNC 12.5 → 5.9 %). Counted on the images the adaptive cells share. The harness records
- * each cell on its own; this is the one number the table computes itself.
+ * moved the resnet table's JPEG 8.6 → 5.1 %, DW 11.7 → 5.9 %, FNC 12.5 → 5.9 %). Counted on the images the adaptive
+ * cells share. The harness records each cell on its own; this is the one number the table computes itself.
  *
  * @param images images (of every run seed) the cells share
  * @param single robust in the first draw under every attack
@@ -65,7 +66,7 @@ public record WorstCase(int images, int single, int majority, int anyOfK) {
         }
         // the undefended classifier's cells have one id for both modes: each joins once
         Set<String> all = new LinkedHashSet<>(ids);
-        for (String attack : concat(required, optional)) {
+        for (String attack : Stream.concat(required.stream(), optional.stream()).toList()) {
             String id = cellId(defense, attack, Table1Spec.NONADAPTIVE);
             if (records.containsKey(id)) {
                 all.add(id);
@@ -92,11 +93,5 @@ public record WorstCase(int images, int single, int majority, int anyOfK) {
             anyOfK += robust && !anyFooled ? 1 : 0;
         }
         return Optional.of(new WorstCase(common.size(), single, majority, anyOfK));
-    }
-
-    private static List<String> concat(List<String> a, List<String> b) {
-        List<String> out = new ArrayList<>(a);
-        out.addAll(b);
-        return out;
     }
 }
