@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
 @Command(name = "eval", description = "Evaluate models and defences.", mixinStandardHelpOptions = true,
         subcommands = {EvalCommand.ClassifierEval.class, DiffusionEval.class, LocalizeEval.class, CleanMaskEval.class,
             MaskQualityCommand.class, ExperimentCommands.Run.class, ExperimentCommands.ReportCommand.class,
-            ExperimentCommands.ReproduceCommand.class, ExperimentCommands.Table1Command.class,
+            ExperimentCommands.ReproduceCommand.class, ExperimentCommands.Table1Command.class, WorstCommand.class,
             HeteroFigureCommand.class})
 final class EvalCommand implements Runnable {
     @Override

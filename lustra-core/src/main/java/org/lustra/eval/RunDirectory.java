@@ -162,6 +162,28 @@ public final class RunDirectory {
         return out;
     }
 
+    /**
+     * Every whole record of the journal, in file order, skipping torn lines: for readers of a run that may be writing
+     * right now or was killed mid-line (the runner drops and redoes such a line's chunk); the count skipped goes to
+     * {@code torn}.
+     */
+    public List<SampleRecord> readWholeRecords(Consumer<Integer> torn) {
+        List<SampleRecord> out = new ArrayList<>();
+        int skipped = 0;
+        for (String line : lines()) {
+            if (line.isBlank()) {
+                continue;
+            }
+            try {
+                out.add(record(line));
+            } catch (JsonParseException e) {
+                skipped++;
+            }
+        }
+        torn.accept(skipped);
+        return out;
+    }
+
     private List<String> lines() {
         try {
             return Files.readAllLines(samplesFile(), StandardCharsets.UTF_8);

@@ -12,7 +12,7 @@ import org.lustra.util.LustraException;
  * folder, so adaptive cells (256 images), non-adaptive cells (512), the costly black-box and GDPA cells (fewer images)
  * and rows added later (the diffusion defences, once their model is trained) each live in their own run folder. The
  * table only reads their {@code report.json} and {@code samples.jsonl}: it computes nothing the harness did not
- * record, except the per-image worst case over a defence's adaptive attacks ({@link WorstCase}).
+ * record, except the per-image worst case over a defence's adaptive attacks ({@link Table1WorstCase}).
  */
 public final class Table1 {
     private Table1() {}

@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import org.lustra.eval.Metrics;
+import org.lustra.eval.worst.WorstCase;
 
 /**
  * The table as Markdown: the main table (a row per defence, a column per attack and mode, the seed paper's number in
@@ -111,7 +112,7 @@ final class Table1Markdown {
                 + (seedClean == null ? MISSING : seedNumber(seedClean)) + ")"));
         for (Table1Spec.Column c : spec.columns()) {
             for (String mode : c.modes()) {
-                String id = WorstCase.cellId(d, c.attack(), mode);
+                String id = Table1WorstCase.cellId(d, c.attack(), mode);
                 String text = MISSING;
                 if (d.equals("none") && mode.equals(Table1Spec.ADAPTIVE)
                         && c.modes().contains(Table1Spec.NONADAPTIVE)) {
@@ -134,7 +135,7 @@ final class Table1Markdown {
                 line.add(text);
             }
         }
-        line.add(worst(WorstCase.of(d, spec.worstOf(), spec.worstOfIfRun(), runs.records())));
+        line.add(worst(Table1WorstCase.of(d, spec.worstOf(), spec.worstOfIfRun(), runs.records())));
         return line;
     }
 

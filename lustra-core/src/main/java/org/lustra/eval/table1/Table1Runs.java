@@ -21,6 +21,7 @@ import org.lustra.eval.Manifest;
 import org.lustra.eval.Report;
 import org.lustra.eval.RunDirectory;
 import org.lustra.eval.SampleRecord;
+import org.lustra.eval.worst.ImageKey;
 import org.lustra.util.Json;
 import org.lustra.util.LustraException;
 
@@ -39,13 +40,6 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
 
     /** The report.json of a finished run: its scores, and the checks the harness ran on it. */
     public static final String REPORT = "report.json";
-
-    /** One image of one run seed: the unit the worst case is taken over. */
-    public record ImageKey(long seed, int index) {
-        static ImageKey of(SampleRecord r) {
-            return new ImageKey(r.seed(), r.index());
-        }
-    }
 
     public Table1Runs {
         cells = Collections.unmodifiableMap(new LinkedHashMap<>(cells));
@@ -148,6 +142,9 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
 
     /** The journal's records; a torn line is skipped in an unfinished run and an error in a finished one. */
     private static List<SampleRecord> journal(RunDirectory dir, String run, boolean skipTorn) {
+        if (skipTorn) {
+            return dir.readWholeRecords(torn -> { });
+        }
         List<String> lines;
         try {
             lines = Files.readAllLines(dir.samplesFile(), StandardCharsets.UTF_8);
@@ -162,11 +159,9 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
             try {
                 out.add(RunDirectory.record(lines.get(i)));
             } catch (JsonParseException e) {
-                if (!skipTorn) {
-                    throw new LustraException("Line " + (i + 1) + " of " + dir.samplesFile() + " is not a record ("
-                            + e.getMessage() + "), though " + run + " has a report; rerun its `lustra eval run` "
-                            + "command, which drops a torn line and redoes its chunk.", e);
-                }
+                throw new LustraException("Line " + (i + 1) + " of " + dir.samplesFile() + " is not a record ("
+                        + e.getMessage() + "), though " + run + " has a report; rerun its `lustra eval run` "
+                        + "command, which drops a torn line and redoes its chunk.", e);
             }
         }
         return out;

@@ -15,6 +15,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lustra.eval.RunDirectory;
+import org.lustra.eval.worst.ImageKey;
 import org.lustra.util.LustraException;
 
 /** The table of a synthetic folder: finished, unfinished and missing run folders, and the inputs it refuses. */
@@ -146,7 +147,7 @@ class Table1Test {
         assertEquals("rerun", runs.cells().get(large).run());
         assertEquals(0.5, runs.cells().get(large).robustMean(), 0);
         assertEquals("old", runs.cells().get(small).run());
-        assertFalse(runs.records().get(large).get(new Table1Runs.ImageKey(1, 0)).robust(), "the rerun's records");
+        assertFalse(runs.records().get(large).get(new ImageKey(1, 0)).robust(), "the rerun's records");
         assertTrue(runs.status().get(0).endsWith("(the table skips its lavan-0.120 cells)"), runs.status().get(0));
     }
 

@@ -10,10 +10,11 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.lustra.eval.SampleRecord;
-import org.lustra.eval.table1.Table1Runs.ImageKey;
+import org.lustra.eval.worst.ImageKey;
+import org.lustra.eval.worst.WorstCase;
 
 /** The per-image worst case over every attack tried on a defence: robust only if robust under each of them. */
-class WorstCaseTest {
+class Table1WorstCaseTest {
     private static final String LAVAN = "jpeg:75|lavan-0.050|adaptive";
     private static final String ADVP = "jpeg:75|advp-0.050|adaptive";
     private static final String EVADE = "jpeg:75|evade-lavan-0.050|adaptive";
@@ -32,7 +33,7 @@ class WorstCaseTest {
     }
 
     private Optional<WorstCase> worst(List<String> optional) {
-        return WorstCase.of("jpeg:75", List.of("lavan-0.050", "advp-0.050"), optional, records);
+        return Table1WorstCase.of("jpeg:75", List.of("lavan-0.050", "advp-0.050"), optional, records);
     }
 
     @Test
@@ -114,7 +115,7 @@ class WorstCaseTest {
 
     @Test
     void givenTheUndefendedClassifier_whenItsCellsAreNamed_thenTheirModeIsNone() {
-        assertEquals("none|lavan-0.050|none", WorstCase.cellId("none", "lavan-0.050", "adaptive"));
-        assertEquals("jpeg:75|lavan-0.050|adaptive", WorstCase.cellId("jpeg:75", "lavan-0.050", "adaptive"));
+        assertEquals("none|lavan-0.050|none", Table1WorstCase.cellId("none", "lavan-0.050", "adaptive"));
+        assertEquals("jpeg:75|lavan-0.050|adaptive", Table1WorstCase.cellId("jpeg:75", "lavan-0.050", "adaptive"));
     }
 }

@@ -1,0 +1,155 @@
+package org.lustra.eval.worst;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.lustra.eval.CellInfo;
+import org.lustra.eval.Experiment;
+import org.lustra.eval.Manifest;
+import org.lustra.eval.RunDirectory;
+import org.lustra.eval.SampleRecord;
+import org.lustra.util.LustraException;
+
+/**
+ * The per-image worst case over every attack tried on a defence, across run folders ({@code lustra eval worst}): cells
+ * of one defence and one {@link Threat} form a group, whatever their attack, mode and run, and an image counts as
+ * robust only if it survived each of them. The harness scores each cell alone, so a study that ran the adaptive
+ * attacks in one folder and the non-adaptive (transferred) ones in another has two numbers where the attacker has one:
+ * on the shuffled digits DISCO kept 25 of 64 images under white-box PGD-200 but 9 under the worst of it and transfer
+ * (3 December), counted by hand then. Route cells of worst-of cells are left out: their cell already keeps each
+ * image's worst route.
+ *
+ * <p>Runs must read the same classifier and subset (image indices then name the same images) and, where both record
+ * them, the same model and data hashes. A group is scored on the images every member has records of (the same run
+ * seed and index); unfinished runs join with the records they have.
+ */
+public final class CrossRunWorst {
+    private CrossRunWorst() {}
+
+    /** One run folder: as the user named it, its experiment, commit and how far it got. */
+    public record Run(String label, String experiment, String gitCommit, long records, long expected) {}
+
+    /**
+     * One cell of one run within a group: its own image count, and on the group's shared images how many it left
+     * robust (majority of K) and how many it alone fooled (every other member left them robust).
+     */
+    public record Member(String run, String cell, String mode, String gradientMode, int images, int robustOnShared,
+            int fooledOnlyHere) {}
+
+    /** One defence under one threat: its members and their worst case (null when they share no image). */
+    public record Group(String defense, Threat threat, List<Member> members, WorstCase worst) {
+        public Group {
+            members = List.copyOf(members);
+        }
+    }
+
+    public record Result(String classifier, String subset, List<Run> runs, List<Group> groups) {
+        public Result {
+            runs = List.copyOf(runs);
+            groups = List.copyOf(groups);
+        }
+    }
+
+    private record Key(String defense, Threat threat) {}
+
+    private record Cell(String run, String id, String mode, String gradientMode,
+            Map<ImageKey, SampleRecord> records) {}
+
+    /** The worst case of every defence and threat in {@code dirs} (labelled as given). */
+    public static Result of(List<Path> dirs) {
+        if (dirs.isEmpty()) {
+            throw new LustraException("Give at least one run folder (a folder `lustra eval run --out` wrote).");
+        }
+        List<Run> runs = new ArrayList<>();
+        Map<Key, List<Cell>> groups = new LinkedHashMap<>();
+        Manifest first = null;
+        String firstLabel = null;
+        for (Path dir : dirs) {
+            String label = dir.toString();
+            RunDirectory run = new RunDirectory(dir);
+            if (!run.hasManifest()) {
+                throw new LustraException(dir + " is not a run folder (no " + RunDirectory.MANIFEST + "); give folders "
+                        + "`lustra eval run --out` wrote.");
+            }
+            Manifest m = run.readManifest();
+            if (first == null) {
+                first = m;
+                firstLabel = label;
+            } else {
+                requireSameImages(firstLabel, first, label, m);
+            }
+            runs.add(read(label, run, m, groups));
+        }
+        List<Group> out = new ArrayList<>();
+        groups.forEach((k, cells) -> out.add(score(k, cells)));
+        return new Result(first.classifier(), first.experiment().subset(), runs, out);
+    }
+
+    /** Image i of two runs is the same image only under one classifier, subset and set of weights. */
+    private static void requireSameImages(String aLabel, Manifest a, String bLabel, Manifest b) {
+        if (!a.classifier().equals(b.classifier()) || !a.experiment().subset().equals(b.experiment().subset())) {
+            throw new LustraException("Run folders " + aLabel + " and " + bLabel + " evaluate different things ("
+                    + a.classifier() + " on " + a.experiment().subset() + " vs " + b.classifier() + " on "
+                    + b.experiment().subset() + "); a per-image worst case needs one classifier and one subset: give "
+                    + "folders of one study.");
+        }
+        List<String> changed = a.changedInputs(b.hashes());
+        if (!changed.isEmpty()) {
+            throw new LustraException("Run folders " + aLabel + " and " + bLabel + " used different inputs: "
+                    + String.join(", ", changed) + "; their images or models are not the same, so their records "
+                    + "cannot be combined per image.");
+        }
+    }
+
+    /** Adds the run's cells (those with records) to their groups; returns what the run is. */
+    private static Run read(String label, RunDirectory run, Manifest m, Map<Key, List<Cell>> groups) {
+        Map<String, Map<ImageKey, SampleRecord>> byCell = new HashMap<>();
+        List<SampleRecord> records = run.readWholeRecords(torn -> { });
+        for (SampleRecord r : records) {
+            if (Boolean.TRUE.equals(r.nonFinite())) {
+                throw new LustraException("Run folder " + label + " has a non-finite record (" + r.cell() + ", image "
+                        + r.index() + "): the harness flagged a failed attack there, an error to find (see its "
+                        + "report.md) before its records are combined.");
+            }
+            byCell.computeIfAbsent(r.cell(), k -> new HashMap<>()).put(ImageKey.of(r), r);
+        }
+        for (Experiment.Cell c : m.experiment().cells()) {
+            Map<ImageKey, SampleRecord> rs = byCell.get(c.id());
+            if (rs == null) {
+                continue;
+            }
+            CellInfo info = m.cells().get(c.id());
+            groups.computeIfAbsent(new Key(c.defense(), Threat.of(c.attack())), k -> new ArrayList<>())
+                    .add(new Cell(label, c.id(), c.mode(), info == null ? "" : info.gradientMode(), rs));
+        }
+        // counted as the run's report counts them: every cell of the manifest, route cells included
+        long expected = (long) m.images() * m.experiment().seeds().size() * m.cells().size();
+        return new Run(label, m.experiment().name(), m.gitCommit(), records.size(), expected);
+    }
+
+    private static Group score(Key key, List<Cell> cells) {
+        Set<ImageKey> shared = new HashSet<>(cells.get(0).records().keySet());
+        cells.forEach(c -> shared.retainAll(c.records().keySet()));
+        List<Member> members = new ArrayList<>();
+        for (Cell c : cells) {
+            int robust = 0;
+            int alone = 0;
+            for (ImageKey image : shared) {
+                if (c.records().get(image).robust()) {
+                    robust++;
+                } else if (cells.stream().filter(o -> o != c).allMatch(o -> o.records().get(image).robust())) {
+                    alone++;
+                }
+            }
+            members.add(new Member(c.run(), c.id(), c.mode(), c.gradientMode(), c.records().size(), robust, alone));
+        }
+        WorstCase worst = shared.isEmpty() ? null
+                : WorstCase.over(shared, cells.stream().map(Cell::records).toList());
+        return new Group(key.defense(), key.threat(), members, worst);
+    }
+}
