@@ -13,6 +13,10 @@ import org.lustra.defense.Purifier;
  * manifest's {@link CellInfo}.
  */
 final class ThreatModels {
+    /** How {@link #threat} starts for the bare classifier, and what parts the defence from the classifier. */
+    static final String UNDEFENDED = "undefended ";
+    static final String ARROW = " -> ";
+
     private ThreatModels() {}
 
     /**
@@ -35,9 +39,9 @@ final class ThreatModels {
     /** Who attacks what: the defended model and what the attacker knows of the defence. */
     static String threat(Experiment.Cell cell, Purifier p, String classifier) {
         if (p instanceof Identity) {
-            return "undefended " + classifier;
+            return UNDEFENDED + classifier;
         }
-        return p.name() + " -> " + classifier + (cell.adaptive() ? ", adaptive white-box attacker"
+        return p.name() + ARROW + classifier + (cell.adaptive() ? ", adaptive white-box attacker"
                 : ", attacker unaware of the defence");
     }
 

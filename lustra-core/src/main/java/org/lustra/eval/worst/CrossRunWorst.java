@@ -2,6 +2,7 @@ package org.lustra.eval.worst;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -18,7 +19,9 @@ import org.lustra.util.LustraException;
 /**
  * The per-image worst case over every attack tried on a defence, across run folders ({@code lustra eval worst}): cells
  * of one defence and one {@link Threat} form a group, whatever their attack, mode and run, and an image counts as
- * robust only if it survived each of them. The harness scores each cell alone, so a study that ran the adaptive
+ * robust only if it survived each of them. A defence is known by the name it ran under ({@link CellInfo#defendedBy}:
+ * the purifier and its settings), not by its spec: {@code hetero} meant other settings before a default changed. The
+ * harness scores each cell alone, so a study that ran the adaptive
  * attacks in one folder and the non-adaptive (transferred) ones in another has two numbers where the attacker has one:
  * on the shuffled digits DISCO kept 25 of 64 images under white-box PGD-200 but 9 under the worst of it and transfer
  * (3 December), counted by hand then. Route cells of worst-of cells are left out: their cell already keeps each
@@ -38,12 +41,16 @@ public final class CrossRunWorst {
      * One cell of one run within a group: its own image count, and on the group's shared images how many it left
      * robust (majority of K) and how many it alone fooled (every other member left them robust).
      */
-    public record Member(String run, String cell, String mode, String gradientMode, int images, int robustOnShared,
+    public record Member(String run, String cell, String gradientMode, int images, int robustOnShared,
             int fooledOnlyHere) {}
 
-    /** One defence under one threat: its members and their worst case (null when they share no image). */
-    public record Group(String defense, Threat threat, List<Member> members, WorstCase worst) {
+    /**
+     * One defence under one threat: its members and their worst case (null when they share no image). {@code defence}
+     * is the defence as it ran ({@link CellInfo#defendedBy}), {@code specs} the specs the runs wrote for it.
+     */
+    public record Group(String defence, List<String> specs, Threat threat, List<Member> members, WorstCase worst) {
         public Group {
+            specs = List.copyOf(specs);
             members = List.copyOf(members);
         }
     }
@@ -55,9 +62,9 @@ public final class CrossRunWorst {
         }
     }
 
-    private record Key(String defense, Threat threat) {}
+    private record Key(String defence, Threat threat) {}
 
-    private record Cell(String run, String id, String mode, String gradientMode,
+    private record Cell(String run, String id, String spec, String gradientMode,
             Map<ImageKey, SampleRecord> records) {}
 
     /** The worst case of every defence and threat in {@code dirs} (labelled as given). */
@@ -85,8 +92,11 @@ public final class CrossRunWorst {
             }
             runs.add(read(label, run, m, groups));
         }
-        List<Group> out = new ArrayList<>();
-        groups.forEach((k, cells) -> out.add(score(k, cells)));
+        // defences in the order they first appear, each one's threats by norm and size
+        List<String> defences = groups.keySet().stream().map(Key::defence).distinct().toList();
+        List<Group> out = groups.keySet().stream().sorted(Comparator.comparingInt((Key k) -> defences.indexOf(
+                k.defence())).thenComparing(k -> k.threat().norm()).thenComparingDouble(k -> k.threat().size()))
+                .map(k -> score(k, groups.get(k))).toList();
         return new Result(first.classifier(), first.experiment().subset(), runs, out);
     }
 
@@ -124,8 +134,9 @@ public final class CrossRunWorst {
                 continue;
             }
             CellInfo info = m.cells().get(c.id());
-            groups.computeIfAbsent(new Key(c.defense(), Threat.of(c.attack())), k -> new ArrayList<>())
-                    .add(new Cell(label, c.id(), c.mode(), info == null ? "" : info.gradientMode(), rs));
+            String defence = info == null ? c.defense() : info.defendedBy();
+            groups.computeIfAbsent(new Key(defence, Threat.of(c.attack())), k -> new ArrayList<>())
+                    .add(new Cell(label, c.id(), c.defense(), info == null ? "" : info.gradientMode(), rs));
         }
         // counted as the run's report counts them: every cell of the manifest, route cells included
         long expected = (long) m.images() * m.experiment().seeds().size() * m.cells().size();
@@ -146,10 +157,11 @@ public final class CrossRunWorst {
                     alone++;
                 }
             }
-            members.add(new Member(c.run(), c.id(), c.mode(), c.gradientMode(), c.records().size(), robust, alone));
+            members.add(new Member(c.run(), c.id(), c.gradientMode(), c.records().size(), robust, alone));
         }
         WorstCase worst = shared.isEmpty() ? null
                 : WorstCase.over(shared, cells.stream().map(Cell::records).toList());
-        return new Group(key.defense(), key.threat(), members, worst);
+        return new Group(key.defence(), cells.stream().map(Cell::spec).distinct().toList(), key.threat(), members,
+                worst);
     }
 }

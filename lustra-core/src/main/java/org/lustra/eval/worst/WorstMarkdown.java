@@ -22,9 +22,10 @@ public final class WorstMarkdown {
                         + "an image counts as robust only if it survived every cell listed for it, adaptive, "
                         + "non-adaptive or black-box, in any of the runs — an attacker picks, per image, the attack "
                         + "that works. Counted on the images (run seed and index) every one of the row's cells has; "
-                        + "majority of K (single draw / all K right in brackets where they differ). Route cells of "
-                        + "worst-of cells are not listed: their cell keeps each image's worst route. Against a randomised "
-                        + "defence every cell is a fresh submission judged by fresh draws, so the worst case over "
+                        + "majority of K (single draw / all K right in brackets where they differ). A defence is "
+                        + "named as it ran (the purifier and its settings), its config specs in brackets. Route cells "
+                        + "of worst-of cells are not listed: their cell keeps each image's worst route. Against a "
+                        + "randomised defence every cell is a fresh submission judged by fresh draws, so the worst case over "
                         + "cells also counts the defence's own randomness (as the any-of-K score does within a cell).",
                 "", "| defence | threat | images | cells | worst case | 95 % CI | strongest single cell | "
                         + "fooled by one cell only |", "|---|---|---|---|---|---|---|---|"));
@@ -35,7 +36,7 @@ public final class WorstMarkdown {
                 + "images | robust on the shared images | fooled only by this cell |", "|---|---|---|---|---|---|---|---|"));
         for (CrossRunWorst.Group g : r.groups()) {
             for (CrossRunWorst.Member m : g.members()) {
-                out.add(tableRow(List.of("`" + g.defense() + "`", g.threat().label(), "`" + m.run() + "`",
+                out.add(tableRow(List.of(defence(g), g.threat().label(), "`" + m.run() + "`",
                         "`" + m.cell() + "`", m.gradientMode(), String.valueOf(m.images()),
                         g.worst() == null ? "–" : String.valueOf(m.robustOnShared()),
                         g.worst() == null || g.members().size() == 1 ? "–" : String.valueOf(m.fooledOnlyHere()))));
@@ -51,7 +52,7 @@ public final class WorstMarkdown {
     }
 
     private static String row(CrossRunWorst.Group g) {
-        List<String> cells = new ArrayList<>(List.of("`" + g.defense() + "`", g.threat().label()));
+        List<String> cells = new ArrayList<>(List.of(defence(g), g.threat().label()));
         WorstCase w = g.worst();
         if (w == null) {
             cells.addAll(List.of("0", String.valueOf(g.members().size()), "– (no image shared by all cells)", "–", "–",
@@ -71,6 +72,13 @@ public final class WorstMarkdown {
                 percent(ci[0]) + "–" + percent(ci[1]), strongest.robustOnShared() + " by `" + strongest.cell() + "`",
                 g.members().size() == 1 ? "– (one cell)" : alone.isEmpty() ? "none" : alone));
         return tableRow(cells);
+    }
+
+    /** The defence as it ran, and the specs that named it where they say something else. */
+    private static String defence(CrossRunWorst.Group g) {
+        List<String> others = g.specs().stream().filter(s -> !s.equals(g.defence())).toList();
+        return "`" + g.defence() + "`" + (others.isEmpty() ? "" : " (spec " + others.stream().map(s -> "`" + s + "`")
+                .collect(Collectors.joining(", ")) + ")");
     }
 
     private static boolean multipleRuns(CrossRunWorst.Group g) {

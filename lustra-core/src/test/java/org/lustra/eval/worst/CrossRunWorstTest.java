@@ -34,15 +34,21 @@ class CrossRunWorstTest {
     /** A run folder of defence disco under PGD at 8/255 and 0.1 in {@code mode}, its journal {@code cells}. */
     private Path run(String name, String subset, String mode, Map<String, boolean[]> cells, boolean nonFinite)
             throws Exception {
+        return run(name, subset, mode, "disco", "disco", cells, nonFinite);
+    }
+
+    /** As above, the defence given by its config {@code spec} and the {@code purifier} name it ran under. */
+    private Path run(String name, String subset, String mode, String spec, String purifier,
+            Map<String, boolean[]> cells, boolean nonFinite) throws Exception {
         Path dir = Files.createDirectories(tmp.resolve(name));
         Experiment exp = Experiment.builder(name, "classifier-digits").optSubset(subset).optImages(4)
-                .optProfile("quick").optSeeds(1L).optDefenses("disco").optModes(mode)
+                .optProfile("quick").optSeeds(1L).optDefenses(spec).optModes(mode)
                 .optAttacks(Experiment.AttackConfig.builder("pgd").optNorm("linf").optEps(0.0313725, 0.1).build())
                 .build();
         Map<String, CellInfo> infos = new LinkedHashMap<>();
         for (Experiment.Cell c : exp.cells()) {
-            infos.put(c.id(), new CellInfo("disco", c.attack().id(), mode, mode.equals("adaptive") ? "EXACT through "
-                    + "disco" : "EXACT on the classifier alone", "disco -> classifier-digits", "linf"));
+            infos.put(c.id(), new CellInfo(spec, c.attack().id(), mode, mode.equals("adaptive") ? "EXACT through "
+                    + purifier : "EXACT on the classifier alone", purifier + " -> classifier-digits", "linf"));
         }
         new RunDirectory(dir).writeManifest(new Manifest(exp, "2026-12-03", "abc", Map.of(), infos, 4,
                 "classifier-digits", List.of()));
@@ -109,6 +115,35 @@ class CrossRunWorstTest {
 
         assertEquals(new WorstCase(2, 1, 1, 1), g.worst(), "images 2 and 3 are not in the adaptive cell yet");
         assertEquals(List.of(2, 4), g.members().stream().map(CrossRunWorst.Member::images).toList());
+    }
+
+    @Test
+    void givenTwoSpecsThatRanAsOneDefence_whenCombined_thenTheyShareARowUnderThePurifiersName() throws Exception {
+        String spelt = "hetero:tl0.2:ts0.05";
+        Path a = run("strong", "digits-holdout~shuffled", "adaptive", spelt, "hetero(tl=0.20 ts=0.05)",
+                Map.of(spelt + "|pgd-linf-0.0314|adaptive", new boolean[] {true, false}), false);
+        Path na = run("na", "digits-holdout~shuffled", "nonadaptive", "hetero", "hetero(tl=0.20 ts=0.05)",
+                Map.of("hetero|pgd-linf-0.0314|nonadaptive", new boolean[] {false, true}), false);
+
+        List<CrossRunWorst.Group> groups = CrossRunWorst.of(List.of(a, na)).groups();
+
+        assertEquals(1, groups.size());
+        assertEquals("hetero(tl=0.20 ts=0.05)", groups.get(0).defence());
+        assertEquals(List.of(spelt, "hetero"), groups.get(0).specs());
+        assertEquals(0, groups.get(0).worst().majority());
+    }
+
+    @Test
+    void givenOneSpecThatRanAsTwoDefences_whenCombined_thenEachHasItsOwnRow() throws Exception {
+        Path before = run("before", "digits-holdout~shuffled", "nonadaptive", "hetero", "hetero(ts=0.10)",
+                Map.of("hetero|pgd-linf-0.0314|nonadaptive", new boolean[] {true}), false);
+        Path after = run("after", "digits-holdout~shuffled", "nonadaptive", "hetero", "hetero(ts=0.05)",
+                Map.of("hetero|pgd-linf-0.0314|nonadaptive", new boolean[] {false}), false);
+
+        List<CrossRunWorst.Group> groups = CrossRunWorst.of(List.of(before, after)).groups();
+
+        assertEquals(List.of("hetero(ts=0.10)", "hetero(ts=0.05)"), groups.stream().map(CrossRunWorst.Group::defence)
+                .toList(), "a changed default is another defence");
     }
 
     @Test
