@@ -12,6 +12,7 @@ import java.util.Set;
 import org.lustra.eval.CellInfo;
 import org.lustra.eval.Experiment;
 import org.lustra.eval.Manifest;
+import org.lustra.eval.PairedRows;
 import org.lustra.eval.RunDirectory;
 import org.lustra.eval.SampleRecord;
 import org.lustra.util.LustraException;
@@ -41,30 +42,45 @@ public final class CrossRunWorst {
      * One cell of one run within a group: its own image count, and on the group's shared images how many it left
      * robust (majority of K) and how many it alone fooled (every other member left them robust).
      */
-    public record Member(String run, String cell, String gradientMode, int images, int robustOnShared,
+    public record Member(String run, String cell, String mode, String gradientMode, int images, int robustOnShared,
             int fooledOnlyHere) {}
 
     /**
      * One defence under one threat: its members and their worst case (null when they share no image). {@code defence}
-     * is the defence as it ran ({@link CellInfo#defendedBy}), {@code specs} the specs the runs wrote for it.
+     * is the defence as it ran ({@link CellInfo#defendedBy}), {@code specs} the specs the runs wrote for it,
+     * {@code robust} the worst-case outcome (majority of K) of each shared image.
      */
-    public record Group(String defence, List<String> specs, Threat threat, List<Member> members, WorstCase worst) {
+    public record Group(String defence, List<String> specs, Threat threat, List<Member> members, WorstCase worst,
+            Map<ImageKey, Boolean> robust) {
         public Group {
             specs = List.copyOf(specs);
             members = List.copyOf(members);
+            robust = Map.copyOf(robust);
+        }
+
+        /** Some cell attacked through the defence: else the row is only what transferred attacks leave. */
+        public boolean attackedAdaptively() {
+            return members.stream().anyMatch(m -> m.mode().equals("adaptive"));
         }
     }
 
-    public record Result(String classifier, String subset, List<Run> runs, List<Group> groups) {
+    /**
+     * The groups, and every two defended groups of one threat compared on the images both have ({@code attack} of a
+     * pair is the threat's label): paired by image, though their attacks' random draws differ between runs. Only rows
+     * that met the same kind of attacker are compared: both attacked adaptively, or neither.
+     */
+    public record Result(String classifier, String subset, List<Run> runs, List<Group> groups,
+            List<PairedRows.Pair> comparisons) {
         public Result {
             runs = List.copyOf(runs);
             groups = List.copyOf(groups);
+            comparisons = List.copyOf(comparisons);
         }
     }
 
     private record Key(String defence, Threat threat) {}
 
-    private record Cell(String run, String id, String spec, String gradientMode,
+    private record Cell(String run, String id, String spec, String mode, String gradientMode,
             Map<ImageKey, SampleRecord> records) {}
 
     /** The worst case of every defence and threat in {@code dirs} (labelled as given). */
@@ -97,7 +113,41 @@ public final class CrossRunWorst {
         List<Group> out = groups.keySet().stream().sorted(Comparator.comparingInt((Key k) -> defences.indexOf(
                 k.defence())).thenComparing(k -> k.threat().norm()).thenComparingDouble(k -> k.threat().size()))
                 .map(k -> score(k, groups.get(k))).toList();
-        return new Result(first.classifier(), first.experiment().subset(), runs, out);
+        return new Result(first.classifier(), first.experiment().subset(), runs, out, compare(out));
+    }
+
+    /** Every two defended groups of one threat, on the images both have; threats in the order of their first group. */
+    private static List<PairedRows.Pair> compare(List<Group> groups) {
+        List<Group> defended = groups.stream().filter(g -> !g.defence().equals("none") && g.worst() != null)
+                .toList();
+        List<Threat> threats = defended.stream().map(Group::threat).distinct()
+                .sorted(Comparator.comparing(Threat::norm).thenComparingDouble(Threat::size)).toList();
+        List<PairedRows.Pair> out = new ArrayList<>();
+        for (Threat t : threats) {
+            List<Group> of = defended.stream().filter(g -> g.threat().equals(t)).toList();
+            for (int i = 0; i < of.size(); i++) {
+                for (int j = i + 1; j < of.size(); j++) {
+                    // a row that never met an adaptive attacker is an upper bound: against one that did, the
+                    // difference would be the attacker's, not the defences'
+                    if (of.get(i).attackedAdaptively() == of.get(j).attackedAdaptively()) {
+                        out.add(pair(t, of.get(i), of.get(j)));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static PairedRows.Pair pair(Threat t, Group a, Group b) {
+        int[] counts = new int[4]; // both, only a, only b, neither
+        for (Map.Entry<ImageKey, Boolean> e : a.robust().entrySet()) {
+            Boolean other = b.robust().get(e.getKey());
+            if (other != null) {
+                counts[e.getValue() ? (other ? 0 : 1) : (other ? 2 : 3)]++;
+            }
+        }
+        return new PairedRows.Pair(t.label(), a.defence(), b.defence(), counts[0] + counts[1] + counts[2] + counts[3],
+                counts[0], counts[1], counts[2], counts[3]);
     }
 
     /** Image i of two runs is the same image only under one classifier, subset and set of weights. */
@@ -136,7 +186,7 @@ public final class CrossRunWorst {
             CellInfo info = m.cells().get(c.id());
             String defence = info == null ? c.defense() : info.defendedBy();
             groups.computeIfAbsent(new Key(defence, Threat.of(c.attack())), k -> new ArrayList<>())
-                    .add(new Cell(label, c.id(), c.defense(), info == null ? "" : info.gradientMode(), rs));
+                    .add(new Cell(label, c.id(), c.defense(), c.mode(), info == null ? "" : info.gradientMode(), rs));
         }
         // counted as the run's report counts them: every cell of the manifest, route cells included
         long expected = (long) m.images() * m.experiment().seeds().size() * m.cells().size();
@@ -157,11 +207,13 @@ public final class CrossRunWorst {
                     alone++;
                 }
             }
-            members.add(new Member(c.run(), c.id(), c.gradientMode(), c.records().size(), robust, alone));
+            members.add(new Member(c.run(), c.id(), c.mode(), c.gradientMode(), c.records().size(), robust, alone));
         }
-        WorstCase worst = shared.isEmpty() ? null
-                : WorstCase.over(shared, cells.stream().map(Cell::records).toList());
+        List<Map<ImageKey, SampleRecord>> records = cells.stream().map(Cell::records).toList();
+        WorstCase worst = shared.isEmpty() ? null : WorstCase.over(shared, records);
+        Map<ImageKey, Boolean> robust = new HashMap<>();
+        shared.forEach(image -> robust.put(image, WorstCase.robust(image, records)));
         return new Group(key.defence(), cells.stream().map(Cell::spec).distinct().toList(), key.threat(), members,
-                worst);
+                worst, robust);
     }
 }

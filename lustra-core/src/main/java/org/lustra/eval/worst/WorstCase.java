@@ -52,4 +52,9 @@ public record WorstCase(int images, int single, int majority, int anyOfK) {
         }
         return new WorstCase(images.size(), single, majority, anyOfK);
     }
+
+    /** {@code image} robust by the majority of K under every cell that has a record of it. */
+    public static boolean robust(ImageKey image, Collection<Map<ImageKey, SampleRecord>> cells) {
+        return cells.stream().map(c -> c.get(image)).allMatch(r -> r == null || r.robust());
+    }
 }

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lustra.eval.CellInfo;
 import org.lustra.eval.Experiment;
 import org.lustra.eval.Manifest;
+import org.lustra.eval.PairedRows;
 import org.lustra.eval.RunDirectory;
 import org.lustra.eval.SampleRecord;
 import org.lustra.util.LustraException;
@@ -147,6 +148,31 @@ class CrossRunWorstTest {
     }
 
     @Test
+    void givenTwoDefencesUnderOneBudget_whenCombined_thenTheyAreComparedOnTheImagesBothHave() throws Exception {
+        Path disco = adaptive(Map.of(A_8, new boolean[] {true, true, false, true, true}));
+        Path maep = run("maep", "digits-holdout~shuffled", "adaptive", "maep", "maep",
+                Map.of("maep|pgd-linf-0.0314|adaptive", new boolean[] {false, false, false, true}), false);
+
+        List<PairedRows.Pair> pairs = CrossRunWorst.of(List.of(disco, maep)).comparisons();
+
+        assertEquals(List.of(new PairedRows.Pair("ℓ∞ ε = 0.0314 (8/255)", "disco", "maep", 4, 1, 2, 0, 1)), pairs,
+                "image 4 has no maep record");
+    }
+
+    @Test
+    void givenADefenceOnlyAttackedNonAdaptively_whenCompared_thenItIsNotSetAgainstOneAttackedAdaptively()
+            throws Exception {
+        Path disco = adaptive(Map.of(A_8, new boolean[] {false, false}));
+        Path maep = run("maep", "digits-holdout~shuffled", "nonadaptive", "maep", "maep",
+                Map.of("maep|pgd-linf-0.0314|nonadaptive", new boolean[] {true, true}), false);
+
+        CrossRunWorst.Result r = CrossRunWorst.of(List.of(disco, maep));
+
+        assertEquals(List.of(), r.comparisons(), "maep's 100 % is what a transferred attack leaves, an upper bound");
+        assertEquals(List.of(true, false), r.groups().stream().map(CrossRunWorst.Group::attackedAdaptively).toList());
+    }
+
+    @Test
     void givenRunsOnDifferentSubsets_whenCombined_thenTheErrorNamesBoth() throws Exception {
         Path a = adaptive(Map.of(A_8, new boolean[] {true}));
         Path sorted = run("sorted", "digits-holdout", "nonadaptive", Map.of(NA_8, new boolean[] {true}), false);
@@ -187,7 +213,7 @@ class CrossRunWorstTest {
 
         String doc = WorstMarkdown.render(CrossRunWorst.of(List.of(a, na)), "lustra eval worst a na");
 
-        assertTrue(doc.contains("| `disco` | ℓ∞ ε = 0.0314 (8/255) | 4 | 2 | 2 = 50.0 % | 15.0 %–85.0 % | 3 by `disco\\"
+        assertTrue(doc.contains("| `disco` | ℓ∞ ε = 0.0314 (8/255) | yes | 4 | 2 | 2 = 50.0 % | 15.0 %–85.0 % | 3 by `disco\\"
                 + "|pgd-linf-0.0314\\|adaptive` | 1 by `disco\\|pgd-linf-0.0314\\|adaptive` (`" + a + "`); 1 by `disco\\"
                 + "|pgd-linf-0.0314\\|nonadaptive` (`" + na + "`) |"), doc);
     }
