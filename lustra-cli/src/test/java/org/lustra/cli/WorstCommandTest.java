@@ -26,7 +26,7 @@ class WorstCommandTest {
         assertEquals(0, printed.code(), printed.err());
         assertEquals(0, written.code(), written.err());
         assertTrue(printed.out().startsWith("# Per-image worst case across runs"), printed.out());
-        assertTrue(printed.out().contains("| `maep` | ℓ∞ ε = 0.0314 (8/255) | no: an upper bound | 1536 | 2 |"), printed.out());
+        assertTrue(printed.out().contains("| `maep` | ℓ∞ ε = 0.0314 (8/255) | no: an upper bound | 512 | 2 |"), printed.out());
         assertEquals(printed.out(), Files.readString(out, StandardCharsets.UTF_8));
         assertEquals("Worst case: " + out, written.out().trim());
     }

@@ -16,8 +16,11 @@ public record CellInfo(String defense, String attack, String mode, String gradie
      * name tells which.
      */
     public String defendedBy() {
-        if (threatModel == null || threatModel.startsWith(ThreatModels.UNDEFENDED)) {
-            return threatModel == null ? defense : "none";
+        if (threatModel == null) {
+            return defense;
+        }
+        if (threatModel.startsWith(ThreatModels.UNDEFENDED)) {
+            return "none";
         }
         int arrow = threatModel.indexOf(ThreatModels.ARROW);
         return arrow > 0 ? threatModel.substring(0, arrow) : defense;

@@ -34,6 +34,10 @@ class CellInfoTest {
     @Test
     void givenATextOfAnotherForm_whenReadBack_thenTheSpecStands() {
         assertEquals("lgs", info("lgs", "something else").defendedBy());
+    }
+
+    @Test
+    void givenNoThreatText_whenReadBack_thenTheSpecStands() {
         assertEquals("lgs", info("lgs", null).defendedBy());
     }
 }

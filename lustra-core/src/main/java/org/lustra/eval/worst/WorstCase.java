@@ -26,18 +26,19 @@ public record WorstCase(int images, int single, int majority, int anyOfK) {
     }
 
     /**
-     * The worst case on {@code images} (not empty) over {@code cells} (each a cell's records by image); a cell without a
-     * record of an image does not decide that image.
+     * The worst case on {@code images} (not empty) over {@code cells} (each a cell's records by image); a cell without
+     * a record of an image does not decide that image. {@code K} names an image: a run seed and index
+     * ({@link ImageKey}), or an index alone when every seed's records count as tries.
      */
-    public static WorstCase over(Set<ImageKey> images, Collection<Map<ImageKey, SampleRecord>> cells) {
+    public static <K> WorstCase over(Set<K> images, Collection<Map<K, SampleRecord>> cells) {
         int single = 0;
         int majority = 0;
         int anyOfK = 0;
-        for (ImageKey image : images) {
+        for (K image : images) {
             boolean singleRobust = true;
             boolean robust = true;
             boolean anyFooled = false;
-            for (Map<ImageKey, SampleRecord> cell : cells) {
+            for (Map<K, SampleRecord> cell : cells) {
                 SampleRecord r = cell.get(image);
                 if (r == null) {
                     continue;
@@ -54,7 +55,7 @@ public record WorstCase(int images, int single, int majority, int anyOfK) {
     }
 
     /** {@code image} robust by the majority of K under every cell that has a record of it. */
-    public static boolean robust(ImageKey image, Collection<Map<ImageKey, SampleRecord>> cells) {
+    public static <K> boolean robust(K image, Collection<Map<K, SampleRecord>> cells) {
         return cells.stream().map(c -> c.get(image)).allMatch(r -> r == null || r.robust());
     }
 }

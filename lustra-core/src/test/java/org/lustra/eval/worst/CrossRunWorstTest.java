@@ -2,85 +2,44 @@ package org.lustra.eval.worst;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lustra.eval.CellInfo;
 import org.lustra.eval.Experiment;
-import org.lustra.eval.Manifest;
-import org.lustra.eval.PairedRows;
 import org.lustra.eval.RunDirectory;
-import org.lustra.eval.SampleRecord;
-import org.lustra.util.LustraException;
 
 /** The worst case over the cells of several run folders, per defence and budget and per image. */
 class CrossRunWorstTest {
-    private static final String NA_8 = "disco|pgd-linf-0.0314|nonadaptive";
-    private static final String NA_01 = "disco|pgd-linf-0.1000|nonadaptive";
-    private static final String A_8 = "disco|pgd-linf-0.0314|adaptive";
-    private static final String A_01 = "disco|pgd-linf-0.1000|adaptive";
+    static final String NA_8 = "disco|pgd-linf-0.0314|nonadaptive";
+    static final String NA_01 = "disco|pgd-linf-0.1000|nonadaptive";
+    static final String A_8 = "disco|pgd-linf-0.0314|adaptive";
+    static final String A_01 = "disco|pgd-linf-0.1000|adaptive";
 
     @TempDir
     Path tmp;
 
-    /** A run folder of defence disco under PGD at 8/255 and 0.1 in {@code mode}, its journal {@code cells}. */
-    private Path run(String name, String subset, String mode, Map<String, boolean[]> cells, boolean nonFinite)
-            throws Exception {
-        return run(name, subset, mode, "disco", "disco", cells, nonFinite);
+    private static RunFolder adaptive() {
+        return new RunFolder("strong");
     }
 
-    /** As above, the defence given by its config {@code spec} and the {@code purifier} name it ran under. */
-    private Path run(String name, String subset, String mode, String spec, String purifier,
-            Map<String, boolean[]> cells, boolean nonFinite) throws Exception {
-        Path dir = Files.createDirectories(tmp.resolve(name));
-        Experiment exp = Experiment.builder(name, "classifier-digits").optSubset(subset).optImages(4)
-                .optProfile("quick").optSeeds(1L).optDefenses(spec).optModes(mode)
-                .optAttacks(Experiment.AttackConfig.builder("pgd").optNorm("linf").optEps(0.0313725, 0.1).build())
-                .build();
-        Map<String, CellInfo> infos = new LinkedHashMap<>();
-        for (Experiment.Cell c : exp.cells()) {
-            infos.put(c.id(), new CellInfo(spec, c.attack().id(), mode, mode.equals("adaptive") ? "EXACT through "
-                    + purifier : "EXACT on the classifier alone", purifier + " -> classifier-digits", "linf"));
-        }
-        new RunDirectory(dir).writeManifest(new Manifest(exp, "2026-12-03", "abc", Map.of(), infos, 4,
-                "classifier-digits", List.of()));
-        List<String> lines = new ArrayList<>();
-        cells.forEach((id, robust) -> {
-            for (int i = 0; i < robust.length; i++) {
-                lines.add(RunDirectory.line(record(id, i, robust[i], nonFinite)));
-            }
-        });
-        Files.writeString(dir.resolve(RunDirectory.SAMPLES), String.join("\n", lines) + "\n", StandardCharsets.UTF_8);
-        return dir;
+    private static RunFolder nonAdaptive() {
+        return new RunFolder("na").mode("nonadaptive");
     }
 
-    private static SampleRecord record(String cell, int index, boolean robust, boolean nonFinite) {
-        return new SampleRecord(1, cell, 0, index, 3, 3, robust ? 3 : 4, true, robust, null, 1, 0.03, 1.0, 30.0, 0.9,
-                null, 4.0, 10, robust, nonFinite, null, 40L, 0L, 0L, null);
-    }
-
-    private Path adaptive(Map<String, boolean[]> cells) throws Exception {
-        return run("strong", "digits-holdout~shuffled", "adaptive", cells, false);
-    }
-
-    private Path nonAdaptive(Map<String, boolean[]> cells) throws Exception {
-        return run("na", "digits-holdout~shuffled", "nonadaptive", cells, false);
+    private static List<Integer> fooledOnlyHere(CrossRunWorst.Group g) {
+        return g.members().stream().map(CrossRunWorst.Member::fooledOnlyHere).toList();
     }
 
     @Test
     void givenAnAdaptiveAndANonAdaptiveRunFoolingDifferentImages_whenCombined_thenOnlyImagesSurvivingBothCount()
             throws Exception {
-        Path a = adaptive(Map.of(A_8, new boolean[] {true, true, false, true}));
-        Path na = nonAdaptive(Map.of(NA_8, new boolean[] {true, false, true, true}));
+        Path a = adaptive().cell(A_8, true, true, false, true).write(tmp);
+        Path na = nonAdaptive().cell(NA_8, true, false, true, true).write(tmp);
 
         CrossRunWorst.Result r = CrossRunWorst.of(List.of(a, na));
 
@@ -88,16 +47,38 @@ class CrossRunWorstTest {
         CrossRunWorst.Group g = r.groups().get(0);
         assertEquals(new Threat("linf", 0.0314), g.threat());
         assertEquals(new WorstCase(4, 2, 2, 2), g.worst());
-        assertEquals(List.of(1, 1), g.members().stream().map(CrossRunWorst.Member::fooledOnlyHere).toList());
+        assertEquals(List.of(1, 1), fooledOnlyHere(g));
         assertEquals(List.of(3, 3), g.members().stream().map(CrossRunWorst.Member::robustOnShared).toList());
     }
 
     @Test
+    void givenThreeCells_whenCombined_thenAnImageTwoOfThemFoolIsNobodysAlone() throws Exception {
+        Path a = adaptive().cell(A_8, false, false, true, true).write(tmp);
+        Path na = nonAdaptive().cell(NA_8, false, true, true, true).write(tmp);
+        Path other = new RunFolder("other").mode("nonadaptive").profile("paper")
+                .cell(NA_8, true, true, true, false).write(tmp);
+
+        CrossRunWorst.Group g = CrossRunWorst.of(List.of(a, na, other)).groups().get(0);
+
+        assertEquals(new WorstCase(4, 1, 1, 1), g.worst());
+        assertEquals(List.of(1, 0, 1), fooledOnlyHere(g), "image 0: two cells; image 1: the adaptive one only");
+    }
+
+    @Test
+    void givenOneImageUnderTwoRunSeeds_whenCombined_thenEachSeedIsATryAndOneFoolingSeedFoolsTheImage()
+            throws Exception {
+        Path a = adaptive().cell(A_8, 1, true, true).cell(A_8, 2, true, false).write(tmp);
+
+        CrossRunWorst.Group g = CrossRunWorst.of(List.of(a)).groups().get(0);
+
+        assertEquals(new WorstCase(2, 1, 1, 1), g.worst(), "2 images, not 4: a seed is another try, not an image");
+        assertEquals(2, g.members().get(0).seeds());
+    }
+
+    @Test
     void givenTwoBudgets_whenCombined_thenEachIsItsOwnRow() throws Exception {
-        Path a = adaptive(Map.of(A_8, new boolean[] {true, true, true, true}, A_01,
-            new boolean[] {false, true, true, true}));
-        Path na = nonAdaptive(Map.of(NA_8, new boolean[] {true, true, true, true}, NA_01,
-            new boolean[] {true, false, true, true}));
+        Path a = adaptive().cell(A_8, true, true, true, true).cell(A_01, false, true, true, true).write(tmp);
+        Path na = nonAdaptive().cell(NA_8, true, true, true, true).cell(NA_01, true, false, true, true).write(tmp);
 
         List<CrossRunWorst.Group> groups = CrossRunWorst.of(List.of(a, na)).groups();
 
@@ -108,9 +89,23 @@ class CrossRunWorstTest {
     }
 
     @Test
+    void givenTwoPatchAttacksOfOneSize_whenCombined_thenTheyShareARow() throws Exception {
+        Path patches = adaptive().attacks(Experiment.AttackConfig.builder("lavan").optFraction(0.05).build(),
+                Experiment.AttackConfig.builder("gdpa").optFraction(0.05).build())
+                .cell("disco|lavan-0.050|adaptive", true, false).cell("disco|gdpa-0.050|adaptive", false, false)
+                .write(tmp);
+
+        List<CrossRunWorst.Group> groups = CrossRunWorst.of(List.of(patches)).groups();
+
+        assertEquals(1, groups.size());
+        assertEquals("patch 5.0 % of the image", groups.get(0).threat().label());
+        assertEquals(0, groups.get(0).worst().majority());
+    }
+
+    @Test
     void givenAnUnfinishedCell_whenCombined_thenTheRowCountsOnlyTheImagesEveryCellHas() throws Exception {
-        Path a = adaptive(Map.of(A_8, new boolean[] {true, false}));
-        Path na = nonAdaptive(Map.of(NA_8, new boolean[] {true, true, false, false}));
+        Path a = adaptive().cell(A_8, true, false).write(tmp);
+        Path na = nonAdaptive().cell(NA_8, true, true, false, false).write(tmp);
 
         CrossRunWorst.Group g = CrossRunWorst.of(List.of(a, na)).groups().get(0);
 
@@ -121,10 +116,10 @@ class CrossRunWorstTest {
     @Test
     void givenTwoSpecsThatRanAsOneDefence_whenCombined_thenTheyShareARowUnderThePurifiersName() throws Exception {
         String spelt = "hetero:tl0.2:ts0.05";
-        Path a = run("strong", "digits-holdout~shuffled", "adaptive", spelt, "hetero(tl=0.20 ts=0.05)",
-                Map.of(spelt + "|pgd-linf-0.0314|adaptive", new boolean[] {true, false}), false);
-        Path na = run("na", "digits-holdout~shuffled", "nonadaptive", "hetero", "hetero(tl=0.20 ts=0.05)",
-                Map.of("hetero|pgd-linf-0.0314|nonadaptive", new boolean[] {false, true}), false);
+        Path a = adaptive().defence(spelt, "hetero(tl=0.20 ts=0.05)")
+                .cell(spelt + "|pgd-linf-0.0314|adaptive", true, false).write(tmp);
+        Path na = nonAdaptive().defence("hetero", "hetero(tl=0.20 ts=0.05)")
+                .cell("hetero|pgd-linf-0.0314|nonadaptive", false, true).write(tmp);
 
         List<CrossRunWorst.Group> groups = CrossRunWorst.of(List.of(a, na)).groups();
 
@@ -136,10 +131,10 @@ class CrossRunWorstTest {
 
     @Test
     void givenOneSpecThatRanAsTwoDefences_whenCombined_thenEachHasItsOwnRow() throws Exception {
-        Path before = run("before", "digits-holdout~shuffled", "nonadaptive", "hetero", "hetero(ts=0.10)",
-                Map.of("hetero|pgd-linf-0.0314|nonadaptive", new boolean[] {true}), false);
-        Path after = run("after", "digits-holdout~shuffled", "nonadaptive", "hetero", "hetero(ts=0.05)",
-                Map.of("hetero|pgd-linf-0.0314|nonadaptive", new boolean[] {false}), false);
+        Path before = new RunFolder("before").mode("nonadaptive").defence("hetero", "hetero(ts=0.10)")
+                .cell("hetero|pgd-linf-0.0314|nonadaptive", true).write(tmp);
+        Path after = new RunFolder("after").mode("nonadaptive").defence("hetero", "hetero(ts=0.05)")
+                .cell("hetero|pgd-linf-0.0314|nonadaptive", false).write(tmp);
 
         List<CrossRunWorst.Group> groups = CrossRunWorst.of(List.of(before, after)).groups();
 
@@ -148,73 +143,27 @@ class CrossRunWorstTest {
     }
 
     @Test
-    void givenTwoDefencesUnderOneBudget_whenCombined_thenTheyAreComparedOnTheImagesBothHave() throws Exception {
-        Path disco = adaptive(Map.of(A_8, new boolean[] {true, true, false, true, true}));
-        Path maep = run("maep", "digits-holdout~shuffled", "adaptive", "maep", "maep",
-                Map.of("maep|pgd-linf-0.0314|adaptive", new boolean[] {false, false, false, true}), false);
-
-        List<PairedRows.Pair> pairs = CrossRunWorst.of(List.of(disco, maep)).comparisons();
-
-        assertEquals(List.of(new PairedRows.Pair("ℓ∞ ε = 0.0314 (8/255)", "disco", "maep", 4, 1, 2, 0, 1)), pairs,
-                "image 4 has no maep record");
-    }
-
-    @Test
-    void givenADefenceOnlyAttackedNonAdaptively_whenCompared_thenItIsNotSetAgainstOneAttackedAdaptively()
-            throws Exception {
-        Path disco = adaptive(Map.of(A_8, new boolean[] {false, false}));
-        Path maep = run("maep", "digits-holdout~shuffled", "nonadaptive", "maep", "maep",
-                Map.of("maep|pgd-linf-0.0314|nonadaptive", new boolean[] {true, true}), false);
-
-        CrossRunWorst.Result r = CrossRunWorst.of(List.of(disco, maep));
-
-        assertEquals(List.of(), r.comparisons(), "maep's 100 % is what a transferred attack leaves, an upper bound");
-        assertEquals(List.of(true, false), r.groups().stream().map(CrossRunWorst.Group::attackedAdaptively).toList());
-    }
-
-    @Test
-    void givenRunsOnDifferentSubsets_whenCombined_thenTheErrorNamesBoth() throws Exception {
-        Path a = adaptive(Map.of(A_8, new boolean[] {true}));
-        Path sorted = run("sorted", "digits-holdout", "nonadaptive", Map.of(NA_8, new boolean[] {true}), false);
-
-        LustraException e = assertThrows(LustraException.class, () -> CrossRunWorst.of(List.of(a, sorted)));
-
-        assertTrue(e.getMessage().contains("digits-holdout~shuffled vs classifier-digits on digits-holdout"),
-                e.getMessage());
-    }
-
-    @Test
-    void givenANonFiniteRecord_whenCombined_thenItIsAnErrorNotAResult() throws Exception {
-        Path bad = run("bad", "digits-holdout~shuffled", "adaptive", Map.of(A_8, new boolean[] {true}), true);
-
-        LustraException e = assertThrows(LustraException.class, () -> CrossRunWorst.of(List.of(bad)));
-
-        assertTrue(e.getMessage().contains("non-finite record (" + A_8), e.getMessage());
-    }
-
-    @Test
     void givenCellsSharingNoImage_whenCombined_thenTheRowHasNoWorstCase() throws Exception {
-        Path a = adaptive(Map.of(A_8, new boolean[] {true}));
-        Path other = run("other-seed", "digits-holdout~shuffled", "nonadaptive", Map.of(), false);
-        Files.writeString(other.resolve(RunDirectory.SAMPLES), RunDirectory.line(new SampleRecord(2, NA_8, 0, 0, 3, 3,
-                3, true, true, null, 1, 0.03, 1.0, 30.0, 0.9, null, 4.0, 10)) + "\n", StandardCharsets.UTF_8);
+        Path a = adaptive().cell(A_8, true).write(tmp);
+        Path later = nonAdaptive().write(tmp);
+        Files.writeString(later.resolve(RunDirectory.SAMPLES), RunDirectory.line(RunFolder.record(NA_8, 1, 3, true,
+                false)) + "\n", StandardCharsets.UTF_8);
 
-        CrossRunWorst.Group g = CrossRunWorst.of(List.of(a, other)).groups().get(0);
+        CrossRunWorst.Result r = CrossRunWorst.of(List.of(a, later));
 
-        assertNull(g.worst(), "seed 1 and seed 2 are different trials of image 0");
-        assertTrue(WorstMarkdown.render(CrossRunWorst.of(List.of(a, other)), "lustra eval worst a b")
-                .contains("– (no image shared by all cells)"));
+        assertNull(r.groups().get(0).worst(), "image 0 against image 3");
+        assertTrue(WorstMarkdown.render(r, "lustra eval worst a later").contains("– (no image shared by all cells)"));
     }
 
     @Test
     void givenACombination_whenRendered_thenTheRowShowsTheWorstCaseAndWhoAloneFooledWhat() throws Exception {
-        Path a = adaptive(Map.of(A_8, new boolean[] {true, true, false, true}));
-        Path na = nonAdaptive(Map.of(NA_8, new boolean[] {true, false, true, true}));
+        Path a = adaptive().cell(A_8, true, true, false, true).write(tmp);
+        Path na = nonAdaptive().cell(NA_8, true, false, true, true).write(tmp);
 
         String doc = WorstMarkdown.render(CrossRunWorst.of(List.of(a, na)), "lustra eval worst a na");
 
-        assertTrue(doc.contains("| `disco` | ℓ∞ ε = 0.0314 (8/255) | yes | 4 | 2 | 2 = 50.0 % | 15.0 %–85.0 % | 3 by `disco\\"
-                + "|pgd-linf-0.0314\\|adaptive` | 1 by `disco\\|pgd-linf-0.0314\\|adaptive` (`" + a + "`); 1 by `disco\\"
-                + "|pgd-linf-0.0314\\|nonadaptive` (`" + na + "`) |"), doc);
+        assertTrue(doc.contains("| `disco` | ℓ∞ ε = 0.0314 (8/255) | yes | 4 | 2 | 2 = 50.0 % | 15.0 %–85.0 % | 3 by "
+                + "`disco\\|pgd-linf-0.0314\\|adaptive` | 1 by `disco\\|pgd-linf-0.0314\\|adaptive` (`" + a + "`); 1 by "
+                + "`disco\\|pgd-linf-0.0314\\|nonadaptive` (`" + na + "`) |"), doc);
     }
 }
