@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.stream.Stream;
 import org.lustra.data.ImageFiles;
 import org.lustra.model.Classifiers;
+import org.lustra.util.Files2;
 import org.lustra.util.LustraException;
 
 /** Input handling shared by the commands that read image files: folders, relative names, bad files. */
@@ -131,5 +132,19 @@ final class Common {
         if (Files.exists(out) && !Files.isDirectory(out)) {
             throw new LustraException(option + " " + out + " is a file; give a folder (it is created if missing).");
         }
+    }
+
+    /**
+     * A generated document: its bytes on stdout (a print would re-encode in the platform charset, and the documents
+     * have –, × and ℓ), or written atomically to {@code out} and "{@code what}: FILE" printed.
+     */
+    static void printOrWrite(byte[] doc, Path out, String what) {
+        if (out == null) {
+            System.out.writeBytes(doc);
+            System.out.flush();
+            return;
+        }
+        Files2.writeAtomically(out, doc);
+        System.out.println(what + ": " + out);
     }
 }

@@ -216,15 +216,8 @@ final class ExperimentCommands {
 
         @Override
         public Integer call() {
-            byte[] table = Table1.markdown(folder, folder.toString()).getBytes(StandardCharsets.UTF_8);
-            if (out == null) {
-                // the bytes themselves: a print would re-encode in the platform charset, and the table has – and ×
-                System.out.writeBytes(table);
-                System.out.flush();
-                return 0;
-            }
-            Files2.writeAtomically(out, table);
-            System.out.println("Table: " + out);
+            Common.printOrWrite(Table1.markdown(folder, folder.toString()).getBytes(StandardCharsets.UTF_8), out,
+                    "Table");
             return 0;
         }
     }

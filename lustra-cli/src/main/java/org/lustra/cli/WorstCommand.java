@@ -7,7 +7,6 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.lustra.eval.worst.CrossRunWorst;
 import org.lustra.eval.worst.WorstMarkdown;
-import org.lustra.util.Files2;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -31,15 +30,8 @@ final class WorstCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         String command = "lustra eval worst " + dirs.stream().map(Path::toString).collect(Collectors.joining(" "));
-        byte[] doc = WorstMarkdown.render(CrossRunWorst.of(dirs), command).getBytes(StandardCharsets.UTF_8);
-        if (out == null) {
-            // the bytes themselves: a print would re-encode in the platform charset, and the document has ℓ and ε
-            System.out.writeBytes(doc);
-            System.out.flush();
-            return 0;
-        }
-        Files2.writeAtomically(out, doc);
-        System.out.println("Worst case: " + out);
+        Common.printOrWrite(WorstMarkdown.render(CrossRunWorst.of(dirs), command).getBytes(StandardCharsets.UTF_8),
+                out, "Worst case");
         return 0;
     }
 }
