@@ -79,7 +79,7 @@ final class ExperimentCommands {
             if (images != null) {
                 exp = new Experiment(exp.name(), exp.classifier(), exp.subset(), images, exp.profile(), exp.seeds(),
                         exp.defenses(), exp.modes(), exp.attacks(), exp.batch(), exp.gradient(), exp.diffusion(),
-                        exp.paired(), exp.fullLength());
+                        exp.paired(), exp.fullLength(), exp.skipFooled());
             }
             Path dir = out != null ? out : LustraHome.root().resolve("results").resolve(exp.name());
             ImageSet eval = Subsets.load(exp.subset());

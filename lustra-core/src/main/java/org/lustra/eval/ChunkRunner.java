@@ -66,6 +66,18 @@ final class ChunkRunner {
         int w() {
             return (int) image.get(2);
         }
+
+        /** The images at chunk positions {@code rows}, in that order (their records still name them by position). */
+        Batch subset(int[] rows) {
+            int d = Math.toIntExact(image.size());
+            int[] l = new int[rows.length];
+            float[] xs = new float[rows.length * d];
+            for (int r = 0; r < rows.length; r++) {
+                l[r] = labels[rows[r]];
+                System.arraycopy(x, rows[r] * d, xs, r * d, d);
+            }
+            return new Batch(seed, cell, chunk, from, rows.length, image, l, xs, defended, seeds);
+        }
     }
 
     List<SampleRecord> run(long seed, Experiment.Cell cell, int chunk) {
@@ -98,7 +110,9 @@ final class ChunkRunner {
         Judged clean = predict(m, b.defended(), b.x(), b.image(), votes, b.seeds().clean(), false);
         int[][] cleanVotes = clean.votes();
         Judged last = null;
-        WorstOf worst = new WorstOf(n, b.x().length / n, b.h() * b.w(), votes, routes.size() > 1);
+        boolean severalRoutes = routes.size() > 1;
+        boolean skipFooled = severalRoutes && runner.experiment().skipsFooledImages();
+        WorstOf worst = new WorstOf(n, b.x().length / n, b.h() * b.w(), votes, severalRoutes);
         long forward = 0;
         GradientCounts gradients = GradientCounts.NONE;
         List<SampleRecord> perRoute = new ArrayList<>();
@@ -107,53 +121,40 @@ final class ChunkRunner {
         for (int ri = 0; ri < routes.size(); ri++) {
             Route route = routes.get(ri);
             long routeStart = System.nanoTime();
-            String tag = routes.size() > 1 ? ":" + route.tag() : "";
-            // each route of a worst-of cell draws its purifications from its own stream (consecutive seeds overlapped:
-            // route r's k-th call reused route r+1's (k-1)-th) and, for AdvP, trains its own patch (through this
-            // route's target, on the patch's own streams)
-            long purification = routes.size() > 1
-                    ? Seed.of(b.seeds().attackPurification()).child("route:" + route.tag()).value()
-                    : b.seeds().attackPurification();
-            Attack.Outcome o;
-            // a finished route of a worst-of cell is kept until its chunk is journaled (RouteCheckpoints)
-            boolean checkpointed = checkpoints != null && routes.size() > 1 && !transferable(route);
-            Optional<RouteCheckpoints.Saved> saved = checkpointed ? checkpoints.load(b.seed(), b.cell().id(),
-                    b.chunk(), route.tag(), n, b.x().length, n * b.h() * b.w()) : Optional.empty();
-            double attackMs;
-            if (saved.isPresent()) {
-                o = saved.get().outcome();
-                attackMs = saved.get().msPerImage() * n;
-                earlierMs += attackMs;
-                log.accept("Chunk " + b.chunk() + " of " + b.cell().id() + ": route " + route.tag()
-                        + " finished before the last stop; its saved images are judged again");
-                logWarnings(o, b);
-            } else {
-                o = attackOnce(route, b, m, purification, routes.size() > 1);
-                attackMs = (System.nanoTime() - routeStart) / 1e6;
-                if (checkpointed) {
-                    checkpoints.save(b.seed(), b.cell().id(), b.chunk(), route.tag(), n, o, attackMs / n);
-                }
+            // "skipFooled": an image every vote already gets wrong cannot be fooled worse, so later routes leave it
+            int[] open = skipFooled && ri > 0 ? worst.open() : null;
+            if (open != null && open.length < n) {
+                log.accept("Chunk " + b.chunk() + " of " + b.cell().id() + ": route " + route.tag() + " attacks "
+                        + open.length + " of " + n + " images (the others are fooled on every vote already)");
             }
-            float[] a = o.adversarial().clone();
-            boolean[] bad = Scoring.replaceNonFinite(a, b.x(), n);
-            last = predict(m, b.defended(), a, b.image(), votes, b.seeds().judge(tag), o.masks() != null);
-            int[][] v = last.votes();
-            // a saved route's time is its attack's then and its judging now
-            double routeMs = (System.nanoTime() - routeStart) / 1e6 + (saved.isPresent() ? attackMs : 0);
-            forward += o.forwardImages();
-            gradients = gradients.plus(o.gradients());
-            if (routes.size() > 1) {
-                perRoute.addAll(Scoring.records(new Scoring.Chunk(b.seed(), ThreatModels.routeCellId(b.cell(), route),
-                        b.chunk(), b.from(), b.labels(), b.x(), a, o.masks(), bad, cleanVotes, v, b.c(), b.h(), b.w(),
-                        routeMs / n, o.forwardImages() / n, o.gradients(), null,
-                        clean.purified(), last.purified(), last.replaced())));
+            Batch rb = open == null || open.length == n ? b : b.subset(open);
+            int[] rows = rb == b ? null : open;
+            RouteRun run = rows != null && rows.length == 0 ? RouteRun.NOTHING
+                    : runRoute(route, rb, m, severalRoutes, rows);
+            earlierMs += run.earlierMs();
+            float[] a = run.outcome() == null ? new float[0] : run.outcome().adversarial().clone();
+            boolean[] bad = run.outcome() == null ? new boolean[0] : Scoring.replaceNonFinite(a, rb.x(), rb.n());
+            String tag = severalRoutes ? ":" + route.tag() : "";
+            // judged with the route's own votes; a skipped image's votes would be the same draws as in the full chunk
+            // only by accident of position, so nothing here depends on them being equal
+            last = run.outcome() == null ? null : predict(m, b.defended(), a, b.image(), votes,
+                    b.seeds().judge(tag), run.outcome().masks() != null);
+            double routeMs = (System.nanoTime() - routeStart) / 1e6 + run.earlierMs();
+            if (run.outcome() != null) {
+                forward += run.outcome().forwardImages();
+                gradients = gradients.plus(run.outcome().gradients());
             }
-            worst.offer(route, b.labels(), a, o.masks(), bad, v);
+            if (severalRoutes) {
+                perRoute.addAll(routeRecords(b, route, routeMs, run.outcome(), rows, a, bad, last, clean, worst));
+            }
+            if (last != null) {
+                worst.offer(route, rows, b.labels(), a, run.outcome().masks(), bad, last);
+            }
         }
         // A worst-of cell picks each image's route by its judging votes; scoring the pick with those same votes
         // would count the luckiest draw (a max over noisy estimates). The chosen inputs are judged again, afresh.
         // (one route: its judging evaluation is the final one, and it scored every image)
-        Judged judged = routes.size() > 1
+        Judged judged = severalRoutes
                 ? predict(m, b.defended(), worst.adversarial, b.image(), votes, b.seeds().judge(":worst-of"),
                         worst.masks != null)
                 : last;
@@ -166,6 +167,74 @@ final class ChunkRunner {
         // route lines first: a run killed mid-append then never leaves a finished cell chunk with unfinished routes
         perRoute.addAll(out);
         return new Scored(perRoute, worst.adversarial);
+    }
+
+    /** One route's attack on its images: its outcome (null when it had none to attack) and what a checkpoint cost. */
+    private record RouteRun(Attack.Outcome outcome, double earlierMs) {
+        static final RouteRun NOTHING = new RouteRun(null, 0);
+    }
+
+    /**
+     * Attacks {@code rb} through {@code route}, or takes the route's saved outcome; {@code rows} (null: the whole
+     * chunk) are the chunk positions of {@code rb}'s images, part of a saved route's name so that it is taken only for
+     * the same images.
+     */
+    private RouteRun runRoute(Route route, Batch rb, NDManager m, boolean severalRoutes, int[] rows) {
+        long routeStart = System.nanoTime();
+        int n = rb.n();
+        // each route of a worst-of cell draws its purifications from its own stream (consecutive seeds overlapped:
+        // route r's k-th call reused route r+1's (k-1)-th) and, for AdvP, trains its own patch (through this
+        // route's target, on the patch's own streams)
+        long purification = severalRoutes
+                ? Seed.of(rb.seeds().attackPurification()).child("route:" + route.tag()).value()
+                : rb.seeds().attackPurification();
+        // a finished route of a worst-of cell is kept until its chunk is journaled (RouteCheckpoints)
+        boolean checkpointed = checkpoints != null && severalRoutes && !transferable(route);
+        String savedTag = rows == null ? route.tag() : route.tag() + "-rows" + Integer.toHexString(Arrays.hashCode(rows));
+        Optional<RouteCheckpoints.Saved> saved = checkpointed ? checkpoints.load(rb.seed(), rb.cell().id(),
+                rb.chunk(), savedTag, n, rb.x().length, n * rb.h() * rb.w()) : Optional.empty();
+        if (saved.isPresent()) {
+            log.accept("Chunk " + rb.chunk() + " of " + rb.cell().id() + ": route " + route.tag()
+                    + " finished before the last stop; its saved images are judged again");
+            logWarnings(saved.get().outcome(), rb);
+            return new RouteRun(saved.get().outcome(), saved.get().msPerImage() * n);
+        }
+        Attack.Outcome o = attackOnce(route, rb, m, purification, severalRoutes);
+        if (checkpointed) {
+            checkpoints.save(rb.seed(), rb.cell().id(), rb.chunk(), savedTag, n, o,
+                    (System.nanoTime() - routeStart) / 1e6 / n);
+        }
+        return new RouteRun(o, 0);
+    }
+
+    /**
+     * A route cell's records, one per image of the chunk: the route's own for the images it attacked ({@code rows},
+     * null: all), and for the images it skipped ("skipFooled") the worst of the routes before it, naming that route.
+     */
+    private List<SampleRecord> routeRecords(Batch b, Route route, double routeMs, Attack.Outcome o, int[] rows,
+            float[] a, boolean[] bad, Judged last, Judged clean, WorstOf worst) {
+        int n = b.n();
+        String cellId = ThreatModels.routeCellId(b.cell(), route);
+        GradientCounts grads = o == null ? GradientCounts.NONE : o.gradients();
+        long forwardPerImage = o == null ? 0 : o.forwardImages() / n;
+        if (rows == null) {
+            return Scoring.records(new Scoring.Chunk(b.seed(), cellId, b.chunk(), b.from(), b.labels(), b.x(), a,
+                    o.masks(), bad, clean.votes(), last.votes(), b.c(), b.h(), b.w(), routeMs / n, forwardPerImage,
+                    grads, null, clean.purified(), last.purified(), last.replaced()));
+        }
+        // the images this route attacked get its own outcome, whatever the earlier routes did to them
+        WorstOf carried = worst.copy();
+        String[] carriedFrom = carried.routes.clone();
+        if (last != null) {
+            carried.put(route, rows, b.labels(), a, o.masks(), bad, last);
+            for (int row : rows) {
+                carriedFrom[row] = null;
+            }
+        }
+        return Scoring.records(new Scoring.Chunk(b.seed(), cellId, b.chunk(), b.from(), b.labels(), b.x(),
+                carried.adversarial, carried.masks, carried.nonFinite, clean.votes(), carried.votes, b.c(), b.h(),
+                b.w(), routeMs / n, forwardPerImage, grads, carriedFrom, clean.purified(), carried.purified,
+                carried.replaced));
     }
 
     /** Runs the route's attack (its own, or the cell's) on the chunk; a non-adaptive paired route only once per run. */
@@ -265,7 +334,7 @@ final class ChunkRunner {
      * purification (null for the undefended classifier) and, when asked for, the region it replaced ({@code replaced},
      * N·H·W; null unless the purifier masks).
      */
-    private record Judged(int[][] votes, float[] purified, float[] replaced) {}
+    record Judged(int[][] votes, float[] purified, float[] replaced) {}
 
     /**
      * Predictions of the defended model, {@code votes} independent evaluations (one for deterministic defences);
@@ -303,54 +372,6 @@ final class ChunkRunner {
             }
         }
         return new Judged(out, purified, replaced);
-    }
-
-    /** Per image, the outcome of the route that fooled it worst ({@link Scoring#badness}); one route is kept whole. */
-    private static final class WorstOf {
-        final float[] adversarial;
-        float[] masks;
-        final boolean[] nonFinite;
-        final int[][] votes;
-        /** The route chosen per image, for worst-of cells (else null). */
-        final String[] routes;
-        private final int[] worst;
-        private final int n;
-        private final int d;
-        private final int plane;
-
-        WorstOf(int n, int d, int plane, int votes, boolean severalRoutes) {
-            this.n = n;
-            this.d = d;
-            this.plane = plane;
-            adversarial = new float[n * d];
-            nonFinite = new boolean[n];
-            this.votes = new int[votes][n];
-            routes = severalRoutes ? new String[n] : null;
-            worst = new int[n];
-            Arrays.fill(worst, -1);
-        }
-
-        void offer(Route route, int[] labels, float[] adv, float[] advMasks, boolean[] bad, int[][] v) {
-            for (int i = 0; i < n; i++) {
-                int b = Scoring.badness(v, i, labels[i]);
-                if (b <= worst[i]) {
-                    continue;
-                }
-                worst[i] = b;
-                System.arraycopy(adv, i * d, adversarial, i * d, d);
-                nonFinite[i] = bad[i];
-                for (int k = 0; k < votes.length; k++) {
-                    votes[k][i] = v[k][i];
-                }
-                if (advMasks != null) {
-                    masks = masks == null ? new float[n * plane] : masks;
-                    System.arraycopy(advMasks, i * plane, masks, i * plane, plane);
-                }
-                if (routes != null) {
-                    routes[i] = route.tag();
-                }
-            }
-        }
     }
 
     /** The cell's example panel: rows clean, adversarial and (defended cells) purified, for the first k ≤ 8 images. */

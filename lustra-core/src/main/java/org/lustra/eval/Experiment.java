@@ -38,10 +38,14 @@ import org.lustra.util.LustraException;
  * the best objective kept, as they always run against a randomised defence; absent, against a deterministic defence
  * (and undefended) an attack that stops at a first success stops each image once the classifier is fooled, which
  * makes weaker transfer images than the randomised rows get (3 December, {@code docs/results/diffender-paired-lavan12}).
+ * {@code skipFooled: true} (worst-of only) saves the attacks that cannot change a worst-of cell: a route after the first
+ * attacks only the images no earlier route fooled on every one of the K judging votes (such an image's worst is
+ * final, so the cell picks what it would have picked), and the route cell's record of a skipped image carries the
+ * earlier worst, naming its route — so a route cell then reads "worst of the routes so far", not "this route alone".
  */
 public record Experiment(String name, String classifier, String subset, Integer images, String profile,
         List<Long> seeds, List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch,
-        String gradient, String diffusion, Boolean paired, Boolean fullLength) {
+        String gradient, String diffusion, Boolean paired, Boolean fullLength, Boolean skipFooled) {
 
     /** The attack names a config may use ({@link AttackRegistry} owns them). */
     public static final Set<String> ATTACKS = AttackRegistry.NAMES;
@@ -235,6 +239,7 @@ public record Experiment(String name, String classifier, String subset, Integer 
         // false is the default: kept absent, so a config that spells it out still matches a manifest without the field
         paired = Boolean.TRUE.equals(paired) ? paired : null;
         fullLength = Boolean.TRUE.equals(fullLength) ? fullLength : null;
+        skipFooled = Boolean.TRUE.equals(skipFooled) ? skipFooled : null;
         if (diffusion != null && !diffusion.matches("[A-Za-z0-9._-]+")) {
             throw new LustraException("Experiment \"diffusion\" must name a model under models/ (letters, digits, "
                     + "'.', '_' or '-'), got " + diffusion);
@@ -243,6 +248,10 @@ public record Experiment(String name, String classifier, String subset, Integer 
             throw new LustraException("Experiment \"gradient\" (how adaptive attacks pass the defence) must be auto, "
                     + "exact, surrogate, bpda, ste, masked or worst-of (every route the defence offers, the worst "
                     + "outcome per image), got " + gradient);
+        }
+        if (skipFooled != null && !gradient.equals("worst-of")) {
+            throw new LustraException("Experiment \"skipFooled\" skips routes of worst-of cells, but \"gradient\" is "
+                    + gradient + "; set \"gradient\" to worst-of or remove \"skipFooled\".");
         }
     }
 
@@ -263,6 +272,14 @@ public record Experiment(String name, String classifier, String subset, Integer 
     /** Whether non-adaptive and undefended cells run their attacks to full length ({@code "fullLength": true}). */
     public boolean fullLengthNonAdaptive() {
         return Boolean.TRUE.equals(fullLength);
+    }
+
+    /**
+     * Whether a worst-of cell's later routes attack only the images earlier routes have not fooled on every vote
+     * ({@code "skipFooled": true}).
+     */
+    public boolean skipsFooledImages() {
+        return Boolean.TRUE.equals(skipFooled);
     }
 
     /** The diffusion model the config's diffusion defences run on. */

@@ -25,6 +25,7 @@ public final class ExperimentBuilder {
     private String diffusion;
     private Boolean paired;
     private Boolean fullLength;
+    private Boolean skipFooled;
 
     ExperimentBuilder(String name, String classifier) {
         this.name = name;
@@ -110,9 +111,15 @@ public final class ExperimentBuilder {
         return this;
     }
 
+    /** Absent or false: every route of a worst-of cell attacks every image. */
+    public ExperimentBuilder optSkipFooled(Boolean value) {
+        skipFooled = value;
+        return this;
+    }
+
     /** @throws LustraException naming the bad setting and the fix, as a config read from JSON would */
     public Experiment build() {
         return new Experiment(name, classifier, subset, images, profile, seeds, defenses, modes, attacks, batch,
-                gradient, diffusion, paired, fullLength);
+                gradient, diffusion, paired, fullLength, skipFooled);
     }
 }

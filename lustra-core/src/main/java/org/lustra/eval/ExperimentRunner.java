@@ -374,14 +374,14 @@ public final class ExperimentRunner implements AutoCloseable {
         CellInfo info = info(cell);
         out.put(cell.id(), info);
         Purifier p = purifier(cell);
-        out.putAll(ThreatModels.routeCells(cell, p, routes(cell, p), info));
+        out.putAll(ThreatModels.routeCells(cell, p, routes(cell, p), info, exp.skipsFooledImages()));
         return out;
     }
 
     private CellInfo info(Experiment.Cell cell) {
         Purifier p = purifier(cell);
         return ThreatModels.describe(cell, p, routes(cell, p), attack(cell, null), in.classifier().name(),
-                in.eval().height(), in.eval().width());
+                in.eval().height(), in.eval().width(), exp.skipsFooledImages());
     }
 
     /** The gradient mode adaptive attacks use through {@code p} ({@link RoutePlan#adaptiveMode}). */

@@ -24,11 +24,11 @@ final class ThreatModels {
      * {@code attack} through {@code routes} on h×w images.
      */
     static CellInfo describe(Experiment.Cell cell, Purifier p, List<Route> routes, Attack attack, String classifier,
-            int h, int w) {
+            int h, int w, boolean skipFooled) {
         boolean blackBox = attack.blackBox();
         String grad = routes.size() == 1 ? routes.get(0).label(p, blackBox)
                 : "worst of " + routes.size() + " routes per image: " + String.join(" | ", routes.stream()
-                        .map(r -> r.label(p, blackBox)).toList());
+                        .map(r -> r.label(p, blackBox)).toList()) + (skipFooled ? SKIP_NOTE : "");
         if (routes.get(0).adaptive() && routes.get(0).randomized()) {
             grad += attack.randomizedNote();
         }
@@ -50,16 +50,28 @@ final class ThreatModels {
      * route alone, written from the same run, so a report shows every route and their per-image worst side by side.
      * Empty for single-route cells.
      */
-    static Map<String, CellInfo> routeCells(Experiment.Cell cell, Purifier p, List<Route> routes, CellInfo base) {
+    static Map<String, CellInfo> routeCells(Experiment.Cell cell, Purifier p, List<Route> routes, CellInfo base,
+            boolean skipFooled) {
         Map<String, CellInfo> out = new LinkedHashMap<>();
         if (routes.size() > 1) {
-            for (Route r : routes) {
+            for (int i = 0; i < routes.size(); i++) {
+                Route r = routes.get(i);
+                // with skipFooled a later route cell is cumulative: its label must not read as "this route alone"
+                String label = r.label(p, false) + (skipFooled && i > 0 ? ROUTE_SKIP_NOTE : "");
                 out.put(routeCellId(cell, r), new CellInfo(base.defense(), base.attack(), cell.mode() + "@"
-                        + r.tag(), r.label(p, false), base.threatModel(), base.budget()));
+                        + r.tag(), label, base.threatModel(), base.budget()));
             }
         }
         return out;
     }
+
+    /** Appended to a worst-of cell's gradient text when its later routes skip images already fooled on every vote. */
+    static final String SKIP_NOTE = "; each route after the first attacked only the images no earlier route had "
+            + "fooled on every vote (\"skipFooled\")";
+    /** Appended to the gradient text of a later route cell of such a cell. */
+    static final String ROUTE_SKIP_NOTE = "; only on the images the routes before it had not fooled on every vote — "
+            + "the others carry those routes' worst (their record names its route), so this cell is the worst of the "
+            + "routes so far";
 
     static String routeCellId(Experiment.Cell cell, Route r) {
         return cell.id() + "@" + r.tag();

@@ -82,6 +82,41 @@ class RouteCheckpointsTest {
     }
 
     @Test
+    void givenSkipFooledAndARunKilledInItsLastAttack_whenRerun_thenTheSameImagesAreSkippedAndTheRecordsAreUnchanged()
+            throws Exception {
+        Experiment exp = Experiment.builder("partial", "classifier-resnet").optSubset("eval512").optImages(8)
+                .optProfile("quick").optSeeds(1L).optDefenses("median:3").optModes("adaptive")
+                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)).optBatch(4).optGradient("worst-of")
+                .optSkipFooled(true).build();
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            CountingAttack all = new CountingAttack(Integer.MAX_VALUE);
+            List<String> wholeLog = new ArrayList<>();
+            ExperimentRunner whole = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp.resolve("whole"),
+                    wholeLog::add).withAttack("pgd", all);
+            whole.run(whole.manifest("test", Map.of()));
+            // the second route of some chunk attacked only part of it (else this test would not test skipping)
+            assertTrue(wholeLog.stream().anyMatch(s -> s.matches(".*route BPDA attacks [123] of 4 images.*")),
+                    wholeLog.toString());
+
+            // given a run that dies in its last attack (the second chunk's last route that had images to attack)
+            Path part = tmp.resolve("part");
+            ExperimentRunner first = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), part, s -> { })
+                    .withAttack("pgd", new CountingAttack(all.runs.get()));
+            assertThrows(RuntimeException.class, () -> first.run(first.manifest("test", Map.of())));
+
+            // when it is run again
+            CountingAttack rest = new CountingAttack(Integer.MAX_VALUE);
+            ExperimentRunner again = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), part, s -> { })
+                    .withAttack("pgd", rest);
+            again.run(again.manifest("test", Map.of()));
+
+            // then only that attack ran again, and the records are those of the uninterrupted run
+            assertEquals(1, rest.runs.get());
+            assertEquals(records(tmp.resolve("whole")), records(part));
+        }
+    }
+
+    @Test
     void givenARunStoppedMidChunk_whenTheCellIsRedone_thenItsSavedRoutesAreForgotten() throws Exception {
         Experiment exp = experiment();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
