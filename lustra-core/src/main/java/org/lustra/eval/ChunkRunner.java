@@ -135,8 +135,7 @@ final class ChunkRunner {
             float[] a = run.outcome() == null ? new float[0] : run.outcome().adversarial().clone();
             boolean[] bad = run.outcome() == null ? new boolean[0] : Scoring.replaceNonFinite(a, rb.x(), rb.n());
             String tag = severalRoutes ? ":" + route.tag() : "";
-            // judged with the route's own votes; a skipped image's votes would be the same draws as in the full chunk
-            // only by accident of position, so nothing here depends on them being equal
+            // judged on the route's own judging stream; in a smaller chunk an image takes the draws of its new row
             last = run.outcome() == null ? null : predict(m, b.defended(), a, b.image(), votes,
                     b.seeds().judge(tag), run.outcome().masks() != null);
             double routeMs = (System.nanoTime() - routeStart) / 1e6 + run.earlierMs();
@@ -190,7 +189,8 @@ final class ChunkRunner {
                 : rb.seeds().attackPurification();
         // a finished route of a worst-of cell is kept until its chunk is journaled (RouteCheckpoints)
         boolean checkpointed = checkpoints != null && severalRoutes && !transferable(route);
-        String savedTag = rows == null ? route.tag() : route.tag() + "-rows" + Integer.toHexString(Arrays.hashCode(rows));
+        String savedTag = rows == null ? route.tag()
+                : route.tag() + "-rows" + Integer.toHexString(Arrays.hashCode(rows));
         Optional<RouteCheckpoints.Saved> saved = checkpointed ? checkpoints.load(rb.seed(), rb.cell().id(),
                 rb.chunk(), savedTag, n, rb.x().length, n * rb.h() * rb.w()) : Optional.empty();
         if (saved.isPresent()) {

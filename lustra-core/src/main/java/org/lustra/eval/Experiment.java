@@ -38,10 +38,11 @@ import org.lustra.util.LustraException;
  * the best objective kept, as they always run against a randomised defence; absent, against a deterministic defence
  * (and undefended) an attack that stops at a first success stops each image once the classifier is fooled, which
  * makes weaker transfer images than the randomised rows get (3 December, {@code docs/results/diffender-paired-lavan12}).
- * {@code skipFooled: true} (worst-of only) saves the attacks that cannot change a worst-of cell: a route after the first
- * attacks only the images no earlier route fooled on every one of the K judging votes (such an image's worst is
- * final, so the cell picks what it would have picked), and the route cell's record of a skipped image carries the
- * earlier worst, naming its route — so a route cell then reads "worst of the routes so far", not "this route alone".
+ * {@code skipFooled: true} (worst-of only) saves the attacks that cannot change a worst-of cell: a route after the
+ * first attacks only the images no earlier route fooled on every one of the K judging votes (such an image's worst
+ * is final, so the cell picks what it would have picked), and the route cell's record of a skipped image carries the
+ * earlier worst, naming its route — so a route cell then reads "worst of the routes so far", not "this route
+ * alone".
  */
 public record Experiment(String name, String classifier, String subset, Integer images, String profile,
         List<Long> seeds, List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch,

@@ -64,12 +64,14 @@ final class WorstOf {
      * Offers a route's outcome on the images at chunk positions {@code rows} (null: the whole chunk, in order);
      * an image takes it if it fooled that image worse than every route before.
      */
-    void offer(Route route, int[] rows, int[] labels, float[] adv, float[] advMasks, boolean[] bad, ChunkRunner.Judged j) {
+    void offer(Route route, int[] rows, int[] labels, float[] adv, float[] advMasks, boolean[] bad,
+            ChunkRunner.Judged j) {
         take(route, rows, labels, adv, advMasks, bad, j, false);
     }
 
     /** Like {@link #offer}, but every image at {@code rows} takes the outcome. */
-    void put(Route route, int[] rows, int[] labels, float[] adv, float[] advMasks, boolean[] bad, ChunkRunner.Judged j) {
+    void put(Route route, int[] rows, int[] labels, float[] adv, float[] advMasks, boolean[] bad,
+            ChunkRunner.Judged j) {
         take(route, rows, labels, adv, advMasks, bad, j, true);
     }
 
