@@ -3,6 +3,7 @@ package org.lustra.eval;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -24,6 +25,7 @@ import org.lustra.defense.DetectingPurifier;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
 import org.lustra.model.Classifier;
+import org.lustra.util.Files2;
 import org.lustra.util.Seed;
 
 /**
@@ -189,8 +191,7 @@ final class ChunkRunner {
                 : rb.seeds().attackPurification();
         // a finished route of a worst-of cell is kept until its chunk is journaled (RouteCheckpoints)
         boolean checkpointed = checkpoints != null && severalRoutes && !transferable(route);
-        String savedTag = rows == null ? route.tag()
-                : route.tag() + "-rows" + Integer.toHexString(Arrays.hashCode(rows));
+        String savedTag = rows == null ? route.tag() : route.tag() + "-rows" + rowsKey(rows);
         Optional<RouteCheckpoints.Saved> saved = checkpointed ? checkpoints.load(rb.seed(), rb.cell().id(),
                 rb.chunk(), savedTag, n, rb.x().length, n * rb.h() * rb.w()) : Optional.empty();
         if (saved.isPresent()) {
@@ -205,6 +206,15 @@ final class ChunkRunner {
                     (System.nanoTime() - routeStart) / 1e6 / n);
         }
         return new RouteRun(o, 0);
+    }
+
+    /**
+     * The exact chunk positions a sub-chunk's saved route was made for, as part of its file name (64 bits of their
+     * SHA-256: a 32-bit hash of small sorted sets collides, e.g. [0, 33] and [1, 2], and a saved route must never be
+     * taken for other images).
+     */
+    private static String rowsKey(int[] rows) {
+        return Files2.sha256(Arrays.toString(rows).getBytes(StandardCharsets.UTF_8)).substring(0, 16);
     }
 
     /**

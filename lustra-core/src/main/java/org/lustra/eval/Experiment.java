@@ -40,9 +40,11 @@ import org.lustra.util.LustraException;
  * makes weaker transfer images than the randomised rows get (3 December, {@code docs/results/diffender-paired-lavan12}).
  * {@code skipFooled: true} (worst-of only) saves the attacks that cannot change a worst-of cell: a route after the
  * first attacks only the images no earlier route fooled on every one of the K judging votes (such an image's worst
- * is final, so the cell picks what it would have picked), and the route cell's record of a skipped image carries the
- * earlier worst, naming its route — so a route cell then reads "worst of the routes so far", not "this route
- * alone".
+ * is final and ties keep the earlier route, so its pick is what it would have been; the images still attacked form a
+ * smaller chunk and take the draws of their new rows, so their outcomes match a full run only in distribution). The
+ * route cell's record of a skipped image carries the earlier worst, naming its route: a later route cell is that
+ * route alone with the skipped images counted as fooled. With {@code paired: true}, rows no longer share the later
+ * routes' draws (each row skips its own images).
  */
 public record Experiment(String name, String classifier, String subset, Integer images, String profile,
         List<Long> seeds, List<String> defenses, List<String> modes, List<AttackConfig> attacks, Integer batch,

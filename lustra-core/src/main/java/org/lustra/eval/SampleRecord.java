@@ -19,7 +19,8 @@ package org.lustra.eval;
  * @param chunkNonFiniteGradients of those, rows with a non-finite value (zeroed, no step taken)
  * @param chunkZeroGradients of those, rows that were exactly zero
  * @param route for worst-of cells, the gradient route whose attack gave this image's worst outcome; in a later route cell
- *     of a "skipFooled" run, the earlier route whose worst a skipped image carries (null where this route attacked it)
+ *     of a "skipFooled" run, the earlier route whose worst (fooled on every vote) a skipped image carries; null where
+ *     this route attacked the image
  * @param purified fidelity of the defence's output to the clean image (seed 003's PSNR/SSIM of purified images), from
  *     the first judging evaluation; null for the undefended classifier and in records written before 1 December
  * @param patchMasked patch attacks against a defence that masks a region and replaces it (DIFFender, SAC-like, Jedi,

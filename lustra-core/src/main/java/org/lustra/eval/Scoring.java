@@ -99,15 +99,15 @@ final class Scoring {
         return out;
     }
 
-    /**
-     * How badly image i was fooled under one set of K votes, for choosing the worst route: majority fooled first, then
-     * the number of wrong votes (any-of-K), then the first vote (single draw).
-     */
     /** The largest {@link #badness} under {@code votes} votes: the majority, every vote and the first fooled. */
     static int worstBadness(int votes) {
         return 1_000_000 + votes * 10 + 1;
     }
 
+    /**
+     * How badly image i was fooled under one set of K votes, for choosing the worst route: majority fooled first, then
+     * the number of wrong votes (any-of-K), then the first vote (single draw).
+     */
     static int badness(int[][] votes, int i, int label) {
         int wrong = 0;
         for (int[] v : votes) {

@@ -56,7 +56,7 @@ final class ThreatModels {
         if (routes.size() > 1) {
             for (int i = 0; i < routes.size(); i++) {
                 Route r = routes.get(i);
-                // with skipFooled a later route cell is cumulative: its label must not read as "this route alone"
+                // with skipFooled a later route cell counts the images it skipped as fooled: its label says so
                 String label = r.label(p, false) + (skipFooled && i > 0 ? ROUTE_SKIP_NOTE : "");
                 out.put(routeCellId(cell, r), new CellInfo(base.defense(), base.attack(), cell.mode() + "@"
                         + r.tag(), label, base.threatModel(), base.budget()));
@@ -69,9 +69,9 @@ final class ThreatModels {
     static final String SKIP_NOTE = "; each route after the first attacked only the images no earlier route had "
             + "fooled on every vote (\"skipFooled\")";
     /** Appended to the gradient text of a later route cell of such a cell. */
-    static final String ROUTE_SKIP_NOTE = "; only on the images the routes before it had not fooled on every vote — "
-            + "the others carry those routes' worst (their record names its route), so this cell is the worst of the "
-            + "routes so far";
+    static final String ROUTE_SKIP_NOTE = "; attacked only the images the routes before it had not fooled on every "
+            + "vote — the others carry those routes' worst (fooled on every vote; their record names its route), so "
+            + "this cell is this route alone with those images counted as fooled";
 
     static String routeCellId(Experiment.Cell cell, Route r) {
         return cell.id() + "@" + r.tag();

@@ -82,35 +82,47 @@ class RouteCheckpointsTest {
     }
 
     @Test
-    void givenSkipFooledAndARunKilledInItsLastAttack_whenRerun_thenTheSameImagesAreSkippedAndTheRecordsAreUnchanged()
+    void givenSkipFooledAndARunKilledInItsLastAttack_whenRerun_thenSavedSubChunkRoutesAreTakenAndRecordsUnchanged()
             throws Exception {
+        // two restarts: routes EXACT, BPDA, EXACT-r2, BPDA-r2, so sub-chunk routes finish before the one that dies
+        Experiment.AttackConfig pgd = Experiment.AttackConfig.builder("pgd").optNorm("linf").optEps(0.1).optSteps(1)
+                .optRestarts(2).build();
         Experiment exp = Experiment.builder("partial", "classifier-resnet").optSubset("eval512").optImages(8)
-                .optProfile("quick").optSeeds(1L).optDefenses("median:3").optModes("adaptive")
-                .optAttacks(ExperimentRunnerTest.attack("pgd", "linf", 0.1, 1)).optBatch(4).optGradient("worst-of")
-                .optSkipFooled(true).build();
+                .optProfile("quick").optSeeds(1L).optDefenses("median:3").optModes("adaptive").optAttacks(pgd)
+                .optBatch(4).optGradient("worst-of").optSkipFooled(true).build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             CountingAttack all = new CountingAttack(Integer.MAX_VALUE);
             List<String> wholeLog = new ArrayList<>();
             ExperimentRunner whole = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp.resolve("whole"),
                     wholeLog::add).withAttack("pgd", all);
             whole.run(whole.manifest("test", Map.of()));
-            // the second route of some chunk attacked only part of it (else this test would not test skipping)
-            assertTrue(wholeLog.stream().anyMatch(s -> s.matches(".*route BPDA attacks [123] of 4 images.*")),
+            // the second chunk's BPDA attacked part of it, and something was left for the last route to attack
+            assertTrue(wholeLog.stream().anyMatch(s -> s.matches("Chunk 1 of .*: route BPDA attacks [123] of 4 .*")),
+                    wholeLog.toString());
+            assertTrue(wholeLog.stream().anyMatch(s -> s.matches("Chunk 1 of .*: route BPDA-r2 attacks [123] of 4 .*")),
                     wholeLog.toString());
 
-            // given a run that dies in its last attack (the second chunk's last route that had images to attack)
+            // given a run that dies in its last attack (the second chunk's BPDA-r2, on a sub-chunk)
             Path part = tmp.resolve("part");
             ExperimentRunner first = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), part, s -> { })
                     .withAttack("pgd", new CountingAttack(all.runs.get()));
             assertThrows(RuntimeException.class, () -> first.run(first.manifest("test", Map.of())));
+            try (var files = Files.list(part.resolve(RouteCheckpoints.FOLDER))) {
+                assertTrue(files.anyMatch(f -> f.getFileName().toString().contains("BPDA-rows")),
+                        "a finished sub-chunk route is saved under its rows");
+            }
 
             // when it is run again
             CountingAttack rest = new CountingAttack(Integer.MAX_VALUE);
-            ExperimentRunner again = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), part, s -> { })
+            List<String> log = new ArrayList<>();
+            ExperimentRunner again = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), part, log::add)
                     .withAttack("pgd", rest);
             again.run(again.manifest("test", Map.of()));
 
-            // then only that attack ran again, and the records are those of the uninterrupted run
+            // then the saved sub-chunk routes were taken (the same images skipped again), only the dead attack ran,
+            // and the records are those of the uninterrupted run
+            assertTrue(log.stream().anyMatch(s -> s.contains("route BPDA finished before the last stop")),
+                    log.toString());
             assertEquals(1, rest.runs.get());
             assertEquals(records(tmp.resolve("whole")), records(part));
         }
@@ -187,7 +199,7 @@ class RouteCheckpointsTest {
      * One signed-gradient step of 0.1 through the route's model (EXACT and BPDA through the median filter give different
      * images); counts its runs and dies at run {@code dieAt}.
      */
-    private static final class CountingAttack extends StubLpAttack {
+    static final class CountingAttack extends StubLpAttack {
         final AtomicInteger runs = new AtomicInteger();
         private final int dieAt;
 
