@@ -129,8 +129,8 @@ final class ChunkRunner {
                 log.accept("Chunk " + b.chunk() + " of " + b.cell().id() + ": route " + route.tag() + " attacks "
                         + open.length + " of " + n + " images (the others are fooled on every vote already)");
             }
-            Batch rb = open == null || open.length == n ? b : b.subset(open);
-            int[] rows = rb == b ? null : open;
+            int[] rows = open == null || open.length == n ? null : open; // null: the whole chunk
+            Batch rb = rows == null ? b : b.subset(rows);
             RouteRun run = rows != null && rows.length == 0 ? RouteRun.NOTHING
                     : runRoute(route, rb, m, severalRoutes, rows);
             earlierMs += run.earlierMs();
@@ -140,6 +140,7 @@ final class ChunkRunner {
             // judged on the route's own judging stream; in a smaller chunk an image takes the draws of its new row
             last = run.outcome() == null ? null : predict(m, b.defended(), a, b.image(), votes,
                     b.seeds().judge(tag), run.outcome().masks() != null);
+            // a saved route's time is its attack's then and its judging now
             double routeMs = (System.nanoTime() - routeStart) / 1e6 + run.earlierMs();
             if (run.outcome() != null) {
                 forward += run.outcome().forwardImages();
