@@ -1,5 +1,7 @@
 package org.lustra.eval;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -290,8 +292,22 @@ public record Experiment(String name, String classifier, String subset, Integer 
         return diffusion == null ? DiffusionModel.UNNAMED_IN_CONFIGS : diffusion;
     }
 
+    /**
+     * Reads a config, refusing keys the config does not have: Gson would skip them, so a misspelt setting
+     * ({@code "skipfooled"}) would run a different experiment than the one written, without a word.
+     */
     public static Experiment read(Path file) {
-        return Json.read(file, Experiment.class);
+        JsonObject tree = Json.readObject(file);
+        Json.requireKnownKeys(tree, Experiment.class, file + "");
+        JsonElement attackList = tree.get("attacks");
+        if (attackList != null && attackList.isJsonArray()) {
+            for (JsonElement a : attackList.getAsJsonArray()) {
+                if (a.isJsonObject()) {
+                    Json.requireKnownKeys(a.getAsJsonObject(), AttackConfig.class, file + ", an entry of \"attacks\",");
+                }
+            }
+        }
+        return Json.fromTree(tree, Experiment.class, file);
     }
 
     public boolean paper() {

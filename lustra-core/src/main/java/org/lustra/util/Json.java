@@ -2,7 +2,10 @@ package org.lustra.util;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -27,6 +30,49 @@ public final class Json {
             throw new UncheckedIOException("Could not read " + file, e);
         } catch (JsonParseException e) {
             throw new LustraException(file + " is not valid JSON (" + e.getMessage() + "); restore it or regenerate it.", e);
+        }
+    }
+
+    /** The JSON object in {@code file}, for readers that check its keys before binding it. */
+    public static JsonObject readObject(Path file) {
+        try {
+            JsonElement tree = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
+            if (!tree.isJsonObject()) {
+                throw new LustraException(file + " holds " + (tree.isJsonNull() ? "nothing" : "a JSON "
+                        + (tree.isJsonArray() ? "array" : "value")) + "; expected a JSON object { … }.");
+            }
+            return tree.getAsJsonObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException("Could not read " + file, e);
+        } catch (JsonParseException e) {
+            throw new LustraException(file + " is not valid JSON (" + e.getMessage() + "); restore it or regenerate it.", e);
+        }
+    }
+
+    /** Binds a tree read by {@link #readObject} (the record's constructor validates). */
+    public static <T> T fromTree(JsonObject tree, Class<T> type, Path file) {
+        try {
+            return GSON.fromJson(tree, type);
+        } catch (JsonParseException e) {
+            throw new LustraException(file + " does not fit a " + type.getSimpleName() + " (" + e.getMessage()
+                    + "); fix the value named there.", e);
+        }
+    }
+
+    /**
+     * Fails when {@code object} has a key that is not a component of {@code type}, naming it, the closest known key
+     * and where it was found ({@code where}).
+     */
+    public static void requireKnownKeys(JsonObject object, Class<? extends Record> type, String where) {
+        java.util.List<String> known = java.util.Arrays.stream(type.getRecordComponents())
+                .map(java.lang.reflect.RecordComponent::getName).toList();
+        for (String key : object.keySet()) {
+            if (!known.contains(key)) {
+                String near = known.stream().filter(k -> k.equalsIgnoreCase(key)).findFirst().orElse(null);
+                throw new LustraException(where + " has the unknown key \"" + key + "\"; "
+                        + (near != null ? "did you mean \"" + near + "\"? " : "")
+                        + "the keys " + type.getSimpleName() + " reads are " + known + ".");
+            }
         }
     }
 
