@@ -298,7 +298,7 @@ public record Experiment(String name, String classifier, String subset, Integer 
      */
     public static Experiment read(Path file) {
         JsonObject tree = Json.readObject(file);
-        Json.requireKnownKeys(tree, Experiment.class, file + "");
+        Json.requireKnownKeys(tree, Experiment.class, file.toString());
         JsonElement attackList = tree.get("attacks");
         if (attackList != null && attackList.isJsonArray()) {
             for (JsonElement a : attackList.getAsJsonArray()) {

@@ -20,12 +20,17 @@ public final class Json {
     private Json() {}
 
     public static <T> T read(Path file, Class<T> type) {
+        T value = fromTree(parse(file), type, file);
+        if (value == null) {
+            throw new LustraException(file + " is empty; expected a JSON " + type.getSimpleName() + ".");
+        }
+        return value;
+    }
+
+    /** The file's JSON tree; unreadable or malformed files fail with the file named. */
+    private static JsonElement parse(Path file) {
         try {
-            T value = GSON.fromJson(Files.readString(file, StandardCharsets.UTF_8), type);
-            if (value == null) {
-                throw new LustraException(file + " is empty; expected a JSON " + type.getSimpleName() + ".");
-            }
-            return value;
+            return JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException("Could not read " + file, e);
         } catch (JsonParseException e) {
@@ -35,22 +40,16 @@ public final class Json {
 
     /** The JSON object in {@code file}, for readers that check its keys before binding it. */
     public static JsonObject readObject(Path file) {
-        try {
-            JsonElement tree = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
-            if (!tree.isJsonObject()) {
-                throw new LustraException(file + " holds " + (tree.isJsonNull() ? "nothing" : "a JSON "
-                        + (tree.isJsonArray() ? "array" : "value")) + "; expected a JSON object { … }.");
-            }
-            return tree.getAsJsonObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException("Could not read " + file, e);
-        } catch (JsonParseException e) {
-            throw new LustraException(file + " is not valid JSON (" + e.getMessage() + "); restore it or regenerate it.", e);
+        JsonElement tree = parse(file);
+        if (!tree.isJsonObject()) {
+            throw new LustraException(file + " holds " + (tree.isJsonNull() ? "nothing" : "a JSON "
+                    + (tree.isJsonArray() ? "array" : "value")) + "; expected a JSON object { … }.");
         }
+        return tree.getAsJsonObject();
     }
 
-    /** Binds a tree read by {@link #readObject} (the record's constructor validates). */
-    public static <T> T fromTree(JsonObject tree, Class<T> type, Path file) {
+    /** Binds a tree read from {@code file} (a record's constructor validates). */
+    public static <T> T fromTree(JsonElement tree, Class<T> type, Path file) {
         try {
             return GSON.fromJson(tree, type);
         } catch (JsonParseException e) {
