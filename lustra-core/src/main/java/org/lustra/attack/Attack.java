@@ -2,6 +2,7 @@ package org.lustra.attack;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Consumer;
 
 /**
  * One configured attack as a value: it runs on an {@link AttackModel} (whose route, EOT copies and confirmation votes
@@ -41,6 +42,15 @@ public interface Attack {
 
     /** Attacks the n images {@code x} (flat, in [0, 1]) with true {@code labels}, drawing from {@code seed}. */
     Outcome run(AttackModel model, float[] x, int[] labels, long seed);
+
+    /**
+     * As {@link #run(AttackModel, float[], int[], long)}, telling {@code progress} what it finished along the way
+     * (an ensemble's stages: AutoAttack's Square alone can take hours on robust images, and a run that prints nothing
+     * looks hung). Attacks with one stage say nothing; the caller reports their end.
+     */
+    default Outcome run(AttackModel model, float[] x, int[] labels, long seed, Consumer<String> progress) {
+        return run(model, x, labels, seed);
+    }
 
     /** Budget and iterations as one line, e.g. {@code linf eps=0.0314, 20 steps, random start}. */
     default String describe(int height, int width) {

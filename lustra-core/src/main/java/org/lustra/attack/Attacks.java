@@ -3,6 +3,7 @@ package org.lustra.attack;
 import ai.djl.ndarray.NDManager;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.function.Consumer;
 import org.lustra.data.ImageSet;
 
 /**
@@ -177,7 +178,17 @@ public final class Attacks {
 
         @Override
         public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
-            AutoAttack.Report r = AutoAttack.run(model, x, labels, options(model, seed), s -> { });
+            return run(model, x, labels, seed, s -> { });
+        }
+
+        @Override
+        public Outcome run(AttackModel model, float[] x, int[] labels, long seed, Consumer<String> progress) {
+            // its warnings come back in the outcome and the caller prints them with the chunk they belong to
+            AutoAttack.Report r = AutoAttack.run(model, x, labels, options(model, seed), line -> {
+                if (!line.startsWith("warning: ")) {
+                    progress.accept(line);
+                }
+            });
             return new Outcome(r.adversarial(), null, r.forwardImages(), r.gradients(), r.warnings().stream()
                     .map(w -> new Warning("AutoAttack", w)).toList());
         }

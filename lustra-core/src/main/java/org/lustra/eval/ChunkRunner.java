@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -26,6 +27,7 @@ import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
 import org.lustra.model.Classifier;
 import org.lustra.util.Files2;
+import org.lustra.util.Progress;
 import org.lustra.util.Seed;
 
 /**
@@ -151,6 +153,12 @@ final class ChunkRunner {
             }
             if (last != null) {
                 worst.offer(route, rows, b.labels(), a, run.outcome().masks(), bad, last);
+            }
+            if (severalRoutes) {
+                // a worst-of chunk runs for minutes to hours: each route's end is the heartbeat between chunk lines
+                log.accept(String.format(Locale.ROOT, "Chunk %d of %s: route %s (%d of %d) done in %s; %d of %d "
+                        + "images fooled on every vote so far", b.chunk(), b.cell().id(), route.tag(), ri + 1,
+                        routes.size(), Progress.formatDuration(routeMs / 1000), n - worst.open().length, n));
             }
         }
         // A worst-of cell picks each image's route by its judging votes; scoring the pick with those same votes
@@ -286,7 +294,10 @@ final class ChunkRunner {
         // a restart starts from its own attack seed (random starts, patch places and sizes differ)
         long seed = route.restart() == 0 ? b.seeds().attack()
                 : Seed.of(b.seeds().attack()).child("restart:" + route.restart()).value();
-        Attack.Outcome o = attack.run(model(route, b, m, purificationSeed), b.x(), b.labels(), seed);
+        String where = "Chunk " + b.chunk() + " of " + b.cell().id() + " [route " + route.tag() + ", "
+                + attack.name() + "]: ";
+        Attack.Outcome o = attack.run(model(route, b, m, purificationSeed), b.x(), b.labels(), seed,
+                line -> log.accept(where + line));
         logWarnings(o, b);
         return o;
     }

@@ -96,8 +96,9 @@ class SkipFooledTest {
                 .optProfile("quick").optSeeds(1L).optDefenses("median:3").optModes("adaptive")
                 .optAttacks(lavan()).optBatch(16).optGradient("worst-of").optSkipFooled(true).build();
         Manifest manifest;
+        List<String> log = new java.util.ArrayList<>();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
-            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, s -> { });
+            ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), tmp, log::add);
             manifest = r.manifest("test", Map.of());
             r.run(manifest);
         }
@@ -133,5 +134,11 @@ class SkipFooledTest {
             }
             assertEquals(a.robust() && b.robust(), worst.get(i).robust(), "image " + i);
         }
+        // each route's end is logged with what the worst case stands at (one vote: fooled = fooled on every vote)
+        long fooledWorst = worst.values().stream().filter(x -> !x.robust()).count();
+        assertTrue(log.stream().anyMatch(l -> l.startsWith("Chunk 0 of " + cell + ": route EXACT (1 of 2) done in ")
+                && l.endsWith("; " + fooledFirst + " of 16 images fooled on every vote so far")), log.toString());
+        assertTrue(log.stream().anyMatch(l -> l.startsWith("Chunk 0 of " + cell + ": route BPDA (2 of 2) done in ")
+                && l.endsWith("; " + fooledWorst + " of 16 images fooled on every vote so far")), log.toString());
     }
 }
