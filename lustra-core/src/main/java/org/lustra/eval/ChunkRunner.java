@@ -1,6 +1,5 @@
 package org.lustra.eval;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.nio.charset.StandardCharsets;
@@ -11,21 +10,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import org.lustra.attack.Attack;
-import org.lustra.attack.AttackModel;
-import org.lustra.attack.DetectorView;
 import org.lustra.attack.GradientCounts;
-import org.lustra.attack.LogitRows;
 import org.lustra.data.ImageFiles;
 import org.lustra.data.ImageSet;
 import org.lustra.defense.DefendedClassifier;
-import org.lustra.defense.DetectingPurifier;
-import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
-import org.lustra.model.Classifier;
 import org.lustra.util.Files2;
 import org.lustra.util.Progress;
 import org.lustra.util.Seed;
@@ -111,9 +102,9 @@ final class ChunkRunner {
     private Scored attackAndScore(Batch b, List<Route> routes, NDManager m) {
         int n = b.n();
         int votes = routes.get(0).votes();
-        Judged clean = predict(m, b.defended(), b.x(), b.image(), votes, b.seeds().clean(), false);
+        Judging.Judged clean = Judging.predict(m, b.defended(), b.x(), b.image(), votes, b.seeds().clean(), false);
         int[][] cleanVotes = clean.votes();
-        Judged last = null;
+        Judging.Judged last = null;
         boolean severalRoutes = routes.size() > 1;
         boolean skipFooled = severalRoutes && runner.experiment().skipsFooledImages();
         WorstOf worst = new WorstOf(n, b.x().length / n, b.h() * b.w(), votes, severalRoutes);
@@ -140,7 +131,7 @@ final class ChunkRunner {
             boolean[] bad = run.outcome() == null ? new boolean[0] : Scoring.replaceNonFinite(a, rb.x(), rb.n());
             String tag = severalRoutes ? ":" + route.tag() : "";
             // judged on the route's own judging stream; in a smaller chunk an image takes the draws of its new row
-            last = run.outcome() == null ? null : predict(m, b.defended(), a, b.image(), votes,
+            last = run.outcome() == null ? null : Judging.predict(m, b.defended(), a, b.image(), votes,
                     b.seeds().judge(tag), run.outcome().masks() != null);
             // a saved route's time is its attack's then and its judging now
             double routeMs = (System.nanoTime() - routeStart) / 1e6 + run.earlierMs();
@@ -155,17 +146,14 @@ final class ChunkRunner {
                 worst.offer(route, rows, b.labels(), a, run.outcome().masks(), bad, last);
             }
             if (severalRoutes) {
-                // a worst-of chunk runs for minutes to hours: each route's end is the heartbeat between chunk lines
-                log.accept(String.format(Locale.ROOT, "Chunk %d of %s: route %s (%d of %d) done in %s; %d of %d "
-                        + "images fooled on every vote so far", b.chunk(), b.cell().id(), route.tag(), ri + 1,
-                        routes.size(), Progress.formatDuration(routeMs / 1000), n - worst.open().length, n));
+                logRouteEnd(b, route, ri, routes.size(), routeMs, worst);
             }
         }
         // A worst-of cell picks each image's route by its judging votes; scoring the pick with those same votes
         // would count the luckiest draw (a max over noisy estimates). The chosen inputs are judged again, afresh.
         // (one route: its judging evaluation is the final one, and it scored every image)
-        Judged judged = severalRoutes
-                ? predict(m, b.defended(), worst.adversarial, b.image(), votes, b.seeds().judge(":worst-of"),
+        Judging.Judged judged = severalRoutes
+                ? Judging.predict(m, b.defended(), worst.adversarial, b.image(), votes, b.seeds().judge(":worst-of"),
                         worst.masks != null)
                 : last;
         int[][] finalVotes = judged.votes();
@@ -231,7 +219,7 @@ final class ChunkRunner {
      * null: all), and for the images it skipped ("skipFooled") the worst of the routes before it, naming that route.
      */
     private List<SampleRecord> routeRecords(Batch b, Route route, double routeMs, Attack.Outcome o, int[] rows,
-            float[] a, boolean[] bad, Judged last, Judged clean, WorstOf worst) {
+            float[] a, boolean[] bad, Judging.Judged last, Judging.Judged clean, WorstOf worst) {
         int n = b.n();
         String cellId = ThreatModels.routeCellId(b.cell(), route);
         GradientCounts grads = o == null ? GradientCounts.NONE : o.gradients();
@@ -262,7 +250,7 @@ final class ChunkRunner {
         Attack attack = route.attack() != null && !route.attack().equals(b.cell().attack().attack())
                 ? runner.substitute(b.cell(), route.attack())
                 : runner.attack(b.cell(), patches.source(b.seed(), b.cell(), worstOf ? "@" + route.tag() : "",
-                        stream -> model(route, b, m, stream)));
+                        stream -> RouteTargets.model(route, b.defended(), b.image(), m, stream)));
         return transferable(route) ? transfer(route, attack, b, m, purification)
                 : attackVia(route, attack, b, m, purification);
     }
@@ -296,104 +284,22 @@ final class ChunkRunner {
                 : Seed.of(b.seeds().attack()).child("restart:" + route.restart()).value();
         String where = "Chunk " + b.chunk() + " of " + b.cell().id() + " [route " + route.tag() + ", "
                 + attack.name() + "]: ";
-        Attack.Outcome o = attack.run(model(route, b, m, purificationSeed), b.x(), b.labels(), seed,
+        Attack.Outcome o = attack.run(RouteTargets.model(route, b.defended(), b.image(), m, purificationSeed), b.x(), b.labels(), seed,
                 line -> log.accept(where + line));
         logWarnings(o, b);
         return o;
     }
 
+    /** A worst-of chunk runs for minutes to hours: each route's end is the heartbeat between the run's chunk lines. */
+    private void logRouteEnd(Batch b, Route route, int index, int routes, double routeMs, WorstOf worst) {
+        log.accept(String.format(Locale.ROOT, "Chunk %d of %s: route %s (%d of %d) done in %s; %d of %d images fooled "
+                + "on every vote so far", b.chunk(), b.cell().id(), route.tag(), index + 1, routes,
+                Progress.formatDuration(routeMs / 1000), b.n() - worst.open().length, b.n()));
+    }
+
     private void logWarnings(Attack.Outcome o, Batch b) {
         o.warnings().forEach(w -> log.accept(w.source() + " warning [" + b.cell().id() + " chunk " + b.chunk()
                 + "]: " + w.message()));
-    }
-
-    /**
-     * What an attack through {@code route} sees: the defended model (or the bare classifier), its k-th purification
-     * drawing seed {@code purificationSeed} + k. A fresh model, with counters of its own, per call.
-     */
-    private static AttackModel model(Route route, Batch b, NDManager m, long purificationSeed) {
-        AtomicLong callSeed = new AtomicLong(purificationSeed);
-        DefendedClassifier defended = b.defended();
-        Classifier cls = defended.classifier();
-        // Forward-only queries see the real defence; gradients take the route's mode. Long chains (DiffPure) give
-        // their EXACT/SURROGATE gradients by recomputation through the oracle, not one huge autograd graph.
-        Function<NDArray, NDArray> target = !route.adaptive() ? cls::logits
-                : route.viaOracle() ? z -> defended.logits(z, GradientMode.BPDA, callSeed.incrementAndGet())
-                : z -> defended.logits(z, route.mode(), callSeed.incrementAndGet());
-        AttackModel.GradientOracle oracle = !route.viaOracle() ? null : (rows, loss) -> {
-            DefendedClassifier.LossGradient lg = defended.lossGradient(rows, route.mode(), callSeed.incrementAndGet(),
-                    loss);
-            return new NDArray[] {lg.loss(), lg.logits(), lg.gradient()};
-        };
-        // non-adaptive cells against a randomised defence (and, with "fullLength", every non-adaptive and undefended
-        // cell) also run full length; their target, the classifier, is deterministic, so one vote confirms
-        AttackModel model = new AttackModel(target, oracle, m, b.image(), route.eot(), route.fullLength(),
-                route.attackVotes());
-        if (route.adaptive() && defended.purifier() instanceof DetectingPurifier dp) {
-            // a white-box attacker knows the detector: detector-aware attacks may ask for it (others never do)
-            model = model.withDetector(new DetectorView() {
-                @Override
-                public NDArray classifierLogits(NDArray rows) {
-                    return defended.model().logits(rows);
-                }
-
-                @Override
-                public NDArray softDetection(NDArray rows) {
-                    return dp.softDetection(rows, callSeed.incrementAndGet());
-                }
-
-                @Override
-                public NDArray detection(NDArray rows) {
-                    return dp.detection(rows, callSeed.incrementAndGet());
-                }
-            });
-        }
-        return model;
-    }
-
-    /**
-     * {@code votes} independent predictions of the defended model, and the images the first of them classified after
-     * purification (null for the undefended classifier) and, when asked for, the region it replaced ({@code replaced},
-     * N·H·W; null unless the purifier masks).
-     */
-    record Judged(int[][] votes, float[] purified, float[] replaced) {}
-
-    /**
-     * Predictions of the defended model, {@code votes} independent evaluations (one for deterministic defences);
-     * {@code withMask}: the first also reports the region a masking purifier replaced (patch cells).
-     */
-    private static Judged predict(NDManager m, DefendedClassifier defended, float[] x, Shape image, int votes,
-            long seed, boolean withMask) {
-        int n = x.length / Math.toIntExact(image.size());
-        int[][] out = new int[votes][n];
-        float[] purified = null;
-        float[] replaced = null;
-        for (int v = 0; v < votes; v++) {
-            try (NDManager s = m.newSubManager()) {
-                NDArray xa = s.create(x, new Shape(n, image.get(0), image.get(1), image.get(2)));
-                // the forward of logits(x, BPDA, seed) to the bit, so votes are what they were before fidelity existed
-                DefendedClassifier.Evaluation e = v == 0 && withMask ? defended.evaluateWithMask(xa, seed + v)
-                        : defended.evaluate(xa, seed + v);
-                if (v == 0 && !defended.undefended()) {
-                    purified = e.purified().toFloatArray();
-                }
-                if (e.mask() != null) {
-                    replaced = e.mask().toFloatArray();
-                }
-                float[] z = e.logits().toFloatArray();
-                int k = z.length / n;
-                for (int i = 0; i < n; i++) {
-                    // a row with a non-finite logit is no class at all (-1: never correct, never a chosen class);
-                    // argMax would call it class 0
-                    boolean finite = true;
-                    for (int j = i * k; j < (i + 1) * k; j++) {
-                        finite &= Float.isFinite(z[j]);
-                    }
-                    out[v][i] = finite ? LogitRows.argMax(z, i, k) : -1;
-                }
-            }
-        }
-        return new Judged(out, purified, replaced);
     }
 
     /** The cell's example panel: rows clean, adversarial and (defended cells) purified, for the first k ≤ 8 images. */

@@ -65,18 +65,18 @@ final class WorstOf {
      * an image takes it if it fooled that image worse than every route before.
      */
     void offer(Route route, int[] rows, int[] labels, float[] adv, float[] advMasks, boolean[] bad,
-            ChunkRunner.Judged j) {
+            Judging.Judged j) {
         take(route, rows, labels, adv, advMasks, bad, j, false);
     }
 
     /** Like {@link #offer}, but every image at {@code rows} takes the outcome. */
     void put(Route route, int[] rows, int[] labels, float[] adv, float[] advMasks, boolean[] bad,
-            ChunkRunner.Judged j) {
+            Judging.Judged j) {
         take(route, rows, labels, adv, advMasks, bad, j, true);
     }
 
     private void take(Route route, int[] rows, int[] labels, float[] adv, float[] advMasks, boolean[] bad,
-            ChunkRunner.Judged j, boolean always) {
+            Judging.Judged j, boolean always) {
         int[][] v = j.votes();
         int m = rows == null ? n : rows.length;
         for (int r = 0; r < m; r++) {

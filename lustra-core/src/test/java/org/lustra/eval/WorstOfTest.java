@@ -14,7 +14,7 @@ class WorstOfTest {
     private static final int[] LABELS = {0, 1, 2};
     private static final Route FIRST = Route.of(Identity.INSTANCE, false, GradientMode.EXACT, 1, 3);
 
-    private static ChunkRunner.Judged judged(int[][] votesPerImage, float base) {
+    private static Judging.Judged judged(int[][] votesPerImage, float base) {
         int n = votesPerImage.length;
         int[][] votes = new int[3][n];
         for (int i = 0; i < n; i++) {
@@ -28,7 +28,7 @@ class WorstOfTest {
             purified[j] = base + j;
             replaced[j] = base + 100 + j;
         }
-        return new ChunkRunner.Judged(votes, purified, replaced);
+        return new Judging.Judged(votes, purified, replaced);
     }
 
     private static float[] images(int n, float base) {
