@@ -7,11 +7,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BiPredicate;
@@ -110,14 +112,23 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
             byCell.computeIfAbsent(r.cell(), k -> new HashMap<>()).put(ImageKey.of(r), r);
         }
         int done = 0;
+        List<String> soFar = new ArrayList<>();
         for (String id : manifest.cells().keySet()) {
             Map<ImageKey, SampleRecord> rs = byCell.getOrDefault(id, Map.of());
             CellInfo info = manifest.cells().get(id);
-            if (!reads.test(info.mode(), info.attack()) || rs.size() != expected) {
+            if (!reads.test(info.mode(), info.attack()) || rs.isEmpty()) {
                 continue;
             }
             if (rs.values().stream().anyMatch(r -> Boolean.TRUE.equals(r.nonFinite()))) {
                 throw nonFinite(run, id);
+            }
+            if (rs.size() != expected) {
+                // a cell under way stays out of the table (its images are a prefix, and the worst case needs them
+                // all), but a run of many hours should not be silent until its last chunk: the status says where it is
+                if (!id.contains("@")) {
+                    soFar.add(soFar(id, info, rs.values(), expected));
+                }
+                continue;
             }
             add(cells, Table1Cell.of(Report.scoreCell(id, manifest.cells().get(id), List.copyOf(rs.values())), run
                     + " (unfinished run: scored from its journal)"));
@@ -127,7 +138,18 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
         long readable = manifest.cells().values().stream().filter(c -> reads.test(c.mode(), c.attack())).count();
         return "`" + run + "`: UNFINISHED — " + done + " of " + readable + " cells complete in the "
                 + "journal, scored from samples.jsonl (no report.json, so the harness's sanity checks have not run on "
-                + "it)";
+                + "it)" + (soFar.isEmpty() ? "" : "; under way, not in the table: " + String.join("; ", soFar));
+    }
+
+    /** A cell still under way, as the status line quotes it: its images so far and the scores they give. */
+    private static String soFar(String id, CellInfo info, Collection<SampleRecord> records, int expected) {
+        Report.CellSummary c = Report.scoreCell(id, info, List.copyOf(records));
+        String scores = c.anyCopyRobust() == null
+                ? String.format(Locale.ROOT, "robust %.1f %%", 100 * c.robustMean())
+                : String.format(Locale.ROOT, "majority %.1f %% (single %.1f, any-of-K %.1f)",
+                        100 * c.robustMean(), 100 * (c.singleRobust() != null ? c.singleRobust() : c.robustMean()),
+                        100 * c.anyCopyRobust());
+        return "`" + id + "` " + records.size() + " of " + expected + " images so far, " + scores;
     }
 
     private static void add(Map<String, Table1Cell> cells, Table1Cell cell) {

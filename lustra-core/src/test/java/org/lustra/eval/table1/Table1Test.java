@@ -59,9 +59,31 @@ class Table1Test {
         assertEquals("going (unfinished run: scored from its journal)", lavan.run());
         assertEquals(0.5, lavan.robustMean(), 0);
         assertEquals(List.of("`going`: UNFINISHED — 1 of 2 cells complete in the journal, scored from samples.jsonl "
-                + "(no report.json, so the harness's sanity checks have not run on it)"), runs.status());
+                + "(no report.json, so the harness's sanity checks have not run on it); under way, not in the table: "
+                + "`jpeg:75|advp-0.050|adaptive` 1 of 2 images so far, robust 100.0 %"), runs.status());
         assertTrue(Table1.markdown(folder, "tiny").contains("| `jpeg:75\\|lavan-0.050\\|adaptive` | going "
                 + "(unfinished run: scored from its journal) |"));
+    }
+
+    @Test
+    void givenARandomisedCellUnderWay_whenItsFolderIsRead_thenTheStatusQuotesItsImagesAndThreeScoresButTheTableNot()
+            throws Exception {
+        // 3 of 4 images journaled: majority robust on 2, the first draw on 1, every draw on 0
+        String cell = "diffpure:0.1:ddim10|lavan-0.050|adaptive";
+        RunFolders.unfinished(folder, "slow", 4, List.of(cell), List.of(
+                RunDirectory.line(RunFolders.randomised(cell, 0, true, true, true)),
+                RunDirectory.line(RunFolders.randomised(cell, 1, false, true, true)),
+                RunDirectory.line(RunFolders.randomised(cell, 2, false, false, true))));
+        RunFolders.spec(folder, List.of("slow"), List.of("lavan-0.050"), List.of("diffpure:0.1:ddim10"),
+                List.of("lavan-0.050"), List.of());
+
+        Table1Runs runs = Table1Runs.read(folder, Table1Spec.read(folder));
+
+        assertTrue(runs.cells().isEmpty(), "a cell under way is not scored into the table");
+        assertEquals(List.of("`slow`: UNFINISHED — 0 of 1 cells complete in the journal, scored from samples.jsonl "
+                + "(no report.json, so the harness's sanity checks have not run on it); under way, not in the table: "
+                + "`diffpure:0.1:ddim10|lavan-0.050|adaptive` 3 of 4 images so far, majority 66.7 % (single 33.3, "
+                + "any-of-K 0.0)"), runs.status());
     }
 
     @Test
