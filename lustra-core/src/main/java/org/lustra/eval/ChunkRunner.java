@@ -40,6 +40,16 @@ final class ChunkRunner {
 
     private record TransferKey(long seed, String attack, int chunk, boolean fullLength) {}
 
+    /**
+     * The clean images' votes of the chunks of one (run seed, defence): their stream depends on (seed, defence, chunk)
+     * only ({@link RunSeeds}), so every cell of a defence gets the same votes, and a run with several attacks per
+     * defence purified the same clean images once per attack (3 of every 8 purifications of a four-attack
+     * non-adaptive table). Cells run defence by defence, so the map is emptied when the defence or seed changes.
+     */
+    private final Map<CleanKey, Judging.Judged> cleanVotes = new HashMap<>();
+
+    private record CleanKey(long seed, String defense, int chunk, int votes) {}
+
     ChunkRunner(ExperimentRunner runner, UniversalPatches patches, Consumer<String> log) {
         this.runner = runner;
         this.patches = patches;
@@ -102,7 +112,7 @@ final class ChunkRunner {
     private Scored attackAndScore(Batch b, List<Route> routes, NDManager m) {
         int n = b.n();
         int votes = routes.get(0).votes();
-        Judging.Judged clean = Judging.predict(m, b.defended(), b.x(), b.image(), votes, b.seeds().clean(), false);
+        Judging.Judged clean = cleanVotes(b, votes, m);
         int[][] cleanVotes = clean.votes();
         Judging.Judged last = null;
         boolean severalRoutes = routes.size() > 1;
@@ -253,6 +263,16 @@ final class ChunkRunner {
                         stream -> RouteTargets.model(route, b.defended(), b.image(), m, stream)));
         return transferable(route) ? transfer(route, attack, b, m, purification)
                 : attackVia(route, attack, b, m, purification);
+    }
+
+    /** The clean images' votes of the chunk, from {@link #cleanVotes} when another cell of its defence made them. */
+    private Judging.Judged cleanVotes(Batch b, int votes, NDManager m) {
+        CleanKey key = new CleanKey(b.seed(), b.cell().defense(), b.chunk(), votes);
+        if (cleanVotes.keySet().stream().anyMatch(k -> k.seed() != key.seed() || !k.defense().equals(key.defense()))) {
+            cleanVotes.clear();
+        }
+        return cleanVotes.computeIfAbsent(key, k -> Judging.predict(m, b.defended(), b.x(), b.image(), votes,
+                b.seeds().clean(), false));
     }
 
     /** Whether the route's outcome is the same for every row of its attack (see {@link #transfer}). */
