@@ -46,7 +46,7 @@ final class ChunkRunner {
      * defence purified the same clean images once per attack (3 of every 8 purifications of a four-attack
      * non-adaptive table). Cells run defence by defence, so the map is emptied when the defence or seed changes.
      */
-    private final Map<CleanKey, Judging.Judged> cleanVotes = new HashMap<>();
+    private final Map<CleanKey, Judging.Judged> cleanJudged = new HashMap<>();
 
     private record CleanKey(long seed, String defense, int chunk, int votes) {}
 
@@ -112,7 +112,7 @@ final class ChunkRunner {
     private Scored attackAndScore(Batch b, List<Route> routes, NDManager m) {
         int n = b.n();
         int votes = routes.get(0).votes();
-        Judging.Judged clean = cleanVotes(b, votes, m);
+        Judging.Judged clean = judgeClean(b, votes, m);
         int[][] cleanVotes = clean.votes();
         Judging.Judged last = null;
         boolean severalRoutes = routes.size() > 1;
@@ -265,13 +265,13 @@ final class ChunkRunner {
                 : attackVia(route, attack, b, m, purification);
     }
 
-    /** The clean images' votes of the chunk, from {@link #cleanVotes} when another cell of its defence made them. */
-    private Judging.Judged cleanVotes(Batch b, int votes, NDManager m) {
+    /** The clean images' votes of the chunk, from {@link #cleanJudged} when another cell of its defence made them. */
+    private Judging.Judged judgeClean(Batch b, int votes, NDManager m) {
         CleanKey key = new CleanKey(b.seed(), b.cell().defense(), b.chunk(), votes);
-        if (cleanVotes.keySet().stream().anyMatch(k -> k.seed() != key.seed() || !k.defense().equals(key.defense()))) {
-            cleanVotes.clear();
+        if (cleanJudged.keySet().stream().anyMatch(k -> k.seed() != key.seed() || !k.defense().equals(key.defense()))) {
+            cleanJudged.clear();
         }
-        return cleanVotes.computeIfAbsent(key, k -> Judging.predict(m, b.defended(), b.x(), b.image(), votes,
+        return cleanJudged.computeIfAbsent(key, k -> Judging.predict(m, b.defended(), b.x(), b.image(), votes,
                 b.seeds().clean(), false));
     }
 

@@ -7,12 +7,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lustra.attack.AttackModel;
-import org.lustra.attack.GradientCounts;
 import org.lustra.defense.GradientMode;
 import org.lustra.defense.Purifier;
 import org.lustra.model.ModelStore;
@@ -62,7 +59,7 @@ class CleanVotesSharingTest {
                 .optBatch(2).optPaired(true).optFullLength(true).build();
         try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
             ExperimentRunner r = new ExperimentRunner(exp, ExperimentRunnerTest.inputs(c), dir, s -> { })
-                    .withDefense("bits:3", purifier).withAttack("pgd", new SeededNudge());
+                    .withDefense("bits:3", purifier).withAttack("pgd", new TransferSharingTest.CountingAttack());
             r.run(r.manifest("test", Map.of()));
         }
     }
@@ -91,23 +88,6 @@ class CleanVotesSharingTest {
         public NDArray purify(NDArray x, long seed) {
             calls.incrementAndGet();
             return noise.purify(x, seed);
-        }
-    }
-
-    /** Moves every pixel by ±0.05 drawn from the attack's seed; never calls the defence. */
-    private static final class SeededNudge extends StubLpAttack {
-        SeededNudge() {
-            super("no steps (a seeded stub)");
-        }
-
-        @Override
-        public Outcome run(AttackModel model, float[] x, int[] labels, long seed) {
-            SplittableRandom rnd = new SplittableRandom(seed);
-            float[] adv = x.clone();
-            for (int j = 0; j < adv.length; j++) {
-                adv[j] = Math.max(0f, Math.min(1f, x[j] + (rnd.nextBoolean() ? 0.05f : -0.05f)));
-            }
-            return new Outcome(adv, null, labels.length, GradientCounts.NONE, List.of());
         }
     }
 }

@@ -75,7 +75,7 @@ class TransferSharingTest {
     }
 
     /** Moves every pixel by a random ±0.1 drawn from the run's seed, and counts its runs. */
-    private static final class CountingAttack extends StubLpAttack {
+    static final class CountingAttack extends StubLpAttack {
         final AtomicInteger runs = new AtomicInteger();
 
         CountingAttack() {

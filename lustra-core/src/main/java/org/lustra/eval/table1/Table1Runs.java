@@ -13,7 +13,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BiPredicate;
@@ -144,11 +143,12 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
     /** A cell still under way, as the status line quotes it: its images so far and the scores they give. */
     private static String soFar(String id, CellInfo info, Collection<SampleRecord> records, int expected) {
         Report.CellSummary c = Report.scoreCell(id, info, List.copyOf(records));
+        // rounded as the table's own cells are (Table1Markdown.percent: half-even on the exact value)
         String scores = c.anyCopyRobust() == null
-                ? String.format(Locale.ROOT, "robust %.1f %%", 100 * c.robustMean())
-                : String.format(Locale.ROOT, "majority %.1f %% (single %.1f, any-of-K %.1f)",
-                        100 * c.robustMean(), 100 * (c.singleRobust() != null ? c.singleRobust() : c.robustMean()),
-                        100 * c.anyCopyRobust());
+                ? "robust " + Table1Markdown.percent(c.robustMean()) + " %"
+                : "majority " + Table1Markdown.percent(c.robustMean()) + " % (single "
+                        + Table1Markdown.percent(c.singleRobust() != null ? c.singleRobust() : c.robustMean())
+                        + ", any-of-K " + Table1Markdown.percent(c.anyCopyRobust()) + ")";
         return "`" + id + "` " + records.size() + " of " + expected + " images so far, " + scores;
     }
 
