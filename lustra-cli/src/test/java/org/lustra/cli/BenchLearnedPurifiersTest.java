@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.lustra.defense.DefendedClassifier;
+import org.lustra.defense.GradientMode;
 import org.lustra.defense.learned.LearnedPurifier;
 import org.lustra.model.Classifier;
 
@@ -28,8 +29,18 @@ class BenchLearnedPurifiersTest {
                     double gradient = BenchPipelines.exactGradientImagesPerSecond(new DefendedClassifier(p, cls), x,
                             cls.classes(), new BenchTiming(0, 1));
 
+                    // the rates are n / time, finite whenever the calls return: the gradient itself is checked apart
                     assertTrue(purify > 0 && Double.isFinite(purify), p.name() + " purify: " + purify);
                     assertTrue(gradient > 0 && Double.isFinite(gradient), p.name() + " gradient: " + gradient);
+                    float[] g = new DefendedClassifier(p, cls).lossGradient(x, GradientMode.EXACT, 1,
+                            z -> z.get(":, 0").neg()).gradient().toFloatArray();
+                    double norm = 0;
+                    for (float v : g) {
+                        assertTrue(Float.isFinite(v), p.name() + ": non-finite gradient entry");
+                        norm += (double) v * v;
+                    }
+                    assertTrue(Math.sqrt(norm) > 1e-6, p.name() + ": the gradient reaches the input, norm "
+                            + Math.sqrt(norm));
                     assertTrue(p.name().contains("random weights") || p.name().contains("-fmnist"), p.name());
                 }
             }

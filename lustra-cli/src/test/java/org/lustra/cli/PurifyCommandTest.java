@@ -3,6 +3,7 @@ package org.lustra.cli;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
@@ -108,9 +109,8 @@ class PurifyCommandTest {
 
     @Test
     void givenOutputs_whenWritten_thenTheyHaveTheUmasksPermissionsNotOwnerOnly() throws Exception {
-        if (!FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
-            return;
-        }
+        assumeTrue(FileSystems.getDefault().supportedFileAttributeViews().contains("posix"),
+                "no POSIX permissions on this file system");
         writeEval(tmp.resolve("in"), "a.png");
         Path out = tmp.resolve("out");
         assertEquals(0, CliErrorsTest.run("purify", tmp.resolve("in").toString(), "--out", out.toString(),

@@ -12,6 +12,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.XavierInitializer;
 import ai.djl.util.PairList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.lustra.model.ModelCard;
 import org.lustra.model.ModelStore;
 import org.lustra.nn.PromptEncoder;
@@ -40,6 +41,8 @@ public final class DiffusionModel implements AutoCloseable {
     private final Net net;
     private final NoiseSchedule schedule;
     private final NDManager manager;
+    /** UNet forward calls since load (a batch is one call), so a sampler's plan can be checked against its run. */
+    private final AtomicLong unetCalls = new AtomicLong();
 
     /** Both networks in one block, so one weight file (and one hash) holds the whole model. */
     public static final class Net extends AbstractBlock {
@@ -169,8 +172,14 @@ public final class DiffusionModel implements AutoCloseable {
     public NDArray predictNoise(NDArray xt, int[] t, NDArray mask, NDArray masked, NDArray ctx, boolean training) {
         NDArray input = NDArrays.concat(new NDList(xt, mask, masked), 1);
         NDArray ts = timesteps(xt.getManager(), t);
+        unetCalls.incrementAndGet();
         return net.unet.forward(new ParameterStore(xt.getManager(), false), new NDList(input, ts, ctx), training)
                 .singletonOrThrow();
+    }
+
+    /** UNet forward calls made through {@link #predictNoise} since this model was created or loaded. */
+    public long unetCallsSoFar() {
+        return unetCalls.get();
     }
 
     /**

@@ -111,15 +111,18 @@ class PatchAttacksTest {
         try (NDManager m = NDManager.newBaseManager()) {
             AttackModel model = new AttackModel(linear(m, q, 2, new float[] {1f, 0f}), m, IMAGE, 1);
             Patch.Result lavan = LaVan.attack(model, x, y, new LaVan.Options(FRACTION, 30, 0.1, 5));
+            int elsewhere = 0;
             for (int i = 0; i < n; i++) {
                 boolean touches = false;
                 for (int p = 0; p < D; p++) {
                     touches |= lavan.masks()[i * D + p] > 0 && quadrant(p) == 3;
                 }
                 if (!touches) {
+                    elsewhere++;
                     assertTrue(!lavan.fooled()[i], "a patch outside the sensitive quadrant cannot fool");
                 }
             }
+            assertTrue(elsewhere > 0, "some fixed patches lie outside the quadrant, or the check above is empty");
             Patch.Result gdpa = GdpaLike.attack(model, x, y, new GdpaLike.Options(FRACTION, 30, 0.1, 3, 3, 5));
             assertOnlyMaskChanged(gdpa, x, n, 3);
             assertEquals(0.0, gdpa.robustAccuracy(), "every image fooled once the patch has moved");

@@ -134,12 +134,22 @@ class GradientModesTest {
             int[] labels = {1, 0};
             NDArray x = base.randomUniform(0.2f, 0.8f, new Shape(2, 1, 8, 8));
             DiffPure p = new DiffPure(model, DiffPure.Options.ddpm(0.02));
+            long c0 = model.unetCallsSoFar();
             float[] s = new DefendedClassifier(p, c).lossGradient(x, GradientMode.SURROGATE, 9, ce(labels))
                     .gradient().toFloatArray();
+            long c1 = model.unetCallsSoFar();
             float[] e = new DefendedClassifier(p.surrogate(), c).lossGradient(x, GradientMode.EXACT, 9, ce(labels))
                     .gradient().toFloatArray();
+            long c2 = model.unetCallsSoFar();
+            new DefendedClassifier(p, c).lossGradient(x, GradientMode.EXACT, 9, ce(labels)).gradient().close();
+            long c3 = model.unetCallsSoFar();
             assertArrayEquals(e, s, 0f);
+            assertTrue(maxAbsFinite(s) > 0, "a finite, non-zero gradient");
             assertEquals(5, p.surrogate().options().sampler().steps());
+            // The two arrays above would also agree if SURROGATE ran the full chain: count what each route ran.
+            assertEquals(c2 - c1, c1 - c0, "SURROGATE runs the coarse chain's UNet calls");
+            assertTrue(c1 - c0 < c3 - c2, "fewer UNet calls than the full 20-step chain: " + (c1 - c0) + " vs "
+                    + (c3 - c2));
         }
     }
 
@@ -219,5 +229,15 @@ class GradientModesTest {
             assertArrayEquals(autogradThrough(d.purifier(), c, x, 4, labels), g, 1e-4f);
             assertTrue(am.forwardImages() == 2);
         }
+    }
+
+    /** The largest |v|, failing on a non-finite entry (JUnit's array equality treats NaN as equal to NaN). */
+    private static float maxAbsFinite(float[] v) {
+        float max = 0;
+        for (float f : v) {
+            assertTrue(Float.isFinite(f), "non-finite gradient entry");
+            max = Math.max(max, Math.abs(f));
+        }
+        return max;
     }
 }

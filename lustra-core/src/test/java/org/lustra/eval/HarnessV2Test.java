@@ -108,7 +108,9 @@ class HarnessV2Test {
                     .withDefense("bits:3", new NanGradientPurifier());
             r.run(r.manifest("test", Map.of()));
         }
-        for (SampleRecord rec : read(tmp)) {
+        List<SampleRecord> nanRecs = read(tmp);
+        assertEquals(2 * 4, nanRecs.size(), "two attacks on four images");
+        for (SampleRecord rec : nanRecs) {
             assertTrue(rec.chunkNonFiniteGradients() > 0, rec.toString());
             assertTrue(Double.isFinite(rec.distLinf()), "no NaN image: " + rec);
             assertFalse(rec.nonFinite(), rec.toString());
@@ -186,7 +188,9 @@ class HarnessV2Test {
             r.run(manifest);
         }
         // (3 steps + 1) gradient evaluations × 2 EOT copies, then 3 confirmation votes: nothing stops early
-        for (SampleRecord rec : read(tmp)) {
+        List<SampleRecord> recs = read(tmp);
+        assertEquals(4, recs.size(), "one cell of four images");
+        for (SampleRecord rec : recs) {
             assertEquals(4 * 2 + 3, rec.forwardImagesPerImage(), rec.toString());
             assertEquals(3, rec.votes());
             assertNotNull(rec.singleRobust());

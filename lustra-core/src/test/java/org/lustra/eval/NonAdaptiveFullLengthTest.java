@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,6 +64,7 @@ class NonAdaptiveFullLengthTest {
 
         // then every row runs (steps + 1) gradient evaluations and one confirming forward, as the randomised row does
         List<SampleRecord> recs = new RunDirectory(tmp).readRecords();
+        assertEquals(3 * 4, recs.size(), "three rows of four images");
         for (SampleRecord rec : recs) {
             assertEquals(steps + 1 + 1, rec.forwardImagesPerImage(), rec.toString());
         }
@@ -76,6 +78,8 @@ class NonAdaptiveFullLengthTest {
             byRow.computeIfAbsent(rec.cell().substring(0, rec.cell().indexOf('|')), k -> new TreeMap<>())
                     .put(rec.index(), rec.distL2());
         }
+        assertEquals(Set.of("none", "jpeg:75", "bits:3"), byRow.keySet());
+        assertEquals(4, byRow.get("none").size());
         assertEquals(byRow.get("none"), byRow.get("jpeg:75"));
         assertEquals(byRow.get("none"), byRow.get("bits:3"));
     }

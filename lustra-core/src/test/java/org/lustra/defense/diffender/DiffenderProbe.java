@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.lustra.attack.AttackModel;
 import org.lustra.attack.LaVan;
 import org.lustra.attack.LogitRows;
@@ -21,9 +22,11 @@ import org.lustra.model.NetClassifier;
  * The measurement behind the README's DIFFender localisation table (not part of the suite: surefire runs *Test only).
  * Run: {@code mvn -o -pl lustra-core test -Dtest=DiffenderProbe -Dsurefire.failIfNoSpecifiedTests=false -Dprobe.n=64
  * "-Dprobe.L=a photo with a patch|" -Dprobe.abar=0.3,0.5,0.7 "-Dprobe.specs=diffender,diffender:ep:rec:abar0.7"}.
+ * It prints and asserts nothing, so it runs only when {@code probe.n} is given (an IDE's "run all" skips it).
  */
 class DiffenderProbe {
     @Test
+    @EnabledIfSystemProperty(named = "probe.n", matches = "\\d+")
     void probe() {
         int n = Integer.getInteger("probe.n", 64);
         ImageSet eval = Subsets.load("eval512");

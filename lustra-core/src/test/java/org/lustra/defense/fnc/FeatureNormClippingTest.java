@@ -110,7 +110,7 @@ class FeatureNormClippingTest {
                 double down = defended.model().logits(x.sub(v.mul(h))).mul(mix).sum().getFloat();
                 double numeric = (up - down) / (2 * h);
                 assertEquals(numeric, analytic, 0.02 * Math.abs(numeric) + 1e-3, arch.type());
-                assertEquals(g.length, lg.gradient().size());
+                assertEquals(x.size(), g.length, "one gradient entry per input pixel");
                 float[] bpda = defended.lossGradient(x, GradientMode.BPDA, 0, loss).gradient().toFloatArray();
                 assertArrayEquals(g, bpda, 1e-6f, arch.type() + ": BPDA through the identity input equals EXACT");
             }

@@ -130,11 +130,20 @@ class HeteroGradientTest {
             assertEquals(5, coarse.options().stride(), "ceil(t_l = 20 / 4 steps)");
             assertEquals(HeteroOptions.Solver.DDIM, coarse.options().solver());
             Function<NDArray, NDArray> rowLoss = z -> z.get(":, 1");
+            long c0 = model.unetCallsSoFar();
             float[] s = finite(new DefendedClassifier(p, c).lossGradient(x, GradientMode.SURROGATE, 4, rowLoss)
                     .gradient().toFloatArray(), "surrogate");
+            long c1 = model.unetCallsSoFar();
             float[] e = new DefendedClassifier(coarse, c).lossGradient(x, GradientMode.EXACT, 4, rowLoss).gradient()
                     .toFloatArray();
+            long c2 = model.unetCallsSoFar();
+            new DefendedClassifier(p, c).lossGradient(x, GradientMode.EXACT, 4, rowLoss).gradient().close();
+            long c3 = model.unetCallsSoFar();
             assertArrayEquals(e, s, 0f);
+            assertTrue(maxAbs(s) > 0, "a non-zero gradient");
+            // The arrays would also agree if SURROGATE ran the full chain: count the UNet calls of each route.
+            assertEquals(c2 - c1, c1 - c0, "SURROGATE runs the coarse chain's UNet calls");
+            assertTrue(c1 - c0 < c3 - c2, "fewer UNet calls than the full chain: " + (c1 - c0) + " vs " + (c3 - c2));
         }
     }
 

@@ -54,22 +54,27 @@ class HeteroPurifierTest {
      * resampling adds one UNet call per stage-1 step; multi-step with U = 3 adds three.
      */
     @Test
-    void givenResampling_whenPlanned_thenTheUNetCallsAreCountedAsTheSeedSays() {
+    void givenResampling_whenABatchIsPurified_thenTheUNetRunsAsOftenAsTheSeedSaysOncePerStepForTheBatch() {
         try (NDManager base = NDManager.newBaseManager();
                 DiffusionModel model = TinyHetero.model(base)) {
-            assertEquals(11, unetCalls(model, TinyHetero.small().build()));
-            assertEquals(16, unetCalls(model, TinyHetero.small().optResampling(HeteroOptions.Resampling.SINGLE, 3)
-                    .build()));
-            assertEquals(26, unetCalls(model, TinyHetero.small().optResampling(HeteroOptions.Resampling.MULTI, 3)
-                    .build()));
+            NDArray x = base.randomUniform(0, 1, new Shape(2, 1, 8, 8));
+            NDArray mask = TinyHetero.mixedMask(base, 2);
+            assertEquals(11, unetCallsOfOnePurification(model, TinyHetero.small().build(), x, mask));
+            assertEquals(16, unetCallsOfOnePurification(model, TinyHetero.small().optResampling(
+                    HeteroOptions.Resampling.SINGLE, 3).build(), x, mask));
+            assertEquals(26, unetCallsOfOnePurification(model, TinyHetero.small().optResampling(
+                    HeteroOptions.Resampling.MULTI, 3).build(), x, mask));
         }
     }
 
-    private static long unetCalls(DiffusionModel model, HeteroOptions o) {
-        long planned = new HeteroChain(model, o).ops().stream().filter(op -> op.kind() == HeteroChain.Kind.DENOISE)
-                .count();
-        assertEquals(planned, new HeteroPurifier(model, null, o).unetCalls(), "what bench reports per row");
-        return planned;
+    /** UNet calls counted by the model while a batch of two is purified; bench's per-row figure must agree. */
+    private static long unetCallsOfOnePurification(DiffusionModel model, HeteroOptions o, NDArray x, NDArray mask) {
+        HeteroPurifier p = new HeteroPurifier(model, null, o);
+        long before = model.unetCallsSoFar();
+        p.purify(x, mask, 5).close();
+        long counted = model.unetCallsSoFar() - before;
+        assertEquals(counted, p.unetCalls(), "what bench reports per row");
+        return counted;
     }
 
     /** With M = 1 everywhere the chain is DiffPure from t_l on the same DDIM grid with the same first noise draw. */
