@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lustra.util.Json;
 
 /** {@code --classifier model.pt}: the committed TorchScript fixture of lustra-core through the CLI. */
 class TorchScriptCliTest {
@@ -42,7 +45,7 @@ class TorchScriptCliTest {
     }
 
     @Test
-    void givenATorchScriptFileWhenPurifyingWithMedianThenImagesAndPredictionsAreWritten() {
+    void givenATorchScriptFileWhenPurifyingWithMedianThenImagesAndPredictionsAreWritten() throws IOException {
         // when
         Path out = tmp.resolve("out");
         CliErrorsTest.Run r = CliErrorsTest.run("purify", tmp.resolve("in").toString(), "--out", out.toString(),
@@ -51,6 +54,10 @@ class TorchScriptCliTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(Files.isRegularFile(out.resolve("a.purified.png")) && Files.isRegularFile(out.resolve(
                 "predictions.json")), r.out());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> json = Json.GSON.fromJson(Files.readString(out.resolve("predictions.json")), Map.class);
+        assertEquals(model.toString(), json.get("classifier"), "the TorchScript file classified them");
+        assertEquals(2, ((List<?>) json.get("results")).size(), "a.png and b.png");
     }
 
     @Test
