@@ -2,6 +2,7 @@ package org.lustra.defense.fnc;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -129,9 +130,14 @@ class FeatureNormClippingTest {
                 assertTrue(stats.quantile(s, 0.5) <= stats.quantile(s, 0.99));
                 assertTrue(stats.quantile(s, 0.99) <= stats.quantile(s, 1.0));
                 assertTrue(stats.relativeQuantile(s, 1.0) >= 1.0, "the largest norm is at least its image's mean");
+                assertTrue(Double.isFinite(stats.quantile(s, 1.0)) && stats.quantile(s, 0.5) > 0, "stage " + s);
             }
             Classifier atMax = new FeatureNormClipping(stats.absoluteAt(1.0)).defend(c);
             assertArrayEquals(c.logits(x).toFloatArray(), atMax.logits(x).toFloatArray(), 1e-5f);
+            // and the thresholds lie inside the measured norms: at the median, half the locations are clipped
+            Classifier atMedian = new FeatureNormClipping(stats.absoluteAt(0.5)).defend(c);
+            assertFalse(java.util.Arrays.equals(c.logits(x).toFloatArray(), atMedian.logits(x).toFloatArray()),
+                    "clipping at the median norm changes the logits");
             assertTrue(stats.table().contains("| 1 | 96 |"), stats.table());
         }
     }

@@ -42,7 +42,12 @@ class MaepTest {
             assertEquals(8, mask.maskedCount());
             PurifierNetwork.Loss loss = net.loss(new ParameterStore(m, false), x, x, new SplittableRandom(9));
             NDArray out = net.autoencoder().reconstruct(new ParameterStore(m, false), x, mask, false);
-            PurifierNetwork.Loss expected = MaepNetwork.split(out, x, mask.pixelMask(m, 8, 8, 2));
+            NDArray pixels = mask.pixelMask(m, 8, 8, 2);
+            float[] hiddenPerImage = pixels.sum(new int[] {1, 2, 3}).toFloatArray();
+            for (int i = 0; i < 4; i++) {
+                assertEquals(32f, hiddenPerImage[i], "image " + i + ": 8 of 16 2×2 patches = 32 of 64 pixels hidden");
+            }
+            PurifierNetwork.Loss expected = MaepNetwork.split(out, x, pixels);
             assertEquals(expected.parts().get("hidden").getFloat(), loss.parts().get("hidden").getFloat(), 1e-6);
             assertEquals(expected.parts().get("visible").getFloat(), loss.parts().get("visible").getFloat(), 1e-6);
             net.close();
