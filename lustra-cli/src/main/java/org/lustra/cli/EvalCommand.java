@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
         subcommands = {EvalCommand.ClassifierEval.class, DiffusionEval.class, LocalizeEval.class, CleanMaskEval.class,
             MaskQualityCommand.class, ExperimentCommands.Run.class, ExperimentCommands.ReportCommand.class,
             ExperimentCommands.ReproduceCommand.class, ExperimentCommands.Table1Command.class, WorstCommand.class,
-            HeteroFigureCommand.class})
+            SeedsCommand.class, HeteroFigureCommand.class})
 final class EvalCommand implements Runnable {
     @Override
     public void run() {

@@ -1,0 +1,86 @@
+package org.lustra.eval.worst;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lustra.util.LustraException;
+
+/** A cell's mean ± std over run seeds kept in several run folders. */
+class SeedsAcrossRunsTest {
+    private static final String A_8 = CrossRunWorstTest.A_8;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void givenSeedOneInOneFolderAndSeedsTwoAndThreeInAnother_whenPooled_thenTheMeanAndSampleStdAreOverThreeSeeds()
+            throws Exception {
+        // given seed 1 keeps 3 of 4 images, seed 2 keeps 2, seed 3 keeps 4
+        Path first = new RunFolder("seed1").cell(A_8, 1, true, true, false, true).write(tmp);
+        Path later = new RunFolder("seeds23").cell(A_8, 2, true, false, false, true)
+                .cell(A_8, 3, true, true, true, true).write(tmp);
+
+        // when
+        SeedsAcrossRuns.Result r = SeedsAcrossRuns.of(List.of(first, later));
+
+        // then mean (0.75 + 0.5 + 1) / 3 = 0.75, sample std sqrt((0 + 0.0625 + 0.0625) / 2) = 0.25
+        SeedsAcrossRuns.Pooled p = r.cells().stream().filter(c -> c.id().equals(A_8)).findFirst().orElseThrow();
+        assertEquals(List.of(new SeedsAcrossRuns.SeedCount(first.toString(), 1, 4, 3, 4),
+                new SeedsAcrossRuns.SeedCount(later.toString(), 2, 4, 2, 4),
+                new SeedsAcrossRuns.SeedCount(later.toString(), 3, 4, 4, 4)), p.seeds());
+        assertEquals(0.75, p.summary().robustMean(), 1e-12);
+        assertEquals(0.25, p.summary().robustStd(), 1e-12);
+        assertEquals(3, p.summary().runs());
+        assertTrue(p.even());
+        String md = SeedsAcrossRuns.markdown(r, "lustra eval seeds a b");
+        assertTrue(md.contains("**75.0 ± 25.0**") && md.contains("2: 2 / 4 (`" + later + "`)"), md);
+    }
+
+    @Test
+    void givenAnUnfinishedSeed_whenPooled_thenTheCellIsMarkedUneven() throws Exception {
+        Path first = new RunFolder("seed1").cell(A_8, 1, true, true, false, true).write(tmp);
+        Path later = new RunFolder("seed2").cell(A_8, 2, true, false).write(tmp);
+
+        SeedsAcrossRuns.Result r = SeedsAcrossRuns.of(List.of(first, later));
+
+        SeedsAcrossRuns.Pooled p = r.cells().get(0);
+        assertFalse(p.even());
+        assertTrue(SeedsAcrossRuns.markdown(r, "c").contains("2 (*uneven*)"));
+    }
+
+    @Test
+    void givenTheSameSeedInTwoFolders_whenPooled_thenOneSentenceRefusesToCountItTwice() throws Exception {
+        Path a = new RunFolder("a").cell(A_8, 1, true, true).write(tmp);
+        Path b = new RunFolder("b").cell(A_8, 1, false, true).write(tmp);
+
+        LustraException e = assertThrows(LustraException.class, () -> SeedsAcrossRuns.of(List.of(a, b)));
+
+        assertTrue(e.getMessage().contains("Run seed 1 of cell " + A_8 + " is in both " + a + " and " + b)
+                && e.getMessage().contains("a seed counts once"), e.getMessage());
+    }
+
+    @Test
+    void givenACellRunAgainstAnotherDefence_whenPooled_thenItIsRefusedNamingWhatDiffers() throws Exception {
+        Path a = new RunFolder("a").cell(A_8, 1, true, true).write(tmp);
+        Path b = new RunFolder("b").defence("disco", "disco(width=64)").cell(A_8, 2, false, true).write(tmp);
+
+        LustraException e = assertThrows(LustraException.class, () -> SeedsAcrossRuns.of(List.of(a, b)));
+
+        assertTrue(e.getMessage().contains("ran with another threat model and gradient route"), e.getMessage());
+    }
+
+    @Test
+    void givenFoldersWithoutRecords_whenPooled_thenOneSentenceSaysThereIsNothingYet() throws Exception {
+        Path a = new RunFolder("a").noJournal().write(tmp);
+
+        LustraException e = assertThrows(LustraException.class, () -> SeedsAcrossRuns.of(List.of(a)));
+
+        assertTrue(e.getMessage().contains("has finished records yet"), e.getMessage());
+    }
+}
