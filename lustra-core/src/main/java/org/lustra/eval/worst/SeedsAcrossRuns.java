@@ -140,22 +140,30 @@ public final class SeedsAcrossRuns {
             b.append(String.format(Locale.ROOT, "| `%s` | %s | `%.7s` | %d of %d |%n", run.label(), run.experiment(),
                     run.gitCommit(), run.records(), run.expected()));
         }
-        b.append("\n| cell | gradient route | seeds | clean | single | majority, mean ± std | 95 % CI | any-of-K "
-                + "| per seed: robust / images (folder) |\n|---|---|---|---:|---:|---:|---|---:|---|\n");
+        b.append("\n| cell | seeds | clean | single | majority, mean ± std | 95 % CI | any-of-K | per seed: robust / "
+                + "images (folder) |\n|---|---|---:|---:|---:|---|---:|---|\n");
         for (Pooled p : r.cells()) {
             Report.CellSummary s = p.summary();
             List<String> per = new ArrayList<>();
             for (SeedCount c : p.seeds()) {
                 per.add(c.seed() + ": " + c.robust() + " / " + c.images() + " (`" + c.run() + "`)");
             }
-            b.append(String.format(Locale.ROOT, "| `%s` | %s | %d%s | %s | %s | **%.1f ± %.1f** | %.1f–%.1f | %s "
-                    + "| %s |%n", p.id().replace("|", "\\|"), p.info().gradientMode().replace("|", "\\|"),
-                    p.seeds().size(),
-                    p.even() ? "" : " (*uneven*)", percent(s.cleanAccuracy()), percent(s.singleRobust()),
-                    100 * s.robustMean(), 100 * s.robustStd(), 100 * s.ciLow(), 100 * s.ciHigh(),
-                    percent(s.anyCopyRobust()), String.join(" · ", per)));
+            b.append(String.format(Locale.ROOT, "| `%s` | %d%s | %s | %s | **%.1f ± %.1f** | %.1f–%.1f | %s "
+                    + "| %s |%n", escape(p.id()), p.seeds().size(), p.even() ? "" : " (*uneven*)",
+                    percent(s.cleanAccuracy()), percent(s.singleRobust()), 100 * s.robustMean(), 100 * s.robustStd(),
+                    100 * s.ciLow(), 100 * s.ciHigh(), percent(s.anyCopyRobust()), String.join(" · ", per)));
+        }
+        b.append("\n## Gradient route of each cell (the same in every folder)\n\n| cell | gradient route |\n"
+                + "|---|---|\n");
+        for (Pooled p : r.cells()) {
+            b.append("| `").append(escape(p.id())).append("` | ").append(escape(p.info().gradientMode()))
+                    .append(" |\n");
         }
         return b.toString();
+    }
+
+    private static String escape(String cellText) {
+        return cellText.replace("|", "\\|");
     }
 
     private static String percent(Double v) {
