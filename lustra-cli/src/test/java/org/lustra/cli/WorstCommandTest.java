@@ -36,18 +36,4 @@ class WorstCommandTest {
         CliErrorsTest.assertOneSentence(CliErrorsTest.run("eval", "worst", tmp.toString()),
                 "is not a run folder (no manifest.json); give folders `lustra eval run --out` wrote");
     }
-
-    @Test
-    void givenSeedOneAndSeedsTwoThreeInTwoCommittedFolders_whenSeedsRuns_thenSeedOnesCountsComeFromItsFolder() {
-        String seed1 = LustraHome.root().resolve("docs/results/hetero-gradients").toString();
-        String seeds23 = LustraHome.root().resolve("docs/results/hetero-vs-diffpure-seeds23").toString();
-
-        CliErrorsTest.Run r = CliErrorsTest.run("eval", "seeds", seed1, seeds23);
-
-        assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().startsWith("# Mean ± std over run seeds across run folders"), r.out());
-        // hetero's worst-of cell kept 78 of 128 images on seed 1 (docs/results/hetero-gradients/NOTES.md: 60.9 %)
-        assertTrue(r.out().contains("1: 78 / 128 (`" + seed1 + "`)"), r.out());
-    }
-
 }

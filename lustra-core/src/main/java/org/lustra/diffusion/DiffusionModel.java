@@ -47,6 +47,7 @@ public final class DiffusionModel implements AutoCloseable {
     /** Both networks in one block, so one weight file (and one hash) holds the whole model. */
     public static final class Net extends AbstractBlock {
         final PromptEncoder encoder;
+        /** Called only through {@link DiffusionModel#predictNoise}, which counts the calls. */
         final UNet unet;
         private final int size;
 

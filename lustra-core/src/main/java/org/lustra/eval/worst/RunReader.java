@@ -29,13 +29,18 @@ final class RunReader {
     /** A defence as it ran under one threat: one row of the worst case. */
     record Key(String defence, Threat threat) {}
 
-    record Loaded(String classifier, String subset, List<CrossRunWorst.Run> runs, Map<Key, List<TriedCell>> groups) {}
+    /** A run folder as read: its manifest and the whole journal lines it had (read once, so counts agree). */
+    record Folder(String label, Manifest manifest, List<SampleRecord> records) {}
+
+    record Loaded(String classifier, String subset, List<CrossRunWorst.Run> runs, Map<Key, List<TriedCell>> groups,
+            List<Folder> folders) {}
 
     static Loaded read(List<Path> dirs) {
         if (dirs.isEmpty()) {
             throw new LustraException("Give at least one run folder (a folder `lustra eval run --out` wrote).");
         }
         List<CrossRunWorst.Run> runs = new ArrayList<>();
+        List<Folder> folders = new ArrayList<>();
         Map<Key, List<TriedCell>> groups = new LinkedHashMap<>();
         Set<Path> seen = new HashSet<>();
         Map<String, String> hashes = new HashMap<>(); // every hash an earlier run recorded, the first one kept
@@ -59,9 +64,13 @@ final class RunReader {
                 requireSameImages(firstLabel, first, label, m);
             }
             requireSameInputs(label, m, hashes);
-            runs.add(cells(label, run, m, groups));
+            int[] torn = new int[1];
+            List<SampleRecord> records = Files.isRegularFile(run.samplesFile())
+                    ? run.readWholeRecords(n -> torn[0] = n) : List.of(); // a run that has not finished a chunk yet
+            runs.add(cells(label, records, torn[0], m, groups));
+            folders.add(new Folder(label, m, records));
         }
-        return new Loaded(first.classifier(), first.experiment().subset(), runs, groups);
+        return new Loaded(first.classifier(), first.experiment().subset(), runs, groups, folders);
     }
 
     private static Path realPath(Path dir) {
@@ -101,10 +110,8 @@ final class RunReader {
     }
 
     /** Files the run's cells that have records under their groups; returns what the run is. */
-    private static CrossRunWorst.Run cells(String label, RunDirectory run, Manifest m, Map<Key, List<TriedCell>> groups) {
-        int[] torn = new int[1];
-        List<SampleRecord> records = Files.isRegularFile(run.samplesFile())
-                ? run.readWholeRecords(n -> torn[0] = n) : List.of(); // a run that has not finished a chunk yet
+    private static CrossRunWorst.Run cells(String label, List<SampleRecord> records, int torn, Manifest m,
+            Map<Key, List<TriedCell>> groups) {
         Map<String, Map<Long, Map<Integer, SampleRecord>>> byCell = new HashMap<>();
         for (SampleRecord r : records) {
             if (Boolean.TRUE.equals(r.nonFinite())) {
@@ -131,7 +138,7 @@ final class RunReader {
         // counted as the run's report counts them: every cell of the manifest, route cells included
         long expected = (long) m.images() * m.experiment().seeds().size() * Math.max(infos.size(),
                 m.experiment().cells().size());
-        return new CrossRunWorst.Run(label, m.experiment().name(), m.gitCommit(), records.size(), expected, torn[0]);
+        return new CrossRunWorst.Run(label, m.experiment().name(), m.gitCommit(), records.size(), expected, torn);
     }
 
     private static Threat threat(String label, Experiment.Cell c) {

@@ -1,129 +1,166 @@
 package org.lustra.eval.worst;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import org.lustra.eval.CellInfo;
 import org.lustra.eval.Manifest;
 import org.lustra.eval.Report;
-import org.lustra.eval.RunDirectory;
 import org.lustra.eval.SampleRecord;
 import org.lustra.util.LustraException;
 
 /**
  * One cell's mean ± std over run seeds that live in several run folders ({@code lustra eval seeds}): a study that ran
- * seed 1 in one folder and seeds 2–3 in another has its three-seed number nowhere else. A cell is pooled only where
- * its id, threat model, budget and gradient route (EOT and K included) are the same in every folder, and a run seed
- * counts once: the same seed of one cell in two folders is refused, not averaged. The folders must name the same
- * images with the same models ({@link RunReader}). Route cells of worst-of cells ({@code …@EXACT}) are pooled like
- * any other, so each route's own number gets its spread too.
+ * seed 1 in one folder and seeds 2–3 in another has its three-seed number nowhere else. Cells are matched by id; a
+ * cell whose threat model, budget or gradient route (EOT and K included) differs between folders is refused, as is a
+ * run seed of one cell found in two folders (a seed counts once, it is never averaged with itself) and folders that
+ * score different image counts (a mean over seeds needs the same images). The folders must name the same images with
+ * the same models ({@link RunReader}). Route cells of worst-of cells ({@code …@EXACT}) are pooled like any other, so
+ * each route's own number gets its spread too. Where a seed has fewer records than its folder's image count, or a
+ * folder's seed has none yet, the cell is marked unfinished: its mean then mixes image sets or misses a seed.
  */
 public final class SeedsAcrossRuns {
     private SeedsAcrossRuns() {}
 
-    /** One run seed of a pooled cell: the folder it came from, images scored and how many of them stayed robust. */
-    public record SeedCount(String run, long seed, int images, int robust, int clean) {
+    /** One run seed of a pooled cell: its folder, images scored of the images the folder runs, robust and clean. */
+    public record SeedCount(String run, long seed, int images, int expected, int robust, int clean) {
         public SeedCount {
-            if (images < 1 || robust < 0 || robust > images || clean < 0 || clean > images) {
+            if (images < 1 || expected < 1 || robust < 0 || robust > images || clean < 0 || clean > images) {
                 throw new IllegalArgumentException("Invalid seed counts: " + robust + " robust and " + clean
-                        + " clean of " + images + " images");
+                        + " clean of " + images + " images (need 1 ≤ images, 0 ≤ robust, clean ≤ images), "
+                        + expected + " expected (need ≥ 1)");
             }
         }
-    }
 
-    /** A cell over every seed of every folder: its seeds in seed order and its row scored as the harness scores one. */
-    public record Pooled(String id, CellInfo info, List<SeedCount> seeds, Report.CellSummary summary) {
-        /** Whether every seed scored the same number of images (an unfinished seed makes the mean mix image sets). */
-        public boolean even() {
-            return seeds.stream().mapToInt(SeedCount::images).distinct().count() == 1;
+        public boolean finished() {
+            return images >= expected;
         }
     }
 
-    public record Result(String classifier, String subset, List<CrossRunWorst.Run> runs, List<Pooled> cells) {}
+    /**
+     * A cell over every seed of every folder: its seeds in seed order, the seeds its folders run but have not reached
+     * for it yet, and its row scored as the harness scores one.
+     */
+    public record Pooled(String id, CellInfo info, List<SeedCount> seeds, List<Long> missingSeeds,
+            Report.CellSummary summary) {
+        public Pooled {
+            seeds = List.copyOf(seeds);
+            missingSeeds = List.copyOf(missingSeeds);
+        }
 
+        /** Every seed its folders run is in, each with all of its images. */
+        public boolean finished() {
+            return missingSeeds.isEmpty() && seeds.stream().allMatch(SeedCount::finished);
+        }
+    }
+
+    /** The pooled cells; {@code leftOut} counts journal records of cells their folder's manifest does not list. */
+    public record Result(String classifier, String subset, List<CrossRunWorst.Run> runs, List<Pooled> cells,
+            int leftOut) {
+        public Result {
+            runs = List.copyOf(runs);
+            cells = List.copyOf(cells);
+        }
+    }
+
+    /** Pools the cells of {@code dirs} (run folders of one study); one sentence when they cannot be pooled. */
     public static Result of(List<Path> dirs) {
         RunReader.Loaded loaded = RunReader.read(dirs); // one study: same images and models, no non-finite record
+        requireSameImageCount(loaded.folders());
         Map<String, CellInfo> infos = new LinkedHashMap<>();
-        Map<String, List<SampleRecord>> records = new LinkedHashMap<>();
-        Map<String, Map<Long, String>> seedSource = new LinkedHashMap<>(); // cell -> seed -> folder
-        for (Path dir : dirs) {
-            String label = dir.toString();
-            RunDirectory run = new RunDirectory(dir);
-            Manifest m = run.readManifest();
-            Map<String, List<SampleRecord>> byCell = new LinkedHashMap<>();
-            if (Files.isRegularFile(run.samplesFile())) { // none yet: a run that has not finished a chunk
-                for (SampleRecord r : run.readWholeRecords(n -> { })) {
-                    byCell.computeIfAbsent(r.cell(), k -> new ArrayList<>()).add(r);
-                }
-            }
-            Map<String, CellInfo> cells = m.cells() == null ? Map.of() : m.cells();
-            for (Map.Entry<String, CellInfo> e : cells.entrySet()) {
-                List<SampleRecord> rs = byCell.get(e.getKey());
-                if (rs == null) {
+        Map<String, String> infoSource = new LinkedHashMap<>();
+        // cell -> seed -> the folder it came from and its records, one per image (a redone image's last record)
+        Map<String, Map<Long, Source>> bySeed = new LinkedHashMap<>();
+        Map<String, List<Long>> expectedSeeds = new LinkedHashMap<>();
+        int leftOut = 0;
+        for (RunReader.Folder f : loaded.folders()) {
+            Map<String, CellInfo> cells = f.manifest().cells() == null ? Map.of() : f.manifest().cells();
+            for (SampleRecord r : f.records()) {
+                CellInfo info = cells.get(r.cell());
+                if (info == null) {
+                    leftOut++;
                     continue;
                 }
-                requireSameCell(e.getKey(), infos.get(e.getKey()), e.getValue(), label);
-                infos.putIfAbsent(e.getKey(), e.getValue());
-                Map<Long, String> sources = seedSource.computeIfAbsent(e.getKey(), k -> new TreeMap<>());
-                for (SampleRecord r : rs) {
-                    String earlier = sources.putIfAbsent(r.seed(), label);
-                    if (earlier != null && !earlier.equals(label)) {
-                        throw new LustraException("Run seed " + r.seed() + " of cell " + e.getKey() + " is in both "
-                                + earlier + " and " + label + "; a seed counts once, so give only one of them.");
-                    }
+                if (infos.putIfAbsent(r.cell(), info) == null) {
+                    infoSource.put(r.cell(), f.label());
+                } else {
+                    requireSameCell(r.cell(), infos.get(r.cell()), infoSource.get(r.cell()), info, f.label());
                 }
-                records.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).addAll(rs);
+                Source earlier = bySeed.computeIfAbsent(r.cell(), k -> new TreeMap<>()).computeIfAbsent(r.seed(),
+                        k -> new Source(f.label(), f.manifest().images(), new TreeMap<>()));
+                if (!earlier.run().equals(f.label())) {
+                    throw new LustraException("Run seed " + r.seed() + " of cell " + r.cell() + " is in both "
+                            + earlier.run() + " and " + f.label() + "; a seed counts once, so give only one of them.");
+                }
+                earlier.records().put(r.index(), r);
+            }
+            for (String cell : cells.keySet()) {
+                expectedSeeds.computeIfAbsent(cell, k -> new ArrayList<>()).addAll(f.manifest().experiment().seeds());
             }
         }
-        if (records.isEmpty()) {
-            throw new LustraException("None of " + dirs + " has finished records yet; nothing to pool.");
+        if (bySeed.isEmpty()) {
+            throw new LustraException("None of " + dirs + " has records of the cells its manifest lists yet; nothing "
+                    + "to pool.");
         }
         List<Pooled> out = new ArrayList<>();
-        for (Map.Entry<String, List<SampleRecord>> e : records.entrySet()) {
-            CellInfo info = infos.get(e.getKey());
-            out.add(new Pooled(e.getKey(), info, seedCounts(e.getValue(), seedSource.get(e.getKey())),
-                    Report.scoreCell(e.getKey(), info, e.getValue())));
+        for (Map.Entry<String, Map<Long, Source>> e : bySeed.entrySet()) {
+            out.add(pooled(e.getKey(), infos.get(e.getKey()), e.getValue(), expectedSeeds.get(e.getKey())));
         }
-        return new Result(loaded.classifier(), loaded.subset(), loaded.runs(), out);
+        return new Result(loaded.classifier(), loaded.subset(), loaded.runs(), out, leftOut);
     }
 
-    private static void requireSameCell(String id, CellInfo earlier, CellInfo now, String label) {
-        if (earlier == null) {
-            return;
+    /** Where one seed of one cell came from, and its records by image index. */
+    private record Source(String run, int expected, Map<Integer, SampleRecord> records) {}
+
+    private static Pooled pooled(String id, CellInfo info, Map<Long, Source> seeds, List<Long> expected) {
+        List<SampleRecord> all = new ArrayList<>();
+        List<SeedCount> counts = new ArrayList<>();
+        seeds.forEach((seed, src) -> {
+            int robust = 0;
+            int clean = 0;
+            for (SampleRecord r : src.records().values()) {
+                all.add(r);
+                robust += r.robust() ? 1 : 0;
+                clean += r.cleanCorrect() ? 1 : 0;
+            }
+            counts.add(new SeedCount(src.run(), seed, src.records().size(), src.expected(), robust, clean));
+        });
+        List<Long> missing = expected.stream().filter(s -> !seeds.containsKey(s)).distinct().sorted().toList();
+        return new Pooled(id, info, counts, missing, Report.scoreCell(id, info, all));
+    }
+
+    private static void requireSameImageCount(List<RunReader.Folder> folders) {
+        RunReader.Folder first = folders.get(0);
+        for (RunReader.Folder f : folders) {
+            if (f.manifest().images() != first.manifest().images()) {
+                throw new LustraException("Run folders " + first.label() + " and " + f.label() + " score different "
+                        + "image counts (" + first.manifest().images() + " vs " + f.manifest().images() + "); a mean "
+                        + "over seeds needs the same images, so give folders of one size.");
+            }
         }
+    }
+
+    private static void requireSameCell(String id, CellInfo earlier, String earlierRun, CellInfo now, String run) {
         List<String> differ = new ArrayList<>();
-        if (!earlier.threatModel().equals(now.threatModel())) {
+        if (!Objects.equals(earlier.threatModel(), now.threatModel())) {
             differ.add("threat model");
         }
-        if (!earlier.budget().equals(now.budget())) {
+        if (!Objects.equals(earlier.budget(), now.budget())) {
             differ.add("budget");
         }
-        if (!earlier.gradientMode().equals(now.gradientMode())) {
+        if (!Objects.equals(earlier.gradientMode(), now.gradientMode())) {
             differ.add("gradient route");
         }
         if (!differ.isEmpty()) {
-            throw new LustraException("Cell " + id + " in " + label + " ran with another " + String.join(" and ",
-                    differ) + " than in an earlier folder, so its seeds measure different attacks; pool folders "
-                    + "made with the same settings.");
+            throw new LustraException("Cell " + id + " ran with another " + String.join(" and ", differ) + " in "
+                    + run + " than in " + earlierRun + ", so its seeds measure different attacks; pool folders made "
+                    + "with the same settings.");
         }
-    }
-
-    private static List<SeedCount> seedCounts(List<SampleRecord> rs, Map<Long, String> sources) {
-        Map<Long, int[]> counts = new TreeMap<>(); // seed -> {images, robust, clean}
-        for (SampleRecord r : rs) {
-            int[] c = counts.computeIfAbsent(r.seed(), k -> new int[3]);
-            c[0]++;
-            c[1] += r.robust() ? 1 : 0;
-            c[2] += r.cleanCorrect() ? 1 : 0;
-        }
-        List<SeedCount> out = new ArrayList<>();
-        counts.forEach((seed, c) -> out.add(new SeedCount(sources.get(seed), seed, c[0], c[1], c[2])));
-        return out;
     }
 
     /** The pooled cells as Markdown, with the command that made it and the folders it read. */
@@ -132,34 +169,43 @@ public final class SeedsAcrossRuns {
         b.append("Generated by `").append(command).append("`; do not edit by hand. Classifier `").append(r.classifier())
                 .append("` on `").append(r.subset()).append("`. Robust accuracy is the majority of K votes, per run "
                         + "seed, then mean ± std over the seeds (sample std; 0 with one seed); the 95 % interval is "
-                        + "Wilson's on all images of all seeds; single and any-of-K pooled over every image. A cell "
-                        + "marked *uneven* has seeds with different image counts (an unfinished run): its mean mixes "
-                        + "image sets.\n\n");
-        b.append("| folder | experiment | commit | records |\n|---|---|---|---:|\n");
+                        + "Wilson's on all images of all seeds (repeated images counted as independent, so it is "
+                        + "narrow); single and any-of-K pooled over every image. A cell marked *unfinished* lacks "
+                        + "images of a seed or a whole seed its folders run: its mean mixes image sets.\n\n");
+        b.append("| folder | experiment | commit | records | torn lines skipped |\n|---|---|---|---:|---:|\n");
         for (CrossRunWorst.Run run : r.runs()) {
-            b.append(String.format(Locale.ROOT, "| `%s` | %s | `%.7s` | %d of %d |%n", run.label(), run.experiment(),
-                    run.gitCommit(), run.records(), run.expected()));
+            b.append(String.format(Locale.ROOT, "| `%s` | %s | `%.7s` | %d of %d | %d |\n", escape(run.label()),
+                    run.experiment(), run.gitCommit(), run.records(), run.expected(), run.tornLines()));
         }
-        b.append("\n| cell | seeds | clean | single | majority, mean ± std | 95 % CI | any-of-K | per seed: robust / "
-                + "images (folder) |\n|---|---|---:|---:|---:|---|---:|---|\n");
-        for (Pooled p : r.cells()) {
-            Report.CellSummary s = p.summary();
-            List<String> per = new ArrayList<>();
-            for (SeedCount c : p.seeds()) {
-                per.add(c.seed() + ": " + c.robust() + " / " + c.images() + " (`" + c.run() + "`)");
-            }
-            b.append(String.format(Locale.ROOT, "| `%s` | %d%s | %s | %s | **%.1f ± %.1f** | %.1f–%.1f | %s "
-                    + "| %s |%n", escape(p.id()), p.seeds().size(), p.even() ? "" : " (*uneven*)",
-                    percent(s.cleanAccuracy()), percent(s.singleRobust()), 100 * s.robustMean(), 100 * s.robustStd(),
-                    100 * s.ciLow(), 100 * s.ciHigh(), percent(s.anyCopyRobust()), String.join(" · ", per)));
+        if (r.leftOut() > 0) {
+            b.append(String.format(Locale.ROOT, "\n%d record(s) of cells their folder's manifest does not list were "
+                    + "left out.\n", r.leftOut()));
         }
-        b.append("\n## Gradient route of each cell (the same in every folder)\n\n| cell | gradient route |\n"
-                + "|---|---|\n");
+        b.append(String.format(Locale.ROOT, "\n| cell | seeds | clean | single | majority, mean ± std | 95 %% CI | "
+                + "any-of-K | per seed: robust / images (folder) |\n|---|---|---:|---:|---:|---|---:|---|\n"));
+        r.cells().forEach(p -> b.append(row(p)));
+        b.append(String.format(Locale.ROOT, "\n## Gradient route of each cell (the same in every folder)\n\n"
+                + "| cell | gradient route |\n|---|---|\n"));
         for (Pooled p : r.cells()) {
-            b.append("| `").append(escape(p.id())).append("` | ").append(escape(p.info().gradientMode()))
-                    .append(" |\n");
+            b.append(String.format(Locale.ROOT, "| `%s` | %s |\n", escape(p.id()), escape(p.info().gradientMode())));
         }
         return b.toString();
+    }
+
+    private static String row(Pooled p) {
+        Report.CellSummary s = p.summary();
+        List<String> per = new ArrayList<>();
+        for (SeedCount c : p.seeds()) {
+            per.add(c.seed() + ": " + c.robust() + " / " + c.images() + (c.finished() ? "" : " of " + c.expected())
+                    + " (`" + escape(c.run()) + "`)");
+        }
+        for (long seed : p.missingSeeds()) {
+            per.add(seed + ": not yet");
+        }
+        return String.format(Locale.ROOT, "| `%s` | %d%s | %s | %s | **%.1f ± %.1f** | %.1f–%.1f | %s | %s |\n",
+                escape(p.id()), p.seeds().size(), p.finished() ? "" : " (*unfinished*)", percent(s.cleanAccuracy()),
+                percent(s.singleRobust()), 100 * s.robustMean(), 100 * s.robustStd(), 100 * s.ciLow(),
+                100 * s.ciHigh(), percent(s.anyCopyRobust()), String.join(" · ", per));
     }
 
     private static String escape(String cellText) {

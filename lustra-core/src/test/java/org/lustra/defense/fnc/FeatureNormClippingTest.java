@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -136,7 +137,7 @@ class FeatureNormClippingTest {
             assertArrayEquals(c.logits(x).toFloatArray(), atMax.logits(x).toFloatArray(), 1e-5f);
             // and the thresholds lie inside the measured norms: at the median, half the locations are clipped
             Classifier atMedian = new FeatureNormClipping(stats.absoluteAt(0.5)).defend(c);
-            assertFalse(java.util.Arrays.equals(c.logits(x).toFloatArray(), atMedian.logits(x).toFloatArray()),
+            assertFalse(Arrays.equals(c.logits(x).toFloatArray(), atMedian.logits(x).toFloatArray()),
                     "clipping at the median norm changes the logits");
             assertTrue(stats.table().contains("| 1 | 96 |"), stats.table());
         }

@@ -31,6 +31,8 @@ final class RunFolder {
             .optEps(0.0313725, 0.1).build());
     private final List<SampleRecord> records = new ArrayList<>();
     private boolean journal = true;
+    private long[] seeds = {1L};
+    private int images = 4;
 
     RunFolder(String name) {
         this.name = name;
@@ -68,6 +70,18 @@ final class RunFolder {
         return this;
     }
 
+    /** The run seeds the manifest lists (default: 1). */
+    RunFolder seeds(long... value) {
+        seeds = value.clone();
+        return this;
+    }
+
+    /** The image count the manifest lists (default: 4). */
+    RunFolder images(int value) {
+        images = value;
+        return this;
+    }
+
     /** No samples.jsonl: a run that has not finished a chunk. */
     RunFolder noJournal() {
         journal = false;
@@ -99,15 +113,15 @@ final class RunFolder {
 
     Path write(Path tmp) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve(name));
-        Experiment exp = Experiment.builder(name, "classifier-digits").optSubset(subset).optImages(4)
-                .optProfile(profile).optSeeds(1L).optDefenses(spec).optModes(mode)
+        Experiment exp = Experiment.builder(name, "classifier-digits").optSubset(subset).optImages(images)
+                .optProfile(profile).optSeeds(seeds).optDefenses(spec).optModes(mode)
                 .optAttacks(attacks).build();
         Map<String, CellInfo> infos = new LinkedHashMap<>();
         for (Experiment.Cell c : exp.cells()) {
             infos.put(c.id(), new CellInfo(spec, c.attack().id(), mode, mode.equals("adaptive") ? "EXACT through "
                     + purifier : "EXACT on the classifier alone", purifier + " -> classifier-digits", "budget"));
         }
-        new RunDirectory(dir).writeManifest(new Manifest(exp, "2026-12-03", "abc", Map.of(), infos, 4,
+        new RunDirectory(dir).writeManifest(new Manifest(exp, "2026-12-03", "abc", Map.of(), infos, images,
                 "classifier-digits", List.of(), hashes, null));
         if (journal) {
             List<String> lines = records.stream().map(RunDirectory::line).toList();

@@ -23,7 +23,7 @@ class SeedsAcrossRunsTest {
             throws Exception {
         // given seed 1 keeps 3 of 4 images, seed 2 keeps 2, seed 3 keeps 4
         Path first = new RunFolder("seed1").cell(A_8, 1, true, true, false, true).write(tmp);
-        Path later = new RunFolder("seeds23").cell(A_8, 2, true, false, false, true)
+        Path later = new RunFolder("seeds23").seeds(2, 3).cell(A_8, 2, true, false, false, true)
                 .cell(A_8, 3, true, true, true, true).write(tmp);
 
         // when
@@ -31,27 +31,41 @@ class SeedsAcrossRunsTest {
 
         // then mean (0.75 + 0.5 + 1) / 3 = 0.75, sample std sqrt((0 + 0.0625 + 0.0625) / 2) = 0.25
         SeedsAcrossRuns.Pooled p = r.cells().stream().filter(c -> c.id().equals(A_8)).findFirst().orElseThrow();
-        assertEquals(List.of(new SeedsAcrossRuns.SeedCount(first.toString(), 1, 4, 3, 4),
-                new SeedsAcrossRuns.SeedCount(later.toString(), 2, 4, 2, 4),
-                new SeedsAcrossRuns.SeedCount(later.toString(), 3, 4, 4, 4)), p.seeds());
+        assertEquals(List.of(new SeedsAcrossRuns.SeedCount(first.toString(), 1, 4, 4, 3, 4),
+                new SeedsAcrossRuns.SeedCount(later.toString(), 2, 4, 4, 2, 4),
+                new SeedsAcrossRuns.SeedCount(later.toString(), 3, 4, 4, 4, 4)), p.seeds());
         assertEquals(0.75, p.summary().robustMean(), 1e-12);
         assertEquals(0.25, p.summary().robustStd(), 1e-12);
         assertEquals(3, p.summary().runs());
-        assertTrue(p.even());
+        assertTrue(p.finished());
         String md = SeedsAcrossRuns.markdown(r, "lustra eval seeds a b");
+        assertTrue(md.contains("| `disco\\|pgd-linf-0.0314\\|adaptive` | 3 | 100.0 |"), md);
         assertTrue(md.contains("**75.0 ± 25.0**") && md.contains("2: 2 / 4 (`" + later + "`)"), md);
     }
 
     @Test
-    void givenAnUnfinishedSeed_whenPooled_thenTheCellIsMarkedUneven() throws Exception {
+    void givenASeedWithHalfItsImagesAndASeedNotYetStarted_whenPooled_thenTheCellIsMarkedUnfinished()
+            throws Exception {
         Path first = new RunFolder("seed1").cell(A_8, 1, true, true, false, true).write(tmp);
-        Path later = new RunFolder("seed2").cell(A_8, 2, true, false).write(tmp);
+        Path later = new RunFolder("seeds23").seeds(2, 3).cell(A_8, 2, true, false).write(tmp);
 
         SeedsAcrossRuns.Result r = SeedsAcrossRuns.of(List.of(first, later));
 
         SeedsAcrossRuns.Pooled p = r.cells().get(0);
-        assertFalse(p.even());
-        assertTrue(SeedsAcrossRuns.markdown(r, "c").contains("2 (*uneven*)"));
+        assertFalse(p.finished());
+        assertEquals(List.of(3L), p.missingSeeds());
+        String md = SeedsAcrossRuns.markdown(r, "c");
+        assertTrue(md.contains("| 2 (*unfinished*) |") && md.contains("2: 1 / 2 of 4 (`" + later + "`) · 3: not yet"),
+                md);
+    }
+
+    @Test
+    void givenOneSeedOfOneFolderOnly_whenPooled_thenItIsFinishedOnlyWithAllItsImages() throws Exception {
+        Path partial = new RunFolder("partial").cell(A_8, 1, true, false, true).write(tmp);
+
+        SeedsAcrossRuns.Pooled p = SeedsAcrossRuns.of(List.of(partial)).cells().get(0);
+
+        assertFalse(p.finished(), "3 of 4 images: a one-seed cell is not finished either");
     }
 
     @Test
@@ -66,13 +80,24 @@ class SeedsAcrossRunsTest {
     }
 
     @Test
-    void givenACellRunAgainstAnotherDefence_whenPooled_thenItIsRefusedNamingWhatDiffers() throws Exception {
+    void givenACellRunAgainstAnotherDefence_whenPooled_thenItIsRefusedNamingWhatDiffersAndWhere() throws Exception {
         Path a = new RunFolder("a").cell(A_8, 1, true, true).write(tmp);
-        Path b = new RunFolder("b").defence("disco", "disco(width=64)").cell(A_8, 2, false, true).write(tmp);
+        Path b = new RunFolder("b").seeds(2).defence("disco", "disco(width=64)").cell(A_8, 2, false, true).write(tmp);
 
         LustraException e = assertThrows(LustraException.class, () -> SeedsAcrossRuns.of(List.of(a, b)));
 
-        assertTrue(e.getMessage().contains("ran with another threat model and gradient route"), e.getMessage());
+        assertTrue(e.getMessage().contains("ran with another threat model and gradient route in " + b + " than in "
+                + a), e.getMessage());
+    }
+
+    @Test
+    void givenFoldersOfDifferentSizes_whenPooled_thenOneSentenceSaysTheMeanNeedsTheSameImages() throws Exception {
+        Path a = new RunFolder("a").cell(A_8, 1, true, true).write(tmp);
+        Path b = new RunFolder("b").seeds(2).images(8).cell(A_8, 2, false, true).write(tmp);
+
+        LustraException e = assertThrows(LustraException.class, () -> SeedsAcrossRuns.of(List.of(a, b)));
+
+        assertTrue(e.getMessage().contains("score different image counts (4 vs 8)"), e.getMessage());
     }
 
     @Test
@@ -81,6 +106,6 @@ class SeedsAcrossRunsTest {
 
         LustraException e = assertThrows(LustraException.class, () -> SeedsAcrossRuns.of(List.of(a)));
 
-        assertTrue(e.getMessage().contains("has finished records yet"), e.getMessage());
+        assertTrue(e.getMessage().contains("nothing to pool"), e.getMessage());
     }
 }
