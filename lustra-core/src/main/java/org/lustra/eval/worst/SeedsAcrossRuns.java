@@ -47,15 +47,31 @@ public final class SeedsAcrossRuns {
      * for it yet, and its row scored as the harness scores one.
      */
     public record Pooled(String id, CellInfo info, List<SeedCount> seeds, List<Long> missingSeeds,
-            Report.CellSummary summary) {
+            Report.CellSummary summary, List<Strict> strict) {
         public Pooled {
             seeds = List.copyOf(seeds);
             missingSeeds = List.copyOf(missingSeeds);
+            strict = List.copyOf(strict);
         }
 
         /** Every seed its folders run is in, each with all of its images. */
         public boolean finished() {
             return missingSeeds.isEmpty() && seeds.stream().allMatch(SeedCount::finished);
+        }
+    }
+
+    /**
+     * The stricter reading of a worst-of cell on one seed: an image counts robust only if the re-judged pick and every
+     * route's own judging kept it. The harness judges the pick again with fresh votes (scoring it with the votes that
+     * chose it would count the luckiest draw), so a borderline image a route alone fooled can come back robust; this
+     * reading does not let it. Counted on the images every route and the pick have.
+     */
+    public record Strict(long seed, int images, int robust) {
+        public Strict {
+            if (images < 0 || robust < 0 || robust > images) {
+                throw new IllegalArgumentException("Invalid strict counts: " + robust + " of " + images
+                        + " (need 0 ≤ robust ≤ images)");
+            }
         }
     }
 
@@ -109,7 +125,8 @@ public final class SeedsAcrossRuns {
         }
         List<Pooled> out = new ArrayList<>();
         for (Map.Entry<String, Map<Long, Source>> e : bySeed.entrySet()) {
-            out.add(pooled(e.getKey(), infos.get(e.getKey()), e.getValue(), expectedSeeds.get(e.getKey())));
+            out.add(pooled(e.getKey(), infos.get(e.getKey()), e.getValue(), expectedSeeds.get(e.getKey()),
+                    strict(e.getKey(), bySeed)));
         }
         return new Result(loaded.classifier(), loaded.subset(), loaded.runs(), out, leftOut);
     }
@@ -117,7 +134,36 @@ public final class SeedsAcrossRuns {
     /** Where one seed of one cell came from, and its records by image index. */
     private record Source(String run, int expected, Map<Integer, SampleRecord> records) {}
 
-    private static Pooled pooled(String id, CellInfo info, Map<Long, Source> seeds, List<Long> expected) {
+    /** Per seed, the worst-of cell {@code id} read strictly against its route cells ({@code id@ROUTE}); else empty. */
+    private static List<Strict> strict(String id, Map<String, Map<Long, Source>> bySeed) {
+        List<Map<Long, Source>> routes = bySeed.entrySet().stream().filter(e -> e.getKey().startsWith(id + "@"))
+                .map(Map.Entry::getValue).toList();
+        if (routes.isEmpty()) {
+            return List.of();
+        }
+        List<Strict> out = new ArrayList<>();
+        bySeed.get(id).forEach((seed, pick) -> {
+            int images = 0;
+            int robust = 0;
+            for (Map.Entry<Integer, SampleRecord> p : pick.records().entrySet()) {
+                boolean all = p.getValue().robust();
+                boolean complete = true;
+                for (Map<Long, Source> route : routes) {
+                    Source rs = route.get(seed);
+                    SampleRecord r = rs == null ? null : rs.records().get(p.getKey());
+                    complete &= r != null;
+                    all &= r != null && r.robust();
+                }
+                images += complete ? 1 : 0;
+                robust += complete && all ? 1 : 0;
+            }
+            out.add(new Strict(seed, images, robust));
+        });
+        return out;
+    }
+
+    private static Pooled pooled(String id, CellInfo info, Map<Long, Source> seeds, List<Long> expected,
+            List<Strict> strict) {
         List<SampleRecord> all = new ArrayList<>();
         List<SeedCount> counts = new ArrayList<>();
         seeds.forEach((seed, src) -> {
@@ -131,7 +177,7 @@ public final class SeedsAcrossRuns {
             counts.add(new SeedCount(src.run(), seed, src.records().size(), src.expected(), robust, clean));
         });
         List<Long> missing = expected.stream().filter(s -> !seeds.containsKey(s)).distinct().sorted().toList();
-        return new Pooled(id, info, counts, missing, Report.scoreCell(id, info, all));
+        return new Pooled(id, info, counts, missing, Report.scoreCell(id, info, all), strict);
     }
 
     private static void requireSameImageCount(List<RunReader.Folder> folders) {
@@ -182,7 +228,8 @@ public final class SeedsAcrossRuns {
                     + "left out.\n", r.leftOut()));
         }
         b.append(String.format(Locale.ROOT, "\n| cell | seeds | clean | single | majority, mean ± std | 95 %% CI | "
-                + "any-of-K | per seed: robust / images (folder) |\n|---|---|---:|---:|---:|---|---:|---|\n"));
+                + "any-of-K | per seed: robust / images (folder) | strict: pick and every route, per seed |\n"
+                + "|---|---|---:|---:|---:|---|---:|---|---|\n"));
         r.cells().forEach(p -> b.append(row(p)));
         b.append(String.format(Locale.ROOT, "\n## Gradient route of each cell (the same in every folder)\n\n"
                 + "| cell | gradient route |\n|---|---|\n"));
@@ -202,10 +249,12 @@ public final class SeedsAcrossRuns {
         for (long seed : p.missingSeeds()) {
             per.add(seed + ": not yet");
         }
-        return String.format(Locale.ROOT, "| `%s` | %d%s | %s | %s | **%.1f ± %.1f** | %.1f–%.1f | %s | %s |\n",
+        String strict = p.strict().isEmpty() ? "–" : String.join(" · ", p.strict().stream()
+                .map(t -> t.seed() + ": " + t.robust() + " / " + t.images()).toList());
+        return String.format(Locale.ROOT, "| `%s` | %d%s | %s | %s | **%.1f ± %.1f** | %.1f–%.1f | %s | %s | %s |\n",
                 escape(p.id()), p.seeds().size(), p.finished() ? "" : " (*unfinished*)", percent(s.cleanAccuracy()),
                 percent(s.singleRobust()), 100 * s.robustMean(), 100 * s.robustStd(), 100 * s.ciLow(),
-                100 * s.ciHigh(), percent(s.anyCopyRobust()), String.join(" · ", per));
+                100 * s.ciHigh(), percent(s.anyCopyRobust()), String.join(" · ", per), strict);
     }
 
     private static String escape(String cellText) {

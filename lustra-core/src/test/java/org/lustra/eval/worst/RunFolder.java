@@ -32,6 +32,7 @@ final class RunFolder {
     private final List<SampleRecord> records = new ArrayList<>();
     private boolean journal = true;
     private long[] seeds = {1L};
+    private List<String> routes = List.of();
     private int images = 4;
 
     RunFolder(String name) {
@@ -73,6 +74,12 @@ final class RunFolder {
     /** The run seeds the manifest lists (default: 1). */
     RunFolder seeds(long... value) {
         seeds = value.clone();
+        return this;
+    }
+
+    /** Worst-of routes: each cell also lists a route cell {@code id@ROUTE}, as a worst-of run's manifest does. */
+    RunFolder routes(String... value) {
+        routes = List.of(value);
         return this;
     }
 
@@ -120,6 +127,10 @@ final class RunFolder {
         for (Experiment.Cell c : exp.cells()) {
             infos.put(c.id(), new CellInfo(spec, c.attack().id(), mode, mode.equals("adaptive") ? "EXACT through "
                     + purifier : "EXACT on the classifier alone", purifier + " -> classifier-digits", "budget"));
+            for (String route : routes) {
+                infos.put(c.id() + "@" + route, new CellInfo(spec, c.attack().id(), mode + "@" + route, route
+                        + " through " + purifier, purifier + " -> classifier-digits", "budget"));
+            }
         }
         new RunDirectory(dir).writeManifest(new Manifest(exp, "2026-12-03", "abc", Map.of(), infos, images,
                 "classifier-digits", List.of(), hashes, null));

@@ -108,4 +108,24 @@ class SeedsAcrossRunsTest {
 
         assertTrue(e.getMessage().contains("nothing to pool"), e.getMessage());
     }
+
+    @Test
+    void givenAWorstOfCellAndItsRoutes_whenPooled_thenTheStrictReadingKeepsOnlyImagesThePickAndEveryRouteKept()
+            throws Exception {
+        // given image 1 fooled by route A alone but judged robust again as the pick (fresh votes), image 2 fooled
+        Path run = new RunFolder("worst-of").routes("A", "B").cell(A_8, 1, true, true, false, true)
+                .cell(A_8 + "@A", 1, true, false, false, true).cell(A_8 + "@B", 1, true, true, false, true).write(tmp);
+
+        // when
+        SeedsAcrossRuns.Result r = SeedsAcrossRuns.of(List.of(run));
+
+        // then the pick keeps 3, the strict reading 2 (images 0 and 3); route cells have no strict reading of their own
+        SeedsAcrossRuns.Pooled pick = r.cells().stream().filter(c -> c.id().equals(A_8)).findFirst().orElseThrow();
+        assertEquals(List.of(new SeedsAcrossRuns.Strict(1, 4, 2)), pick.strict());
+        assertEquals(0.75, pick.summary().robustMean(), 1e-12);
+        assertTrue(r.cells().stream().filter(c -> c.id().startsWith(A_8 + "@")).allMatch(c -> c.strict().isEmpty()));
+        assertEquals(3, r.cells().size(), "the pick and two route cells");
+        assertTrue(SeedsAcrossRuns.markdown(r, "c").contains("| 1: 3 / 4 (`" + run + "`) | 1: 2 / 4 |"));
+    }
+
 }
