@@ -47,8 +47,12 @@ final class ChunkRunner {
      * non-adaptive table). Cells run defence by defence, so the map is emptied when the defence or seed changes.
      */
     private final Map<CleanKey, Judging.Judged> cleanJudged = new HashMap<>();
+    /** The (run seed, defence) whose chunks {@link #cleanJudged} holds. */
+    private CleanScope cleanScope;
 
-    private record CleanKey(long seed, String defense, int chunk, int votes) {}
+    private record CleanScope(long seed, String defense) {}
+
+    private record CleanKey(int chunk, int votes) {}
 
     ChunkRunner(ExperimentRunner runner, UniversalPatches patches, Consumer<String> log) {
         this.runner = runner;
@@ -267,12 +271,13 @@ final class ChunkRunner {
 
     /** The clean images' votes of the chunk, from {@link #cleanJudged} when another cell of its defence made them. */
     private Judging.Judged judgeClean(Batch b, int votes, NDManager m) {
-        CleanKey key = new CleanKey(b.seed(), b.cell().defense(), b.chunk(), votes);
-        if (cleanJudged.keySet().stream().anyMatch(k -> k.seed() != key.seed() || !k.defense().equals(key.defense()))) {
+        CleanScope scope = new CleanScope(b.seed(), b.cell().defense());
+        if (!scope.equals(cleanScope)) {
             cleanJudged.clear();
+            cleanScope = scope;
         }
-        return cleanJudged.computeIfAbsent(key, k -> Judging.predict(m, b.defended(), b.x(), b.image(), votes,
-                b.seeds().clean(), false));
+        return cleanJudged.computeIfAbsent(new CleanKey(b.chunk(), votes), k -> Judging.predict(m, b.defended(), b.x(),
+                b.image(), votes, b.seeds().clean(), false));
     }
 
     /** Whether the route's outcome is the same for every row of its attack (see {@link #transfer}). */
