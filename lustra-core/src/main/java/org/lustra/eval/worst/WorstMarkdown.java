@@ -128,7 +128,7 @@ public final class WorstMarkdown {
     }
 
     /** A Markdown row; pipes inside cells (cell ids, route lists) escaped. */
-    private static String tableRow(List<String> cells) {
+    static String tableRow(List<String> cells) {
         return "| " + cells.stream().map(c -> c.replace("|", "\\|")).collect(Collectors.joining(" | ")) + " |";
     }
 }

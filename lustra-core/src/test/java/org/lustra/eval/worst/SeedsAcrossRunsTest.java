@@ -38,7 +38,7 @@ class SeedsAcrossRunsTest {
         assertEquals(0.25, p.summary().robustStd(), 1e-12);
         assertEquals(3, p.summary().runs());
         assertTrue(p.finished());
-        String md = SeedsAcrossRuns.markdown(r, "lustra eval seeds a b");
+        String md = SeedsMarkdown.render(r, "lustra eval seeds a b");
         assertTrue(md.contains("| `disco\\|pgd-linf-0.0314\\|adaptive` | 3 | 100.0 |"), md);
         assertTrue(md.contains("**75.0 ± 25.0**") && md.contains("2: 2 / 4 (`" + later + "`)"), md);
     }
@@ -54,7 +54,7 @@ class SeedsAcrossRunsTest {
         SeedsAcrossRuns.Pooled p = r.cells().get(0);
         assertFalse(p.finished());
         assertEquals(List.of(3L), p.missingSeeds());
-        String md = SeedsAcrossRuns.markdown(r, "c");
+        String md = SeedsMarkdown.render(r, "c");
         assertTrue(md.contains("| 2 (*unfinished*) |") && md.contains("2: 1 / 2 of 4 (`" + later + "`) · 3: not yet"),
                 md);
     }
@@ -125,7 +125,7 @@ class SeedsAcrossRunsTest {
         assertEquals(0.75, pick.summary().robustMean(), 1e-12);
         assertTrue(r.cells().stream().filter(c -> c.id().startsWith(A_8 + "@")).allMatch(c -> c.strict().isEmpty()));
         assertEquals(3, r.cells().size(), "the pick and two route cells");
-        assertTrue(SeedsAcrossRuns.markdown(r, "c").contains("| 1: 3 / 4 (`" + run + "`) | 1: 2 / 4 |"));
+        assertTrue(SeedsMarkdown.render(r, "c").contains("| 1: 3 / 4 (`" + run + "`) | 1: 2 / 4 |"));
     }
 
 }
