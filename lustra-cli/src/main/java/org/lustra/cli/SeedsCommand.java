@@ -1,14 +1,10 @@
 package org.lustra.cli;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
 import org.lustra.eval.worst.SeedsAcrossRuns;
+import org.lustra.eval.worst.SeedsMarkdown;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code lustra eval seeds}: each cell's mean ± std over run seeds kept in several run folders. */
 @Command(name = "seeds", mixinStandardHelpOptions = true,
@@ -19,19 +15,19 @@ import picocli.CommandLine.Parameters;
             "Reads manifest.json and samples.jsonl; unfinished runs join with the records they have, and a cell that "
                 + "lacks images of a seed or a whole seed is marked unfinished. Prints Markdown, or writes it to "
                 + "--out."})
-final class SeedsCommand implements Callable<Integer> {
-    @Parameters(arity = "1..*", paramLabel = "DIR", description = "Run folders (e.g. docs/results/hetero-gradients "
-            + "docs/results/hetero-vs-diffpure-seeds23).")
-    List<Path> dirs;
-
-    @Option(names = "--out", paramLabel = "FILE", description = "Write the Markdown here instead of printing it.")
-    Path out;
+final class SeedsCommand extends RunFoldersCommand {
+    @Override
+    String name() {
+        return "seeds";
+    }
 
     @Override
-    public Integer call() {
-        String command = "lustra eval seeds " + dirs.stream().map(Path::toString).collect(Collectors.joining(" "));
-        Common.printOrWrite(SeedsAcrossRuns.markdown(SeedsAcrossRuns.of(dirs), command)
-                .getBytes(StandardCharsets.UTF_8), out, "Seeds");
-        return 0;
+    String what() {
+        return "Seeds";
+    }
+
+    @Override
+    String render(List<Path> folders, String command) {
+        return SeedsMarkdown.render(SeedsAcrossRuns.of(folders), command);
     }
 }
