@@ -88,7 +88,8 @@ final class RunReader {
         if (!a.classifier().equals(b.classifier()) || !ea.subset().equals(eb.subset())) {
             throw new LustraException("Run folders " + aLabel + " and " + bLabel + " evaluate different things ("
                     + a.classifier() + " on " + ea.subset() + " vs " + b.classifier() + " on " + eb.subset()
-                    + "); a per-image worst case needs one classifier and one subset: give folders of one study.");
+                    + "); records of several folders combine (per-image worst case, seeds pooled) only under one "
+                    + "classifier and one subset: give folders of one study.");
         }
         if (!ea.diffusionModel().equals(eb.diffusionModel())) {
             throw new LustraException("Run folders " + aLabel + " and " + bLabel + " ran their diffusion defences on "
@@ -146,7 +147,7 @@ final class RunReader {
             return Threat.of(c.attack());
         } catch (IllegalArgumentException e) {
             throw new LustraException("Run folder " + label + ", cell " + c.id() + ": " + e.getMessage()
-                    + "; a per-image worst case groups attacks by a budget above 0.", e);
+                    + "; folders are combined by threat and budget, so every attack needs a budget above 0.", e);
         }
     }
 }

@@ -101,6 +101,18 @@ class SeedsAcrossRunsTest {
     }
 
     @Test
+    void givenFoldersOnDifferentImages_whenPooled_thenOneSentenceNamesBothAndSaysWhatCombines() throws Exception {
+        Path a = new RunFolder("a").cell(A_8, 1, true, true).write(tmp);
+        Path b = new RunFolder("b").seeds(2).subset("eval512").cell(A_8, 2, false, true).write(tmp);
+
+        LustraException e = assertThrows(LustraException.class, () -> SeedsAcrossRuns.of(List.of(a, b)));
+
+        assertTrue(e.getMessage().contains("on digits-holdout~shuffled vs ") && e.getMessage().contains(
+                "on eval512); records of several folders combine (per-image worst case, seeds pooled) only under one "
+                        + "classifier and one subset"), e.getMessage());
+    }
+
+    @Test
     void givenFoldersWithoutRecords_whenPooled_thenOneSentenceSaysThereIsNothingYet() throws Exception {
         Path a = new RunFolder("a").noJournal().write(tmp);
 
