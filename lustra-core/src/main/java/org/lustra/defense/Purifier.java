@@ -15,15 +15,6 @@ public interface Purifier {
     /** The gradient modes an attack may use through this purifier. */
     Set<GradientMode> gradientModes();
 
-    /**
-     * The modes whose gradients differ: the routes a worst-of cell runs. All of {@link #gradientModes} unless two of
-     * them are one gradient (a defence whose input stage is the identity has BPDA equal to EXACT), where running both
-     * would only repeat an attack.
-     */
-    default Set<GradientMode> distinctGradientModes() {
-        return gradientModes();
-    }
-
     /** True when two calls with different seeds can give different outputs. */
     boolean randomized();
 

@@ -61,8 +61,7 @@ final class RoutePlan {
 
     /**
      * The routes a cell runs: one, or for "worst-of" on an adaptive gradient attack every mode the defence offers
-     * whose gradient is its own ({@link Purifier#distinctGradientModes}; EXACT, SURROGATE, STE, MASKED, BPDA in that
-     * order) — and for a LaVAN cell against a defence with a detector
+     * (EXACT, SURROGATE, STE, MASKED, BPDA in that order) — and for a LaVAN cell against a defence with a detector
      * also the localiser-aware {@code evade-lavan} on the same budget, so the per-image worst covers the seed's attack,
      * the corrected surrogate and evade-then-fool (issue 11, 3a–c). Black-box attacks ({@code blackBox}) need no
      * gradient and run once, as does an attack whose gradient is its own (evade-lavan against a detector). An adaptive
@@ -93,7 +92,7 @@ final class RoutePlan {
         List<Route> out = new ArrayList<>();
         for (GradientMode m : List.of(GradientMode.EXACT, GradientMode.SURROGATE, GradientMode.STE,
                 GradientMode.MASKED, GradientMode.BPDA)) {
-            if (p.distinctGradientModes().contains(m)) {
+            if (p.gradientModes().contains(m)) {
                 out.add(Route.of(p, true, m, eot(cell.attack(), p), votes(p)));
             }
         }

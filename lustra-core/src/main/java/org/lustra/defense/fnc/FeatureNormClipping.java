@@ -145,15 +145,6 @@ public final class FeatureNormClipping implements FeatureDefense {
         return EnumSet.of(GradientMode.EXACT, GradientMode.BPDA);
     }
 
-    /**
-     * EXACT only: BPDA's identity backward through {@link #purify} meets the same clipped network, so its attack is
-     * EXACT's again (the adaptive GDPA column on resnet gave the same prediction and distance on 256 of 256 images).
-     */
-    @Override
-    public Set<GradientMode> distinctGradientModes() {
-        return EnumSet.of(GradientMode.EXACT);
-    }
-
     @Override
     public boolean randomized() {
         return false;
