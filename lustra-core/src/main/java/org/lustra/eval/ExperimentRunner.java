@@ -303,8 +303,10 @@ public final class ExperimentRunner implements AutoCloseable {
     public List<RunDirectory.ChunkKey> pendingChunks(Manifest manifest) {
         dir.create();
         List<String> changed = List.of();
+        Manifest old = manifest;
         if (dir.hasManifest()) {
-            changed = checkSameExperiment().changedInputs(manifest.hashes());
+            old = checkSameExperiment();
+            changed = old.changedInputs(manifest.hashes());
         } else {
             dir.writeManifest(manifest);
         }
@@ -319,6 +321,15 @@ public final class ExperimentRunner implements AutoCloseable {
                     }
                 }
             }
+        }
+        // the journal gets a record per route this build runs, the report reads the routes the manifest on disk lists
+        List<String> moved = old.cellsWithOtherRoutes(manifest, out.stream().map(RunDirectory.ChunkKey::cell).toList());
+        if (!moved.isEmpty()) {
+            String cell = moved.get(0);
+            throw new LustraException(dir.path() + ": cell " + cell + " began with the routes " + old.routeCells(cell)
+                    + " and this build runs " + manifest.routeCells(cell) + (moved.size() > 1 ? " (so do "
+                    + moved.subList(1, moved.size()) + ")" : "") + "; finish the run with the build it began with, or "
+                    + "redo with --redo '" + String.join("' --redo '", moved) + "' (their records so far are dropped).");
         }
         if (!out.isEmpty() && !changed.isEmpty()) {
             // finishing the run would put records made on two sets of weights under one manifest

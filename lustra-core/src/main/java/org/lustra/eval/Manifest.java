@@ -37,6 +37,18 @@ public record Manifest(Experiment experiment, String created, String gitCommit, 
         return cells.keySet().stream().filter(k -> k.startsWith(cellId + "@")).toList();
     }
 
+    /**
+     * Of {@code cellIds}, those whose worst-of routes differ in {@code now} (a defence gained or lost a route between
+     * the build that began the run and the build at hand), in the order given, each once. Resuming such a cell would
+     * leave half-filled route cells under one worst case; {@code --redo} rewrites a cell's routes.
+     */
+    public List<String> cellsWithOtherRoutes(Manifest now, List<String> cellIds) {
+        if (cells == null || now.cells == null) {
+            return List.of(); // a manifest from before harness v2 lists no routes, so it claims none
+        }
+        return cellIds.stream().distinct().filter(id -> !routeCells(id).equals(now.routeCells(id))).toList();
+    }
+
     /** The same run with refreshed cell descriptions and a longer history (after a redo). */
     public Manifest withCells(Map<String, CellInfo> newCells, List<String> newHistory) {
         return new Manifest(experiment, created, gitCommit, versions, newCells, images, classifier, newHistory, hashes,

@@ -57,6 +57,40 @@ class ExperimentRunnerTest {
     }
 
     @Test
+    void givenAWorstOfRunBegunWithOtherRoutes_whenResumed_thenOneSentenceRefusesUntilTheCellIsRedone()
+            throws Exception {
+        Experiment exp = Experiment.builder("routes", "classifier-resnet").optSubset("eval512").optImages(4)
+                .optProfile("quick").optSeeds(1L).optDefenses("median:3").optModes("adaptive")
+                .optAttacks(attack("pgd", "linf", 0.03, 1)).optBatch(2).optGradient("worst-of").build();
+        String cell = exp.cells().get(0).id();
+        try (NetClassifier c = ModelStore.loadClassifier("classifier-resnet")) {
+            Path run = tmp.resolve("run");
+            ExperimentRunner first = new ExperimentRunner(exp, inputs(c), run, s -> { }).stopAfter(1);
+            assertEquals(1, first.run(first.manifest("test", Map.of())));
+            // given: the build that began the run had a third route on median (today's runs EXACT and BPDA)
+            RunDirectory dir = new RunDirectory(run);
+            Manifest began = dir.readManifest();
+            assertEquals(List.of(cell + "@EXACT", cell + "@BPDA"), began.routeCells(cell));
+            Map<String, CellInfo> cells = new java.util.LinkedHashMap<>(began.cells());
+            cells.put(cell + "@STE", cells.get(cell + "@EXACT"));
+            dir.writeManifest(began.withCells(cells, began.history()));
+
+            // when resumed with today's build, then refused in one sentence naming the cell, both route lists, the fix
+            ExperimentRunner again = new ExperimentRunner(exp, inputs(c), run, s -> { });
+            LustraException e = assertThrows(LustraException.class, () -> again.run(again.manifest("test", Map.of())));
+            assertTrue(e.getMessage().contains("cell " + cell + " began with the routes [" + cell + "@EXACT, " + cell
+                    + "@BPDA, " + cell + "@STE] and this build runs [" + cell + "@EXACT, " + cell + "@BPDA]")
+                    && e.getMessage().contains("--redo '" + cell + "'"), e.getMessage());
+
+            // and after --redo of the cell the manifest lists today's routes and the run finishes
+            again.redo(cell, "test");
+            assertEquals(2, again.run(again.manifest("test", Map.of())));
+            assertEquals(List.of(cell + "@EXACT", cell + "@BPDA"), dir.readManifest().routeCells(cell));
+            assertEquals(4 * 3, records(run).size(), "4 images, each with its worst-of record and two route records");
+        }
+    }
+
+    @Test
     void aRunStoppedHalfwayAndResumedGivesTheSameRecordsAndReport() throws Exception {
         Experiment exp = Experiment.builder("resume", "classifier-resnet").optSubset("eval512").optImages(8)
                 .optProfile("quick").optSeeds(1L, 2L).optDefenses("none", "median:3").optModes("adaptive")
