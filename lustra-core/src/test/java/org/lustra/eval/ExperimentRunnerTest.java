@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -71,7 +72,7 @@ class ExperimentRunnerTest {
             RunDirectory dir = new RunDirectory(run);
             Manifest began = dir.readManifest();
             assertEquals(List.of(cell + "@EXACT", cell + "@BPDA"), began.routeCells(cell));
-            Map<String, CellInfo> cells = new java.util.LinkedHashMap<>(began.cells());
+            Map<String, CellInfo> cells = new LinkedHashMap<>(began.cells());
             cells.put(cell + "@STE", cells.get(cell + "@EXACT"));
             dir.writeManifest(began.withCells(cells, began.history()));
 
