@@ -62,11 +62,29 @@ public final class Metrics {
 
     /** Wilson score interval (95 %) for k successes of n. */
     public static double[] wilson(long k, long n) {
-        if (n == 0) {
+        return n == 0 ? new double[] {Double.NaN, Double.NaN} : wilsonAt((double) k / n, n);
+    }
+
+    /**
+     * Wilson's 95 % interval for a proportion pooled over run seeds that each score the same {@code images}: the
+     * pooled proportion, but only the distinct images as the sample size. The seeds of one image are not independent
+     * draws (an image the attack breaks under one seed it mostly breaks under the next), so counting every record
+     * would narrow the interval by √seeds without new evidence; the per-image mean over seeds varies at most as much
+     * as one Bernoulli draw, so this interval is conservative, and it equals {@link #wilson} with one seed.
+     */
+    public static double[] wilsonOverImages(long successes, long records, long images) {
+        if (records == 0 || images == 0) {
             return new double[] {Double.NaN, Double.NaN};
         }
+        if (images > records) {
+            throw new IllegalArgumentException("More distinct images (" + images + ") than records (" + records
+                    + "): every image has at least one record");
+        }
+        return wilsonAt((double) successes / records, images);
+    }
+
+    private static double[] wilsonAt(double p, long n) {
         double z = 1.959963984540054;
-        double p = (double) k / n;
         double den = 1 + z * z / n;
         double centre = (p + z * z / (2 * n)) / den;
         double half = z * Math.sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / den;

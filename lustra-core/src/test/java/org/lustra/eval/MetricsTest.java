@@ -1,7 +1,12 @@
 package org.lustra.eval;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class MetricsTest {
@@ -29,5 +34,49 @@ class MetricsTest {
         float[] a = {0.2f, 0.5f, 0.7f, 0.9f};
         float[] b = {0.3f, 0.4f, 0.8f, 1.0f};
         assertEquals(20.0, Metrics.psnr(a, 0, b, 0, 4), 1e-5);
+    }
+
+    @Test
+    void wilsonOfEightOfTenIsTheTextbookInterval() {
+        // given 8 successes of 10, then Wilson's 95 % interval is 0.4902–0.9433 (by hand, Python)
+        double[] ci = Metrics.wilson(8, 10);
+        assertEquals(0.49016, ci[0], 1e-4);
+        assertEquals(0.94332, ci[1], 1e-4);
+    }
+
+    @Test
+    void seedsThatRepeatTheImagesDoNotNarrowTheInterval() {
+        // given three run seeds that each score the same 10 images, 24 of the 30 records robust
+        double[] pooled = Metrics.wilsonOverImages(24, 30, 10);
+        // then the interval is Wilson's at the pooled 0.8 with n = 10, as wide as one seed's 8 of 10
+        assertArrayEquals(Metrics.wilson(8, 10), pooled, 1e-12);
+        // and wider than counting the 30 records as independent draws
+        double[] naive = Metrics.wilson(24, 30);
+        assertTrue(pooled[1] - pooled[0] > naive[1] - naive[0]);
+        // and with one seed it is Wilson's on that seed's images
+        assertArrayEquals(Metrics.wilson(7, 10), Metrics.wilsonOverImages(7, 10, 10), 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> Metrics.wilsonOverImages(3, 4, 5));
+    }
+
+    @Test
+    void aCellsReportIntervalCountsEachImageOnce() {
+        // given a cell whose three run seeds score the same 10 images, 8 robust under every seed
+        List<SampleRecord> recs = new ArrayList<>();
+        for (long seed = 1; seed <= 3; seed++) {
+            for (int i = 0; i < 10; i++) {
+                boolean robust = i < 8;
+                recs.add(new SampleRecord(seed, "c", 0, i, 3, 3, robust ? 3 : 4, true, robust, null, 1, 0.03, 1.0,
+                        30.0, 0.9, null, 1, 1));
+            }
+        }
+        // when the cell is scored
+        Report.CellSummary s = Report.scoreCell("c", new CellInfo("none", "pgd", "adaptive", "EXACT", "t", "b"),
+                recs);
+        // then its interval is that of 8 of 10 images, not of 24 of 30 records
+        double[] ci = Metrics.wilson(8, 10);
+        assertEquals(ci[0], s.ciLow(), 1e-12);
+        assertEquals(ci[1], s.ciHigh(), 1e-12);
+        assertEquals(10, s.images());
+        assertEquals(3, s.runs());
     }
 }
