@@ -32,6 +32,15 @@ final class ReportFiles {
     static void write(Path dir, Summary s) {
         Map<String, Experiment.AttackSpec> attacks = SanityChecks.attacks(new RunDirectory(dir).readManifest());
         Json.writeAtomically(dir.resolve("report.json"), s);
+        Files2.writeAtomically(dir.resolve("report.csv"), csv(s).getBytes(StandardCharsets.UTF_8));
+        List<String> figures = figures(dir, s, attacks);
+        List<String> examples = ExamplePanels.write(dir, s);
+        Files2.writeAtomically(dir.resolve("report.md"), markdown(s, figures, examples, dir)
+                .getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** report.csv of the summary {@code s}: one row per cell, every number of its {@link CellSummary}. */
+    static String csv(Summary s) {
         StringBuilder csv = new StringBuilder("cell,defense,mode,attack,budget,gradient_mode,images,runs,"
                 + "clean_accuracy,robust_mean,robust_std,ci95_low,ci95_high,any_copy_robust,psnr_db,ssim,max_linf,"
                 + "max_l2,ms_per_image,forward_per_image,single_robust,non_finite_inputs,invalid_patches,"
@@ -51,11 +60,7 @@ final class ReportFiles {
                     r.purified() == null ? "" : f(r.purified().cleanPsnr()),
                     r.purified() == null ? "" : f(r.purified().cleanSsim()))).append('\n');
         }
-        Files2.writeAtomically(dir.resolve("report.csv"), csv.toString().getBytes(StandardCharsets.UTF_8));
-        List<String> figures = figures(dir, s, attacks);
-        List<String> examples = ExamplePanels.write(dir, s);
-        Files2.writeAtomically(dir.resolve("report.md"), markdown(s, figures, examples, dir)
-                .getBytes(StandardCharsets.UTF_8));
+        return csv.toString();
     }
 
     private static List<String> figures(Path dir, Summary s, Map<String, Experiment.AttackSpec> attacks) {
