@@ -1,5 +1,7 @@
 package org.lustra.eval;
 
+import java.util.Collection;
+
 /** Per-sample image metrics and interval estimates used by the reports. Images are flat C·H·W floats in [0, 1]. */
 public final class Metrics {
     private Metrics() {}
@@ -62,28 +64,41 @@ public final class Metrics {
 
     /** Wilson score interval (95 %) for k successes of n. */
     public static double[] wilson(long k, long n) {
-        return n == 0 ? new double[] {Double.NaN, Double.NaN} : wilsonAt((double) k / n, n);
+        return n == 0 ? new double[] {Double.NaN, Double.NaN} : wilsonAt((double) k / n, (double) n);
     }
 
     /**
-     * Wilson's 95 % interval for a proportion pooled over run seeds that each score the same {@code images}: the
-     * pooled proportion, but only the distinct images as the sample size. The seeds of one image are not independent
-     * draws (an image the attack breaks under one seed it mostly breaks under the next), so counting every record
-     * would narrow the interval by √seeds without new evidence; the per-image mean over seeds varies at most as much
-     * as one Bernoulli draw, so this interval is conservative, and it equals {@link #wilson} with one seed.
+     * Wilson's 95 % interval for a proportion pooled over run seeds that repeat the same images: the pooled proportion,
+     * with the images, not the records, as the sample size. The seeds of one image are not independent draws (an image
+     * the attack breaks under one seed it mostly breaks under the next), so counting every record would narrow the
+     * interval by up to √seeds. Each image's mean over its seeds lies in [0, 1], so it varies at most as p(1 − p): with
+     * every image scored by the same number of seeds this interval is no narrower than one over per-image means, and
+     * with one seed it is {@link #wilson}. Where the counts differ (a run still under way) the sample size is Kish's
+     * effective one, (Σ w)² / Σ w², w an image's records, so an image with more seeds weighs more without counting as
+     * more images.
+     *
+     * @param recordsPerImage how many records (seeds) each distinct image has, every count ≥ 1
      */
-    public static double[] wilsonOverImages(long successes, long records, long images) {
-        if (records == 0 || images == 0) {
+    public static double[] wilsonOverImages(long successes, Collection<Integer> recordsPerImage) {
+        long records = 0;
+        double squares = 0;
+        for (int w : recordsPerImage) {
+            if (w < 1) {
+                throw new IllegalArgumentException("An image has " + w + " records; every image counted has ≥ 1");
+            }
+            records += w;
+            squares += (double) w * w;
+        }
+        if (records == 0) {
             return new double[] {Double.NaN, Double.NaN};
         }
-        if (images > records) {
-            throw new IllegalArgumentException("More distinct images (" + images + ") than records (" + records
-                    + "): every image has at least one record");
+        if (successes < 0 || successes > records) {
+            throw new IllegalArgumentException(successes + " successes of " + records + " records (need 0 ≤ k ≤ n)");
         }
-        return wilsonAt((double) successes / records, images);
+        return wilsonAt((double) successes / records, (double) records * records / squares);
     }
 
-    private static double[] wilsonAt(double p, long n) {
+    private static double[] wilsonAt(double p, double n) {
         double z = 1.959963984540054;
         double den = 1 + z * z / n;
         double centre = (p + z * z / (2 * n)) / den;

@@ -16,8 +16,8 @@ import org.lustra.util.LustraException;
  * Aggregates {@code samples.jsonl} of a run directory into a {@link Summary} — written out as {@code report.md},
  * {@code report.csv}, {@code report.json} and {@code figures/} by {@link ReportFiles} (charts by {@link Figures},
  * labelled example panels by {@link ExamplePanels}): per cell, clean
- * and robust accuracy as mean ± std over the run seeds, a 95 % Wilson interval at the pooled proportion on the distinct
- * images ({@link Metrics#wilsonOverImages}),
+ * and robust accuracy as mean ± std over the run seeds, a 95 % Wilson interval at the pooled proportion on the
+ * distinct images ({@link Metrics#wilsonOverImages}),
  * PSNR/SSIM/distances of the adversarial inputs, PSNR/SSIM of the purified images against the clean ones, time and
  * forward passes per image, the gradient mode and threat model; then the sanity checks every robustness table must
  * pass.
@@ -144,8 +144,9 @@ public final class Report {
             var += (a - mean) * (a - mean);
         }
         double std = acc.length > 1 ? Math.sqrt(var / (acc.length - 1)) : 0;
-        long images = recs.stream().map(SampleRecord::index).distinct().count();
-        double[] ci = Metrics.wilsonOverImages(robust, n, images);
+        Map<Integer, Integer> recordsPerImage = new TreeMap<>();
+        recs.forEach(r -> recordsPerImage.merge(r.index(), 1, Integer::sum));
+        double[] ci = Metrics.wilsonOverImages(robust, recordsPerImage.values());
         long[] g = health.gradients();
         return new CellSummary(id, info.defense(), info.mode(), info.attack(), info.budget(), info.gradientMode(),
                 info.threatModel(), (int) (n / perSeed.size()), perSeed.size(), (double) clean / n, mean, std, ci[0],

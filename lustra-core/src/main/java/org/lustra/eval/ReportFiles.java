@@ -110,8 +110,9 @@ final class ReportFiles {
                     s.evaluated(), s.expected()));
         }
         md.append("Robust accuracy is the defended model's accuracy on the attack's final inputs, mean ± std over the "
-                + "runs (std 0 with one run); the 95 % interval is Wilson's at the pooled proportion with the distinct images as n (the runs "
-                + "repeat the images, so counting every run's record would narrow it without new evidence). For randomised "
+                + "runs (std 0 with one run); the 95 % interval is Wilson's at the pooled proportion with the "
+                + "distinct images as n (the runs repeat the images, and counting each run's record as a new image "
+                + "would narrow it by up to √runs). For randomised "
                 + "defences the prediction is the majority of K evaluations, and the any-copy column counts an image "
                 + "robust only if no evaluation was fooled. Time per image is the attack's wall time per image of its chunk, "
                 + "median over chunks (a chunk that shared the CPU with other work runs slower); for AdvP it is the pasting only — the "

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -38,24 +39,45 @@ class MetricsTest {
 
     @Test
     void wilsonOfEightOfTenIsTheTextbookInterval() {
-        // given 8 successes of 10, then Wilson's 95 % interval is 0.4902–0.9433 (by hand, Python)
+        // given 8 successes of 10, when Wilson's 95 % interval is taken, then it is 0.4902–0.9433 (by hand, Python)
         double[] ci = Metrics.wilson(8, 10);
         assertEquals(0.49016, ci[0], 1e-4);
         assertEquals(0.94332, ci[1], 1e-4);
     }
 
     @Test
-    void seedsThatRepeatTheImagesDoNotNarrowTheInterval() {
+    void seedsThatRepeatTheImagesAreAsWideAsOneSeedAtThePooledProportion() {
         // given three run seeds that each score the same 10 images, 24 of the 30 records robust
-        double[] pooled = Metrics.wilsonOverImages(24, 30, 10);
-        // then the interval is Wilson's at the pooled 0.8 with n = 10, as wide as one seed's 8 of 10
+        // when the interval is taken over images
+        double[] pooled = Metrics.wilsonOverImages(24, Collections.nCopies(10, 3));
+        // then it is Wilson's at the pooled 0.8 with n = 10, wider than counting the 30 records as independent
         assertArrayEquals(Metrics.wilson(8, 10), pooled, 1e-12);
-        // and wider than counting the 30 records as independent draws
         double[] naive = Metrics.wilson(24, 30);
         assertTrue(pooled[1] - pooled[0] > naive[1] - naive[0]);
-        // and with one seed it is Wilson's on that seed's images
-        assertArrayEquals(Metrics.wilson(7, 10), Metrics.wilsonOverImages(7, 10, 10), 1e-12);
-        assertThrows(IllegalArgumentException.class, () -> Metrics.wilsonOverImages(3, 4, 5));
+    }
+
+    @Test
+    void oneSeedOverImagesIsPlainWilson() {
+        // given one seed on 10 images, 7 robust, when the interval is taken over images, then it is Wilson's 7 of 10
+        assertArrayEquals(Metrics.wilson(7, 10), Metrics.wilsonOverImages(7, Collections.nCopies(10, 1)), 1e-12);
+    }
+
+    @Test
+    void unevenSeedCountsUseKishsEffectiveSampleSize() {
+        // given 4 images with 3 seeds and 4 with 1 (a run under way): 16 records, effective n = 16² / (4·9 + 4) = 6.4
+        List<Integer> w = List.of(3, 3, 3, 3, 1, 1, 1, 1);
+        // when 8 of the 16 records are robust, then the interval is narrower than at n = 6 and wider than at n = 8
+        double[] ci = Metrics.wilsonOverImages(8, w);
+        double[] six = Metrics.wilson(3, 6);
+        double[] eight = Metrics.wilson(4, 8);
+        assertTrue(ci[1] - ci[0] < six[1] - six[0] && ci[1] - ci[0] > eight[1] - eight[0]);
+    }
+
+    @Test
+    void anImageWithoutRecordsOrMoreSuccessesThanRecordsIsRefused() {
+        // given counts no journal can produce, when the interval is asked for, then it is refused
+        assertThrows(IllegalArgumentException.class, () -> Metrics.wilsonOverImages(1, List.of(1, 0)));
+        assertThrows(IllegalArgumentException.class, () -> Metrics.wilsonOverImages(5, List.of(2, 2)));
     }
 
     @Test

@@ -19,7 +19,8 @@ public final class SeedsMarkdown {
                         + r.subset() + "`. Robust accuracy is the majority of K votes, per run seed, then mean ± std "
                         + "over the seeds (sample std; 0 with one seed); the 95 % interval is Wilson's at the pooled "
                         + "proportion with the distinct images as n (the seeds repeat the images, so they are not "
-                        + "independent draws; conservative); single and any-of-K "
+                        + "independent draws; with every seed finished it is no narrower than an interval over "
+                        + "per-image means); single and any-of-K "
                         + "pooled over every image. A cell marked *unfinished* lacks images of a seed or a whole seed "
                         + "its folders run: its mean mixes image sets.", "",
                 "| folder | experiment | commit | records | torn lines skipped |", "|---|---|---|---:|---:|"));
