@@ -98,6 +98,16 @@ class ArchitectureTest {
                 .check(CORE);
     }
 
+    @Test
+    void givenTheCoreClasses_whenTheirCallsAreListed_thenNoneCallsDjlsSwish() {
+        // Activation.swish(x, β) multiplies by a temporary scalar β that its backward pass reads after it was freed:
+        // the NaN adversarial images of harness v1 came from it. SiLU is written as x·σ(x) (UNet, GroupNorm) instead.
+        noClasses().that().resideInAPackage("org.lustra..")
+                .should().callMethod(ai.djl.nn.Activation.class, "swish", ai.djl.ndarray.NDArray.class, float.class)
+                .orShould().callMethod(ai.djl.nn.Activation.class, "swish", ai.djl.ndarray.NDList.class, float.class)
+                .check(CORE);
+    }
+
     /** Classes of org.lustra outside the given packages. */
     private static DescribedPredicate<JavaClass> lustraOutside(String... allowed) {
         return resideInAPackage("org.lustra..").and(resideOutsideOfPackages(allowed));
