@@ -29,6 +29,11 @@ public record Manifest(Experiment experiment, String created, String gitCommit, 
         this(experiment, created, gitCommit, versions, cells, images, classifier, history, null, null);
     }
 
+    /** The records a finished run holds: one per image, run seed and cell (route cells included). */
+    public long expectedRecords() {
+        return (long) images() * experiment.seeds().size() * cells.size();
+    }
+
     /**
      * The route cells of a worst-of cell ({@code <cell id>@<MODE>}, in manifest order): their records are written with
      * the cell's, one per image and route, before the cell's own. Empty for single-route cells.

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -69,7 +70,7 @@ public final class Report {
             byCell.computeIfAbsent(r.cell(), k -> new ArrayList<>()).add(r);
         }
         long evaluated = byCell.values().stream().mapToLong(List::size).sum();
-        long expected = (long) manifest.images() * manifest.experiment().seeds().size() * manifest.cells().size();
+        long expected = manifest.expectedRecords();
         List<CellSummary> rows = new ArrayList<>();
         for (Map.Entry<String, List<SampleRecord>> e : byCell.entrySet()) {
             if (!e.getValue().isEmpty()) {
@@ -95,6 +96,7 @@ public final class Report {
     private static CellSummary cell(String id, CellInfo info, List<SampleRecord> recs,
             UniversalPatches.TrainingCost training) {
         Map<Long, long[]> perSeed = new TreeMap<>(); // seed -> {n, clean, robust}
+        Map<Integer, Integer> recordsPerImage = new HashMap<>(); // image index -> its records (one per seed)
         long n = 0;
         long clean = 0;
         long robust = 0;
@@ -116,6 +118,7 @@ public final class Report {
             single += r.singleDrawRobust() ? 1 : 0;
             hasSingle |= r.singleRobust() != null;
             health.add(r);
+            recordsPerImage.merge(r.index(), 1, Integer::sum);
             long[] s = perSeed.computeIfAbsent(r.seed(), k -> new long[3]);
             s[0]++;
             s[1] += r.cleanCorrect() ? 1 : 0;
@@ -144,8 +147,6 @@ public final class Report {
             var += (a - mean) * (a - mean);
         }
         double std = acc.length > 1 ? Math.sqrt(var / (acc.length - 1)) : 0;
-        Map<Integer, Integer> recordsPerImage = new TreeMap<>();
-        recs.forEach(r -> recordsPerImage.merge(r.index(), 1, Integer::sum));
         double[] ci = Metrics.wilsonOverImages(robust, recordsPerImage.values());
         long[] g = health.gradients();
         return new CellSummary(id, info.defense(), info.mode(), info.attack(), info.budget(), info.gradientMode(),
