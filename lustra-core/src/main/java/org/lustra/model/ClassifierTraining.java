@@ -104,98 +104,29 @@ public final class ClassifierTraining {
         int stepsPerEpoch = train.size() / opt.batchSize();
         long totalSteps = (long) stepsPerEpoch * opt.epochs();
         String optionsKey = arch + " | " + opt;
-        State state = new State(0, 0, 0, 0, optionsKey, new ArrayList<>());
         CheckpointDir checkpoints = new CheckpointDir(checkpointDir);
-        Path ckpt = checkpoints.latest();
-        if (ckpt != null && Files.isRegularFile(ckpt.resolve("state.json"))) {
-            State saved = Json.read(ckpt.resolve("state.json"), State.class);
-            if (!optionsKey.equals(saved.optionsKey())) {
-                throw new LustraException("Checkpoint in " + checkpointDir + " was made with different settings ("
-                        + saved.optionsKey() + "); delete it or pass another --checkpoint-dir.");
-            }
-            try (InputStream w = Files.newInputStream(ckpt.resolve("weights.safetensors"));
-                    InputStream o = Files.newInputStream(ckpt.resolve("optimizer.safetensors"))) {
-                ModelStore.decodeInto(net, w, manager, ckpt.toString());
-                adam.restoreState(o, manager);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            state = new State(saved.epoch(), saved.stepInEpoch(), saved.globalStep(), saved.wallSeconds(), optionsKey,
-                    new ArrayList<>(saved.history()));
-            log.accept(String.format(Locale.ROOT, "Resuming from %s at epoch %d step %d (%.0f s already spent)",
-                    ckpt, state.epoch() + 1, state.stepInEpoch(), state.wallSeconds()));
-        }
+        State state = resume(checkpoints, checkpointDir, optionsKey, net, adam, manager, log);
 
         ParameterStore ps = new ParameterStore(manager, false);
         Progress progress = new Progress("train " + arch.type(), totalSteps, "steps");
         progress.startAt(state.globalStep());
         long runStart = System.nanoTime();
         long lastCheckpoint = System.nanoTime();
-        int imageSize = train.imageSize();
-        int classes = arch.classes();
-        double lossSum = 0;
-        int correct = 0;
-        int seen = 0;
+        EpochStats stats = new EpochStats(opt.batchSize());
         for (int epoch = state.epoch(); epoch < opt.epochs(); epoch++) {
             int[] order = Permutations.random(train.size(), new SplittableRandom(opt.seed() * 1_000_003L + epoch)::nextInt);
             int startStep = epoch == state.epoch() ? state.stepInEpoch() : 0;
             for (int s = startStep; s < stepsPerEpoch; s++) {
                 long global = (long) epoch * stepsPerEpoch + s;
                 float lr = learningRate(opt, global, totalSteps);
-                SplittableRandom aug = new SplittableRandom(opt.seed() ^ (global * 0x9E3779B97F4A7C15L));
-                float[] x = new float[opt.batchSize() * imageSize];
-                float[] onehot = new float[opt.batchSize() * classes];
-                int[] labels = new int[opt.batchSize()];
-                for (int b = 0; b < opt.batchSize(); b++) {
-                    int idx = order[s * opt.batchSize() + b];
-                    augment(train.imageBytes(idx), x, b * imageSize, train.channels(), train.height(), train.width(),
-                            opt, aug);
-                    labels[b] = train.label(idx);
-                    onehot[b * classes + labels[b]] = 1f;
-                }
-                try (NDManager step = manager.newSubManager()) {
-                    NDArray xs = step.create(x, new Shape(opt.batchSize(), train.channels(), train.height(),
-                            train.width()));
-                    NDArray ys = step.create(onehot, new Shape(opt.batchSize(), classes));
-                    NDArray loss;
-                    NDArray logits;
-                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        NDList out = net.forward(ps, new NDList(xs), true);
-                        logits = out.get(0);
-                        loss = logits.logSoftmax(1).mul(ys).sum(new int[] {1}).mean().neg();
-                        gc.backward(loss);
-                    }
-                    adam.step(step, lr);
-                    lossSum += loss.getFloat();
-                    long[] pred = logits.argMax(1).toLongArray();
-                    for (int b = 0; b < pred.length; b++) {
-                        correct += pred[b] == labels[b] ? 1 : 0;
-                    }
-                    seen += pred.length;
-                }
+                descend(net, ps, adam, manager, train, order, s, global, lr, arch.classes(), opt, stats);
                 double wall = state.wallSeconds() + (System.nanoTime() - runStart) / 1e9;
                 progress.update(global + 1, String.format(Locale.ROOT, "epoch %d/%d  loss %.4f  train-acc %.2f%%  lr %.2e",
-                        epoch + 1, opt.epochs(), lossSum / Math.max(1, seen / (double) opt.batchSize()),
-                        100.0 * correct / Math.max(1, seen), lr));
+                        epoch + 1, opt.epochs(), stats.meanLoss(), 100.0 * stats.accuracy(), lr));
                 boolean endOfEpoch = s + 1 == stepsPerEpoch;
                 if (endOfEpoch) {
-                    double valAcc = Predictions.accuracy(Predictions.predict(
-                            xb -> net.forward(new ParameterStore(xb.getManager(), false), new NDList(xb), false).get(0),
-                            val, 250, manager, null), val);
-                    Map<String, Object> h = new LinkedHashMap<>();
-                    h.put("epoch", epoch + 1);
-                    h.put("train_loss", lossSum / Math.max(1, seen / (double) opt.batchSize()));
-                    h.put("train_accuracy", (double) correct / Math.max(1, seen));
-                    h.put("validation_accuracy", valAcc);
-                    h.put("wall_seconds", wall);
-                    state.history().add(h);
-                    log.accept(String.format(Locale.ROOT, "epoch %d/%d: train loss %.4f, train acc %.2f%%, "
-                            + "validation acc %.2f%% (%d images), %s elapsed", epoch + 1, opt.epochs(),
-                            (double) h.get("train_loss"), 100.0 * correct / Math.max(1, seen), 100 * valAcc,
-                            val.size(), Progress.formatDuration(wall)));
-                    lossSum = 0;
-                    correct = 0;
-                    seen = 0;
+                    state.history().add(endEpoch(net, manager, val, epoch, opt.epochs(), stats, wall, log));
+                    stats = new EpochStats(opt.batchSize());
                 }
                 boolean stop = global + 1 >= stopAfterStep;
                 if (stop || endOfEpoch || (System.nanoTime() - lastCheckpoint) / 1e9 >= opt.checkpointSeconds()) {
@@ -217,6 +148,112 @@ public final class ClassifierTraining {
         double valAcc = history.isEmpty() ? Double.NaN
                 : (double) history.get(history.size() - 1).get("validation_accuracy");
         return new Result(net, manager, history, wall, totalSteps, valAcc);
+    }
+
+    /** A fresh state, or the latest checkpoint's with its weights and optimiser moments loaded into net and adam. */
+    private static State resume(CheckpointDir checkpoints, Path checkpointDir, String optionsKey, ClassifierNet net,
+            AdamW adam, NDManager manager, Consumer<String> log) {
+        Path ckpt = checkpoints.latest();
+        if (ckpt == null || !Files.isRegularFile(ckpt.resolve("state.json"))) {
+            return new State(0, 0, 0, 0, optionsKey, new ArrayList<>());
+        }
+        State saved = Json.read(ckpt.resolve("state.json"), State.class);
+        if (!optionsKey.equals(saved.optionsKey())) {
+            throw new LustraException("Checkpoint in " + checkpointDir + " was made with different settings ("
+                    + saved.optionsKey() + "); delete it or pass another --checkpoint-dir.");
+        }
+        try (InputStream w = Files.newInputStream(ckpt.resolve("weights.safetensors"));
+                InputStream o = Files.newInputStream(ckpt.resolve("optimizer.safetensors"))) {
+            ModelStore.decodeInto(net, w, manager, ckpt.toString());
+            adam.restoreState(o, manager);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        State state = new State(saved.epoch(), saved.stepInEpoch(), saved.globalStep(), saved.wallSeconds(),
+                optionsKey, new ArrayList<>(saved.history()));
+        log.accept(String.format(Locale.ROOT, "Resuming from %s at epoch %d step %d (%.0f s already spent)",
+                ckpt, state.epoch() + 1, state.stepInEpoch(), state.wallSeconds()));
+        return state;
+    }
+
+    /**
+     * One AdamW step on batch {@code s} of the epoch's {@code order}; its augmentation draws from a generator seeded
+     * by the global step, so a resumed run repeats it exactly.
+     */
+    private static void descend(ClassifierNet net, ParameterStore ps, AdamW adam, NDManager manager, ImageSet train,
+            int[] order, int s, long global, float lr, int classes, Options opt, EpochStats stats) {
+        int imageSize = train.imageSize();
+        SplittableRandom aug = new SplittableRandom(opt.seed() ^ (global * 0x9E3779B97F4A7C15L));
+        float[] x = new float[opt.batchSize() * imageSize];
+        float[] onehot = new float[opt.batchSize() * classes];
+        int[] labels = new int[opt.batchSize()];
+        for (int b = 0; b < opt.batchSize(); b++) {
+            int idx = order[s * opt.batchSize() + b];
+            augment(train.imageBytes(idx), x, b * imageSize, train.channels(), train.height(), train.width(), opt,
+                    aug);
+            labels[b] = train.label(idx);
+            onehot[b * classes + labels[b]] = 1f;
+        }
+        try (NDManager step = manager.newSubManager()) {
+            NDArray xs = step.create(x, new Shape(opt.batchSize(), train.channels(), train.height(), train.width()));
+            NDArray ys = step.create(onehot, new Shape(opt.batchSize(), classes));
+            NDArray loss;
+            NDArray logits;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDList out = net.forward(ps, new NDList(xs), true);
+                logits = out.get(0);
+                loss = logits.logSoftmax(1).mul(ys).sum(new int[] {1}).mean().neg();
+                gc.backward(loss);
+            }
+            adam.step(step, lr);
+            stats.add(loss.getFloat(), logits.argMax(1).toLongArray(), labels);
+        }
+    }
+
+    /** Validation accuracy at the end of an epoch, as the history entry the model card keeps; logged. */
+    private static Map<String, Object> endEpoch(ClassifierNet net, NDManager manager, ImageSet val, int epoch,
+            int epochs, EpochStats stats, double wall, Consumer<String> log) {
+        double valAcc = Predictions.accuracy(Predictions.predict(
+                xb -> net.forward(new ParameterStore(xb.getManager(), false), new NDList(xb), false).get(0),
+                val, 250, manager, null), val);
+        Map<String, Object> h = new LinkedHashMap<>();
+        h.put("epoch", epoch + 1);
+        h.put("train_loss", stats.meanLoss());
+        h.put("train_accuracy", stats.accuracy());
+        h.put("validation_accuracy", valAcc);
+        h.put("wall_seconds", wall);
+        log.accept(String.format(Locale.ROOT, "epoch %d/%d: train loss %.4f, train acc %.2f%%, "
+                + "validation acc %.2f%% (%d images), %s elapsed", epoch + 1, epochs, stats.meanLoss(),
+                100.0 * stats.accuracy(), 100 * valAcc, val.size(), Progress.formatDuration(wall)));
+        return h;
+    }
+
+    /** Running training loss and accuracy within one epoch (since the run's start, for a resumed epoch). */
+    private static final class EpochStats {
+        private final int batchSize;
+        private double lossSum;
+        private int correct;
+        private int seen;
+
+        EpochStats(int batchSize) {
+            this.batchSize = batchSize;
+        }
+
+        void add(float batchLoss, long[] predicted, int[] labels) {
+            lossSum += batchLoss;
+            for (int b = 0; b < predicted.length; b++) {
+                correct += predicted[b] == labels[b] ? 1 : 0;
+            }
+            seen += predicted.length;
+        }
+
+        double meanLoss() {
+            return lossSum / Math.max(1, seen / (double) batchSize);
+        }
+
+        double accuracy() {
+            return (double) correct / Math.max(1, seen);
+        }
     }
 
     static float learningRate(Options opt, long step, long total) {
