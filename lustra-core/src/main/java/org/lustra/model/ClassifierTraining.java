@@ -122,7 +122,7 @@ public final class ClassifierTraining {
                 descend(net, ps, adam, manager, train, order, s, global, lr, arch.classes(), opt, stats);
                 double wall = state.wallSeconds() + (System.nanoTime() - runStart) / 1e9;
                 progress.update(global + 1, String.format(Locale.ROOT, "epoch %d/%d  loss %.4f  train-acc %.2f%%  lr %.2e",
-                        epoch + 1, opt.epochs(), stats.meanLoss(), 100.0 * stats.accuracy(), lr));
+                        epoch + 1, opt.epochs(), stats.meanLoss(), stats.percentCorrect(), lr));
                 boolean endOfEpoch = s + 1 == stepsPerEpoch;
                 if (endOfEpoch) {
                     state.history().add(endEpoch(net, manager, val, epoch, opt.epochs(), stats, wall, log));
@@ -224,7 +224,7 @@ public final class ClassifierTraining {
         h.put("wall_seconds", wall);
         log.accept(String.format(Locale.ROOT, "epoch %d/%d: train loss %.4f, train acc %.2f%%, "
                 + "validation acc %.2f%% (%d images), %s elapsed", epoch + 1, epochs, stats.meanLoss(),
-                100.0 * stats.accuracy(), 100 * valAcc, val.size(), Progress.formatDuration(wall)));
+                stats.percentCorrect(), 100 * valAcc, val.size(), Progress.formatDuration(wall)));
         return h;
     }
 
@@ -253,6 +253,11 @@ public final class ClassifierTraining {
 
         double accuracy() {
             return (double) correct / Math.max(1, seen);
+        }
+
+        /** As the logs always printed it (100.0 · correct / seen, not 100 · accuracy(): the last digit can differ). */
+        double percentCorrect() {
+            return 100.0 * correct / Math.max(1, seen);
         }
     }
 
