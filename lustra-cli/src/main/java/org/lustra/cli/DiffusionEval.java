@@ -86,8 +86,11 @@ final class DiffusionEval implements Callable<Integer> {
     @Option(names = "--record", description = "Write the results into the model card.")
     boolean record;
 
+    /** One measured number: the card's metric name, its value and how it was measured. */
+    private record Metric(String name, double value, String how) {}
+
     /** What has been measured so far, and how many of those lines {@link #announce} has shown. */
-    private final List<String[]> results = new ArrayList<>();
+    private final List<Metric> results = new ArrayList<>();
     private int reported;
 
     @Override
@@ -102,93 +105,108 @@ final class DiffusionEval implements Callable<Integer> {
         if (images < 1 || images > eval.size()) {
             throw new IllegalArgumentException("Invalid --images " + images + " (1.." + eval.size() + ")");
         }
-        int[] idx = java.util.stream.IntStream.range(0, images).toArray();
-        ImageSet set = eval.subset(idx);
+        ImageSet set = eval.subset(java.util.stream.IntStream.range(0, images).toArray());
         Path dir = ModelStore.resolve(model);
         ModelCard card = ModelStore.readCard(dir);
         long started = System.nanoTime();
         try (DiffusionModel m = DiffusionModel.load(model); NetClassifier c = ModelStore.loadClassifier(judge)) {
             if (what.contains("samples")) {
                 announce("samples", started);
-                Captions captions = new Captions(FashionMnist.CLASSES);
-                var r = DiffusionQuality.sampleAccuracy(m, c, captions, FashionMnist.CLASSES.size(), perClass,
-                        new Sampler.Options(steps, false, 0, guidance), seed, 50);
-                // the README shows the default model's grid; another model's goes next to its weights
-                Path out = grid != null ? grid : model.equals(DiffusionModel.DEFAULT)
-                        ? LustraHome.root().resolve("docs").resolve("diffusion-samples.png") : dir.resolve("samples.png");
-                int shown = Math.min(perClass, 10);
-                int s = m.config().size();
-                int ch = m.config().channels();
-                float[] sel = new float[10 * shown * ch * s * s];
-                for (int k = 0; k < 10; k++) {
-                    System.arraycopy(r.images(), k * perClass * ch * s * s, sel, k * shown * ch * s * s,
-                            shown * ch * s * s);
-                }
-                ImageFiles.writeGrid(out, sel, 10 * shown, ch, s, s, shown);
-                StringBuilder per = new StringBuilder();
-                for (int k = 0; k < 10; k++) {
-                    per.append(String.format(Locale.ROOT, "%s %d/%d  ", FashionMnist.CLASSES.get(k), r.correct()[k],
-                            perClass));
-                }
-                results.add(new String[] {"sample_accuracy", Double.toString(r.accuracy()), String.format(Locale.ROOT,
-                        "%d samples (%d per class), DDIM %d steps, guidance %.1f, judged by %s; grid %s; %s",
-                        10 * perClass, perClass, steps, guidance, judge, out, per.toString().trim())});
+                samples(m, c, dir);
             }
             if (what.contains("diffpure")) {
                 for (double t : tStars) {
                     announce(String.format(Locale.ROOT, "diffpure t* %.2f", t), started);
-                    DiffPure.Options o = diffpureDdim > 0 ? DiffPure.Options.ddim(t, diffpureDdim)
-                            : DiffPure.Options.ddpm(t);
-                    DiffPure p = new DiffPure(m, o);
-                    int[] pred = new DefendedClassifier(p, c).predictions(set, 64, seed);
-                    results.add(new String[] {String.format(Locale.ROOT, "diffpure_accuracy_t%.2f_%s", t,
-                        diffpureDdim > 0 ? "ddim" + diffpureDdim : "ddpm"),
-                        Double.toString(Predictions.accuracy(pred, set)), p.name() + ", " + set.size()
-                        + " eval512 images, judged by " + judge + "; " + Predictions.errorSummary(pred, set,
-                        c.classNames())});
+                    diffpure(m, c, set, t);
                 }
             }
             if (what.contains("inpaint")) {
                 announce("inpaint", started);
-                var r = DiffusionQuality.inpaintAccuracy(m, c, set, square, "", Sampler.Options.ddim(20, 1.0), seed,
-                        64);
-                String how = square + "x" + square + " random square per image, DDIM 20, empty prompt, " + set.size()
-                        + " eval512 images, judged by " + judge;
-                results.add(new String[] {"inpaint_accuracy", Double.toString(r.accuracy()), how});
-                results.add(new String[] {"inpaint_psnr_inside_db", Double.toString(r.psnrInside()), how});
+                inpaint(m, c, set);
             }
             if (what.contains("steer")) {
                 announce("steer", started);
-                var r = DiffusionQuality.textSteering(m, set, "a photo with a patch", 0.5, seed, 64);
-                String how = String.format(Locale.ROOT, "prompt \"%s\" vs empty prompt, one-step x0 at t=%d (abar 0.5),"
-                        + " same noise, %d eval512 images each with a pasted natural occluder; mean |dx0| on the "
-                        + "occluder / elsewhere", r.prompt(), r.t(), set.size());
-                results.add(new String[] {"text_steer_ratio", Double.toString(r.ratio()), how});
-                results.add(new String[] {"text_steer_images_above_1", Double.toString(r.fractionAbove1()), how});
-                results.add(new String[] {"text_steer_mean_shift", Double.toString(r.meanShift()), how});
+                steer(m, set);
             }
             if (what.contains("x0")) {
                 announce("x0", started);
-                for (int t : x0Ts) {
-                    var r = DiffusionQuality.oneStepPsnr(m, set, t, seed, 64);
-                    String how = "one-step x0 from x_t, empty prompt, " + set.size() + " eval512 images";
-                    results.add(new String[] {"x0_psnr_db_t" + t, Double.toString(r.psnrX0()), how});
-                    results.add(new String[] {"noisy_psnr_db_t" + t, Double.toString(r.psnrNoisy()), how});
-                }
+                x0(m, set);
             }
         }
-        for (String[] r : results) {
-            System.out.printf(Locale.ROOT, "%-26s %10.4f  %s%n", r[0], Double.parseDouble(r[1]), r[2]);
+        for (Metric r : results) {
+            System.out.printf(Locale.ROOT, "%-26s %10.4f  %s%n", r.name(), r.value(), r.how());
         }
         if (record) {
             ModelCard updated = card;
-            for (String[] r : results) {
-                updated = updated.withMetric(r[0], Double.parseDouble(r[1]), "lustra eval diffusion: " + r[2]);
+            for (Metric r : results) {
+                updated = updated.withMetric(r.name(), r.value(), "lustra eval diffusion: " + r.how());
             }
             Json.writeAtomically(dir.resolve(ModelStore.CARD), updated);
             System.out.println("Recorded " + results.size() + " metrics in " + dir.resolve(ModelStore.CARD));
         }
         return 0;
+    }
+
+    /** Class-conditional samples judged by the classifier; writes the first (up to) 10 per class as a grid. */
+    private void samples(DiffusionModel m, NetClassifier c, Path dir) {
+        Captions captions = new Captions(FashionMnist.CLASSES);
+        var r = DiffusionQuality.sampleAccuracy(m, c, captions, FashionMnist.CLASSES.size(), perClass,
+                new Sampler.Options(steps, false, 0, guidance), seed, 50);
+        // the README shows the default model's grid; another model's goes next to its weights
+        Path out = grid != null ? grid : model.equals(DiffusionModel.DEFAULT)
+                ? LustraHome.root().resolve("docs").resolve("diffusion-samples.png") : dir.resolve("samples.png");
+        int shown = Math.min(perClass, 10);
+        int image = m.config().channels() * m.config().size() * m.config().size();
+        float[] sel = new float[10 * shown * image];
+        for (int k = 0; k < 10; k++) {
+            System.arraycopy(r.images(), k * perClass * image, sel, k * shown * image, shown * image);
+        }
+        ImageFiles.writeGrid(out, sel, 10 * shown, m.config().channels(), m.config().size(), m.config().size(), shown);
+        StringBuilder per = new StringBuilder();
+        for (int k = 0; k < 10; k++) {
+            per.append(String.format(Locale.ROOT, "%s %d/%d  ", FashionMnist.CLASSES.get(k), r.correct()[k],
+                    perClass));
+        }
+        results.add(new Metric("sample_accuracy", r.accuracy(), String.format(Locale.ROOT,
+                "%d samples (%d per class), DDIM %d steps, guidance %.1f, judged by %s; grid %s; %s",
+                10 * perClass, perClass, steps, guidance, judge, out, per.toString().trim())));
+    }
+
+    private void diffpure(DiffusionModel m, NetClassifier c, ImageSet set, double t) {
+        DiffPure.Options o = diffpureDdim > 0 ? DiffPure.Options.ddim(t, diffpureDdim) : DiffPure.Options.ddpm(t);
+        DiffPure p = new DiffPure(m, o);
+        int[] pred = new DefendedClassifier(p, c).predictions(set, 64, seed);
+        results.add(new Metric(String.format(Locale.ROOT, "diffpure_accuracy_t%.2f_%s", t,
+                diffpureDdim > 0 ? "ddim" + diffpureDdim : "ddpm"), Predictions.accuracy(pred, set),
+                p.name() + ", " + set.size() + " eval512 images, judged by " + judge + "; "
+                        + Predictions.errorSummary(pred, set, c.classNames())));
+    }
+
+    private void inpaint(DiffusionModel m, NetClassifier c, ImageSet set) {
+        var r = DiffusionQuality.inpaintAccuracy(m, c, set, square, "", Sampler.Options.ddim(20, 1.0), seed, 64);
+        String how = square + "x" + square + " random square per image, DDIM 20, empty prompt, " + set.size()
+                + " eval512 images, judged by " + judge;
+        results.add(new Metric("inpaint_accuracy", r.accuracy(), how));
+        results.add(new Metric("inpaint_psnr_inside_db", r.psnrInside(), how));
+    }
+
+    private void steer(DiffusionModel m, ImageSet set) {
+        var r = DiffusionQuality.textSteering(m, set, "a photo with a patch", 0.5, seed, 64);
+        String how = String.format(Locale.ROOT, "prompt \"%s\" vs empty prompt, one-step x0 at t=%d (abar 0.5),"
+                + " same noise, %d eval512 images each with a pasted natural occluder; mean |dx0| on the "
+                + "occluder / elsewhere", r.prompt(), r.t(), set.size());
+        results.add(new Metric("text_steer_ratio", r.ratio(), how));
+        results.add(new Metric("text_steer_images_above_1", r.fractionAbove1(), how));
+        results.add(new Metric("text_steer_mean_shift", r.meanShift(), how));
+    }
+
+    private void x0(DiffusionModel m, ImageSet set) {
+        for (int t : x0Ts) {
+            var r = DiffusionQuality.oneStepPsnr(m, set, t, seed, 64);
+            String how = "one-step x0 from x_t, empty prompt, " + set.size() + " eval512 images";
+            results.add(new Metric("x0_psnr_db_t" + t, r.psnrX0(), how));
+            results.add(new Metric("noisy_psnr_db_t" + t, r.psnrNoisy(), how));
+        }
     }
 
     /**
@@ -198,8 +216,8 @@ final class DiffusionEval implements Callable<Integer> {
     private void announce(String part, long startedNanos) {
         System.err.printf(Locale.ROOT, "eval diffusion: %s, elapsed %s%n", part,
                 Progress.formatDuration((System.nanoTime() - startedNanos) / 1e9));
-        for (String[] r : results.subList(reported, results.size())) {
-            System.err.printf(Locale.ROOT, "  %s = %.4f%n", r[0], Double.parseDouble(r[1]));
+        for (Metric r : results.subList(reported, results.size())) {
+            System.err.printf(Locale.ROOT, "  %s = %.4f%n", r.name(), r.value());
         }
         reported = results.size();
     }
