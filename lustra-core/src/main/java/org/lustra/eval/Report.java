@@ -26,7 +26,8 @@ import org.lustra.util.LustraException;
 public final class Report {
 
     /**
-     * One row of the report. {@code gradientRows} etc. count the attack's per-chunk gradients; a universal patch's
+     * One row of the report. {@code images} counts the distinct images with a record (each seed's attack on an image
+     * is one record; the same count the interval uses), {@code runs} the seeds. {@code gradientRows} etc. count the attack's per-chunk gradients; a universal patch's
      * one-off training is counted apart, once per patch: {@code universalPatches} (the patches the cell used, one per
      * run seed and route; null for attacks without one) and {@code patchTrainingGradients} (their training's gradient
      * rows, summed; null when not recorded, as in runs made before 1 December). {@code psnr} and {@code ssim} compare
@@ -150,7 +151,7 @@ public final class Report {
         double[] ci = Metrics.wilsonOverImages(robust, recordsPerImage.values());
         long[] g = health.gradients();
         return new CellSummary(id, info.defense(), info.mode(), info.attack(), info.budget(), info.gradientMode(),
-                info.threatModel(), (int) (n / perSeed.size()), perSeed.size(), (double) clean / n, mean, std, ci[0],
+                info.threatModel(), recordsPerImage.size(), perSeed.size(), (double) clean / n, mean, std, ci[0],
                 ci[1], randomised ? (double) anyRobust / n : null, psnrCount > 0 ? psnr / psnrCount
                         : Double.POSITIVE_INFINITY, ssim / n, maxLinf, maxL2, median(ms), fwd / n,
                 hasSingle ? (double) single / n : null, health.nonFinite, health.invalidPatches,
