@@ -169,9 +169,11 @@ final class TrainingRun {
                 gc.backward(l);
                 loss = l.getFloat();
             }
-            // Seen here: a rare step whose loss or gradients come out non-finite, not reproducible with the same
-            // inputs (root cause open, see the issue notes). Skip such a step instead of poisoning the weights;
-            // count it; give up if it keeps happening.
+            // A guard, not a cure: the rare non-finite steps of November's runs had causes since found and fixed
+            // (scalar operands the garbage collector freed before the backward pass; oneDNN's wrong AVX-512
+            // convolution backward, capped by DNNL_MAX_CPU_ISA=AVX and refused by ConvolutionCheck: README, "Engine
+            // facts"). Should one still occur, skip it instead of poisoning the weights, count it in the history,
+            // and give up if it keeps happening.
             if (!Float.isFinite(loss) || !Float.isFinite(adam.gradientL1(s))) {
                 adam.zeroGradients(s);
                 skipped++;
