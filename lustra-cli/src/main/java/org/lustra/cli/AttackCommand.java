@@ -104,16 +104,7 @@ final class AttackCommand implements Runnable {
             Attacks.PgdAttack attack = AttackRegistry.pgd(n, eps, steps, stepSize, !noRandomStart);
             Pgd.Options opt = attack.options(seed);
             ImageSet eval = Subsets.load("eval512");
-            if (images < 1 || images > eval.size()) {
-                throw new IllegalArgumentException("Invalid --images " + images + " (1.." + eval.size() + ")");
-            }
-            if (eot < 1 || votes < 1) {
-                throw new IllegalArgumentException("Invalid --eot " + eot + " / --votes " + votes
-                        + ": both must be at least 1.");
-            }
-            if (adaptive && defense == null) {
-                throw new IllegalArgumentException("--adaptive needs a --defense to attack through");
-            }
+            requireValid(eval);
             DefenseSpec spec = defense == null ? DefenseSpec.NONE : DefenseSpec.parse(defense);
             Tally tally = new Tally();
             long t0 = System.nanoTime();
@@ -129,10 +120,7 @@ final class AttackCommand implements Runnable {
                     routeNote = String.format(Locale.ROOT, ", EOT %d, full length, successes confirmed by %d fresh "
                             + "purifications; scored on one fresh purification", eot, votes);
                 }
-                // exact where the purifier is one graph; a long chain (DiffPure) would need step-wise recomputation,
-                // which the harness (eval run) does: here it gets BPDA
-                route = purifier.gradientModes().contains(GradientMode.EXACT)
-                        && !(purifier instanceof RecomputablePurifier) ? GradientMode.EXACT : GradientMode.BPDA;
+                route = routeFor(purifier);
                 GradientMode attackRoute = route;
                 DefendedClassifier defended = new DefendedClassifier(purifier, c);
                 // the attack's purifications and the judging ones draw from independent streams: a randomised
@@ -165,17 +153,47 @@ final class AttackCommand implements Runnable {
             double sec = (System.nanoTime() - t0) / 1e9;
             String defended = spec.none() ? "undefended " + model : purifierName
                     + (spec.usesDiffusionModel() ? " on " + diffusion : "") + " -> " + model;
+            String gradient = spec.none() ? "EXACT" : adaptive ? route + " through the defence (adaptive" + routeNote
+                    + ")" : "EXACT on the classifier only (non-adaptive)";
+            printResult(tally, defended, n, opt.stepSize(), gradient, sec);
+            return tally.report();
+        }
+
+        /** One sentence per bad option value, before any model is loaded. */
+        private void requireValid(ImageSet eval) {
+            if (images < 1 || images > eval.size()) {
+                throw new IllegalArgumentException("Invalid --images " + images + " (1.." + eval.size() + ")");
+            }
+            if (eot < 1 || votes < 1) {
+                throw new IllegalArgumentException("Invalid --eot " + eot + " / --votes " + votes
+                        + ": both must be at least 1.");
+            }
+            if (adaptive && defense == null) {
+                throw new IllegalArgumentException("--adaptive needs a --defense to attack through");
+            }
+        }
+
+        /**
+         * EXACT where the purifier is one graph; a long chain (DiffPure) would need step-wise recomputation, which
+         * the harness (eval run) does: here it gets BPDA.
+         */
+        private static GradientMode routeFor(Purifier purifier) {
+            return purifier.gradientModes().contains(GradientMode.EXACT) && !(purifier instanceof RecomputablePurifier)
+                    ? GradientMode.EXACT : GradientMode.BPDA;
+        }
+
+        /** Accuracy, then the threat model line every robustness number must carry. */
+        private void printResult(Tally tally, String defended, Norm n, double stepSizeUsed, String gradient,
+                double seconds) {
             int total = tally.total;
             System.out.printf(Locale.ROOT, "clean accuracy %.2f%%, robust accuracy %.2f%% (%d/%d)%n",
                     100.0 * tally.cleanOk / total, 100.0 * tally.robust / total, tally.robust, total);
             System.out.printf(Locale.ROOT, "threat model: white-box, %s; PGD %s eps=%.4f, %d steps of %.4f, %s; "
                     + "gradient mode %s; %d eval512 images (the subset classifier-resnet classifies correctly); "
                     + "%.1f ms/image%n", defended,
-                    n == Norm.LINF ? "l-inf" : "l2", eps, steps, opt.stepSize(),
-                    noRandomStart ? "no random start" : "random start (seed " + seed + ")",
-                    spec.none() ? "EXACT" : adaptive ? route + " through the defence (adaptive" + routeNote + ")"
-                            : "EXACT on the classifier only (non-adaptive)", total, 1000 * sec / total);
-            return tally.report();
+                    n == Norm.LINF ? "l-inf" : "l2", eps, steps, stepSizeUsed,
+                    noRandomStart ? "no random start" : "random start (seed " + seed + ")", gradient, total,
+                    1000 * seconds / total);
         }
     }
 

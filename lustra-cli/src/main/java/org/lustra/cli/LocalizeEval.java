@@ -117,26 +117,9 @@ final class LocalizeEval implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<LocalizationSweep.Signal> sig = new ArrayList<>();
-        for (String s : signals) {
-            sig.add(LocalizationSweep.Signal.parse(s));
-        }
-        if (prompts != null && !sig.contains(LocalizationSweep.Signal.TUNED)) {
-            sig.add(LocalizationSweep.Signal.TUNED);
-        }
-        boolean[] clips = switch (clip) {
-            case "off" -> new boolean[] {false};
-            case "on" -> new boolean[] {true};
-            case "both" -> new boolean[] {false, true};
-            default -> throw new LustraException("--clip must be off, on or both, got '" + clip + "'.");
-        };
-        List<PatchedImages.Kind> ks = new ArrayList<>();
-        switch (patches) {
-            case "attacks" -> kinds.forEach(k -> ks.add(PatchedImages.Kind.parse(k)));
-            case "random", "checkerboard" -> ks.add(PatchedImages.Kind.parse(patches));
-            default -> throw new LustraException("--patches must be attacks, random or checkerboard, got '" + patches
-                    + "'.");
-        }
+        List<LocalizationSweep.Signal> sig = signals();
+        boolean[] clips = clipModes();
+        List<PatchedImages.Kind> ks = patchKinds();
         Common.requireFolder(out, "--out");
         ImageSet set = Subsets.load(split);
         if (images < 1 || from < 0 || from + images > set.size()) {
@@ -172,17 +155,7 @@ final class LocalizeEval implements Callable<Integer> {
             Prompt tuned = prompts == null ? null : TunedPrompts.load(prompts, dm)[0];
             long ts = System.nanoTime();
             List<LocalizationSweep.Row> rows = new LocalizationSweep(dm, config).run(sets, clean, tuned);
-            Map<String, Object> settings = new LinkedHashMap<>();
-            settings.put("command", "lustra eval localize " + String.join(" ", commandLine()));
-            settings.put("diffusionModel", model);
-            settings.put("classifier", classifier);
-            settings.put("images", split + " " + from + ".." + (from + images - 1) + " (" + images + " per kind, the "
-                    + "same images for every kind, and unpatched as 'clean')");
-            settings.put("patchFraction", fraction);
-            settings.put("patchSeed", seed);
-            settings.put("patches", patchInfo);
-            settings.put("prompts", prompts);
-            settings.putAll(new LocalizationSweep(dm, config).describe());
+            Map<String, Object> settings = settings(patchInfo, new LocalizationSweep(dm, config).describe());
             settings.put("sweepSeconds", Math.round((System.nanoTime() - ts) / 1e9));
             settings.put("totalSeconds", Math.round((System.nanoTime() - t0) / 1e9));
             settings.put("versions", Versions.describe());
@@ -191,6 +164,56 @@ final class LocalizeEval implements Callable<Integer> {
             System.out.println("Wrote " + out.resolve("localization.json") + " and localization.md");
         }
         return 0;
+    }
+
+    /** The --signal values, with the tuned signal added when --prompts is given. */
+    private List<LocalizationSweep.Signal> signals() {
+        List<LocalizationSweep.Signal> sig = new ArrayList<>();
+        for (String s : signals) {
+            sig.add(LocalizationSweep.Signal.parse(s));
+        }
+        if (prompts != null && !sig.contains(LocalizationSweep.Signal.TUNED)) {
+            sig.add(LocalizationSweep.Signal.TUNED);
+        }
+        return sig;
+    }
+
+    /** --clip as the x̂0 clip settings to sweep. */
+    private boolean[] clipModes() {
+        return switch (clip) {
+            case "off" -> new boolean[] {false};
+            case "on" -> new boolean[] {true};
+            case "both" -> new boolean[] {false, true};
+            default -> throw new LustraException("--clip must be off, on or both, got '" + clip + "'.");
+        };
+    }
+
+    /** --patches (and --kinds for attacks) as the patch kinds to paste. */
+    private List<PatchedImages.Kind> patchKinds() {
+        List<PatchedImages.Kind> ks = new ArrayList<>();
+        switch (patches) {
+            case "attacks" -> kinds.forEach(k -> ks.add(PatchedImages.Kind.parse(k)));
+            case "random", "checkerboard" -> ks.add(PatchedImages.Kind.parse(patches));
+            default -> throw new LustraException("--patches must be attacks, random or checkerboard, got '" + patches
+                    + "'.");
+        }
+        return ks;
+    }
+
+    /** The report's settings block, in its fixed key order, before the timings and versions. */
+    private Map<String, Object> settings(Map<String, Object> patchInfo, Map<String, Object> sweep) {
+        Map<String, Object> settings = new LinkedHashMap<>();
+        settings.put("command", "lustra eval localize " + String.join(" ", commandLine()));
+        settings.put("diffusionModel", model);
+        settings.put("classifier", classifier);
+        settings.put("images", split + " " + from + ".." + (from + images - 1) + " (" + images + " per kind, the "
+                + "same images for every kind, and unpatched as 'clean')");
+        settings.put("patchFraction", fraction);
+        settings.put("patchSeed", seed);
+        settings.put("patches", patchInfo);
+        settings.put("prompts", prompts);
+        settings.putAll(sweep);
+        return settings;
     }
 
     /** AdvP's universal best-of-classes patch, trained on validation 0..1999 and cached as tune-prompts does. */
