@@ -154,8 +154,9 @@ final class LocalizeEval implements Callable<Integer> {
             }
             Prompt tuned = prompts == null ? null : TunedPrompts.load(prompts, dm)[0];
             long ts = System.nanoTime();
-            List<LocalizationSweep.Row> rows = new LocalizationSweep(dm, config).run(sets, clean, tuned);
-            Map<String, Object> settings = settings(patchInfo, new LocalizationSweep(dm, config).describe());
+            LocalizationSweep sweep = new LocalizationSweep(dm, config);
+            List<LocalizationSweep.Row> rows = sweep.run(sets, clean, tuned);
+            Map<String, Object> settings = settings(patchInfo, sweep.describe());
             settings.put("sweepSeconds", Math.round((System.nanoTime() - ts) / 1e9));
             settings.put("totalSeconds", Math.round((System.nanoTime() - t0) / 1e9));
             settings.put("versions", Versions.describe());

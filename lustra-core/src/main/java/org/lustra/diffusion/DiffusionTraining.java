@@ -104,13 +104,13 @@ public final class DiffusionTraining {
             throw new LustraException("The diffusion config's vocabulary is not the " + opt.grammar()
                     + " caption grammar's; build the config from new Captions(classes, " + opt.grammar() + ").");
         }
-        String optionsKey = Json.GSON.toJson(config) + " | " + opt;
+        String optionsKey = optionsKey(config, opt);
         CheckpointDir checkpoints = new CheckpointDir(checkpointDir);
         Path ckpt = checkpoints.latest();
         State saved = ckpt != null && Files.isRegularFile(ckpt.resolve("state.json"))
                 ? resumable(Json.read(ckpt.resolve("state.json"), State.class), optionsKey, opt, checkpointDir)
                 : null;
-        TrainingRun trainer = new TrainingRun(config, train, captions, opt, checkpoints, optionsKey, log);
+        TrainingRun trainer = new TrainingRun(config, train, captions, opt, checkpoints, log);
         if (saved != null) {
             trainer.resume(ckpt, saved);
         }
@@ -119,7 +119,7 @@ public final class DiffusionTraining {
 
     /** The saved state, if a run with these options may continue from it; else one sentence on what to do. */
     private static State resumable(State saved, String optionsKey, Options opt, Path checkpointDir) {
-        if (!withoutSteps(optionsKey).equals(withoutSteps(saved.optionsKey()))) {
+        if (!sameRecipe(optionsKey, saved.optionsKey())) {
             throw new LustraException("Checkpoint in " + checkpointDir + " was made with different settings; "
                     + "delete it or pass another --checkpoint-dir.");
         }
@@ -143,8 +143,8 @@ public final class DiffusionTraining {
                     + "training first or pass its --checkpoint-dir.");
         }
         State saved = Json.read(ckpt.resolve("state.json"), State.class);
-        String optionsKey = Json.GSON.toJson(config) + " | " + opt;
-        if (!withoutSteps(optionsKey).equals(withoutSteps(saved.optionsKey()))) {
+        String optionsKey = optionsKey(config, opt);
+        if (!sameRecipe(optionsKey, saved.optionsKey())) {
             throw new LustraException("Checkpoint in " + checkpointDir + " was made with different settings than "
                     + "these options; pass the training's own --grammar, --text-lr-factor, --lr, --batch-size and "
                     + "--seed.");
@@ -168,7 +168,17 @@ public final class DiffusionTraining {
         return new Result(model, saved.wallSeconds(), saved.step(), saved.history());
     }
 
+    /** What a checkpoint must have been made with to be resumed or read: the config and every option. */
+    static String optionsKey(DiffusionConfig config, Options opt) {
+        return Json.GSON.toJson(config) + " | " + opt;
+    }
+
     private static final Pattern STEPS = java.util.regex.Pattern.compile("Options\\[steps=(\\d+)");
+
+    /** Two keys name the same recipe when they differ at most in the run length (a resume may change it). */
+    private static boolean sameRecipe(String key, String savedKey) {
+        return withoutSteps(key).equals(withoutSteps(savedKey));
+    }
 
     private static String withoutSteps(String key) {
         return STEPS.matcher(key).replaceFirst("Options[steps=*");

@@ -52,13 +52,13 @@ final class TrainingRun {
     private int consecutiveSkips;
 
     TrainingRun(DiffusionConfig config, ImageSet train, Captions captions, Options opt, CheckpointDir checkpoints,
-            String optionsKey, Consumer<String> log) {
+            Consumer<String> log) {
         this.config = config;
         this.train = train;
         this.captions = captions;
         this.opt = opt;
         this.checkpoints = checkpoints;
-        this.optionsKey = optionsKey;
+        this.optionsKey = DiffusionTraining.optionsKey(config, opt);
         this.log = log;
         this.model = DiffusionModel.create(config, manager, opt.seed());
         this.adam = new AdamW(model.net(), manager, 0.9f, 0.999f, 1e-8f, 0f);
