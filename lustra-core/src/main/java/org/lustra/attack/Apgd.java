@@ -85,7 +85,6 @@ public final class Apgd {
         int d = model.imageSize();
         Norm norm = opt.norm();
         double eps = opt.epsilon();
-        int iters = opt.steps();
         float[] cur = x0.clone();
         for (int i = 0; i < n; i++) {
             norm.randomStart(cur, x0, i * d, d, eps, rng);
@@ -99,34 +98,14 @@ public final class Apgd {
         float[] advOut = x0.clone(); // first fooling point per sample, else the best-loss point
         boolean[] fooled = new boolean[n];
         markFooled(ev.logits(), k, y, cur, advOut, fooled, d);
+        StepSchedule schedule = new StepSchedule(eps, opt.steps(), best.losses(), ev.loss());
 
-        double[] stepSize = new double[n];
-        Arrays.fill(stepSize, 2 * eps);
-        float[] lossAtLastCheck = best.losses().clone();
-        boolean[] reducedAtLastCheck = new boolean[n];
-        int[] increases = new int[n];
-        float[] lastLoss = ev.loss().clone();
-        int checkEvery = Math.max((int) (0.22 * iters), 1);
-        int minEvery = Math.max((int) (0.06 * iters), 1);
-        int shrink = Math.max((int) (0.03 * iters), 1);
-        int sinceCheck = 0;
-
-        for (int it = 0; it < iters; it++) {
+        for (int it = 0; it < opt.steps(); it++) {
             if (allTrue(fooled) && !model.randomized()) {
                 break;
             }
-            float[] next = cur.clone();
-            double a = it == 0 ? 1.0 : MOMENTUM;
-            float[] z = cur.clone();
-            for (int i = 0; i < n; i++) {
-                int off = i * d;
-                norm.ascend(z, grad, off, d, stepSize[i]);
-                norm.project(z, x0, off, d, eps);
-                for (int j = off; j < off + d; j++) {
-                    next[j] = (float) (cur[j] + a * (z[j] - cur[j]) + (1 - a) * (cur[j] - prev[j]));
-                }
-                norm.project(next, x0, off, d, eps);
-            }
+            float[] next = momentumStep(norm, x0, cur, prev, grad, schedule.stepSize, eps,
+                    it == 0 ? 1.0 : MOMENTUM, d);
             prev = cur;
             cur = next;
             ev = model.evaluate(cur, n, opt.loss(), y, t);
@@ -134,32 +113,12 @@ public final class Apgd {
             markFooled(ev.logits(), k, y, cur, advOut, fooled, d);
             float[] loss = ev.loss();
             for (int i = 0; i < n; i++) {
-                if (loss[i] > lastLoss[i]) {
-                    increases[i]++;
-                }
-                lastLoss[i] = loss[i];
+                schedule.record(i, loss[i]);
                 if (best.offer(i, loss[i], cur, i)) {
                     System.arraycopy(grad, i * d, gradBest, i * d, d);
                 }
             }
-            sinceCheck++;
-            if (sinceCheck == checkEvery) {
-                for (int i = 0; i < n; i++) {
-                    boolean oscillating = increases[i] <= checkEvery * RHO;
-                    boolean stalled = !reducedAtLastCheck[i] && lossAtLastCheck[i] >= best.loss(i);
-                    boolean reduce = oscillating || stalled;
-                    reducedAtLastCheck[i] = reduce;
-                    lossAtLastCheck[i] = best.loss(i);
-                    increases[i] = 0;
-                    if (reduce) {
-                        stepSize[i] /= 2;
-                        System.arraycopy(best.iterates(), i * d, cur, i * d, d);
-                        System.arraycopy(gradBest, i * d, grad, i * d, d);
-                    }
-                }
-                checkEvery = Math.max(checkEvery - shrink, minEvery);
-                sinceCheck = 0;
-            }
+            schedule.afterStep(best, gradBest, cur, grad, d);
         }
         if (model.randomized()) {
             // a first "success" under one draw is not kept: the best EOT objective is
@@ -171,6 +130,85 @@ public final class Apgd {
             }
         }
         return new Run(advOut, fooled, best.losses());
+    }
+
+    /**
+     * One step of Algorithm 1: z = P(cur + η·∇), then next = P(cur + a·(z − cur) + (1 − a)·(cur − prev)), per image
+     * with its own step size η.
+     */
+    private static float[] momentumStep(Norm norm, float[] x0, float[] cur, float[] prev, float[] grad,
+            double[] stepSize, double eps, double a, int d) {
+        float[] next = cur.clone();
+        float[] z = cur.clone();
+        for (int i = 0; i < stepSize.length; i++) {
+            int off = i * d;
+            norm.ascend(z, grad, off, d, stepSize[i]);
+            norm.project(z, x0, off, d, eps);
+            for (int j = off; j < off + d; j++) {
+                next[j] = (float) (cur[j] + a * (z[j] - cur[j]) + (1 - a) * (cur[j] - prev[j]));
+            }
+            norm.project(next, x0, off, d, eps);
+        }
+        return next;
+    }
+
+    /**
+     * The step-size schedule per image: counts loss increases between checkpoints and, at each, halves the step
+     * (restarting from the best point) when the loss rose in at most ρ of the steps or the best loss stalled after a
+     * checkpoint that did not halve.
+     */
+    private static final class StepSchedule {
+        final double[] stepSize;
+        private final float[] lossAtLastCheck;
+        private final boolean[] reducedAtLastCheck;
+        private final int[] increases;
+        private final float[] lastLoss;
+        private final int minEvery;
+        private final int shrink;
+        private int checkEvery;
+        private int sinceCheck;
+
+        StepSchedule(double eps, int iters, float[] bestLoss, float[] loss) {
+            int n = loss.length;
+            stepSize = new double[n];
+            Arrays.fill(stepSize, 2 * eps);
+            lossAtLastCheck = bestLoss.clone();
+            reducedAtLastCheck = new boolean[n];
+            increases = new int[n];
+            lastLoss = loss.clone();
+            checkEvery = Math.max((int) (0.22 * iters), 1);
+            minEvery = Math.max((int) (0.06 * iters), 1);
+            shrink = Math.max((int) (0.03 * iters), 1);
+        }
+
+        void record(int i, float loss) {
+            if (loss > lastLoss[i]) {
+                increases[i]++;
+            }
+            lastLoss[i] = loss;
+        }
+
+        /** Counts a step; at a checkpoint halves where due and moves those images back to their best point. */
+        void afterStep(BestIterates best, float[] gradBest, float[] cur, float[] grad, int d) {
+            if (++sinceCheck < checkEvery) {
+                return;
+            }
+            for (int i = 0; i < stepSize.length; i++) {
+                boolean oscillating = increases[i] <= checkEvery * RHO;
+                boolean stalled = !reducedAtLastCheck[i] && lossAtLastCheck[i] >= best.loss(i);
+                boolean reduce = oscillating || stalled;
+                reducedAtLastCheck[i] = reduce;
+                lossAtLastCheck[i] = best.loss(i);
+                increases[i] = 0;
+                if (reduce) {
+                    stepSize[i] /= 2;
+                    System.arraycopy(best.iterates(), i * d, cur, i * d, d);
+                    System.arraycopy(gradBest, i * d, grad, i * d, d);
+                }
+            }
+            checkEvery = Math.max(checkEvery - shrink, minEvery);
+            sinceCheck = 0;
+        }
     }
 
     /** Records, for samples misclassified at {@code cur} for the first time, the fooling input. */

@@ -4,10 +4,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -96,7 +98,6 @@ public final class AutoAttack {
      * only confirmed points.
      */
     public static Report run(AttackModel target, float[] x, int[] labels, Options opt, Consumer<String> log) {
-        int n = labels.length;
         AttackModel plain = target.withEot(1);
         // EOT for every gradient attack (APGD-CE, APGD-DLR, APGD-T) whenever copies are asked for, in both versions:
         // the standard version against a randomised target used to run them with one copy while labelled "EOT N".
@@ -105,108 +106,139 @@ public final class AutoAttack {
         int d = plain.imageSize();
         List<String> warnings = new ArrayList<>(checks(plain, x, labels, opt));
         warnings.forEach(w -> log.accept("warning: " + w));
+        Consumer<String> warn = w -> {
+            warnings.add(w);
+            log.accept("warning: " + w);
+        };
 
         // "already wrong on the clean image" is decided like every other success: by K fresh evaluations of a
         // randomised target (one forward of a deterministic one), not by one lucky draw
-        boolean[] cleanWrong = plain.confirmFooled(x, n, labels);
-        float[] adv = x.clone();
-        boolean[] fooled = new boolean[n];
-        String[] by = new String[n];
-        for (int i = 0; i < n; i++) {
-            if (cleanWrong[i]) {
-                fooled[i] = true;
-                by[i] = "clean";
-            }
-        }
+        Pool pool = new Pool(x, d, plain.confirmFooled(x, labels.length, labels));
         Map<String, Double> robustAfter = new LinkedHashMap<>();
         Map<String, Double> seconds = new LinkedHashMap<>();
-        robustAfter.put("clean", robust(fooled));
-        java.util.SplittableRandom seeds = new java.util.SplittableRandom(opt.seed());
-
-        List<String> order = opt.version() == Version.STANDARD ? List.of("apgd-ce", "apgd-t", "fab-t", "square")
-                : List.of("apgd-ce", "apgd-dlr");
-        for (String name : order) {
+        robustAfter.put("clean", robust(pool.fooled));
+        SplittableRandom seeds = new SplittableRandom(opt.seed());
+        for (String name : opt.version() == Version.STANDARD ? List.of("apgd-ce", "apgd-t", "fab-t", "square")
+                : List.of("apgd-ce", "apgd-dlr")) {
             long attackSeed = seeds.nextLong();
-            int[] todo = Apgd.remaining(fooled);
+            int[] todo = Apgd.remaining(pool.fooled);
             long t0 = System.nanoTime();
             if (todo.length > 0) {
                 float[] xs = Apgd.gather(x, todo, d);
-                int[] ys = Apgd.gather(labels, todo);
-                AttackResult r = switch (name) {
-                    case "apgd-ce" -> Apgd.attack(eot, xs, ys, null, new Apgd.Options(opt.norm(), opt.epsilon(),
-                            opt.steps(), AttackModel.Loss.CE, 1, attackSeed));
-                    case "apgd-dlr" -> Apgd.attack(eot, xs, ys, null, new Apgd.Options(opt.norm(), opt.epsilon(),
-                            opt.steps(), AttackModel.Loss.DLR, 1, attackSeed));
-                    case "apgd-t" -> apgdTargeted(eot, xs, ys, opt, attackSeed);
-                    case "fab-t" -> FabT.attack(plain, xs, ys, new FabT.Options(opt.norm(), opt.epsilon(),
-                            opt.steps(), opt.targetClasses()));
-                    case "square" -> Square.attack(plain, xs, ys, new Square.Options(opt.norm(), opt.epsilon(),
-                            opt.squareQueries(), 0.8, attackSeed));
-                    default -> throw new IllegalStateException(name);
-                };
-                for (int i = 0; i < todo.length; i++) {
-                    if (r.fooled()[i]) {
-                        fooled[todo[i]] = true;
-                        by[todo[i]] = name;
-                        System.arraycopy(r.adversarial(), i * d, adv, todo[i] * d, d);
-                    } else if (plain.randomized() && (name.equals("apgd-ce") || name.equals("apgd-dlr"))
-                            && opt.norm().distance(r.adversarial(), xs, i * d, d) <= opt.epsilon() * (1 + 1e-4) + 1e-6) {
-                        // unconfirmed against a randomised target: hand on APGD's best-EOT-objective iterate, not the
-                        // clean image (APGD-T and FAB-T return the clean image for points they did not fool, Square a
-                        // point found from single forwards) — the caller's K-vote scoring may still find it wrong
-                        System.arraycopy(r.adversarial(), i * d, adv, todo[i] * d, d);
-                    }
-                }
-                if (name.equals("square")) {
-                    long found = java.util.Arrays.stream(todo).filter(i -> fooled[i]).count();
-                    if (found > 0) {
-                        String w = "Square (black-box) fooled " + found + " point(s) that the white-box attacks did "
-                                + "not: the gradients may be masked or obfuscated; do not trust gradient-based "
-                                + "numbers for this target.";
-                        warnings.add(w);
-                        log.accept("warning: " + w);
-                    }
+                AttackResult r = attackOne(name, plain, eot, xs, Apgd.gather(labels, todo), opt, attackSeed);
+                // against a randomised target an unconfirmed APGD point is handed on as its best-EOT-objective
+                // iterate, not the clean image (APGD-T and FAB-T return the clean image for points they did not
+                // fool, Square a point found from single forwards) — the caller's K-vote scoring may still find it
+                pool.take(name, r, todo, xs,
+                        plain.randomized() && (name.equals("apgd-ce") || name.equals("apgd-dlr")), opt);
+                long found = name.equals("square") ? Arrays.stream(todo).filter(i -> pool.fooled[i]).count() : 0;
+                if (found > 0) {
+                    warn.accept("Square (black-box) fooled " + found + " point(s) that the white-box attacks did not: "
+                            + "the gradients may be masked or obfuscated; do not trust gradient-based numbers for "
+                            + "this target.");
                 }
             }
             double sec = (System.nanoTime() - t0) / 1e9;
             seconds.put(name, sec);
-            robustAfter.put(name, robust(fooled));
+            robustAfter.put(name, robust(pool.fooled));
             log.accept(String.format(Locale.ROOT, "%-9s robust accuracy %.2f%% (%d points attacked, %.1f s)", name,
-                    100 * robust(fooled), todo.length, sec));
+                    100 * robust(pool.fooled), todo.length, sec));
         }
-        // Re-check every success with a plain forward and the budget; a failed check is reported, not hidden.
-        boolean[] confirmed = plain.confirmFooled(adv, n, labels);
-        int outside = 0;
-        int notFooled = 0;
-        for (int i = 0; i < n; i++) {
-            if (!fooled[i] || "clean".equals(by[i])) {
-                continue;
-            }
-            boolean inBall = opt.norm().distance(adv, x, i * d, d) <= opt.epsilon() * (1 + 1e-4) + 1e-6;
-            boolean wrong = confirmed[i];
-            if (!inBall || !wrong) {
-                fooled[i] = false;
-                by[i] = null;
-                outside += inBall ? 0 : 1;
-                notFooled += wrong ? 0 : 1;
-                if (!inBall) {
-                    // outside the threat model: never hand it on
-                    System.arraycopy(x, i * d, adv, i * d, d);
-                }
-                // in the ball but not fooling this forward (a randomised target): keep it, the caller's K-sample
-                // evaluation decides
-            }
+        int[] rejected = pool.recheck(plain.confirmFooled(pool.adv, labels.length, labels), opt);
+        if (rejected[0] + rejected[1] > 0) {
+            warn.accept("Re-check rejected " + (rejected[0] + rejected[1]) + " adversarial example(s) (" + rejected[0]
+                    + " outside the eps-ball, " + rejected[1] + " classified correctly on a plain forward"
+                    + (opt.version() == Version.RAND ? ", expected for a randomised target" : "") + ")");
         }
-        if (outside + notFooled > 0) {
-            String w = "Re-check rejected " + (outside + notFooled) + " adversarial example(s) (" + outside
-                    + " outside the eps-ball, " + notFooled + " classified correctly on a plain forward"
-                    + (opt.version() == Version.RAND ? ", expected for a randomised target" : "") + ")";
-            warnings.add(w);
-            log.accept("warning: " + w);
-        }
-        return new Report(adv, fooled, by, robustAfter, seconds, warnings,
+        return new Report(pool.adv, pool.fooled, pool.by, robustAfter, seconds, warnings,
                 plain.forwardImages() + (eot == plain ? 0 : eot.forwardImages()),
                 GradientCounts.of(plain).plus(eot == plain ? GradientCounts.NONE : GradientCounts.of(eot)));
+    }
+
+    /** One attack of the ensemble on the points still robust ({@code xs}, labels {@code ys}). */
+    private static AttackResult attackOne(String name, AttackModel plain, AttackModel eot, float[] xs, int[] ys,
+            Options opt, long seed) {
+        return switch (name) {
+            case "apgd-ce" -> Apgd.attack(eot, xs, ys, null, new Apgd.Options(opt.norm(), opt.epsilon(),
+                    opt.steps(), AttackModel.Loss.CE, 1, seed));
+            case "apgd-dlr" -> Apgd.attack(eot, xs, ys, null, new Apgd.Options(opt.norm(), opt.epsilon(),
+                    opt.steps(), AttackModel.Loss.DLR, 1, seed));
+            case "apgd-t" -> apgdTargeted(eot, xs, ys, opt, seed);
+            case "fab-t" -> FabT.attack(plain, xs, ys, new FabT.Options(opt.norm(), opt.epsilon(),
+                    opt.steps(), opt.targetClasses()));
+            case "square" -> Square.attack(plain, xs, ys, new Square.Options(opt.norm(), opt.epsilon(),
+                    opt.squareQueries(), 0.8, seed));
+            default -> throw new IllegalStateException(name);
+        };
+    }
+
+    /** Within the budget, with the tolerance every check of the ensemble uses. */
+    private static boolean inBall(Options opt, float[] a, float[] b, int offset, int d) {
+        return opt.norm().distance(a, b, offset, d) <= opt.epsilon() * (1 + 1e-4) + 1e-6;
+    }
+
+    /** The ensemble's state per point: the input handed on, whether it is fooled, and by which attack. */
+    private static final class Pool {
+        private final float[] clean;
+        private final int d;
+        final float[] adv;
+        final boolean[] fooled;
+        final String[] by;
+
+        Pool(float[] x, int d, boolean[] cleanWrong) {
+            this.clean = x;
+            this.d = d;
+            this.adv = x.clone();
+            this.fooled = new boolean[cleanWrong.length];
+            this.by = new String[cleanWrong.length];
+            for (int i = 0; i < cleanWrong.length; i++) {
+                if (cleanWrong[i]) {
+                    fooled[i] = true;
+                    by[i] = "clean";
+                }
+            }
+        }
+
+        /** Takes attack {@code name}'s result on points {@code todo}; keeps in-ball iterates when asked to. */
+        void take(String name, AttackResult r, int[] todo, float[] xs, boolean keepUnconfirmed, Options opt) {
+            for (int i = 0; i < todo.length; i++) {
+                if (r.fooled()[i]) {
+                    fooled[todo[i]] = true;
+                    by[todo[i]] = name;
+                    System.arraycopy(r.adversarial(), i * d, adv, todo[i] * d, d);
+                } else if (keepUnconfirmed && inBall(opt, r.adversarial(), xs, i * d, d)) {
+                    System.arraycopy(r.adversarial(), i * d, adv, todo[i] * d, d);
+                }
+            }
+        }
+
+        /**
+         * Re-checks every success against a plain forward ({@code confirmed}) and the budget; a failed check is
+         * reported, not hidden. Returns {outside the ball, not fooled}.
+         */
+        int[] recheck(boolean[] confirmed, Options opt) {
+            int outside = 0;
+            int notFooled = 0;
+            for (int i = 0; i < fooled.length; i++) {
+                if (!fooled[i] || "clean".equals(by[i])) {
+                    continue;
+                }
+                boolean inBall = inBall(opt, adv, clean, i * d, d);
+                if (!inBall || !confirmed[i]) {
+                    fooled[i] = false;
+                    by[i] = null;
+                    outside += inBall ? 0 : 1;
+                    notFooled += confirmed[i] ? 0 : 1;
+                    if (!inBall) {
+                        // outside the threat model: never hand it on
+                        System.arraycopy(clean, i * d, adv, i * d, d);
+                    }
+                    // in the ball but not fooling this forward (a randomised target): keep it, the caller's K-sample
+                    // evaluation decides
+                }
+            }
+            return new int[] {outside, notFooled};
+        }
     }
 
     private static AttackResult apgdTargeted(AttackModel model, float[] x, int[] y, Options opt, long seed) {
@@ -217,7 +249,7 @@ public final class AutoAttack {
         float[] out = x.clone();
         boolean[] fooled = new boolean[n];
         long before = model.forwardImages();
-        java.util.SplittableRandom seeds = new java.util.SplittableRandom(seed);
+        SplittableRandom seeds = new SplittableRandom(seed);
         for (int rank = 1; rank <= Math.min(opt.targetClasses(), k - 1); rank++) {
             int[] todo = Apgd.remaining(fooled);
             if (todo.length == 0) {
@@ -253,8 +285,8 @@ public final class AutoAttack {
         List<String> w = new ArrayList<>();
         int n = Math.min(labels.length, 64);
         int d = model.imageSize();
-        float[] xs = java.util.Arrays.copyOf(x, n * d);
-        int[] ys = java.util.Arrays.copyOf(labels, n);
+        float[] xs = Arrays.copyOf(x, n * d);
+        int[] ys = Arrays.copyOf(labels, n);
         float[] a = model.logits(xs, n);
         float[] b = model.logits(xs, n);
         double diff = 0;

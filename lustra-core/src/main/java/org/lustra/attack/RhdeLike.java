@@ -51,15 +51,7 @@ public final class RhdeLike {
         SplittableRandom rng = new SplittableRandom(opt.seed());
         int genes = opt.searchScale() ? 3 : 2;
         int pop = opt.population();
-        float[][] stickers = new float[n][];
-        for (int i = 0; i < n; i++) {
-            int src;
-            int guard = 0;
-            do {
-                src = rng.nextInt(sourceLabels.length);
-            } while (sourceLabels[src] == labels[i] && ++guard < 1000);
-            stickers[i] = centreCrop(sources, src, s, c, h, w);
-        }
+        float[][] stickers = stickers(labels, sources, sourceLabels, s, c, h, w, rng);
         double[][][] members = new double[n][pop][genes];
         double[][] fitness = new double[n][pop];
         for (int i = 0; i < n; i++) {
@@ -89,25 +81,7 @@ public final class RhdeLike {
             double f = 0.5 + 0.5 * rng.nextDouble();
             double[][][] trials = new double[n][][];
             for (int i : todo) {
-                trials[i] = new double[pop][genes];
-                for (int p = 0; p < pop; p++) {
-                    int r1;
-                    int r2;
-                    do {
-                        r1 = rng.nextInt(pop);
-                    } while (r1 == p);
-                    do {
-                        r2 = rng.nextInt(pop);
-                    } while (r2 == p || r2 == r1);
-                    int forced = rng.nextInt(genes);
-                    for (int g = 0; g < genes; g++) {
-                        double v = members[i][p][g];
-                        if (g == forced || rng.nextDouble() < opt.crossover()) {
-                            v = members[i][best[i]][g] + f * (members[i][r1][g] - members[i][r2][g]);
-                        }
-                        trials[i][p][g] = Math.max(0, Math.min(1, v));
-                    }
-                }
+                trials[i] = trials(members[i], best[i], f, opt.crossover(), rng);
             }
             double[][] trialFitness = new double[n][pop];
             score(model, x, labels, stickers, trials, todo, trialFitness, s, c, h, w, opt.searchScale());
@@ -133,6 +107,50 @@ public final class RhdeLike {
             fooled = model.confirmFooled(adv, n, labels);
         }
         return new Patch.Result(adv, masks, fooled, model.forwardImages() - before);
+    }
+
+    /** Per image a centre crop of side s from a random source image of another class (1,000 draws at most). */
+    private static float[][] stickers(int[] labels, float[] sources, int[] sourceLabels, int s, int c, int h, int w,
+            SplittableRandom rng) {
+        float[][] stickers = new float[labels.length][];
+        for (int i = 0; i < labels.length; i++) {
+            int src;
+            int guard = 0;
+            do {
+                src = rng.nextInt(sourceLabels.length);
+            } while (sourceLabels[src] == labels[i] && ++guard < 1000);
+            stickers[i] = centreCrop(sources, src, s, c, h, w);
+        }
+        return stickers;
+    }
+
+    /**
+     * One image's trial population (DE/best/1/bin): member p's genes cross over, with probability {@code crossover}
+     * and always at one forced gene, to best + f·(r1 − r2) for two distinct others r1, r2; clipped to [0, 1].
+     */
+    private static double[][] trials(double[][] members, int best, double f, double crossover, SplittableRandom rng) {
+        int pop = members.length;
+        int genes = members[0].length;
+        double[][] trials = new double[pop][genes];
+        for (int p = 0; p < pop; p++) {
+            int r1;
+            int r2;
+            do {
+                r1 = rng.nextInt(pop);
+            } while (r1 == p);
+            do {
+                r2 = rng.nextInt(pop);
+            } while (r2 == p || r2 == r1);
+            int forced = rng.nextInt(genes);
+            for (int g = 0; g < genes; g++) {
+                double v = members[p][g];
+                if (g == forced || rng.nextDouble() < crossover) {
+                    v = members[best][g] + f * (members[r1][g] - members[r2][g]);
+                }
+                trials[p][g] = Math.max(0, Math.min(1, v));
+            }
+        }
+        return trials;
     }
 
     private record Placement(int row, int col, int side) {}

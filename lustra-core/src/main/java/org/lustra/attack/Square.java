@@ -51,40 +51,8 @@ public final class Square {
         long before = model.forwardImages();
         SplittableRandom rng = new SplittableRandom(opt.seed());
         float eps = (float) opt.epsilon();
-        float[] best = new float[x.length];
-        if (opt.norm() == Norm.LINF) {
-            for (int i = 0; i < n; i++) {
-                for (int ch = 0; ch < c; ch++) {
-                    for (int col = 0; col < w; col++) {
-                        float s = rng.nextBoolean() ? eps : -eps;
-                        for (int row = 0; row < h; row++) {
-                            int j = i * d + (ch * h + row) * w + col;
-                            best[j] = clip(x[j] + s);
-                        }
-                    }
-                }
-            }
-        } else {
-            for (int i = 0; i < n; i++) {
-                float[] delta = new float[d];
-                int s = Math.max(h / 5, 1);
-                int start = (h - s * 5) / 2;
-                for (int vh = start; vh + s <= h; vh += s) {
-                    for (int vw = start; vw + s <= w; vw += s) {
-                        float[] pat = metaPseudoGaussian(s, rng);
-                        for (int ch = 0; ch < c; ch++) {
-                            float sign = rng.nextBoolean() ? 1f : -1f;
-                            for (int a = 0; a < s; a++) {
-                                for (int b = 0; b < s; b++) {
-                                    delta[(ch * h + vh + a) * w + vw + b] += sign * pat[a * s + b];
-                                }
-                            }
-                        }
-                    }
-                }
-                setScaled(best, x, delta, i * d, d, eps);
-            }
-        }
+        float[] best = opt.norm() == Norm.LINF ? linfStart(x, n, c, h, w, eps, rng)
+                : l2Start(x, n, c, h, w, eps, rng);
         float[] logits = model.logits(best, n);
         int k = logits.length / n;
         float[] margin = new float[n];
@@ -105,15 +73,9 @@ public final class Square {
                 int i = todo[t];
                 System.arraycopy(best, i * d, cand, t * d, d);
                 if (opt.norm() == Norm.LINF) {
-                    int s = Math.min(Math.max((int) Math.round(Math.sqrt(p * h * w)), 1), h - 1);
-                    linfProposal(cand, t * d, x, i * d, c, h, w, s, eps, rng);
+                    linfProposal(cand, t * d, x, i * d, c, h, w, linfSide(p, h, w), eps, rng);
                 } else {
-                    int s = Math.max((int) Math.round(Math.sqrt(p * h * w)), 3);
-                    if (s % 2 == 0) {
-                        s++;
-                    }
-                    s = Math.min(s, h - 1);
-                    l2Proposal(cand, t * d, x, i * d, c, h, w, s, eps, rng);
+                    l2Proposal(cand, t * d, x, i * d, c, h, w, l2Side(p, h, w), eps, rng);
                 }
             }
             float[] lc = model.logits(cand, todo.length);
@@ -134,6 +96,64 @@ public final class Square {
             fooled = model.confirmFooled(best, n, labels);
         }
         return new AttackResult(best, fooled, model.forwardImages() - before);
+    }
+
+    /** ℓ∞ start: vertical stripes of ±ε, one sign per column and channel (the reference's initialisation). */
+    private static float[] linfStart(float[] x, int n, int c, int h, int w, float eps, SplittableRandom rng) {
+        int d = c * h * w;
+        float[] best = new float[x.length];
+        for (int i = 0; i < n; i++) {
+            for (int ch = 0; ch < c; ch++) {
+                for (int col = 0; col < w; col++) {
+                    float s = rng.nextBoolean() ? eps : -eps;
+                    for (int row = 0; row < h; row++) {
+                        int j = i * d + (ch * h + row) * w + col;
+                        best[j] = clip(x[j] + s);
+                    }
+                }
+            }
+        }
+        return best;
+    }
+
+    /** ℓ2 start: a 5 × 5 grid of signed meta-pseudo-Gaussian squares per channel, scaled to norm ε. */
+    private static float[] l2Start(float[] x, int n, int c, int h, int w, float eps, SplittableRandom rng) {
+        int d = c * h * w;
+        float[] best = new float[x.length];
+        for (int i = 0; i < n; i++) {
+            float[] delta = new float[d];
+            int s = Math.max(h / 5, 1);
+            int start = (h - s * 5) / 2;
+            for (int vh = start; vh + s <= h; vh += s) {
+                for (int vw = start; vw + s <= w; vw += s) {
+                    float[] pat = metaPseudoGaussian(s, rng);
+                    for (int ch = 0; ch < c; ch++) {
+                        float sign = rng.nextBoolean() ? 1f : -1f;
+                        for (int a = 0; a < s; a++) {
+                            for (int b = 0; b < s; b++) {
+                                delta[(ch * h + vh + a) * w + vw + b] += sign * pat[a * s + b];
+                            }
+                        }
+                    }
+                }
+            }
+            setScaled(best, x, delta, i * d, d, eps);
+        }
+        return best;
+    }
+
+    /** Side of the ℓ∞ square changed at selection fraction p. */
+    private static int linfSide(double p, int h, int w) {
+        return Math.min(Math.max((int) Math.round(Math.sqrt(p * h * w)), 1), h - 1);
+    }
+
+    /** Side of the ℓ2 window at selection fraction p: odd, at least 3. */
+    private static int l2Side(double p, int h, int w) {
+        int s = Math.max((int) Math.round(Math.sqrt(p * h * w)), 3);
+        if (s % 2 == 0) {
+            s++;
+        }
+        return Math.min(s, h - 1);
     }
 
     private static float clip(float v) {
