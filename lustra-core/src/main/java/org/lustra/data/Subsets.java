@@ -191,44 +191,14 @@ public final class Subsets {
         out.put("validation", write(dataDir, "validation", fmTrain, val, "fashion-mnist train",
                 VALIDATION_SIZE + " training images held out from classifier training; use for every tuning choice"));
 
-        boolean[] inVal = new boolean[fmTrain.size()];
-        for (int i : val) {
-            inVal[i] = true;
-        }
-        List<Integer> few = new ArrayList<>();
-        boolean[] classTaken = new boolean[256];
-        for (int i : Permutations.random(fmTrain.size(), fewRng::nextInt)) {
-            if (!inVal[i] && !classTaken[fmTrain.label(i)]) {
-                classTaken[fmTrain.label(i)] = true;
-                few.add(i);
-                if (few.size() == FEWSHOT_SIZE) {
-                    break;
-                }
-            }
-        }
-        out.put("fewshot8", write(dataDir, "fewshot8", fmTrain, few.stream().mapToInt(Integer::intValue).toArray(),
+        out.put("fewshot8", write(dataDir, "fewshot8", fmTrain, fewShot(fmTrain, val, fewRng),
                 "fashion-mnist train", "8 training images of 8 distinct classes, outside the validation split, "
                         + "for few-shot prompt tuning"));
 
         int[] testOrder = Permutations.random(fmTest.size(), evalRng::nextInt);
         Manifest previous = Files.isRegularFile(dataDir.resolve(MANIFEST)) ? manifest(dataDir) : null;
         if (evalFilter != null) {
-            List<Integer> chosen = new ArrayList<>();
-            int examined = 0;
-            for (int from = 0; from < testOrder.length && chosen.size() < EVAL_SIZE; from += 256) {
-                int[] chunk = Arrays.copyOfRange(testOrder, from, Math.min(testOrder.length, from + 256));
-                boolean[] ok = evalFilter.apply(fmTest.subset(chunk));
-                for (int k = 0; k < chunk.length && chosen.size() < EVAL_SIZE; k++) {
-                    examined++;
-                    if (ok[k]) {
-                        chosen.add(chunk[k]);
-                    }
-                }
-            }
-            int[] idx = chosen.stream().mapToInt(Integer::intValue).toArray();
-            out.put("eval512", write(dataDir, "eval512", fmTest, idx, "fashion-mnist test",
-                    EVAL_SIZE + " test images correctly classified by classifier-resnet, the first in a seeded random "
-                            + "order (" + examined + " examined, " + (examined - idx.length) + " skipped as wrong)"));
+            out.put("eval512", eval512(dataDir, fmTest, testOrder, evalFilter));
         } else if (previous != null && previous.subsets().containsKey("eval512")) {
             out.put("eval512", previous.subsets().get("eval512"));
             log.accept("eval512: kept from the previous manifest (no classifier-resnet given)");
@@ -259,6 +229,50 @@ public final class Subsets {
      * entry of the manifest; for checkouts made before the tone set existed, or where the digits sheet that a full
      * {@link #make} needs is missing.
      */
+    /** The first image of each of 8 distinct classes in a seeded order of the training set, outside validation. */
+    private static int[] fewShot(ImageSet fmTrain, int[] validation, SplittableRandom rng) {
+        boolean[] inVal = new boolean[fmTrain.size()];
+        for (int i : validation) {
+            inVal[i] = true;
+        }
+        List<Integer> few = new ArrayList<>();
+        boolean[] classTaken = new boolean[256];
+        for (int i : Permutations.random(fmTrain.size(), rng::nextInt)) {
+            if (!inVal[i] && !classTaken[fmTrain.label(i)]) {
+                classTaken[fmTrain.label(i)] = true;
+                few.add(i);
+                if (few.size() == FEWSHOT_SIZE) {
+                    break;
+                }
+            }
+        }
+        return few.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * The first {@link #EVAL_SIZE} test images in {@code testOrder} that {@code evalFilter} accepts (the classifier
+     * gets them right), judged 256 at a time so the classifier sees batches.
+     */
+    private static Entry eval512(Path dataDir, ImageSet fmTest, int[] testOrder,
+            Function<ImageSet, boolean[]> evalFilter) {
+        List<Integer> chosen = new ArrayList<>();
+        int examined = 0;
+        for (int from = 0; from < testOrder.length && chosen.size() < EVAL_SIZE; from += 256) {
+            int[] chunk = Arrays.copyOfRange(testOrder, from, Math.min(testOrder.length, from + 256));
+            boolean[] ok = evalFilter.apply(fmTest.subset(chunk));
+            for (int k = 0; k < chunk.length && chosen.size() < EVAL_SIZE; k++) {
+                examined++;
+                if (ok[k]) {
+                    chosen.add(chunk[k]);
+                }
+            }
+        }
+        int[] idx = chosen.stream().mapToInt(Integer::intValue).toArray();
+        return write(dataDir, "eval512", fmTest, idx, "fashion-mnist test", EVAL_SIZE + " test images correctly "
+                + "classified by classifier-resnet, the first in a seeded random order (" + examined + " examined, "
+                + (examined - idx.length) + " skipped as wrong)");
+    }
+
     public static Manifest writeTone(Path dataDir, ImageSet fmTest) {
         Manifest m = manifest(dataDir);
         Entry eval = m.subsets().get("eval512");

@@ -103,11 +103,7 @@ public final class Report {
         long robust = 0;
         long anyRobust = 0;
         boolean randomised = false;
-        double psnr = 0;
-        int psnrCount = 0;
-        double ssim = 0;
-        double maxLinf = 0;
-        double maxL2 = 0;
+        Distortion dist = new Distortion();
         List<Double> ms = new ArrayList<>();
         double fwd = 0;
         long single = 0;
@@ -131,29 +127,18 @@ public final class Report {
                 randomised = true;
                 anyRobust += r.anyCopyFooled() ? 0 : 1;
             }
-            if (Double.isFinite(r.psnr())) {
-                psnr += r.psnr();
-                psnrCount++;
-            }
-            ssim += r.ssim();
-            maxLinf = Math.max(maxLinf, r.distLinf());
-            maxL2 = Math.max(maxL2, r.distL2());
+            dist.add(r);
             ms.add(r.msPerImage());
             fwd += r.forwardImagesPerImage();
         }
         double[] acc = perSeed.values().stream().mapToDouble(s -> (double) s[2] / s[0]).toArray();
         double mean = Arrays.stream(acc).average().orElse(Double.NaN);
-        double var = 0;
-        for (double a : acc) {
-            var += (a - mean) * (a - mean);
-        }
-        double std = acc.length > 1 ? Math.sqrt(var / (acc.length - 1)) : 0;
         double[] ci = Metrics.wilsonOverImages(robust, recordsPerImage.values());
         long[] g = health.gradients();
         return new CellSummary(id, info.defense(), info.mode(), info.attack(), info.budget(), info.gradientMode(),
-                info.threatModel(), recordsPerImage.size(), perSeed.size(), (double) clean / n, mean, std, ci[0],
-                ci[1], randomised ? (double) anyRobust / n : null, psnrCount > 0 ? psnr / psnrCount
-                        : Double.POSITIVE_INFINITY, ssim / n, maxLinf, maxL2, median(ms), fwd / n,
+                info.threatModel(), recordsPerImage.size(), perSeed.size(), (double) clean / n, mean, sampleStd(acc, mean),
+                ci[0], ci[1], randomised ? (double) anyRobust / n : null, dist.meanPsnr(), dist.ssim / n, dist.maxLinf,
+                dist.maxL2, median(ms), fwd / n,
                 hasSingle ? (double) single / n : null, health.nonFinite, health.invalidPatches,
                 health.uncheckedPatches, g[0], g[1], g[2], health.warnings(training),
                 training == null ? null : training.patches(), training == null ? null : training.gradientRows(),
@@ -161,6 +146,39 @@ public final class Report {
     }
 
     /** Means of the records' purified-image fidelity; PSNR over finite values (identical images give +∞). */
+    /** Sample standard deviation of the per-seed accuracies around their mean; 0 with one seed. */
+    private static double sampleStd(double[] acc, double mean) {
+        double var = 0;
+        for (double a : acc) {
+            var += (a - mean) * (a - mean);
+        }
+        return acc.length > 1 ? Math.sqrt(var / (acc.length - 1)) : 0;
+    }
+
+    /** Distortion of the attack's inputs over a cell: PSNR over its finite values, SSIM sum, largest distances. */
+    private static final class Distortion {
+        private double psnr;
+        private int psnrCount;
+        double ssim;
+        double maxLinf;
+        double maxL2;
+
+        void add(SampleRecord r) {
+            if (Double.isFinite(r.psnr())) {
+                psnr += r.psnr();
+                psnrCount++;
+            }
+            ssim += r.ssim();
+            maxLinf = Math.max(maxLinf, r.distLinf());
+            maxL2 = Math.max(maxL2, r.distL2());
+        }
+
+        /** Mean PSNR; +∞ when every input equals the clean image. */
+        double meanPsnr() {
+            return psnrCount > 0 ? psnr / psnrCount : Double.POSITIVE_INFINITY;
+        }
+    }
+
     private static final class FidelityMean {
         private final double[] sum = new double[4];
         private final int[] count = new int[4];

@@ -94,6 +94,28 @@ final class ReportFiles {
 
     private static String markdown(Summary s, List<String> figures, List<String> examples, Path dir) {
         StringBuilder md = new StringBuilder();
+        appendPreamble(md, s);
+        appendCellTable(md, s);
+        // the journal once for both record-level sections (a finished run's samples.jsonl runs to megabytes)
+        RunDirectory run = new RunDirectory(dir);
+        List<SampleRecord> records = run.readRecords();
+        md.append(pairedSection(run.readManifest(), records));
+        md.append(PatchDetection.markdown(records));
+        Path notes = dir.resolve("NOTES.md");
+        if (Files.isRegularFile(notes)) {
+            // hand-written notes of the run (what moved against an earlier run and why), kept across regenerations
+            try {
+                md.append("## Notes\n\n").append(Files.readString(notes, StandardCharsets.UTF_8).trim()).append("\n");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        appendAppendix(md, s, figures, examples);
+        return md.toString();
+    }
+
+    /** Title, provenance, history, the incomplete-run banner and how to read the scores. */
+    private static void appendPreamble(StringBuilder md, Summary s) {
         md.append("# ").append(s.experiment()).append("\n\n");
         md.append(String.format(Locale.ROOT, "Profile **%s**, classifier `%s`, run seeds %s, git commit `%s`, "
                 + "created %s. Produced by `lustra eval run`; regenerate with `lustra eval report <dir>`.%n%n",
@@ -124,21 +146,10 @@ final class ReportFiles {
                 + "if all K evaluations are right, the worst case over K re-submissions. They coincide for "
                 + "deterministic defences. Against randomised defences attacks run to full length and keep the iterate "
                 + "with the best EOT objective.\n\n");
-        appendCellTable(md, s);
-        // the journal once for both record-level sections (a finished run's samples.jsonl runs to megabytes)
-        RunDirectory run = new RunDirectory(dir);
-        List<SampleRecord> records = run.readRecords();
-        md.append(pairedSection(run.readManifest(), records));
-        md.append(PatchDetection.markdown(records));
-        Path notes = dir.resolve("NOTES.md");
-        if (Files.isRegularFile(notes)) {
-            // hand-written notes of the run (what moved against an earlier run and why), kept across regenerations
-            try {
-                md.append("## Notes\n\n").append(Files.readString(notes, StandardCharsets.UTF_8).trim()).append("\n");
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
+    }
+
+    /** Threat models, sanity checks, figures and examples. */
+    private static void appendAppendix(StringBuilder md, Summary s, List<String> figures, List<String> examples) {
         md.append("\n## Threat models\n\n");
         Set<String> seen = new LinkedHashSet<>();
         for (CellSummary r : s.cells()) {
@@ -163,7 +174,6 @@ final class ReportFiles {
                 md.append("\n![").append(cell).append("](").append(f).append(")\n");
             }
         }
-        return md.toString();
     }
 
     /** The paired comparison of a run whose rows share their draws, else nothing. */
