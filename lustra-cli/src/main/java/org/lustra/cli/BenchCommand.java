@@ -113,22 +113,7 @@ final class BenchCommand implements Callable<Integer> {
                                 .vocabulary()), NDManager.newBaseManager(), 1);
                 Classifier cls = BenchPipelines.classifier()) {
             model.net().freezeParameters(true);
-            DiffusionConfig c = model.config();
-            long flops = model.net().unetFlopsPerImage();
-            json.put("versions", Versions.describe());
-            Map<String, Object> threads = BenchReport.threads(ONE_THREAD);
-            json.put("threads", threads);
-            json.put("diffusion_model", shipped ? DiffusionModel.DEFAULT + " (shipped weights)"
-                    : "random weights, shipped shape");
-            json.put("classifier", cls.name());
-            json.put("unet_flops_per_image", flops);
-            json.put("pipeline_inputs", "uniform random images in [0, 1], batch " + PIPELINE_BATCH);
-            json.put("timing", ordered("kernels", kernels.toString(), "unet", unet.toString(), "pipelines",
-                    pipelines.toString()));
-            report.say(String.format(Locale.ROOT, "lustra bench%s: %s %s, UNet %.0f MFLOP/image, "
-                    + "intra-op threads %s, load average %s", quick ? " --quick" : "", DiffusionModel.DEFAULT,
-                    shipped ? "(shipped weights)" : "(random weights)", flops / 1e6, threads.get("intra_op_engine"), json.get("load_average_start")));
-            report.printHeader();
+            describeRun(report, json, model, shipped, cls, kernels, unet, pipelines);
 
             if (profile) {
                 json.put("profile", BenchProfile.lines(report, model, nd, BATCH, PROFILE_RUNS,
@@ -157,6 +142,34 @@ final class BenchCommand implements Callable<Integer> {
         }
         // the hetero lines reset the kernel's peak mark per line and report the process's peak across their resets
         summary.put("peak_rss_mb", Math.max(BenchReport.peakRssMb(), peakBeforeReset));
+        finish(report, json, summary, started, target, docs);
+        return 0;
+    }
+
+    /** The run's setting into the JSON and the header line. */
+    private void describeRun(BenchReport report, Map<String, Object> json, DiffusionModel model, boolean shipped,
+            Classifier cls, BenchTiming kernels, BenchTiming unet, BenchTiming pipelines) {
+        long flops = model.net().unetFlopsPerImage();
+        json.put("versions", Versions.describe());
+        Map<String, Object> threads = BenchReport.threads(ONE_THREAD);
+        json.put("threads", threads);
+        json.put("diffusion_model", shipped ? DiffusionModel.DEFAULT + " (shipped weights)"
+                : "random weights, shipped shape");
+        json.put("classifier", cls.name());
+        json.put("unet_flops_per_image", flops);
+        json.put("pipeline_inputs", "uniform random images in [0, 1], batch " + PIPELINE_BATCH);
+        json.put("timing", ordered("kernels", kernels.toString(), "unet", unet.toString(), "pipelines",
+                pipelines.toString()));
+        report.say(String.format(Locale.ROOT, "lustra bench%s: %s %s, UNet %.0f MFLOP/image, "
+                + "intra-op threads %s, load average %s", quick ? " --quick" : "", DiffusionModel.DEFAULT,
+                shipped ? "(shipped weights)" : "(random weights)", flops / 1e6, threads.get("intra_op_engine"),
+                json.get("load_average_start")));
+        report.printHeader();
+    }
+
+    /** Wall time, load, summary and rows into the JSON; writes it (and docs/bench.json with --record). */
+    private static void finish(BenchReport report, Map<String, Object> json, Map<String, Object> summary,
+            long started, Path target, Path docs) {
         json.put("wall_seconds", (System.nanoTime() - started) / 1e9);
         json.put("load_average_end", BenchReport.loadAverage());
         json.put("summary", summary);
@@ -170,7 +183,6 @@ final class BenchCommand implements Callable<Integer> {
             Json.writeAtomically(docs, json);
             report.say("Recorded " + docs);
         }
-        return 0;
     }
 
     /** Every line but the hetero ones: the ceiling, GroupNorm, the UNet, DiffPure, DIFFender, DiffPure's EXACT
@@ -180,7 +192,58 @@ final class BenchCommand implements Callable<Integer> {
             BenchTiming unet, BenchTiming pipelines) {
         DiffusionConfig c = model.config();
         long flops = model.net().unetFlopsPerImage();
-        // The ceiling: matmul at several sizes and the UNet's own convolutions, this run, this machine state.
+        double ceiling = ceilingLines(report, json, c, nd, kernels);
+        Kernel oldKernel = Kernel.BATCH_NORM;
+        Kernel newKernel = nativeLoads() ? Kernel.NATIVE : Kernel.LAYER_NORM;
+        groupNormLines(report, json, c, nd, oldKernel, newKernel, pipelineKernel, kernels);
+
+        // The UNet with the old and the new GroupNorm, alternating so that drift in machine load hits both.
+        List<Map<String, Object>> comparisons = new ArrayList<>();
+        Kernel[] oldNew = {oldKernel, newKernel};
+        for (int batch : new int[] {1, 16, BATCH}) {
+            comparisons.add(compareUnet(report, model, nd, false, batch, oldNew, unet, ceiling, flops));
+        }
+        for (int batch : new int[] {16, BATCH}) {
+            comparisons.add(compareUnet(report, model, nd, true, batch, oldNew, unet, ceiling, flops));
+        }
+        json.put("unet_old_vs_new", comparisons);
+        summary.put("ceiling_gflops", ceiling);
+        for (Map<String, Object> cmp : comparisons) {
+            String key = (cmp.get("label").equals("forward") ? "unet_forward" : "unet_forward_backward") + "_batch"
+                    + cmp.get("batch");
+            summary.put(key + "_pct_of_ceiling_new", cmp.get("pct_of_ceiling_new"));
+            summary.put(key + "_speedup_new_over_old", cmp.get("new_over_old"));
+        }
+
+        // Pipelines, with the GroupNorm kernel this JVM uses by default.
+        GroupNorm.useKernelEverywhere(model.net(), pipelineKernel);
+        String gnNote = "gn " + name(pipelineKernel);
+        Map<String, Double> diffenderIps = pipelineLines(report, summary, model, nd, cls, gnNote, pipelines);
+
+        double sps = BenchPipelines.trainingStepsPerSecond(c, BATCH, unet);
+        double trainGflops = sps * BATCH * flops * TRAINING_PASSES / 1e9;
+        report.add("training", "diffusion train", "batch " + BATCH + ", AdamW, " + gnNote, sps, "steps/s",
+                String.format(Locale.ROOT, "%.0f ms/step; %.1f GFLOP/s = %.0f%% of ceiling (3x forward FLOPs)",
+                        1000 / sps, trainGflops, 100 * trainGflops / ceiling));
+        summary.put("training_steps_per_second", sps);
+        // the default since 3 December (before: the manual-prompt spec, now under its own key)
+        summary.put("diffender_images_per_second", diffenderIps.get(DefenseSpec.DIFFENDER_DEFAULT));
+        summary.put("diffender_mp_images_per_second", diffenderIps.get("diffender"));
+        StringBuilder line = new StringBuilder("UNet, % of the ceiling with gn " + name(newKernel)
+                + " (x new/old vs " + name(oldKernel) + "):");
+        for (Map<String, Object> cmp : comparisons) {
+            line.append(String.format(Locale.ROOT, " %s b%d %.0f%% (x%.2f);", cmp.get("label"), cmp.get("batch"),
+                    cmp.get("pct_of_ceiling_new"), cmp.get("new_over_old")));
+        }
+        report.say(line.toString());
+    }
+
+    /**
+     * The ceiling: matmul at several sizes and the UNet's own convolutions, this run, this machine state. Returns
+     * the best GFLOP/s.
+     */
+    private double ceilingLines(BenchReport report, Map<String, Object> json, DiffusionConfig c, NDManager nd,
+            BenchTiming kernels) {
         double ceiling = 0;
         String ceilingSource = "";
         for (int n : quick ? new int[] {512, 1024} : new int[] {512, 1024, 2048}) {
@@ -204,10 +267,12 @@ final class BenchCommand implements Callable<Integer> {
         }
         report.say(String.format(Locale.ROOT, "%s: %.1f GFLOP/s (%s)", CEILING_LABEL, ceiling, ceilingSource));
         json.put("ceiling", ordered("label", CEILING_LABEL, "gflops", ceiling, "source", ceilingSource));
+        return ceiling;
+    }
 
-        // GroupNorm alone, at the UNet's first level, every kernel this JVM can run.
-        Kernel oldKernel = Kernel.BATCH_NORM;
-        Kernel newKernel = nativeLoads() ? Kernel.NATIVE : Kernel.LAYER_NORM;
+    /** GroupNorm alone, at the UNet's first level, every kernel this JVM can run, forward and forward+backward. */
+    private static void groupNormLines(BenchReport report, Map<String, Object> json, DiffusionConfig c, NDManager nd,
+            Kernel oldKernel, Kernel newKernel, Kernel pipelineKernel, BenchTiming kernels) {
         if (newKernel != Kernel.NATIVE) {
             report.say("The native group_norm kernel did not load; the new kernel measured is layer_norm.");
         }
@@ -224,28 +289,16 @@ final class BenchCommand implements Callable<Integer> {
                         ms, "ms", gnShape + ", per call");
             }
         }
+    }
 
-        // The UNet with the old and the new GroupNorm, alternating so that drift in machine load hits both.
-        List<Map<String, Object>> comparisons = new ArrayList<>();
-        Kernel[] oldNew = {oldKernel, newKernel};
-        for (int batch : new int[] {1, 16, BATCH}) {
-            comparisons.add(compareUnet(report, model, nd, false, batch, oldNew, unet, ceiling, flops));
-        }
-        for (int batch : new int[] {16, BATCH}) {
-            comparisons.add(compareUnet(report, model, nd, true, batch, oldNew, unet, ceiling, flops));
-        }
-        json.put("unet_old_vs_new", comparisons);
-        summary.put("ceiling_gflops", ceiling);
-        for (Map<String, Object> cmp : comparisons) {
-            String key = (cmp.get("label").equals("forward") ? "unet_forward" : "unet_forward_backward") + "_batch"
-                    + cmp.get("batch");
-            summary.put(key + "_pct_of_ceiling_new", cmp.get("pct_of_ceiling_new"));
-            summary.put(key + "_speedup_new_over_old", cmp.get("new_over_old"));
-        }
-
-        // Pipelines, with the GroupNorm kernel this JVM uses by default.
-        GroupNorm.useKernelEverywhere(model.net(), pipelineKernel);
-        String gnNote = "gn " + name(pipelineKernel);
+    /**
+     * DiffPure per sampler, DIFFender (the shipped default, which `lustra purify` and the tables run, and the paper's
+     * manual prompts, spec {@code diffender}), DiffPure's EXACT gradient, MAEP and DISCO. Returns DIFFender's images/s
+     * per spec.
+     */
+    private static Map<String, Double> pipelineLines(BenchReport report, Map<String, Object> summary,
+            DiffusionModel model, NDManager nd, Classifier cls, String gnNote, BenchTiming pipelines) {
+        DiffusionConfig c = model.config();
         NDArray x = nd.randomUniform(0, 1, new Shape(PIPELINE_BATCH, c.channels(), c.size(), c.size()));
         for (DiffPure.Options o : List.of(DiffPure.Options.ddpm(0.1), DiffPure.Options.ddim(0.1, 20),
                 DiffPure.Options.ddim(0.1, 10))) {
@@ -254,8 +307,7 @@ final class BenchCommand implements Callable<Integer> {
             report.add("pipeline", "diffpure", p.name() + ", batch " + PIPELINE_BATCH, ips, "images/s",
                     String.format(Locale.ROOT, "%.2f s per batch; %s", PIPELINE_BATCH / ips, gnNote));
         }
-        // the shipped default (what `lustra purify` and the tables run) and the paper's manual
-        // prompts (spec `diffender`): the reconstruction signal replaces the two guided localisation calls
+        // the reconstruction signal of the default replaces the manual prompts' two guided localisation calls
         Map<String, Double> diffenderIps = new LinkedHashMap<>();
         for (String spec : List.of(DefenseSpec.DIFFENDER_DEFAULT, "diffender")) {
             Purifier diffender = DefenseSpec.parse(spec).build(() -> model, cls);
@@ -273,23 +325,7 @@ final class BenchCommand implements Callable<Integer> {
                         + "step; %s; %s", 1 / gips, cls.name(), gnNote));
         summary.put("exact_gradient_seconds_per_image", 1 / gips);
         BenchPipelines.learnedLines(report, summary, cls, x, PIPELINE_BATCH, pipelines);
-
-        double sps = BenchPipelines.trainingStepsPerSecond(c, BATCH, unet);
-        double trainGflops = sps * BATCH * flops * TRAINING_PASSES / 1e9;
-        report.add("training", "diffusion train", "batch " + BATCH + ", AdamW, " + gnNote, sps, "steps/s",
-                String.format(Locale.ROOT, "%.0f ms/step; %.1f GFLOP/s = %.0f%% of ceiling (3x forward FLOPs)",
-                        1000 / sps, trainGflops, 100 * trainGflops / ceiling));
-        summary.put("training_steps_per_second", sps);
-        // the default since 3 December (before: the manual-prompt spec, now under its own key)
-        summary.put("diffender_images_per_second", diffenderIps.get(DefenseSpec.DIFFENDER_DEFAULT));
-        summary.put("diffender_mp_images_per_second", diffenderIps.get("diffender"));
-        StringBuilder line = new StringBuilder("UNet, % of the ceiling with gn " + name(newKernel)
-                + " (x new/old vs " + name(oldKernel) + "):");
-        for (Map<String, Object> cmp : comparisons) {
-            line.append(String.format(Locale.ROOT, " %s b%d %.0f%% (x%.2f);", cmp.get("label"), cmp.get("batch"),
-                    cmp.get("pct_of_ceiling_new"), cmp.get("new_over_old")));
-        }
-        report.say(line.toString());
+        return diffenderIps;
     }
 
     /**
