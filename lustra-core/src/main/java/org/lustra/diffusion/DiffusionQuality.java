@@ -146,35 +146,17 @@ public final class DiffusionQuality {
         int c = set.channels();
         int h = set.height();
         int w = set.width();
-        int plane = h * w;
-        int size = c * plane;
         NoiseSchedule s = model.schedule();
         int t = s.timestepForAlphaBar(alphaBar);
         SplittableRandom rng = new SplittableRandom(seed);
         NoiseSource noise = new NoiseSource(seed + 1);
-        double inSum = 0;
-        double inCount = 0;
-        double outSum = 0;
-        double outCount = 0;
-        double all = 0;
-        int above = 0;
+        SteerTally tally = new SteerTally(h * w);
         try (NDManager base = NDManager.newBaseManager()) {
             for (int from = 0; from < set.size(); from += batch) {
-                int to = Math.min(set.size(), from + batch);
-                int n = to - from;
-                float[] x = new float[n * size];
-                boolean[] region = new boolean[n * plane];
-                for (int i = 0; i < n; i++) {
-                    float[] img = set.imageFloats(from + i);
-                    float[] before = img.clone();
-                    Masks.occlude(img, set.imageFloats((from + i + 1) % set.size()), c, h, w, rng);
-                    for (int j = 0; j < size; j++) {
-                        region[i * plane + j % plane] |= img[j] != before[j];
-                        x[i * size + j] = img[j] * 2f - 1f;
-                    }
-                }
+                int n = Math.min(set.size(), from + batch) - from;
+                Occluded o = occluded(set, from, n, rng);
                 try (NDManager m = base.newSubManager()) {
-                    NDArray x0 = m.create(x, new Shape(n, c, h, w));
+                    NDArray x0 = m.create(o.x(), new Shape(n, c, h, w));
                     NDArray xt = s.addNoise(x0, t, noise.normal(m, x0.getShape()));
                     int[] ts = new int[n];
                     java.util.Arrays.fill(ts, t);
@@ -185,36 +167,77 @@ public final class DiffusionQuality {
                             model.context(m, Collections.nCopies(n, ""), false));
                     NDArray guided = s.predictX0(xt, t, eps.get(0));
                     NDArray empty = s.predictX0(xt, t, eps.get(1));
-                    float[] d = guided.sub(empty).abs().toFloatArray();
-                    for (int i = 0; i < n; i++) {
-                        double in = 0;
-                        double inN = 0;
-                        double out = 0;
-                        double outN = 0;
-                        for (int j = 0; j < size; j++) {
-                            double v = d[i * size + j];
-                            all += v;
-                            if (region[i * plane + j % plane]) {
-                                in += v;
-                                inN++;
-                            } else {
-                                out += v;
-                                outN++;
-                            }
-                        }
-                        inSum += in;
-                        inCount += inN;
-                        outSum += out;
-                        outCount += outN;
-                        if (inN > 0 && outN > 0 && in / inN > out / outN) {
-                            above++;
-                        }
-                    }
+                    tally.add(guided.sub(empty).abs().toFloatArray(), o.region(), n, c * h * w);
                 }
             }
         }
-        double ratio = (inSum / Math.max(1, inCount)) / Math.max(1e-12, outSum / Math.max(1, outCount));
-        return new SteerResult(ratio, (double) above / set.size(), all / ((double) set.size() * size), t, prompt);
+        double ratio = (tally.inSum / Math.max(1, tally.inCount))
+                / Math.max(1e-12, tally.outSum / Math.max(1, tally.outCount));
+        return new SteerResult(ratio, (double) tally.above / set.size(), tally.all / ((double) set.size() * c * h * w),
+                t, prompt);
+    }
+
+    /** A batch in [−1, 1] with an occluder pasted on each image, and per image which pixels the occluder changed. */
+    private record Occluded(float[] x, boolean[] region) {}
+
+    private static Occluded occluded(ImageSet set, int from, int n, SplittableRandom rng) {
+        int c = set.channels();
+        int plane = set.height() * set.width();
+        int size = c * plane;
+        float[] x = new float[n * size];
+        boolean[] region = new boolean[n * plane];
+        for (int i = 0; i < n; i++) {
+            float[] img = set.imageFloats(from + i);
+            float[] before = img.clone();
+            Masks.occlude(img, set.imageFloats((from + i + 1) % set.size()), c, set.height(), set.width(), rng);
+            for (int j = 0; j < size; j++) {
+                region[i * plane + j % plane] |= img[j] != before[j];
+                x[i * size + j] = img[j] * 2f - 1f;
+            }
+        }
+        return new Occluded(x, region);
+    }
+
+    /** Sums of the guided move |x̂0(prompt) − x̂0(∅)| inside and outside the occluded regions, over every image. */
+    private static final class SteerTally {
+        private final int plane;
+        double inSum;
+        double inCount;
+        double outSum;
+        double outCount;
+        double all;
+        int above;
+
+        SteerTally(int plane) {
+            this.plane = plane;
+        }
+
+        void add(float[] d, boolean[] region, int n, int size) {
+            for (int i = 0; i < n; i++) {
+                double in = 0;
+                double inN = 0;
+                double out = 0;
+                double outN = 0;
+                for (int j = 0; j < size; j++) {
+                    double v = d[i * size + j];
+                    all += v;
+                    if (region[i * plane + j % plane]) {
+                        in += v;
+                        inN++;
+                    } else {
+                        out += v;
+                        outN++;
+                    }
+                }
+                inSum += in;
+                inCount += inN;
+                outSum += out;
+                outCount += outN;
+                if (inN > 0 && outN > 0 && in / inN > out / outN) {
+                    above++;
+                }
+            }
+        }
     }
 
 
