@@ -1,6 +1,5 @@
 package org.lustra.attack;
 
-import java.util.SplittableRandom;
 
 /**
  * A GDPA-like dynamic patch attack: patch content <em>and</em> position are optimised per image. GDPA (Li and Ji,
@@ -38,12 +37,8 @@ public final class GdpaLike {
         int s = setup.side();
         int ps = setup.patchSize();
         long before = model.forwardImages();
-        SplittableRandom rng = setup.rng();
         Patch.Place[] places = setup.places();
-        float[] patches = new float[n * ps];
-        for (int j = 0; j < patches.length; j++) {
-            patches[j] = (float) rng.nextDouble();
-        }
+        float[] patches = setup.randomPatches(n * ps);
         float[] adv = x.clone(); // deterministic target: each image's last iterate (it stops once fooled)
         boolean[] fooled = new boolean[n];
         // against a randomised target no image stops at a first success (one forward may be luck): all run full
@@ -60,11 +55,7 @@ public final class GdpaLike {
             if (it > 0 && it % opt.moveEvery() == 0) {
                 move(model, x, labels, todo, patches, places, s, opt.radius(), c, h, w);
             }
-            float[] cur = new float[todo.length * d];
-            for (int t = 0; t < todo.length; t++) {
-                System.arraycopy(x, todo[t] * d, cur, t * d, d);
-                Patch.paste(cur, t, patches, todo[t] * ps, s, places[todo[t]], c, h, w);
-            }
+            float[] cur = setup.pasted(x, todo, patches, places);
             AttackModel.Evaluation ev = model.evaluate(cur, todo.length, AttackModel.Loss.CE,
                     Apgd.gather(labels, todo), null);
             for (int t = 0; t < todo.length; t++) {
@@ -78,11 +69,7 @@ public final class GdpaLike {
                 if (!randomized && LogitRows.misclassified(ev.logits(), t, ev.classes(), labels[i])) {
                     fooled[i] = true;
                 } else if (it < opt.steps()) {
-                    float[] g = new float[ps];
-                    Patch.gatherGradient(g, 0, ev.gradient(), t, s, places[i], c, h, w);
-                    float[] one = java.util.Arrays.copyOfRange(patches, i * ps, (i + 1) * ps);
-                    Patch.signAscent(one, g, 0, ps, opt.stepSize());
-                    System.arraycopy(one, 0, patches, i * ps, ps);
+                    setup.signStep(patches, i, ev.gradient(), t, places[i], opt.stepSize());
                 }
             }
         }

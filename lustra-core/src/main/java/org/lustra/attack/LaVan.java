@@ -1,6 +1,5 @@
 package org.lustra.attack;
 
-import java.util.SplittableRandom;
 
 /**
  * LaVAN-style localised patch (Karmon et al., "LaVAN: Localized and visible adversarial noise", ICML 2018): for each
@@ -29,19 +28,11 @@ public final class LaVan {
     public static Patch.Result attack(AttackModel model, float[] x, int[] labels, Options opt) {
         int n = labels.length;
         Patch.Setup setup = Patch.Setup.draw(model, n, opt.fraction(), opt.seed());
-        int c = setup.c();
-        int h = setup.h();
-        int w = setup.w();
-        int s = setup.side();
-        int ps = setup.patchSize();
+        int d = setup.imageSize();
         long before = model.forwardImages();
-        SplittableRandom rng = setup.rng();
         Patch.Place[] places = setup.places();
-        float[] patches = new float[n * ps];
         float[] masks = setup.masks();
-        for (int j = 0; j < patches.length; j++) {
-            patches[j] = (float) rng.nextDouble();
-        }
+        float[] patches = setup.randomPatches(n * setup.patchSize());
         float[] adv = x.clone(); // deterministic target: each image's last iterate (it stops once fooled)
         boolean[] fooled = new boolean[n];
         boolean randomized = model.randomized();
@@ -53,32 +44,22 @@ public final class LaVan {
             if (todo.length == 0) {
                 break;
             }
-            float[] cur = new float[todo.length * c * h * w];
-            for (int t = 0; t < todo.length; t++) {
-                int i = todo[t];
-                System.arraycopy(x, i * c * h * w, cur, t * c * h * w, c * h * w);
-                Patch.paste(cur, t, patches, i * ps, s, places[i], c, h, w);
-            }
+            float[] cur = setup.pasted(x, todo, patches, places);
             AttackModel.Evaluation ev = model.evaluate(cur, todo.length, AttackModel.Loss.CE,
                     Apgd.gather(labels, todo), null);
-            float[] g = new float[ps];
             for (int t = 0; t < todo.length; t++) {
                 int i = todo[t];
                 if (randomized) {
                     best.offer(i, ev.loss()[t], cur, t);
                 } else {
-                    System.arraycopy(cur, t * c * h * w, adv, i * c * h * w, c * h * w);
+                    System.arraycopy(cur, t * d, adv, i * d, d);
                 }
                 if (!randomized && LogitRows.misclassified(ev.logits(), t, ev.classes(), labels[i])) {
                     fooled[i] = true;
                     continue;
                 }
                 if (it < opt.steps()) {
-                    java.util.Arrays.fill(g, 0f);
-                    Patch.gatherGradient(g, 0, ev.gradient(), t, s, places[i], c, h, w);
-                    float[] one = java.util.Arrays.copyOfRange(patches, i * ps, (i + 1) * ps);
-                    Patch.signAscent(one, g, 0, ps, opt.stepSize());
-                    System.arraycopy(one, 0, patches, i * ps, ps);
+                    setup.signStep(patches, i, ev.gradient(), t, places[i], opt.stepSize());
                 }
             }
         }

@@ -47,6 +47,40 @@ public final class Patch {
             return c * side * side;
         }
 
+        /** {@code count} initial patch values, uniform in [0, 1], drawn from {@code rng} after the placements. */
+        float[] randomPatches(int count) {
+            float[] patches = new float[count];
+            for (int j = 0; j < count; j++) {
+                patches[j] = (float) rng.nextDouble();
+            }
+            return patches;
+        }
+
+        /** The images {@code todo} of {@code x} with their patches pasted at {@code places}: row t is image todo[t]. */
+        float[] pasted(float[] x, int[] todo, float[] patches, Place[] places) {
+            int d = imageSize();
+            int ps = patchSize();
+            float[] cur = new float[todo.length * d];
+            for (int t = 0; t < todo.length; t++) {
+                System.arraycopy(x, todo[t] * d, cur, t * d, d);
+                paste(cur, t, patches, todo[t] * ps, side, places[todo[t]], c, h, w);
+            }
+            return cur;
+        }
+
+        /**
+         * One signed-gradient step of image i's patch (clipped to [0, 1]) along the gradient at its pixels in row t
+         * of {@code grad}.
+         */
+        void signStep(float[] patches, int i, float[] grad, int t, Place place, double step) {
+            int ps = patchSize();
+            float[] g = new float[ps];
+            gatherGradient(g, 0, grad, t, side, place, c, h, w);
+            float[] one = java.util.Arrays.copyOfRange(patches, i * ps, (i + 1) * ps);
+            signAscent(one, g, 0, ps, step);
+            System.arraycopy(one, 0, patches, i * ps, ps);
+        }
+
         /** The true patch masks (N·H·W) of the drawn placements. */
         float[] masks() {
             float[] masks = new float[places.length * h * w];
