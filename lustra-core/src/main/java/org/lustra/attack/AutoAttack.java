@@ -128,7 +128,8 @@ public final class AutoAttack {
                 AttackResult r = attackOne(name, plain, eot, xs, Apgd.gather(labels, todo), opt, attackSeed);
                 // against a randomised target an unconfirmed APGD point is handed on as its best-EOT-objective
                 // iterate, not the clean image (APGD-T and FAB-T return the clean image for points they did not
-                // fool, Square a point found from single forwards) — the caller's K-vote scoring may still find it
+                // fool, Square a point found from single forwards): the caller's K-vote scoring may still find it
+                // wrong
                 pool.take(name, r, todo, xs,
                         plain.randomized() && (name.equals("apgd-ce") || name.equals("apgd-dlr")), opt);
                 long found = name.equals("square") ? Arrays.stream(todo).filter(i -> pool.fooled[i]).count() : 0;
@@ -144,10 +145,12 @@ public final class AutoAttack {
             log.accept(String.format(Locale.ROOT, "%-9s robust accuracy %.2f%% (%d points attacked, %.1f s)", name,
                     100 * robust(pool.fooled), todo.length, sec));
         }
-        int[] rejected = pool.recheck(plain.confirmFooled(pool.adv, labels.length, labels), opt);
-        if (rejected[0] + rejected[1] > 0) {
-            warn.accept("Re-check rejected " + (rejected[0] + rejected[1]) + " adversarial example(s) (" + rejected[0]
-                    + " outside the eps-ball, " + rejected[1] + " classified correctly on a plain forward"
+        // Re-check every success with a plain forward and the budget; a failed check is reported, not hidden.
+        Rejected rejected = pool.recheck(plain.confirmFooled(pool.adv, labels.length, labels), opt);
+        if (rejected.outside() + rejected.notFooled() > 0) {
+            warn.accept("Re-check rejected " + (rejected.outside() + rejected.notFooled()) + " adversarial example(s) ("
+                    + rejected.outside() + " outside the eps-ball, " + rejected.notFooled()
+                    + " classified correctly on a plain forward"
                     + (opt.version() == Version.RAND ? ", expected for a randomised target" : "") + ")");
         }
         return new Report(pool.adv, pool.fooled, pool.by, robustAfter, seconds, warnings,
@@ -176,6 +179,9 @@ public final class AutoAttack {
     private static boolean inBall(Options opt, float[] a, float[] b, int offset, int d) {
         return opt.norm().distance(a, b, offset, d) <= opt.epsilon() * (1 + 1e-4) + 1e-6;
     }
+
+    /** Successes the final re-check took back: outside the ε-ball, or classified correctly on a plain forward. */
+    private record Rejected(int outside, int notFooled) {}
 
     /** The ensemble's state per point: the input handed on, whether it is fooled, and by which attack. */
     private static final class Pool {
@@ -213,10 +219,10 @@ public final class AutoAttack {
         }
 
         /**
-         * Re-checks every success against a plain forward ({@code confirmed}) and the budget; a failed check is
-         * reported, not hidden. Returns {outside the ball, not fooled}.
+         * Re-checks every success against a plain forward ({@code confirmed}) and the budget; unfools the ones that
+         * fail and says how many failed which way.
          */
-        int[] recheck(boolean[] confirmed, Options opt) {
+        Rejected recheck(boolean[] confirmed, Options opt) {
             int outside = 0;
             int notFooled = 0;
             for (int i = 0; i < fooled.length; i++) {
@@ -237,7 +243,7 @@ public final class AutoAttack {
                     // evaluation decides
                 }
             }
-            return new int[] {outside, notFooled};
+            return new Rejected(outside, notFooled);
         }
     }
 
