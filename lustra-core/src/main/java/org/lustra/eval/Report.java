@@ -136,9 +136,9 @@ public final class Report {
         double[] ci = Metrics.wilsonOverImages(robust, recordsPerImage.values());
         long[] g = health.gradients();
         return new CellSummary(id, info.defense(), info.mode(), info.attack(), info.budget(), info.gradientMode(),
-                info.threatModel(), recordsPerImage.size(), perSeed.size(), (double) clean / n, mean, sampleStd(acc, mean),
-                ci[0], ci[1], randomised ? (double) anyRobust / n : null, dist.meanPsnr(), dist.ssim / n, dist.maxLinf,
-                dist.maxL2, median(ms), fwd / n,
+                info.threatModel(), recordsPerImage.size(), perSeed.size(), (double) clean / n, mean,
+                sampleStd(acc, mean), ci[0], ci[1], randomised ? (double) anyRobust / n : null, dist.meanPsnr(),
+                dist.ssim / n, dist.maxLinf, dist.maxL2, median(ms), fwd / n,
                 hasSingle ? (double) single / n : null, health.nonFinite, health.invalidPatches,
                 health.uncheckedPatches, g[0], g[1], g[2], health.warnings(training),
                 training == null ? null : training.patches(), training == null ? null : training.gradientRows(),
