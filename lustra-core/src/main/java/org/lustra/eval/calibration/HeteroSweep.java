@@ -3,16 +3,7 @@ package org.lustra.eval.calibration;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import com.google.gson.Gson;
-import com.google.gson.JsonParseException;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -49,7 +40,6 @@ import org.lustra.util.Versions;
  * journal forced to disk, so a killed sweep resumes where it stopped; a journal made with other settings is refused.
  */
 public final class HeteroSweep {
-    private static final Gson LINE = new Gson();
 
     /**
      * What makes two sweeps comparable; the journal's first line, checked on resume.
@@ -204,7 +194,7 @@ public final class HeteroSweep {
         if (images.size() != settings.count()) {
             throw new IllegalArgumentException("Settings say " + settings.count() + " images, got " + images.size());
         }
-        Map<String, Row> done = readJournal(journal, settings);
+        Map<String, Row> done = SweepJournal.read(journal, settings);
         Shape shape = new Shape(images.channels(), images.height(), images.width());
         int n = images.size();
         float[] clean = new float[n * (int) shape.size()];
@@ -229,7 +219,7 @@ public final class HeteroSweep {
             Row row = done.get(referenceId(spec));
             if (row == null) {
                 row = measureReference(spec, classifier, factory, clean, adversarial, labels, shape, settings);
-                append(journal, LINE.toJson(row));
+                SweepJournal.append(journal, row);
                 progress.update(++finished, row.id());
             }
             rows.add(row);
@@ -239,7 +229,7 @@ public final class HeteroSweep {
             Row row = done.get(c.id());
             if (row == null) {
                 row = measure(c, classifier, factory, clean, adversarial, labels, shape, settings);
-                append(journal, LINE.toJson(row));
+                SweepJournal.append(journal, row);
                 // journaled rows count from the start, so the rate and ETA are this run's
                 progress.update(++finished, c.id());
             }
@@ -364,56 +354,6 @@ public final class HeteroSweep {
                             new Shape(to - from, shape.get(0), shape.get(1), shape.get(2))));
                 }
             }
-        }
-    }
-
-    /**
-     * The rows of {@code journal} (empty if it does not exist yet; a new journal gets {@code settings} as its first
-     * line). A torn last line (a kill mid-write) is dropped.
-     */
-    static Map<String, Row> readJournal(Path journal, Settings settings) {
-        Map<String, Row> rows = new LinkedHashMap<>();
-        try {
-            if (!Files.exists(journal)) {
-                Files.createDirectories(journal.toAbsolutePath().getParent());
-                append(journal, LINE.toJson(settings));
-                return rows;
-            }
-            List<String> lines = Files.readAllLines(journal, StandardCharsets.UTF_8);
-            Settings old = lines.isEmpty() ? null : parse(lines.get(0), Settings.class);
-            if (!settings.equals(old)) {
-                throw new LustraException("The sweep journal " + journal + " was made with other settings (" + old
-                        + "; now " + settings + "); delete it to start afresh, or rerun with the same settings to "
-                        + "resume.");
-            }
-            for (String l : lines.subList(1, lines.size())) {
-                Row r = parse(l, Row.class);
-                if (r != null) {
-                    rows.put(r.id(), r);
-                }
-            }
-            return rows;
-        } catch (IOException e) {
-            throw new UncheckedIOException("Could not read or create the sweep journal " + journal, e);
-        }
-    }
-
-    private static <T> T parse(String line, Class<T> type) {
-        try {
-            return LINE.fromJson(line, type);
-        } catch (JsonParseException e) {
-            return null; // a torn line: its candidate runs again
-        }
-    }
-
-    /** Appends one line and forces it to disk, so a kill loses at most the candidate being measured. */
-    private static void append(Path journal, String line) {
-        try (FileChannel ch = FileChannel.open(journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND)) {
-            ch.write(ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8)));
-            ch.force(true);
-        } catch (IOException e) {
-            throw new UncheckedIOException("Could not append to the sweep journal " + journal, e);
         }
     }
 
