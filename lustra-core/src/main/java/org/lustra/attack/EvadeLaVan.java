@@ -102,9 +102,7 @@ public final class EvadeLaVan {
         EvadeSearch search = new EvadeSearch(nv, ps, d, opt);
         float[] cur = xs.clone();
         for (int it = 0; it < opt.steps(); it++) {
-            for (int v = 0; v < nv; v++) {
-                Patch.paste(cur, v, patches, v * ps, s, vplaces[v], c, h, w);
-            }
+            pasteAll(cur, patches, vplaces, setup);
             if (it == 0) { // the starts themselves are candidates until a better iterate is seen
                 System.arraycopy(cur, 0, search.best, 0, cur.length);
             }
@@ -120,25 +118,36 @@ public final class EvadeLaVan {
                 search.adam(patches, v, g, it + 1);
             }
         }
-        for (int v = 0; v < nv; v++) { // the final iterate is always a candidate
-            Patch.paste(cur, v, patches, v * ps, s, vplaces[v], c, h, w);
-        }
+        pasteAll(cur, patches, vplaces, setup); // the final iterate is always a candidate
         gradient(model, cur, nv, ys, vmasks, search.lambda, opt.kappa(), search);
         if (detector) {
             search.check(model, cur, ys, vmasks, opt);
         }
         float[] adv = new float[n * d];
         boolean[] fooled = pickEndToEnd(model, search.best, n, r, d, labels, adv);
+        requireInRange(adv);
+        return new Patch.Result(adv, masks, fooled, model.forwardImages() - before);
+    }
+
+    /** The objective's gradient for all virtual images, in chunks of at most {@link #MAX_ROWS} rows. */
+    /** Pastes every virtual image's patch into {@code cur} at its place. */
+    private static void pasteAll(float[] cur, float[] patches, Patch.Place[] vplaces, Patch.Setup setup) {
+        int ps = setup.patchSize();
+        for (int v = 0; v < vplaces.length; v++) {
+            Patch.paste(cur, v, patches, v * ps, setup.side(), vplaces[v], setup.c(), setup.h(), setup.w());
+        }
+    }
+
+    /** A pixel outside [0, 1] or non-finite is a bug here (gradients are sanitised, patches clipped), never a result. */
+    private static void requireInRange(float[] adv) {
         for (float v : adv) {
             if (!Float.isFinite(v) || v < 0f || v > 1f) {
                 throw new IllegalStateException("Evade-then-fool produced a pixel " + v + " outside [0, 1]; this is a "
                         + "bug (gradients are sanitised and patches clipped), not a result.");
             }
         }
-        return new Patch.Result(adv, masks, fooled, model.forwardImages() - before);
     }
 
-    /** The objective's gradient for all virtual images, in chunks of at most {@link #MAX_ROWS} rows. */
     private static float[] gradient(AttackModel model, float[] cur, int nv, int[] ys, float[] vmasks, float[] lambda,
             double kappa, EvadeSearch search) {
         int d = model.imageSize();
