@@ -184,6 +184,30 @@ public final class Square {
         }
     }
 
+    /**
+     * Squared ℓ2 of channel ch of {@code delta} inside the first window (at vh, vw) and inside the union of both
+     * windows (the second at vh2, vw2), side s.
+     */
+    private static double[] windowEnergy(float[] delta, int ch, int h, int w, int s, int vh, int vw, int vh2,
+            int vw2) {
+        double first = 0;
+        double union = 0;
+        for (int a = 0; a < h; a++) {
+            for (int b = 0; b < w; b++) {
+                boolean in1 = a >= vh && a < vh + s && b >= vw && b < vw + s;
+                boolean in2 = a >= vh2 && a < vh2 + s && b >= vw2 && b < vw2 + s;
+                double v = delta[(ch * h + a) * w + b];
+                if (in1) {
+                    first += v * v;
+                }
+                if (in1 || in2) {
+                    union += v * v;
+                }
+            }
+        }
+        return new double[] {first, union};
+    }
+
     /** ℓ2 proposal (Andriushchenko et al., Algorithm 3). */
     private static void l2Proposal(float[] cand, int off, float[] x0, int x0off, int c, int h, int w, int s,
             float eps, SplittableRandom rng) {
@@ -202,22 +226,9 @@ public final class Square {
         double unused = Math.max(eps * (double) eps - total, 0) / c;
         float[][] fresh = new float[c][s * s];
         for (int ch = 0; ch < c; ch++) {
-            double w1 = 0;
-            double both = 0;
-            for (int a = 0; a < h; a++) {
-                for (int b = 0; b < w; b++) {
-                    boolean in1 = a >= vh && a < vh + s && b >= vw && b < vw + s;
-                    boolean in2 = a >= vh2 && a < vh2 + s && b >= vw2 && b < vw2 + s;
-                    double v = delta[(ch * h + a) * w + b];
-                    if (in1) {
-                        w1 += v * v;
-                    }
-                    if (in1 || in2) {
-                        both += v * v;
-                    }
-                }
-            }
-            w1 = Math.max(Math.sqrt(w1), 1e-12);
+            double[] energy = windowEnergy(delta, ch, h, w, s, vh, vw, vh2, vw2);
+            double w1 = Math.max(Math.sqrt(energy[0]), 1e-12);
+            double both = energy[1];
             float sign = rng.nextBoolean() ? 1f : -1f;
             double norm = 0;
             for (int a = 0; a < s; a++) {
