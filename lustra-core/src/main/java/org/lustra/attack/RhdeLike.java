@@ -52,15 +52,8 @@ public final class RhdeLike {
         int genes = opt.searchScale() ? 3 : 2;
         int pop = opt.population();
         float[][] stickers = stickers(labels, sources, sourceLabels, s, c, h, w, rng);
-        double[][][] members = new double[n][pop][genes];
+        double[][][] members = randomMembers(n, pop, genes, rng);
         double[][] fitness = new double[n][pop];
-        for (int i = 0; i < n; i++) {
-            for (int p = 0; p < pop; p++) {
-                for (int g = 0; g < genes; g++) {
-                    members[i][p][g] = rng.nextDouble();
-                }
-            }
-        }
         int[] all = java.util.stream.IntStream.range(0, n).toArray();
         score(model, x, labels, stickers, members, all, fitness, s, c, h, w, opt.searchScale());
         boolean[] fooled = new boolean[n];
@@ -86,12 +79,7 @@ public final class RhdeLike {
             double[][] trialFitness = new double[n][pop];
             score(model, x, labels, stickers, trials, todo, trialFitness, s, c, h, w, opt.searchScale());
             for (int i : todo) {
-                for (int p = 0; p < pop; p++) {
-                    if (trialFitness[i][p] <= fitness[i][p]) {
-                        fitness[i][p] = trialFitness[i][p];
-                        members[i][p] = trials[i][p];
-                    }
-                }
+                survive(members[i], fitness[i], trials[i], trialFitness[i]);
                 best[i] = argMin(fitness[i]);
                 fooled[i] = fitness[i][best[i]] < 0;
             }
@@ -107,6 +95,29 @@ public final class RhdeLike {
             fooled = model.confirmFooled(adv, n, labels);
         }
         return new Patch.Result(adv, masks, fooled, model.forwardImages() - before);
+    }
+
+    /** n populations of {@code pop} members with {@code genes} uniform genes each, drawn image by image. */
+    private static double[][][] randomMembers(int n, int pop, int genes, SplittableRandom rng) {
+        double[][][] members = new double[n][pop][genes];
+        for (int i = 0; i < n; i++) {
+            for (int p = 0; p < pop; p++) {
+                for (int g = 0; g < genes; g++) {
+                    members[i][p][g] = rng.nextDouble();
+                }
+            }
+        }
+        return members;
+    }
+
+    /** One image's selection: each trial replaces its parent when it is at least as fit (lower is fitter). */
+    private static void survive(double[][] members, double[] fitness, double[][] trials, double[] trialFitness) {
+        for (int p = 0; p < members.length; p++) {
+            if (trialFitness[p] <= fitness[p]) {
+                fitness[p] = trialFitness[p];
+                members[p] = trials[p];
+            }
+        }
     }
 
     /** Per image a centre crop of side s from a random source image of another class (1,000 draws at most). */
