@@ -128,26 +128,7 @@ final class AttackCommand implements Runnable {
                 AtomicLong attackCalls = new AtomicLong(Seed.of(seed).child("attack-purification").value());
                 Function<NDArray, NDArray> target = adaptive
                         ? x -> defended.logits(x, attackRoute, attackCalls.incrementAndGet()) : c::logits;
-                // a randomised defence under an adaptive attack: EOT gradients, no stop at a first lucky success
-                // (full length, best EOT objective kept), successes confirmed by K votes
-                boolean randomized = adaptive && purifier.randomized();
-                for (int from = 0; from < images; from += 128) {
-                    int to = Math.min(images, from + 128);
-                    long judgeSeed = Seed.of(seed).child("judge").child(from).value();
-                    Function<NDArray, NDArray> judge = x -> defended.logits(x, GradientMode.BPDA, judgeSeed);
-                    try (NDManager m = nd.newSubManager()) {
-                        NDArray x = eval.batch(m, from, to);
-                        int[] y = Arrays.copyOfRange(eval.labels(), from, to);
-                        AttackModel am = new AttackModel(target, null, m, x.getShape().slice(1),
-                                randomized ? eot : 1, randomized, randomized ? votes : 1);
-                        float[] clean = x.toFloatArray();
-                        Attack.Outcome o = attack.run(am, clean, y, seed);
-                        float[] adversarial = tally.keepFinite(o, clean, y.length);
-                        tally.judge(judge.apply(x).toFloatArray(),
-                                judge.apply(m.create(adversarial, x.getShape())).toFloatArray(), y);
-                    }
-                    System.err.printf(Locale.ROOT, "\rattack pgd %d/%d images", tally.total, images);
-                }
+                attackAll(eval, attack, target, defended, adaptive && purifier.randomized(), tally, nd);
             }
             System.err.println();
             double sec = (System.nanoTime() - t0) / 1e9;
@@ -157,6 +138,32 @@ final class AttackCommand implements Runnable {
                     + ")" : "EXACT on the classifier only (non-adaptive)";
             printResult(tally, defended, n, opt.stepSize(), gradient, sec);
             return tally.report();
+        }
+
+        /**
+         * Attacks the first {@code images} eval512 images in chunks of 128 and judges each chunk on a fresh purification
+         * (its own seed). A randomised defence under an adaptive attack gets EOT gradients, no stop at a first lucky
+         * success (full length, best EOT objective kept) and successes confirmed by K votes.
+         */
+        private void attackAll(ImageSet eval, Attacks.PgdAttack attack, Function<NDArray, NDArray> target,
+                DefendedClassifier defended, boolean randomized, Tally tally, NDManager nd) {
+            for (int from = 0; from < images; from += 128) {
+                int to = Math.min(images, from + 128);
+                long judgeSeed = Seed.of(seed).child("judge").child(from).value();
+                Function<NDArray, NDArray> judge = x -> defended.logits(x, GradientMode.BPDA, judgeSeed);
+                try (NDManager m = nd.newSubManager()) {
+                    NDArray x = eval.batch(m, from, to);
+                    int[] y = Arrays.copyOfRange(eval.labels(), from, to);
+                    AttackModel am = new AttackModel(target, null, m, x.getShape().slice(1),
+                            randomized ? eot : 1, randomized, randomized ? votes : 1);
+                    float[] clean = x.toFloatArray();
+                    Attack.Outcome o = attack.run(am, clean, y, seed);
+                    float[] adversarial = tally.keepFinite(o, clean, y.length);
+                    tally.judge(judge.apply(x).toFloatArray(),
+                            judge.apply(m.create(adversarial, x.getShape())).toFloatArray(), y);
+                }
+                System.err.printf(Locale.ROOT, "\rattack pgd %d/%d images", tally.total, images);
+            }
         }
 
         /** One sentence per bad option value, before any model is loaded. */
