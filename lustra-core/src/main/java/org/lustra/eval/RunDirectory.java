@@ -5,13 +5,10 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonParseException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -258,10 +255,8 @@ public final class RunDirectory {
         for (SampleRecord r : recs) {
             sb.append(LINE.toJson(r)).append('\n');
         }
-        try (FileChannel ch = FileChannel.open(samplesFile(), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND)) {
-            ch.write(ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8)));
-            ch.force(true);
+        try {
+            Files2.appendForced(samplesFile(), sb.toString());
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot append to " + samplesFile(), e);
         }

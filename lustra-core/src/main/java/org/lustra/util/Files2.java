@@ -3,6 +3,9 @@ package org.lustra.util;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,9 +18,23 @@ import java.util.HexFormat;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 
-/** File helpers: atomic writes (a crash never leaves half a file behind), SHA-256, deleting a tree. */
+/**
+ * File helpers: atomic writes (a crash never leaves half a file behind), forced appends, SHA-256, deleting a tree.
+ */
 public final class Files2 {
     private Files2() {}
+
+    /**
+     * Appends {@code text} (UTF-8) to {@code file}, creating it if needed, and forces it to disk before returning: a
+     * journal written this way loses at most what was being appended when the process was killed.
+     */
+    public static void appendForced(Path file, String text) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND)) {
+            ch.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+            ch.force(true);
+        }
+    }
 
     /**
      * Writes {@code bytes} to a sibling temporary file, then renames it over {@code target}. The temporary file is

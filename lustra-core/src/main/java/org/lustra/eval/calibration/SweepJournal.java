@@ -4,15 +4,13 @@ import com.google.gson.Gson;
 import com.google.gson.JsonParseException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.lustra.util.Files2;
 import org.lustra.util.LustraException;
 
 /**
@@ -69,10 +67,8 @@ final class SweepJournal {
     }
 
     private static void appendLine(Path journal, String line) {
-        try (FileChannel ch = FileChannel.open(journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND)) {
-            ch.write(ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8)));
-            ch.force(true);
+        try {
+            Files2.appendForced(journal, line + "\n");
         } catch (IOException e) {
             throw new UncheckedIOException("Could not append to the sweep journal " + journal, e);
         }
