@@ -21,6 +21,7 @@ import org.lustra.defense.diffender.Diffender;
 import org.lustra.defense.diffender.Prompt;
 import org.lustra.defense.diffender.PromptTuning;
 import org.lustra.defense.diffender.TunedPrompts;
+import org.lustra.defense.diffender.TuningOptions;
 import org.lustra.diffusion.DiffusionModel;
 import org.lustra.eval.UniversalPatches;
 import org.lustra.eval.masks.PatchedImages;
@@ -149,7 +150,7 @@ final class TunePromptsCommand implements Callable<Integer> {
     public Integer call() {
         DiffenderSpec baseSpec = DefenseSpec.parse(base).asDiffender().orElseThrow(
                 () -> new LustraException("--base must be a diffender spec, got '" + base + "'."));
-        PromptTuning.Options opt = options(baseSpec);
+        TuningOptions opt = options(baseSpec);
         Path dir = out != null ? out : LustraHome.models().resolve(TunedPrompts.NAME);
         ImageSet validation = Subsets.load("validation");
         ImageSet few = Subsets.load("fewshot8");
@@ -197,11 +198,11 @@ final class TunePromptsCommand implements Callable<Integer> {
         return 0;
     }
 
-    private PromptTuning.Options options(DiffenderSpec baseSpec) {
-        PromptTuning.GradientClip clip = switch (clipGrad) {
-            case "per-term" -> PromptTuning.GradientClip.PER_TERM;
-            case "total" -> PromptTuning.GradientClip.TOTAL;
-            case "none" -> PromptTuning.GradientClip.NONE;
+    private TuningOptions options(DiffenderSpec baseSpec) {
+        TuningOptions.GradientClip clip = switch (clipGrad) {
+            case "per-term" -> TuningOptions.GradientClip.PER_TERM;
+            case "total" -> TuningOptions.GradientClip.TOTAL;
+            case "none" -> TuningOptions.GradientClip.NONE;
             default -> throw new LustraException("--clip-grad must be per-term, total or none, got '" + clipGrad
                     + "'.");
         };
@@ -218,10 +219,10 @@ final class TunePromptsCommand implements Callable<Integer> {
             }
             default -> throw new LustraException("--init must be words or random, got '" + init + "'.");
         }
-        PromptTuning.Options opt = PromptTuning.Options.defaults(seed).withEpochs(epochs).withLearningRate(lr)
-                .withRestoreSteps(restoreSteps).withValidateEvery(validateEvery).withInit(l, r)
-                .withWeights(noMask ? 0 : maskWeight, noL1 ? 0 : l1Weight, noFeature ? 0 : featureWeight)
-                .withClip(clip, maxGradNorm);
+        TuningOptions opt = TuningOptions.builder(seed).epochs(epochs).learningRate(lr).restoreSteps(restoreSteps)
+                .validateEvery(validateEvery).init(l, r)
+                .weights(noMask ? 0 : maskWeight, noL1 ? 0 : l1Weight, noFeature ? 0 : featureWeight)
+                .clip(clip, maxGradNorm).build();
         return maskOnly ? opt.maskLossOnly() : opt;
     }
 
@@ -253,7 +254,7 @@ final class TunePromptsCommand implements Callable<Integer> {
         return PatchedImages.concat(parts.toArray(new PromptTuning.PatchedSet[0]));
     }
 
-    private ModelCard card(PromptTuning.Result r, PromptTuning.Options opt, Diffender.Options baseOptions,
+    private ModelCard card(PromptTuning.Result r, TuningOptions opt, Diffender.Options baseOptions,
             DiffusionModel dm, AdvPatch.Trained advp, double wall) {
         PromptTuning.Epoch best = r.best();
         PromptTuning.Epoch start = r.start();

@@ -27,7 +27,7 @@ import org.lustra.util.Permutations;
  * <p>SGD with momentum, weight decay and a cosine learning rate (official: lr 0.002, momentum 0.9, wd 5e−4, 50 epochs,
  * batch 1). Gradient clipping is <b>per term</b> by default: each weighted term's gradient on a prompt is clipped to
  * {@code maxGradNorm} on its own, then the terms are summed. Clipping the summed gradient (the old way,
- * {@link GradientClip#TOTAL}) shrinks the mask term by the same factor as the restoration terms whenever those are
+ * {@link TuningOptions.GradientClip#TOTAL}) shrinks the mask term by the same factor as the restoration terms whenever those are
  * large, so the one term that teaches localisation was diluted; per term it keeps up to its full size. Each epoch logs
  * every term's gradient norm on each prompt. A step whose loss or gradient is not finite is skipped and logged.
  *
@@ -37,117 +37,6 @@ import org.lustra.util.Permutations;
  * tuning did not beat its start, and the result says so.
  */
 public final class PromptTuning {
-
-    /** How gradients are clipped before the SGD step. */
-    public enum GradientClip {
-        /** Each weighted term's gradient clipped to the bound on its own, then summed (default). */
-        PER_TERM,
-        /** The summed gradient clipped (dilutes the smaller terms when one is large). */
-        TOTAL,
-        /** No clipping. */
-        NONE
-    }
-
-    /**
-     * @param tokens learnable vectors per prompt (n = 16)
-     * @param epochs passes over the few-shot set
-     * @param batch images per step (official 1)
-     * @param sharpness k of the soft mask σ(k(Z − θ)) in the BCE
-     * @param maskWeight, l1Weight, featureWeight loss weights (0 drops a term; ℓ1 and feature 0 skip the restoration)
-     * @param tuneL, tuneR which prompts learn (the other stays at its start)
-     * @param initL, initR words to start from (null: random, std {@code initStd})
-     * @param restoreSteps DDIM steps of the restoration while tuning (the defence itself uses its own setting)
-     * @param maxGradNorm clipping bound (see {@code clip})
-     * @param validationSeed seed of the validation noise, the same at every validation
-     */
-    public record Options(int tokens, int epochs, int batch, double learningRate, double momentum,
-            double weightDecay, double initStd, String initL, String initR, double sharpness, double maskWeight,
-            double l1Weight, double featureWeight, boolean tuneL, boolean tuneR, int restoreSteps, int validateEvery,
-            GradientClip clip, double maxGradNorm, long seed, long validationSeed) {
-        public Options {
-            if (tokens < 1 || epochs < 1 || batch < 1 || !(learningRate > 0) || momentum < 0 || momentum >= 1
-                    || weightDecay < 0 || !(initStd > 0) || !(sharpness > 0) || restoreSteps < 1 || validateEvery < 1
-                    || !(maskWeight >= 0 && l1Weight >= 0 && featureWeight >= 0)
-                    || !(maskWeight + l1Weight + featureWeight > 0) || !(tuneL || tuneR) || clip == null
-                    || !(maxGradNorm > 0)) {
-                throw new IllegalArgumentException("Invalid prompt tuning: tokens " + tokens + ", epochs " + epochs
-                        + ", batch " + batch + ", lr " + learningRate + ", momentum " + momentum + ", wd "
-                        + weightDecay + ", init std " + initStd + ", sharpness " + sharpness + ", restore steps "
-                        + restoreSteps + ", validate every " + validateEvery + ", loss weights " + maskWeight + "/"
-                        + l1Weight + "/" + featureWeight + ", tune " + tuneL + "/" + tuneR + ", clip " + clip + " "
-                        + maxGradNorm + " (need positive sizes, 0 ≤ momentum < 1, weights ≥ 0 with one > 0, at "
-                        + "least one prompt tuned, a clip mode and a positive bound)");
-            }
-        }
-
-        /**
-         * The official settings (SPEC §4.4) starting from the manual prompts, restoration at 10 DDIM steps while
-         * tuning, per-term clipping at 1.
-         */
-        public static Options defaults(long seed) {
-            return new Options(16, 50, 1, 0.002, 0.9, 5e-4, 0.02, Diffender.MANUAL_L, Diffender.MANUAL_R, 2.0, 1, 1, 1,
-                    true, true, 10, 5, GradientClip.PER_TERM, 1.0, seed, seed + 1);
-        }
-
-        public Options withEpochs(int e) {
-            return new Options(tokens, e, batch, learningRate, momentum, weightDecay, initStd, initL, initR,
-                    sharpness, maskWeight, l1Weight, featureWeight, tuneL, tuneR, restoreSteps, validateEvery, clip,
-                    maxGradNorm, seed, validationSeed);
-        }
-
-        public Options withLearningRate(double lr) {
-            return new Options(tokens, epochs, batch, lr, momentum, weightDecay, initStd, initL, initR, sharpness,
-                    maskWeight, l1Weight, featureWeight, tuneL, tuneR, restoreSteps, validateEvery, clip, maxGradNorm,
-                    seed, validationSeed);
-        }
-
-        /** Loss weights; a zero drops the term. */
-        public Options withWeights(double mask, double l1, double feature) {
-            return new Options(tokens, epochs, batch, learningRate, momentum, weightDecay, initStd, initL, initR,
-                    sharpness, mask, l1, feature, tuneL, tuneR, restoreSteps, validateEvery, clip, maxGradNorm, seed,
-                    validationSeed);
-        }
-
-        /** Which terms are used, at weight 1 (the ablations). */
-        public Options withLosses(boolean mask, boolean l1, boolean feature) {
-            return withWeights(mask ? 1 : 0, l1 ? 1 : 0, feature ? 1 : 0);
-        }
-
-        /**
-         * The mask loss alone: only prompt_L learns and no restoration runs, neither in the steps nor in validation
-         * (which then scores the masks only).
-         */
-        public Options maskLossOnly() {
-            return new Options(tokens, epochs, batch, learningRate, momentum, weightDecay, initStd, initL, initR,
-                    sharpness, maskWeight > 0 ? maskWeight : 1, 0, 0, true, false, restoreSteps, validateEvery, clip,
-                    maxGradNorm, seed, validationSeed);
-        }
-
-        /** Starting words per prompt (null: random). */
-        public Options withInit(String l, String r) {
-            return new Options(tokens, epochs, batch, learningRate, momentum, weightDecay, initStd, l, r, sharpness,
-                    maskWeight, l1Weight, featureWeight, tuneL, tuneR, restoreSteps, validateEvery, clip, maxGradNorm,
-                    seed, validationSeed);
-        }
-
-        public Options withRestoreSteps(int s) {
-            return new Options(tokens, epochs, batch, learningRate, momentum, weightDecay, initStd, initL, initR,
-                    sharpness, maskWeight, l1Weight, featureWeight, tuneL, tuneR, s, validateEvery, clip, maxGradNorm,
-                    seed, validationSeed);
-        }
-
-        public Options withValidateEvery(int v) {
-            return new Options(tokens, epochs, batch, learningRate, momentum, weightDecay, initStd, initL, initR,
-                    sharpness, maskWeight, l1Weight, featureWeight, tuneL, tuneR, restoreSteps, v, clip, maxGradNorm,
-                    seed, validationSeed);
-        }
-
-        public Options withClip(GradientClip c, double bound) {
-            return new Options(tokens, epochs, batch, learningRate, momentum, weightDecay, initStd, initL, initR,
-                    sharpness, maskWeight, l1Weight, featureWeight, tuneL, tuneR, restoreSteps, validateEvery, c, bound,
-                    seed, validationSeed);
-        }
-    }
 
     /** Patched images (flat N·C·H·W in [0, 1]), their clean originals, true masks (N·H·W) and labels. */
     public record PatchedSet(float[] adversarial, float[] clean, float[] masks, int[] labels) {
@@ -188,7 +77,7 @@ public final class PromptTuning {
     private final DiffusionModel model;
     private final Classifier classifier;
     private final Diffender.Options base;
-    private final Options opt;
+    private final TuningOptions opt;
     private final int length;
     private final int dim;
     private final TuningLoss loss;
@@ -197,7 +86,7 @@ public final class PromptTuning {
      * @param base the DIFFender settings the prompts are tuned for (localisation options, restoration guidance);
      *     its prompts are replaced
      */
-    public PromptTuning(DiffusionModel model, Classifier classifier, Diffender.Options base, Options opt) {
+    public PromptTuning(DiffusionModel model, Classifier classifier, Diffender.Options base, TuningOptions opt) {
         ConvolutionCheck.require(); // the prompts' gradients pass through UNet convolution backward
         this.model = model;
         this.classifier = classifier;

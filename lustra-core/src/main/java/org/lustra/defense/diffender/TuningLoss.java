@@ -39,10 +39,10 @@ final class TuningLoss {
     private final DiffusionModel model;
     private final Classifier classifier;
     private final Diffender.Options base;
-    private final PromptTuning.Options opt;
+    private final TuningOptions opt;
     private final PatchLocalizer localizer;
 
-    TuningLoss(DiffusionModel model, Classifier classifier, Diffender.Options base, PromptTuning.Options opt) {
+    TuningLoss(DiffusionModel model, Classifier classifier, Diffender.Options base, TuningOptions opt) {
         this.model = model;
         this.classifier = classifier;
         this.base = base;
@@ -206,22 +206,22 @@ final class TuningLoss {
 
     /**
      * One step's gradient on a prompt from its per-term gradients, clipped as {@code clip} says (see
-     * {@link PromptTuning.GradientClip}); null when no term reached the prompt.
+     * {@link TuningOptions.GradientClip}); null when no term reached the prompt.
      */
-    static float[] combine(float[][] grads, double[] norms, PromptTuning.GradientClip clip, double bound) {
+    static float[] combine(float[][] grads, double[] norms, TuningOptions.GradientClip clip, double bound) {
         float[] sum = null;
         double total = 0;
         for (int t = 0; t < 3; t++) {
             if (grads[t] == null) {
                 continue;
             }
-            double f = clip == PromptTuning.GradientClip.PER_TERM && norms[t] > bound ? bound / norms[t] : 1;
+            double f = clip == TuningOptions.GradientClip.PER_TERM && norms[t] > bound ? bound / norms[t] : 1;
             sum = sum == null ? new float[grads[t].length] : sum;
             for (int j = 0; j < sum.length; j++) {
                 sum[j] += (float) (f * grads[t][j]);
             }
         }
-        if (sum != null && clip == PromptTuning.GradientClip.TOTAL) {
+        if (sum != null && clip == TuningOptions.GradientClip.TOTAL) {
             for (float v : sum) {
                 total += (double) v * v;
             }

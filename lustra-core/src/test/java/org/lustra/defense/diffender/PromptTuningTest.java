@@ -88,9 +88,9 @@ class PromptTuningTest {
         return new PromptTuning.PatchedSet(adv, clean, masks, labels);
     }
 
-    static PromptTuning.Options quick() {
-        return new PromptTuning.Options(4, 2, 2, 0.01, 0.9, 5e-4, 0.02, null, null, 2.0, 1, 1, 1, true, true, 3, 1,
-                PromptTuning.GradientClip.PER_TERM, 1.0, 3, 4);
+    static TuningOptions quick() {
+        return TuningOptions.builder(3).tokens(4).epochs(2).batch(2).learningRate(0.01).init(null, null)
+                .restoreSteps(3).validateEvery(1).seeds(3, 4).build();
     }
 
     /** Two shipped evaluation images with a 6×6 checkerboard patch at different places. */
@@ -117,7 +117,7 @@ class PromptTuningTest {
         try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = DiffusionModel.load("diffusion-unified");
                 Classifier c = ModelStore.loadClassifier("classifier-resnet")) {
             PromptTuning.PatchedSet set = shippedPatched(m);
-            PromptTuning.Options opt = PromptTuning.Options.defaults(3).withRestoreSteps(3);
+            TuningOptions opt = TuningOptions.defaults(3).withRestoreSteps(3);
             double[][] g = new PromptTuning(model, c, Diffender.Options.manual(), opt).gradientNorms(set);
             // prompt_L: through the BCE (mask) and through the STE mask into the restoration (l1, feature)
             for (int t = 0; t < 3; t++) {
@@ -133,7 +133,7 @@ class PromptTuningTest {
     void givenMaskLossOnly_whenOneStepIsTaken_thenOnlyPromptLGetsAMaskGradientAndNoRestorationRuns() {
         try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = DiffenderTest.tiny(m);
                 Classifier c = tinyClassifier(m)) {
-            PromptTuning.Options opt = quick().withInit("alpha", "beta").maskLossOnly();
+            TuningOptions opt = quick().withInit("alpha", "beta").maskLossOnly();
             double[][] g = new PromptTuning(model, c, DiffenderTest.fast(Prompt.empty(), Prompt.empty()), opt)
                     .gradientNorms(patched(m, 2, 1));
             assertTrue(g[0][0] > 0 && Double.isFinite(g[0][0]), "mask term on prompt_L: " + g[0][0]);
@@ -148,9 +148,9 @@ class PromptTuningTest {
         float[] l1 = {0f, 10f};
         float[][] grads = {mask, l1, null};
         double[] norms = {0.5, 10, Double.NaN};
-        float[] perTerm = TuningLoss.combine(grads, norms, PromptTuning.GradientClip.PER_TERM, 1.0);
-        float[] total = TuningLoss.combine(grads, norms, PromptTuning.GradientClip.TOTAL, 1.0);
-        float[] none = TuningLoss.combine(grads, norms, PromptTuning.GradientClip.NONE, 1.0);
+        float[] perTerm = TuningLoss.combine(grads, norms, TuningOptions.GradientClip.PER_TERM, 1.0);
+        float[] total = TuningLoss.combine(grads, norms, TuningOptions.GradientClip.TOTAL, 1.0);
+        float[] none = TuningLoss.combine(grads, norms, TuningOptions.GradientClip.NONE, 1.0);
         org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0.5f, 1f}, perTerm, 1e-6f);
         assertEquals(0.5 / Math.hypot(0.5, 10), total[0], 1e-6, "the summed clip shrinks the mask term 20-fold");
         org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0.5f, 10f}, none, 1e-6f);
@@ -219,7 +219,7 @@ class PromptTuningTest {
         try (NDManager m = NDManager.newBaseManager(); DiffusionModel model = DiffenderTest.tiny(m);
                 Classifier c = tinyClassifier(m)) {
             Diffender.Options base = DiffenderTest.fast(Prompt.empty(), Prompt.empty());
-            PromptTuning.Options opt = quick().withInit("alpha", "beta").withEpochs(1);
+            TuningOptions opt = quick().withInit("alpha", "beta").withEpochs(1);
             PromptTuning.Result a = new PromptTuning(model, c, base, opt).tune(patched(m, 2, 1), patched(m, 2, 2),
                     s -> { });
             PromptTuning.Result b = new PromptTuning(model, c, base, opt).tune(patched(m, 2, 1), patched(m, 2, 2),
