@@ -15,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.BiPredicate;
 import java.util.stream.Collectors;
 import org.lustra.eval.CellInfo;
 import org.lustra.eval.Manifest;
@@ -48,6 +47,12 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
         status = List.copyOf(status);
     }
 
+    /** Which of a run folder's cells the table reads, by the cell's defence spec, mode and attack id. */
+    @FunctionalInterface
+    private interface CellFilter {
+        boolean test(String defense, String mode, String attack);
+    }
+
     /** Reads the run folders {@code spec} lists under {@code folder}. */
     public static Table1Runs read(Path folder, Table1Spec spec) {
         Map<String, Table1Cell> cells = new LinkedHashMap<>();
@@ -55,7 +60,7 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
         List<String> status = new ArrayList<>();
         for (String run : spec.runs()) {
             RunDirectory dir = new RunDirectory(folder.resolve(run));
-            BiPredicate<String, String> reads = (mode, attack) -> spec.reads(run, mode, attack);
+            CellFilter reads = (defense, mode, attack) -> spec.reads(run, defense, mode, attack);
             String only = (spec.onlyModes().containsKey(run) ? " (the table reads its " + String.join(" and ",
                     spec.onlyModes().get(run)) + " cells only)" : "")
                     + (spec.skipAttacks().containsKey(run) ? " (the table skips its " + String.join(", ",
@@ -73,12 +78,12 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
         return new Table1Runs(cells, records, status);
     }
 
-    private static String readFinished(String run, RunDirectory dir, BiPredicate<String, String> reads,
+    private static String readFinished(String run, RunDirectory dir, CellFilter reads,
             Map<String, Table1Cell> cells, Map<String, Map<ImageKey, SampleRecord>> records) {
         Report.Summary report = Json.read(dir.path().resolve(REPORT), Report.Summary.class);
         Set<String> read = new HashSet<>();
         for (Report.CellSummary c : report.cells()) {
-            if (reads.test(c.mode(), c.attack())) {
+            if (reads.test(c.defense(), c.mode(), c.attack())) {
                 add(cells, Table1Cell.of(c, run));
                 read.add(c.cell());
             }
@@ -102,7 +107,7 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
      * A run still going (or killed): the cells whose every image of every run seed is in the journal, scored from
      * their records. Torn lines are skipped: the harness redoes their chunk.
      */
-    private static String readUnfinished(String run, RunDirectory dir, BiPredicate<String, String> reads,
+    private static String readUnfinished(String run, RunDirectory dir, CellFilter reads,
             Map<String, Table1Cell> cells, Map<String, Map<ImageKey, SampleRecord>> records) {
         Manifest manifest = dir.readManifest();
         int expected = manifest.images() * manifest.experiment().seeds().size();
@@ -115,7 +120,7 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
         for (String id : manifest.cells().keySet()) {
             Map<ImageKey, SampleRecord> rs = byCell.getOrDefault(id, Map.of());
             CellInfo info = manifest.cells().get(id);
-            if (!reads.test(info.mode(), info.attack()) || rs.isEmpty()) {
+            if (!reads.test(info.defense(), info.mode(), info.attack()) || rs.isEmpty()) {
                 continue;
             }
             if (rs.values().stream().anyMatch(r -> Boolean.TRUE.equals(r.nonFinite()))) {
@@ -134,7 +139,8 @@ public record Table1Runs(Map<String, Table1Cell> cells, Map<String, Map<ImageKey
             records.put(id, rs);
             done++;
         }
-        long readable = manifest.cells().values().stream().filter(c -> reads.test(c.mode(), c.attack())).count();
+        long readable = manifest.cells().values().stream()
+                .filter(c -> reads.test(c.defense(), c.mode(), c.attack())).count();
         return "`" + run + "`: UNFINISHED — " + done + " of " + readable + " cells complete in the "
                 + "journal, scored from samples.jsonl (no report.json, so the harness's sanity checks have not run on "
                 + "it)" + (soFar.isEmpty() ? "" : "; under way, not in the table: " + String.join("; ", soFar));

@@ -27,8 +27,9 @@ import org.lustra.util.LustraException;
  *     more images supply the non-adaptive cells that an earlier folder also holds, without deleting that folder's
  *     committed journal.
  * @param skipAttacks run folder → attack ids (e.g. {@code lavan-0.120}) whose cells the table does not read from it
- *     (absent: none). Lets a later folder supply one attack's cells, e.g. a paired full-length rerun of one column,
- *     while the earlier folder keeps supplying its other attacks.
+ *     (absent: none), or {@code defence|attack} (e.g. {@code diffender|lavan-0.120}) for one row's cell only. Lets a
+ *     later folder supply one attack's cells, e.g. a paired full-length rerun of one column, while the earlier folder
+ *     keeps supplying its other attacks (and, with a defence named, its other rows' cells of that attack).
  */
 public record Table1Spec(String title, String classifier, String seedModel, List<String> runs, List<Column> columns,
         List<Row> rows, List<String> worstOf, List<String> worstOfIfRun, Map<String, List<String>> onlyModes,
@@ -86,9 +87,13 @@ public record Table1Spec(String title, String classifier, String seedModel, List
         return modes == null || modes.contains(at < 0 ? mode : mode.substring(0, at));
     }
 
-    /** As {@link #reads(String, String)}, and the attack is not one {@code skipAttacks} leaves out of {@code run}. */
-    boolean reads(String run, String mode, String attack) {
-        return reads(run, mode) && !skipAttacks.getOrDefault(run, List.of()).contains(attack);
+    /**
+     * As {@link #reads(String, String)}, and neither the attack nor this defence's cell of it is one
+     * {@code skipAttacks} leaves out of {@code run}.
+     */
+    boolean reads(String run, String defense, String mode, String attack) {
+        List<String> skipped = skipAttacks.getOrDefault(run, List.of());
+        return reads(run, mode) && !skipped.contains(attack) && !skipped.contains(defense + "|" + attack);
     }
 
     /**

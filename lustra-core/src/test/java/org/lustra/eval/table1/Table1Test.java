@@ -174,6 +174,28 @@ class Table1Test {
     }
 
     @Test
+    void givenSkipAttacksNamingOneDefencesCell_whenTheTableIsMade_thenOnlyThatRowsCellComesFromTheOtherFolder()
+            throws Exception {
+        String jpeg = "jpeg:75|lavan-0.120|nonadaptive";
+        String none = "none|lavan-0.120|nonadaptive";
+        // "old" holds both rows' 12 % cells; "rerun" only JPEG's (e.g. on more images)
+        RunFolders.finished(folder, "old", 2, List.of(jpeg, none), List.of(record(jpeg, 0, true),
+                record(jpeg, 1, true), record(none, 0, false), record(none, 1, true)));
+        RunFolders.finished(folder, "rerun", 2, List.of(jpeg), List.of(record(jpeg, 0, false),
+                record(jpeg, 1, true)));
+        RunFolders.spec(folder, List.of("old", "rerun"), List.of("lavan-0.120"), List.of("none", "jpeg:75"),
+                List.of("lavan-0.120"), List.of());
+        RunFolders.skipAttacks(folder, "old", List.of("jpeg:75|lavan-0.120"));
+
+        Table1Runs runs = Table1Runs.read(folder, Table1Spec.read(folder));
+
+        assertEquals("rerun", runs.cells().get(jpeg).run());
+        assertEquals(0.5, runs.cells().get(jpeg).robustMean(), 0);
+        assertEquals("old", runs.cells().get(none).run(), "the other row's cell of that attack is still read");
+        assertEquals(0.5, runs.cells().get(none).robustMean(), 0);
+    }
+
+    @Test
     void givenOnlyModesNamingAFolderNotInRuns_whenTheTableIsMade_thenTheSentenceNamesIt() throws Exception {
         RunFolders.spec(folder, List.of("small"), List.of("lavan-0.050"), List.of("jpeg:75"),
                 List.of("lavan-0.050"), List.of());
