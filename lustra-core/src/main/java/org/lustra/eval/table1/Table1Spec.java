@@ -72,7 +72,8 @@ public record Table1Spec(String title, String classifier, String seedModel, List
             require(runs.contains(e.getKey()), "\"skipAttacks\" names " + e.getKey() + ", which \"runs\" does not "
                     + "list");
             require(e.getValue() != null && !e.getValue().isEmpty() && !e.getValue().contains(null),
-                    "\"skipAttacks\" gives " + e.getKey() + " no attack id; list ids such as lavan-0.120");
+                    "\"skipAttacks\" gives " + e.getKey() + " no attack id; list ids such as lavan-0.120, or "
+                            + "diffender|lavan-0.120 for one row's cell");
         }
         skipAttacks = Map.copyOf(skipAttacks);
     }
