@@ -85,7 +85,10 @@ public record TuningOptions(int tokens, int epochs, int batch, double learningRa
         return toBuilder().restoreSteps(s).build();
     }
 
-    /** Settings one by one; starts from {@link #defaults} or from given options. */
+    /**
+     * Settings one by one; starts from {@link #defaults} or from given options. Only the settings a caller changes
+     * have setters (momentum, weight decay, init std and sharpness keep the official values or the given options').
+     */
     public static final class Builder {
         private int tokens = 16;
         private int epochs = 50;
@@ -158,27 +161,10 @@ public record TuningOptions(int tokens, int epochs, int batch, double learningRa
             return this;
         }
 
-        /** SGD momentum and weight decay. */
-        public Builder sgd(double momentum, double weightDecay) {
-            this.momentum = momentum;
-            this.weightDecay = weightDecay;
-            return this;
-        }
-
         /** Starting words per prompt (null: random vectors of this std). */
         public Builder init(String l, String r) {
             initL = l;
             initR = r;
-            return this;
-        }
-
-        public Builder initStd(double v) {
-            initStd = v;
-            return this;
-        }
-
-        public Builder sharpness(double v) {
-            sharpness = v;
             return this;
         }
 
